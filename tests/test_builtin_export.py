@@ -1,0 +1,116 @@
+"""End to end with real espeak-ng: every built-in exercise exported to WAV
+and MP3, decoded, and measured against its planned timeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voiceguide import export_session, load_script, prepare_session
+from voiceguide.exercises import EXERCISES
+from voiceguide.script import LANGUAGES
+from voiceguide.timeline import BREATH_KINDS, Kind
+
+from audio_checks import dominant_hz, high_band_dbfs, peak_dbfs, rms_dbfs, span
+
+BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
+
+
+@pytest.fixture(scope="module", params=BUILTINS, ids=lambda p: f"{p[0]}-{p[1]}")
+def exported(request, tmp_path_factory, engine):
+    name, language = request.param
+    session = prepare_session(load_script(name, language), engine=engine)
+    folder = tmp_path_factory.mktemp(f"{name}-{language}")
+    files = {}
+    for suffix in ("wav", "mp3"):
+        result = export_session(session, folder / f"{name}.{suffix}")
+        samples, rate = sf.read(str(result.path), dtype="float32")
+        files[suffix] = (samples, rate)
+    return session, files
+
+
+def test_length_matches_the_plan(exported):
+    session, files = exported
+    for suffix, (samples, rate) in files.items():
+        assert rate == 44_100
+        assert abs(len(samples) / rate - session.timeline.duration_s) <= 0.05, suffix
+
+
+def test_about_three_minutes_with_a_calm_pace(exported):
+    session, _ = exported
+    assert 150 <= session.timeline.duration_s <= 210
+    assert 110 <= session.voice.rate <= 140
+
+
+def test_speech_where_planned_and_silence_in_the_gaps(exported):
+    session, files = exported
+    samples, rate = files["wav"]
+    events = session.timeline.events
+    for event in session.timeline.of_kind(Kind.SPEECH):
+        middle = span(samples, rate, event.start_s + 0.2 * event.duration_s, event.end_s - 0.2 * event.duration_s)
+        assert rms_dbfs(middle) > -32, event.text
+    sounding = [(e.start_s, e.end_s) for e in events if e.kind not in (Kind.SILENCE, Kind.CHAPTER)]
+    quiet = [e for e in session.timeline.of_kind(Kind.SILENCE)]
+    assert quiet, "built-ins have pauses"
+    checked = 0
+    for pause in quiet:
+        start = max([pause.start_s] + [end for s, end in sounding if s < pause.start_s])
+        end = min([pause.end_s] + [s for s, _ in sounding if s > pause.start_s])
+        if end - start > 0.3:
+            assert rms_dbfs(span(samples, rate, start + 0.05, end - 0.05)) < -60, pause
+            checked += 1
+    assert checked >= 3
+
+
+def test_breath_tones_rise_and_fall_between_the_counts(exported):
+    session, files = exported
+    samples, rate = files["wav"]
+    breaths = [e for e in session.timeline.events if e.kind in (Kind.INHALE, Kind.EXHALE)]
+    assert breaths
+    for event in breaths:
+        # the counts sound in the first 0.6 s of each second; listen after them
+        first = span(samples, rate, event.start_s + 0.65, event.start_s + 0.95)
+        last = span(samples, rate, event.start_s + np.floor(event.duration_s) - 0.35, event.start_s + np.floor(event.duration_s) - 0.05)
+        rising = dominant_hz(last, rate, 150, 400) - dominant_hz(first, rate, 150, 400)
+        if event.kind is Kind.INHALE:
+            assert rising > 30, event
+        else:
+            assert rising < -30, event
+
+
+def test_cues_sit_12_to_18_db_under_the_voice(exported):
+    session, files = exported
+    samples, rate = files["wav"]
+    voice = np.concatenate([span(samples, rate, e.start_s, e.end_s) for e in session.timeline.of_kind(Kind.SPEECH)])
+    uncounted = [e for e in session.timeline.of_kind(Kind.INHALE, Kind.EXHALE)]
+    tone = np.concatenate([span(samples, rate, e.start_s + 0.65 + k, e.start_s + 0.95 + k) for e in uncounted for k in range(1, int(e.duration_s) - 1)])
+    from voiceguide.audio import active_rms
+
+    difference = 20 * np.log10(active_rms(voice, rate) / active_rms(tone, rate, threshold_dbfs=-70))
+    assert 12 <= difference <= 18
+
+
+def test_no_clicks_at_any_cue_boundary(exported):
+    session, files = exported
+    samples, rate = files["wav"]
+    high = high_band_dbfs(samples, rate)
+    boundaries = {t for e in session.timeline.events if e.kind is not Kind.CHAPTER for t in (e.start_s, e.end_s)}
+    assert len(boundaries) > 20
+    for t in sorted(boundaries):
+        window = span(high, rate, t - 0.005, t + 0.005)
+        assert peak_dbfs(window) < -60, f"click at {t:.3f} s"
+
+
+def test_peak_stays_under_minus_1_dbfs(exported):
+    _, files = exported
+    for suffix, (samples, _) in files.items():
+        assert peak_dbfs(samples) <= -1.0 + (0.0 if suffix == "wav" else 0.5), suffix
+
+
+def test_soft_ending(exported):
+    session, files = exported
+    samples, rate = files["wav"]
+    assert session.timeline.events[-1].kind is Kind.CHIME or session.timeline.of_kind(Kind.CHIME)
+    assert rms_dbfs(samples[-int(0.2 * rate) :]) < -60
+    assert rms_dbfs(samples[: int(0.5 * rate)]) < -60

@@ -1,0 +1,165 @@
+"""The command line, through click's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from voiceguide.cli import cli
+
+COMMANDS = sorted(cli.commands)
+
+
+def run(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.output and f"voiceguide {command}" in result.output
+
+
+def test_list_shows_all_built_ins_in_both_languages():
+    result = run("list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["NAME", "LANG", "TITLE", "ABOUT"]
+    rows = {tuple(line.split()[:2]) for line in lines[1:]}
+    assert rows == {(n, l) for n in ("herinnering", "veilige-plek", "zelfkalmering") for l in ("nl", "en")}
+    for line in lines[1:]:
+        minutes, seconds = line.split()[-1].split(":")
+        assert 2 <= int(minutes) <= 3
+
+
+def test_show_prints_the_timeline(write_script):
+    path = write_script("# Begin\nHallo daar. [pause 2s]\n[breathe seed x2 count]\n[chime]")
+    result = run("show", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Test  (nl, voice gmw/nl, 150 wpm)" in result.output
+    assert "Hallo daar." in result.output and "chapter  Begin" in result.output
+    assert result.output.count("inhale") == 2 and "cycle 2, counted" in result.output
+    assert "silence" in result.output and "chime" in result.output
+
+
+def test_export_writes_the_file_and_says_where(tmp_path, write_script):
+    path = write_script("Hallo daar. [pause 1s] Tot ziens. [chime]")
+    out = tmp_path / "out.wav"
+    result = run("export", str(path), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output
+    info = sf.info(str(out))
+    assert info.samplerate == 44_100 and info.channels == 1 and info.duration > 5
+
+
+def test_export_of_a_built_in_with_language_and_rate(tmp_path):
+    out = tmp_path / "calm.mp3"
+    result = run("export", "self-soothing", "--rate", "130", "--sample-rate", "22050", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    info = sf.info(str(out))
+    assert info.samplerate == 22_050 and info.format == "MP3" and info.duration > 150
+
+
+def test_export_refuses_to_overwrite_without_force(tmp_path, write_script):
+    path = write_script("Hallo.")
+    out = tmp_path / "keep.wav"
+    out.write_bytes(b"precious")
+    result = run("export", str(path), "-o", str(out))
+    assert result.exit_code == 1
+    assert result.output.strip() == f"voiceguide: {out} already exists; pass --force to replace it"
+    assert out.read_bytes() == b"precious"
+    assert run("export", str(path), "-o", str(out), "--force").exit_code == 0
+    assert sf.info(str(out)).duration > 1
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Hallo. [bel]", "script.vg:6:8: unknown marker [bel]; use one of: pause, at, breathe, bell, chime, clip"),
+        ("[pause soon]", "script.vg:6:8: 'soon' is not a duration; write e.g. 3s, 1.5s, 500ms, 2m or 1:30"),
+        ("[clip missing.wav]", "script.vg:6:7: clip 'missing.wav' not found"),
+        ("[clip ../../etc/passwd.wav]", "script.vg:6:7: clip '../../etc/passwd.wav' must be a file name inside"),
+        ("Een lange zin die wel even duurt.\n[at 0:01]", "script.vg:7:1: [at 0:01] is already passed by"),
+    ],
+)
+def test_bad_scripts_give_one_line_with_file_line_col(write_script, tmp_path, body, expected):
+    path = write_script(body)
+    out = tmp_path / "never.wav"
+    result = run("export", str(path), "-o", str(out))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"voiceguide: {path.parent}/{expected}")
+    assert not out.exists() and list(tmp_path.glob(".never*")) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["export", "nosuchexercise"], 2, "'nosuchexercise' is neither a built-in exercise"),
+        (["export", "zelfkalmering", "--voice", "klingon"], 2, "unknown voice 'klingon'"),
+        (["export", "zelfkalmering", "-o", "/nonexistent/folder/x.mp3"], 1, "folder /nonexistent/folder does not exist"),
+        (["export", "zelfkalmering", "-o", "x.aiff"], 1, "unknown output format '.aiff'"),
+        (["show", "missing-file.vg"], 2, "missing-file.vg: no such script file"),
+    ],
+)
+def test_bad_options_give_one_clear_line(args, code, message):
+    result = run(*args)
+    assert result.exit_code == code
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_check_reports_warnings_and_errors(write_script):
+    good = write_script("---\ntitle: T\n---\nZo gaat het goed. [breathe 4-9-4 x2]", name="warn.vg")
+    result = run("check", str(good))
+    assert result.exit_code == 0
+    assert f"{good}:4:19: warning: exhale (4 s) is not longer than inhale (4 s)" in result.output
+    assert f"{good}:4:19: warning: a 9 s hold is long" in result.output
+    assert "ok: no errors, 2 warning(s)" in result.output
+    broken = write_script("Hallo [pause", name="broken.vg")
+    result = run("check", str(broken))
+    assert result.exit_code == 2
+    assert f"{broken}:6:7: error: marker is not closed" in result.output
+
+
+def test_check_warns_about_repaired_encoding_damage(write_script):
+    path = write_script("Cre\u01aber een plek, kies \u01a9\u01a9n oefening, 2 \u01a0 3 minuten.")
+    result = run("check", str(path))
+    assert result.exit_code == 0
+    assert "encoding damage '\u01ab' was read as '\u00eb'" in result.output
+
+
+def test_check_warns_when_a_count_runs_into_the_next_cue(write_script):
+    path = write_script("---\nrate: 80\n---\n[breathe 3.5-0-4 x1 count]")
+    result = run("check", str(path))
+    assert result.exit_code == 0
+    assert "ends" in result.output and "into the next breath cue" in result.output
+
+
+def test_built_ins_pass_check_cleanly():
+    for name in ("herinnering", "veilige-plek", "zelfkalmering"):
+        for lang in ("nl", "en"):
+            result = run("check", name, "--lang", lang)
+            assert result.exit_code == 0 and "no warnings" in result.output, (name, lang, result.output)
+
+
+def test_voices_lists_dutch():
+    result = run("voices", "--lang", "nl")
+    assert result.exit_code == 0
+    assert "gmw/nl" in result.output and "Dutch" in result.output
+    assert run("voices", "--lang", "xx").exit_code == 1
+
+
+def test_python_dash_m_works_and_errors_have_no_traceback(tmp_path):
+    env = dict(os.environ)
+    result = subprocess.run([sys.executable, "-m", "voiceguide", "export", "nope.vg"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == "voiceguide: nope.vg: no such script file; give a path to a script or a built-in name (see 'voiceguide list')"

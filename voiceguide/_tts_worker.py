@@ -1,0 +1,77 @@
+"""The pyttsx3 worker process (run as ``python -m voiceguide._tts_worker``).
+
+pyttsx3's espeak driver has traps that a separate process defuses: espeak
+keeps one global state per process, rate changes within one engine are
+sometimes ignored, errors in its callbacks are swallowed, a second
+``runAndWait()`` with nothing queued can hang, and several threads calling
+``init()`` crash. So each worker serves exactly one voice setting, set once
+before the first phrase, and handles one request at a time from one thread;
+the parent enforces timeouts and verifies every file.
+
+Protocol: one JSON object per line on stdin, one JSON reply per line on the
+original stdout (the driver prints ``Audio saved to ...`` on stdout, so fd 1
+is pointed at stderr before pyttsx3 loads).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main() -> int:
+    replies = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    settings = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+
+    def reply(message: dict) -> None:
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+
+    try:
+        import pyttsx3
+
+        engine = pyttsx3.init()
+        if settings.get("voice"):
+            engine.setProperty("voice", settings["voice"])
+        if settings.get("rate"):
+            engine.setProperty("rate", int(settings["rate"]))
+        if settings.get("volume") is not None:
+            engine.setProperty("volume", float(settings["volume"]))
+        if settings.get("pitch") is not None:
+            try:
+                engine.setProperty("pitch", int(settings["pitch"]))
+            except Exception:  # pitch is espeak-only; other drivers refuse it
+                pass
+    except Exception as exc:  # report why the engine could not start, then exit
+        reply({"error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
+    reply({"ready": True, "driver": driver, "version": getattr(pyttsx3, "__version__", "?")})
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request.get("op")
+        try:
+            if op == "voices":
+                voices = [
+                    {"id": v.id, "name": v.name, "languages": [str(lang) for lang in (v.languages or [])]}
+                    for v in engine.getProperty("voices")
+                ]
+                reply({"voices": voices})
+            elif op == "say":
+                path = request["path"]
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                engine.save_to_file(request["text"], path)
+                engine.runAndWait()
+                reply({"done": path})
+            else:
+                reply({"error": f"unknown op {op!r}"})
+        except Exception as exc:
+            reply({"error": f"{type(exc).__name__}: {exc}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Small audio value type and the signal helpers every stage shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import gcd
+
+import numpy as np
+
+DEFAULT_SAMPLE_RATE = 44_100
+SILENCE_DBFS = -50.0
+
+
+@dataclass(frozen=True, eq=False)
+class Audio:
+    """Mono float32 samples in [-1, 1] together with their sample rate."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def db_to_gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+def gain_to_db(gain: float) -> float:
+    return float(20.0 * np.log10(max(gain, 1e-12)))
+
+
+def resample(audio: Audio, sample_rate: int) -> Audio:
+    """Band-limited polyphase resampling (no linear interpolation)."""
+    if audio.sample_rate == sample_rate:
+        return audio
+    from scipy.signal import resample_poly
+
+    divisor = gcd(audio.sample_rate, sample_rate)
+    up, down = sample_rate // divisor, audio.sample_rate // divisor
+    samples = resample_poly(audio.samples.astype(np.float64), up, down)
+    return Audio(samples.astype(np.float32), sample_rate)
+
+
+def raised_cosine(n: int) -> np.ndarray:
+    """A ramp from 0 to 1 over ``n`` samples (half a Hann window)."""
+    if n <= 0:
+        return np.ones(0, dtype=np.float32)
+    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
+
+
+def apply_fades(samples: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
+    """Raised-cosine fade in and out, in place-safe (returns a new array)."""
+    out = np.array(samples, dtype=np.float32, copy=True)
+    fade_in = min(fade_in, len(out))
+    fade_out = min(fade_out, len(out))
+    if fade_in:
+        out[:fade_in] *= raised_cosine(fade_in)
+    if fade_out:
+        out[len(out) - fade_out :] *= raised_cosine(fade_out)[::-1]
+    return out
+
+
+def active_rms(samples: np.ndarray, sample_rate: int, threshold_dbfs: float = -40.0) -> float:
+    """RMS over the 20 ms frames that are louder than ``threshold_dbfs``
+    (the level of the voice while it speaks, not diluted by its pauses)."""
+    frame = max(1, sample_rate // 50)
+    usable = len(samples) // frame * frame
+    if usable == 0:
+        return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+    power = np.mean(np.square(samples[:usable].reshape(-1, frame), dtype=np.float64), axis=1)
+    loud = power[power > 10 ** (threshold_dbfs / 10)]
+    if len(loud) == 0:
+        return float(np.sqrt(np.mean(power)))
+    return float(np.sqrt(np.mean(loud)))
+
+
+def trim_silence(samples: np.ndarray, sample_rate: int, margin_s: float = 0.02) -> np.ndarray:
+    """Cut leading and trailing near-silence, keeping a short margin."""
+    threshold = db_to_gain(SILENCE_DBFS)
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if len(loud) == 0:
+        return samples[:0]
+    margin = int(margin_s * sample_rate)
+    return samples[max(0, loud[0] - margin) : min(len(samples), loud[-1] + 1 + margin)]

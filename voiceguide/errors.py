@@ -1,0 +1,52 @@
+"""The one exception family voiceguide raises on purpose.
+
+Every message is a single line that says what was wrong and what would be
+right; the CLI prints it as is and exits non-zero, never with a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class VoiceguideError(Exception):
+    """Base class: anything voiceguide reports to the user."""
+
+    exit_code = 1
+
+
+class ScriptError(VoiceguideError):
+    """A script that cannot be read or planned, located at file:line:col."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, source: str | Path = "<script>", line: int = 0, col: int = 0):
+        self.message = message
+        self.source = str(source)
+        self.line = line
+        self.col = col
+        super().__init__(self.location + message)
+
+    @property
+    def location(self) -> str:
+        if self.line:
+            return f"{self.source}:{self.line}:{self.col}: "
+        return f"{self.source}: "
+
+
+class EngineError(VoiceguideError):
+    """The speech engine is missing, refused a voice or failed to synthesize."""
+
+
+class DeviceError(VoiceguideError):
+    """No usable audio output device, or playback failed."""
+
+
+class ExportError(VoiceguideError):
+    """An output file could not be written."""
+
+
+class UsageError(VoiceguideError):
+    """A bad option value or an unknown exercise name."""
+
+    exit_code = 2

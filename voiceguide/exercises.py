@@ -1,0 +1,87 @@
+"""Built-in exercises and the lookup from a NAME or FILE to a Script."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .errors import UsageError
+from .script import LANGUAGES, Script, parse_script, read_script
+
+EXERCISES = ("herinnering", "veilige-plek", "zelfkalmering")
+DEFAULT_EXERCISE = "zelfkalmering"
+SCRIPT_SUFFIX = ".vg"
+
+# Other names people will type, and the language each implies (None: any).
+ALIASES: dict[str, tuple[str, str | None]] = {
+    "herinneringsoefening": ("herinnering", "nl"),
+    "veilige-plek-visualisatie": ("veilige-plek", "nl"),
+    "veiligeplek": ("veilige-plek", "nl"),
+    "zelfkalmeringsoefening": ("zelfkalmering", "nl"),
+    "memory": ("herinnering", "en"),
+    "safe-memory": ("herinnering", "en"),
+    "safe-place": ("veilige-plek", "en"),
+    "self-soothing": ("zelfkalmering", "en"),
+    "breathing": ("zelfkalmering", "en"),
+}
+
+
+@dataclass(frozen=True)
+class BuiltIn:
+    name: str
+    language: str
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.name}.{self.language}{SCRIPT_SUFFIX}"
+
+    def text(self) -> str:
+        return resources.files("voiceguide.builtin").joinpath(self.resource_name).read_text(encoding="utf-8")
+
+
+def builtins() -> list[BuiltIn]:
+    return [BuiltIn(name, language) for name in EXERCISES for language in LANGUAGES]
+
+
+def asset_dirs() -> tuple[Path, ...]:
+    """Folders that ``[clip NAME]`` may use besides the script's own folder:
+    ``$VOICEGUIDE_ASSETS``, ``./audio_assets`` and the project's audio_assets/."""
+    folders = [Path(p) for p in os.environ.get("VOICEGUIDE_ASSETS", "").split(os.pathsep) if p]
+    folders += [Path.cwd() / "audio_assets", Path(__file__).resolve().parent.parent / "audio_assets"]
+    seen: dict[Path, None] = {}
+    for folder in folders:
+        if folder.is_dir():
+            seen.setdefault(folder.resolve(), None)
+    return tuple(seen)
+
+
+def find_builtin(name: str, language: str | None = None) -> BuiltIn | None:
+    key = name.strip().lower().replace("_", "-").replace(" ", "-")
+    implied = None
+    if "." in key and key.rsplit(".", 1)[1] in LANGUAGES:
+        key, implied = key.rsplit(".", 1)
+    if key in ALIASES:
+        key, alias_language = ALIASES[key]
+        implied = implied or alias_language
+    if key not in EXERCISES:
+        return None
+    return BuiltIn(key, language or implied or "nl")
+
+
+def load_script(name_or_path: str | Path, language: str | None = None) -> Script:
+    """A built-in exercise by name (``zelfkalmering``, ``safe-place``...) in
+    ``language``, or a script file by path."""
+    if language is not None and language not in LANGUAGES:
+        raise UsageError(f"language '{language}' is not supported; use one of: {', '.join(LANGUAGES)}")
+    text = str(name_or_path)
+    path = Path(text)
+    if path.is_file():
+        return read_script(path, clip_dirs=asset_dirs())
+    builtin = find_builtin(text, language)
+    if builtin is not None:
+        return parse_script(builtin.text(), f"<built-in {builtin.resource_name}>", clip_dirs=asset_dirs())
+    if path.suffix or "/" in text or os.sep in text:
+        return read_script(path, clip_dirs=asset_dirs())
+    raise UsageError(f"'{text}' is neither a built-in exercise ({', '.join(EXERCISES)}) nor a script file")

@@ -1,0 +1,75 @@
+"""``voiceguide check``: find what would sound wrong before rendering.
+
+Errors are what stops a script from rendering (syntax, unknown clips,
+impossible timing); warnings are what renders but will not feel right
+(exhale not longer than inhale, speech over a breath cue, long holds,
+repaired encoding damage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ScriptError
+from .script import Breathe, Script
+from .session import Session
+from .timeline import BREATH_KINDS, Kind
+
+MAX_COMFORTABLE_HOLD_S = 8.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    """``error`` or ``warning``."""
+    message: str
+    source: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}:{self.col}" if self.line else self.source
+        return f"{where}: {self.severity}: {self.message}"
+
+
+def error_finding(error: ScriptError) -> Finding:
+    return Finding("error", error.message, error.source, error.line, error.col)
+
+
+def script_warnings(script: Script) -> list[Finding]:
+    """Warnings that need only the parsed script."""
+    found = []
+    for where, bad, good in script.repairs:
+        found.append(Finding("warning", f"encoding damage '{bad}' was read as '{good}'; fix the text", script.source, where.line, where.col))
+    for item in script.items:
+        if not isinstance(item, Breathe):
+            continue
+        line, col = item.at.line, item.at.col
+        if item.exhale_s <= item.inhale_s:
+            found.append(
+                Finding("warning", f"exhale ({item.exhale_s:g} s) is not longer than inhale ({item.inhale_s:g} s); a longer out-breath calms, e.g. 4-2-6", script.source, line, col)
+            )
+        for hold in (item.hold_s, item.hold_after_s):
+            if hold > MAX_COMFORTABLE_HOLD_S:
+                found.append(
+                    Finding("warning", f"a {hold:g} s hold is long for most people; keep holds at {MAX_COMFORTABLE_HOLD_S:g} s or less", script.source, line, col)
+                )
+    return found
+
+
+def timeline_warnings(session: Session) -> list[Finding]:
+    """Warnings that need the planned timeline (real speech lengths): a
+    spoken count that runs into the next count or over the next breath cue."""
+    found: dict[str, Finding] = {}
+    events = session.timeline.events
+    breaths = [event for event in events if event.kind in BREATH_KINDS]
+    for count in (event for event in events if event.kind is Kind.COUNT):
+        phase = next(b for b in breaths if b.start_s <= count.start_s < b.end_s)
+        if count.end_s > phase.end_s + 0.01:
+            message = f"the spoken count '{count.text}' ends {count.end_s - phase.end_s:.2f} s into the next breath cue; use whole-second phases or a faster rate"
+        elif count.duration_s > 1.0:
+            message = f"the spoken count '{count.text}' takes {count.duration_s:.2f} s and runs into the next count; use a faster rate"
+        else:
+            continue
+        found.setdefault(message, Finding("warning", message, session.script.source, count.line, count.col))
+    return list(found.values())

@@ -1,0 +1,145 @@
+"""Stage 4: mix a timeline into audio, block by block.
+
+:class:`Mixer` renders any span of the session on demand, so export and
+live playback stream in fixed-size blocks: memory does not grow with the
+session's length, and playback can start (or seek) at once. Each event's
+audio is generated when the block that first touches it is rendered and
+dropped once the event is over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+
+from . import tones
+from .audio import Audio, db_to_gain, raised_cosine
+from .timeline import Event, Kind, Timeline
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    """Levels and the output format of the mix."""
+
+    sample_rate: int = 44_100
+    voice_rms_dbfs: float = -20.0
+    """RMS of the voice while it speaks."""
+    cue_below_voice_db: float = 15.0
+    """Breath cues sit this far under the voice (12-18 dB is gentle yet clear)."""
+    bell_below_voice_db: float = 12.0
+    peak_dbfs: float = -1.0
+    """No sample of the mix goes above this."""
+    fade_out_s: float = 2.0
+    """The closing fade over the session's last seconds."""
+    block_frames: int = 8192
+
+    @property
+    def cue_rms_dbfs(self) -> float:
+        return self.voice_rms_dbfs - self.cue_below_voice_db
+
+    @property
+    def bell_rms_dbfs(self) -> float:
+        return self.voice_rms_dbfs - self.bell_below_voice_db
+
+
+class Mixer:
+    """Renders a timeline; voice and clip audio must already be at
+    ``settings.sample_rate`` and levelled (see :mod:`voiceguide.session`)."""
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        voice: Mapping[str, Audio],
+        clips: Mapping[Path, Audio] | None = None,
+        settings: MixSettings = MixSettings(),
+    ):
+        self.timeline = timeline
+        self.voice = voice
+        self.clips = clips or {}
+        self.settings = settings
+        rate = settings.sample_rate
+        self.sounding = [event for event in timeline.events if event.kind is not Kind.CHAPTER and event.duration_s > 0]
+        self._starts = np.array([round(event.start_s * rate) for event in self.sounding], dtype=np.int64)
+        self._ends = self._starts + np.array([self._length(event) for event in self.sounding], dtype=np.int64)
+        self.total_frames = int(round(timeline.duration_s * rate))
+        self._rendered: dict[int, np.ndarray] = {}
+        self._peak = db_to_gain(settings.peak_dbfs)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.settings.sample_rate
+
+    def _length(self, event: Event) -> int:
+        if event.kind in (Kind.SPEECH, Kind.COUNT):
+            return len(self.voice[event.text].samples)
+        if event.kind is Kind.CLIP:
+            return len(self.clips[Path(event.text)].samples)
+        return int(round(event.duration_s * self.settings.sample_rate))
+
+    def _event_audio(self, index: int) -> np.ndarray:
+        cached = self._rendered.get(index)
+        if cached is not None:
+            return cached
+        event = self.sounding[index]
+        s = self.settings
+        rate = s.sample_rate
+        if event.kind in (Kind.SPEECH, Kind.COUNT):
+            audio = self.voice[event.text].samples
+        elif event.kind is Kind.CLIP:
+            audio = self.clips[Path(event.text)].samples
+        elif event.kind is Kind.INHALE:
+            audio = tones.inhale(event.duration_s, rate, s.cue_rms_dbfs)
+        elif event.kind is Kind.EXHALE:
+            audio = tones.exhale(event.duration_s, rate, s.cue_rms_dbfs)
+        elif event.kind is Kind.HOLD:
+            audio = tones.hold(event.duration_s, rate, s.cue_rms_dbfs, soft=self.timeline.hold_tone == "soft")
+        elif event.kind is Kind.BELL:
+            audio = tones.bell(event.duration_s, rate, s.bell_rms_dbfs)
+        elif event.kind is Kind.CHIME:
+            audio = tones.chime(event.duration_s, rate, s.bell_rms_dbfs)
+        else:  # silence
+            audio = np.zeros(0, dtype=np.float32)
+        self._rendered[index] = audio
+        return audio
+
+    def render(self, start: int, frames: int) -> np.ndarray:
+        """Mix frames ``[start, start + frames)`` (clipped to the session)."""
+        start = max(0, start)
+        stop = min(self.total_frames, start + frames)
+        out = np.zeros(max(0, stop - start), dtype=np.float32)
+        if len(out) == 0:
+            return out
+        active = np.flatnonzero((self._starts < stop) & (self._ends > start))
+        for index in active:
+            audio = self._event_audio(int(index))
+            begin = int(self._starts[index])
+            lo, hi = max(start, begin), min(stop, begin + len(audio))
+            if hi > lo:
+                out[lo - start : hi - start] += audio[lo - begin : hi - begin]
+        for index in [i for i in self._rendered if self._ends[i] <= stop or self._starts[i] >= stop]:
+            del self._rendered[index]
+        self._apply_closing_fade(out, start)
+        np.clip(out, -self._peak, self._peak, out=out)
+        return out
+
+    def _apply_closing_fade(self, out: np.ndarray, start: int) -> None:
+        fade = int(self.settings.fade_out_s * self.settings.sample_rate)
+        fade_start = self.total_frames - fade
+        stop = start + len(out)
+        if stop <= fade_start or fade <= 0:
+            return
+        curve = raised_cosine(fade)[::-1]
+        lo = max(start, fade_start)
+        out[lo - start :] *= curve[lo - fade_start : stop - fade_start]
+
+    def blocks(self, start: int = 0, block_frames: int | None = None) -> Iterator[np.ndarray]:
+        """The session from frame ``start`` to the end, in blocks."""
+        size = block_frames or self.settings.block_frames
+        for position in range(start, self.total_frames, size):
+            yield self.render(position, size)
+
+    def render_all(self) -> np.ndarray:
+        return np.concatenate(list(self.blocks())) if self.total_frames else np.zeros(0, dtype=np.float32)

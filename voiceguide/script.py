@@ -1,0 +1,568 @@
+"""Stage 1: parse an exercise script into a :class:`Script`.
+
+The format is plain text with a small front matter block::
+
+    ---
+    title: Zelfkalmering
+    language: nl
+    voice: auto
+    rate: 125
+    ---
+    # Aankomen
+    Ga rustig zitten. [pause 3s]
+    [breathe 4-2-6 x5 count]
+
+Paragraphs are spoken sentence by sentence; markers in square brackets may
+stand inline or on a line of their own; ``// ...`` lines are comments. The
+parser only reads text: it never runs code, opens the network or reads a
+clip (it checks that a clip exists and stays inside the allowed folders).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ScriptError
+
+MAX_SCRIPT_CHARS = 200_000
+MAX_SENTENCE_CHARS = 1_000
+MAX_PAUSE_S = 600.0
+MAX_CYCLES = 500
+MAX_PHASE_S = 30.0
+MAX_AT_S = 3 * 3600.0
+LANGUAGES = ("nl", "en")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus")
+
+BREATH_PRESETS: dict[str, tuple[float, ...]] = {
+    "seed": (4.0, 2.0, 6.0),
+    "calm": (4.0, 2.0, 6.0),
+    "4-7-8": (4.0, 7.0, 8.0),
+    "box": (4.0, 4.0, 4.0, 4.0),
+}
+
+# Mojibake seen in texts pasted from the seed article (UTF-8 read through a
+# wrong code page). Repaired before anything is spoken; `check` warns.
+ENCODING_REPAIRS: dict[str, str] = {"ƫ": "ë", "Ʃ": "é", "Ơ": "à", "Ɵ": "ti"}
+
+
+# --- what the parser produces -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where an item was written: 1-based line and column."""
+
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class Speech:
+    """One sentence to be spoken."""
+
+    text: str
+    at: Position
+    paragraph: int
+    """Index of the paragraph the sentence belongs to (sentences of one
+    paragraph are separated by a shorter gap than paragraphs)."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Silence. Fixed when ``min_s == max_s``; elastic otherwise
+    (``max_s`` may be ``inf`` for ``[pause *]``)."""
+
+    min_s: float
+    max_s: float
+    default_s: float
+    at: Position
+
+    @property
+    def elastic(self) -> bool:
+        return self.max_s > self.min_s
+
+
+@dataclass(frozen=True)
+class At:
+    """Absolute timing marker: the next item starts at ``time_s``."""
+
+    time_s: float
+    at: Position
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter heading (``# Title``)."""
+
+    title: str
+    at: Position
+
+
+@dataclass(frozen=True)
+class Breathe:
+    """A block of paced breathing with tones.
+
+    ``pattern_s`` holds the phase lengths in seconds: in, hold, out and an
+    optional second hold (after the out-breath).
+    """
+
+    pattern_s: tuple[float, ...]
+    cycles_min: int
+    cycles_max: int
+    cycles_default: int
+    count: bool
+    at: Position
+
+    @property
+    def inhale_s(self) -> float:
+        return self.pattern_s[0]
+
+    @property
+    def hold_s(self) -> float:
+        return self.pattern_s[1]
+
+    @property
+    def exhale_s(self) -> float:
+        return self.pattern_s[2]
+
+    @property
+    def hold_after_s(self) -> float:
+        return self.pattern_s[3] if len(self.pattern_s) > 3 else 0.0
+
+    @property
+    def cycle_s(self) -> float:
+        return sum(self.pattern_s)
+
+
+@dataclass(frozen=True)
+class Bell:
+    """A single bell stroke with a natural decay."""
+
+    at: Position
+
+
+@dataclass(frozen=True)
+class Chime:
+    """The gentle closing chime."""
+
+    at: Position
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A sound file played as is (resampled and levelled to the voice)."""
+
+    path: Path
+    at: Position
+
+
+Item = Speech | Pause | At | Chapter | Breathe | Bell | Chime | Clip
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Front matter settings. ``voice`` is ``"auto"`` or an engine voice id."""
+
+    title: str = "Untitled"
+    language: str = "nl"
+    voice: str = "auto"
+    rate: int = 125
+    """Words per minute."""
+    pitch: int = 50
+    """espeak pitch, 0-99."""
+    volume: float = 1.0
+    author: str = ""
+    hold_tone: str = "soft"
+    """``soft`` (a quiet held note) or ``silent``."""
+
+
+@dataclass(frozen=True)
+class Script:
+    """A parsed exercise script."""
+
+    meta: Meta
+    items: tuple[Item, ...]
+    source: str = "<script>"
+    repairs: tuple[tuple[Position, str, str], ...] = field(default=(), compare=False)
+    """Encoding damage that was repaired: (where, bad text, replacement)."""
+
+    def sentences(self) -> list[Speech]:
+        return [item for item in self.items if isinstance(item, Speech)]
+
+
+# --- parsing ------------------------------------------------------------------
+
+_MARKER_NAMES = ("pause", "at", "breathe", "bell", "chime", "clip")
+_META_KEYS = {"title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone"}
+_TOKEN = re.compile(r"\[|<break\b[^>]*?/?>|\]", re.IGNORECASE)
+_SSML_TIME = re.compile(r"""time\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
+_DURATION = re.compile(r"^(?:(\d+):(\d{1,2}(?:\.\d+)?)|(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|sec|m|min)?)$")
+
+
+class _Located:
+    """Raises ScriptErrors that point at one place in the source."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def error(self, message: str, line: int, col: int) -> ScriptError:
+        return ScriptError(message, self.source, line, col)
+
+
+def parse_duration(text: str) -> float:
+    """Parse ``3s``, ``1.5s``, ``500ms``, ``2m``, ``1:30`` or a bare number of
+    seconds into seconds. Raises ValueError with a hint when it is none of them."""
+    spec = text.strip().lower().replace(" ", "")
+    compound = re.fullmatch(r"(\d+)m(?:in)?(\d+(?:\.\d+)?)s", spec)
+    if compound:
+        return int(compound.group(1)) * 60 + float(compound.group(2))
+    match = _DURATION.match(spec)
+    if not match:
+        raise ValueError(f"'{text.strip()}' is not a duration; write e.g. 3s, 1.5s, 500ms, 2m or 1:30")
+    if match.group(1) is not None:
+        seconds = float(match.group(2))
+        if seconds >= 60:
+            raise ValueError(f"'{text.strip()}' has {match.group(2)} seconds; use 0-59 after the colon")
+        return int(match.group(1)) * 60 + seconds
+    value = float(match.group(3))
+    unit = match.group(4) or "s"
+    return value / 1000 if unit == "ms" else value * 60 if unit in ("m", "min") else value
+
+
+def parse_script(text: str, source: str | Path = "<script>", *, clip_dirs: tuple[Path, ...] = ()) -> Script:
+    """Parse script text.
+
+    Parameters
+    ----------
+    text:
+        The whole script.
+    source:
+        A name for error messages (usually the file path).
+    clip_dirs:
+        Folders that ``[clip NAME]`` may refer into, searched in order.
+
+    Raises
+    ------
+    ScriptError
+        With file, line and column, on anything malformed.
+    """
+    return _Parser(str(source), clip_dirs).parse(text)
+
+
+def read_script(path: str | Path, *, clip_dirs: tuple[Path, ...] = ()) -> Script:
+    """Read and parse a script file; clips resolve beside it, then in ``clip_dirs``."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScriptError("no such script file; give a path to a script or a built-in name (see 'voiceguide list')", path) from None
+    except IsADirectoryError:
+        raise ScriptError("is a folder, not a script file", path) from None
+    except OSError as exc:
+        raise ScriptError(f"cannot read: {exc.strerror}", path) from None
+    if len(raw) > MAX_SCRIPT_CHARS * 4:
+        raise ScriptError(f"script is {len(raw)} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters", path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScriptError("not valid UTF-8 text; save the script as UTF-8", path, line, col) from None
+    return parse_script(text, path, clip_dirs=(path.resolve().parent, *clip_dirs))
+
+
+class _Parser(_Located):
+    def __init__(self, source: str, clip_dirs: tuple[Path, ...]):
+        super().__init__(source)
+        self.clip_dirs = clip_dirs
+        self.items: list[Item] = []
+        self.repairs: list[tuple[Position, str, str]] = []
+        self.paragraph = 0
+        self.pending: list[tuple[str, int, int]] = []  # text fragments of the open paragraph
+
+    def parse(self, text: str) -> Script:
+        if len(text) > MAX_SCRIPT_CHARS:
+            raise self.error(f"script has {len(text)} characters; the limit is {MAX_SCRIPT_CHARS}", 1, 1)
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        meta, body_start = self._front_matter(lines)
+        for index in range(body_start, len(lines)):
+            self._line(lines[index], index + 1)
+        self._flush()
+        if not any(isinstance(item, (Speech, Breathe, Clip, Bell, Chime)) for item in self.items):
+            raise self.error("script has nothing to play; add a sentence or a marker such as [breathe seed x5]", len(lines), 1)
+        return Script(meta=meta, items=tuple(self.items), source=self.source, repairs=tuple(self.repairs))
+
+    # front matter
+
+    def _front_matter(self, lines: list[str]) -> tuple[Meta, int]:
+        first = next((i for i, line in enumerate(lines) if line.strip()), None)
+        if first is None or lines[first].strip() != "---":
+            return Meta(), 0
+        values: dict[str, object] = {}
+        for index in range(first + 1, len(lines)):
+            raw = lines[index]
+            number = index + 1
+            stripped = raw.strip()
+            if stripped == "---":
+                return self._meta(values), index + 1
+            if not stripped or stripped.startswith("#"):
+                continue
+            key, sep, value = raw.partition(":")
+            key_col = len(raw) - len(raw.lstrip()) + 1
+            if not sep:
+                raise self.error(f"front matter line '{stripped}' needs the form 'key: value'", number, key_col)
+            key = key.strip().lower()
+            value = _strip_comment(value).strip()
+            value_col = len(raw) - len(raw.split(":", 1)[1].lstrip()) + 1
+            if key not in _META_KEYS:
+                raise self.error(f"unknown setting '{key}'; known settings: {', '.join(sorted(_META_KEYS))}", number, key_col)
+            values[key] = self._meta_value(key, value, number, value_col)
+        raise self.error("front matter opened with '---' is never closed; add a line '---' after the settings", first + 1, 1)
+
+    def _meta_value(self, key: str, value: str, line: int, col: int) -> object:
+        if key in ("rate", "pitch"):
+            low, high = (60, 400) if key == "rate" else (0, 99)
+            if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
+                raise self.error(f"{key} must be a whole number from {low} to {high}, not '{value}'", line, col)
+            return int(value)
+        if key == "volume":
+            try:
+                volume = float(value)
+            except ValueError:
+                volume = -1.0
+            if not 0.0 < volume <= 1.0:
+                raise self.error(f"volume must be a number above 0 and at most 1, not '{value}'", line, col)
+            return volume
+        if key == "language":
+            if value.lower() not in LANGUAGES:
+                raise self.error(f"language '{value}' is not supported; use one of: {', '.join(LANGUAGES)}", line, col)
+            return value.lower()
+        if key == "hold_tone":
+            if value.lower() not in ("soft", "silent"):
+                raise self.error(f"hold_tone must be 'soft' or 'silent', not '{value}'", line, col)
+            return value.lower()
+        if key == "voice" and not re.fullmatch(r"[A-Za-z0-9_+/.\- ]{1,80}", value):
+            raise self.error(f"voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'", line, col)
+        if not value:
+            raise self.error(f"{key} needs a value", line, col)
+        return value
+
+    def _meta(self, values: dict[str, object]) -> Meta:
+        return Meta(**values)  # type: ignore[arg-type]
+
+    # body
+
+    def _line(self, raw: str, number: int) -> None:
+        stripped = raw.strip()
+        indent = len(raw) - len(raw.lstrip())
+        if not stripped:
+            self._flush()
+            return
+        if stripped.startswith("//"):
+            return
+        if stripped.startswith("#"):
+            self._flush()
+            title = self._repair(stripped.lstrip("#").strip(), number, indent + 1)
+            if not title:
+                raise self.error("chapter heading is empty; write '# Title'", number, indent + 1)
+            self.items.append(Chapter(title, Position(number, indent + 1)))
+            return
+        position = 0
+        for token in _TOKEN.finditer(raw):
+            if token.start() < position:
+                continue
+            self._text(raw[position : token.start()], number, position + 1)
+            col = token.start() + 1
+            if token.group() == "]":
+                raise self.error("']' without an opening '['; markers look like [pause 3s]", number, col)
+            if token.group() == "[":
+                end = raw.find("]", token.end())
+                if end < 0:
+                    raise self.error("marker is not closed; add ']' (markers look like [pause 3s])", number, col)
+                self._flush_text()
+                self.items.append(self._marker(raw[token.end() : end], number, col))
+                position = end + 1
+            else:
+                self._flush_text()
+                self.items.append(self._ssml_break(token.group(), number, col))
+                position = token.end()
+        self._text(raw[position:], number, position + 1)
+
+    def _text(self, fragment: str, line: int, col: int) -> None:
+        if "<" in fragment and re.search(r"<\s*/?\s*[a-zA-Z]", fragment):
+            tag_col = col + fragment.index("<")
+            raise self.error("only the SSML tag <break time=\"2s\"/> is understood; write pauses as [pause 2s]", line, tag_col)
+        if fragment.strip():
+            lead = len(fragment) - len(fragment.lstrip())
+            self.pending.append((fragment.strip(), line, col + lead))
+
+    def _flush_text(self) -> None:
+        """End the current run of text (a marker follows) without ending the paragraph."""
+        if not self.pending:
+            return
+        text = " ".join(fragment for fragment, _, _ in self.pending)
+        _, line, col = self.pending[0]
+        self.pending.clear()
+        text = self._repair(unicodedata.normalize("NFC", re.sub(r"\s+", " ", text)), line, col)
+        for sentence in _SENTENCE_END.split(text):
+            sentence = sentence.strip()
+            if not sentence:
+                continue
+            if len(sentence) > MAX_SENTENCE_CHARS:
+                raise self.error(f"sentence has {len(sentence)} characters; split it (the limit is {MAX_SENTENCE_CHARS})", line, col)
+            if not any(ch.isalnum() for ch in sentence):
+                continue
+            self.items.append(Speech(sentence, Position(line, col), self.paragraph))
+
+    def _flush(self) -> None:
+        self._flush_text()
+        self.paragraph += 1
+
+    def _repair(self, text: str, line: int, col: int) -> str:
+        for bad, good in ENCODING_REPAIRS.items():
+            if bad in text:
+                self.repairs.append((Position(line, col + text.index(bad)), bad, good))
+                text = text.replace(bad, good)
+        return text
+
+    # markers
+
+    def _marker(self, body: str, line: int, col: int) -> Item:
+        words = body.split()
+        where = Position(line, col)
+        if not words:
+            raise self.error(f"empty marker []; use one of: {', '.join(_MARKER_NAMES)}", line, col)
+        name, args = words[0].lower(), words[1:]
+        arg_col = col + 1 + body.index(words[0]) + len(words[0]) + 1
+        if name == "pause":
+            return self._pause(" ".join(args), where, arg_col)
+        if name == "at":
+            if len(args) != 1:
+                raise self.error("[at] takes one time, e.g. [at 1:00] or [at 90s]", line, col)
+            seconds = self._duration(args[0], line, arg_col)
+            if seconds > MAX_AT_S:
+                raise self.error(f"[at {args[0]}] is beyond the 3 hour limit", line, arg_col)
+            return At(seconds, where)
+        if name == "breathe":
+            return self._breathe(args, where, arg_col)
+        if name in ("bell", "chime"):
+            if args:
+                raise self.error(f"[{name}] takes no arguments", line, arg_col)
+            return Bell(where) if name == "bell" else Chime(where)
+        if name == "clip":
+            return self._clip(body[body.index(words[0]) + len(words[0]) :].strip(), where, arg_col)
+        raise self.error(f"unknown marker [{words[0]}]; use one of: {', '.join(_MARKER_NAMES)}", line, col)
+
+    def _duration(self, text: str, line: int, col: int) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as exc:
+            raise self.error(str(exc), line, col) from None
+
+    def _pause(self, spec: str, where: Position, col: int) -> Pause:
+        line = where.line
+        spec = spec.strip()
+        if not spec:
+            raise self.error("[pause] needs a length, e.g. [pause 3s], [pause 2-8s] or [pause *]", line, col)
+        if spec == "*":
+            return Pause(1.0, float("inf"), 4.0, where)
+        low_text, dash, high_text = spec.partition("-")
+        if dash:
+            unit = re.sub(r"^[\d.:\s]+", "", high_text)
+            low_spec = low_text if re.search(r"[a-z:]", low_text) else low_text + unit
+            low = self._duration(low_spec, line, col)
+            high = self._duration(high_text, line, col + len(low_text) + 1)
+            if high < low:
+                raise self.error(f"pause range {spec} runs backwards; write the shorter length first", line, col)
+        else:
+            low = high = self._duration(spec, line, col)
+        if high > MAX_PAUSE_S:
+            raise self.error(f"pause of {high:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
+        return Pause(low, high, (low + high) / 2, where)
+
+    def _ssml_break(self, tag: str, line: int, col: int) -> Pause:
+        match = _SSML_TIME.search(tag)
+        if not match:
+            raise self.error('<break> needs a time attribute, e.g. <break time="1500ms"/>', line, col)
+        seconds = self._duration(match.group(1), line, col)
+        if seconds > MAX_PAUSE_S:
+            raise self.error(f"pause of {seconds:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
+        return Pause(seconds, seconds, seconds, Position(line, col))
+
+    def _breathe(self, args: list[str], where: Position, col: int) -> Breathe:
+        line = where.line
+        usage = "write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]"
+        if not args:
+            raise self.error(f"[breathe] needs a pattern; {usage}", line, col)
+        pattern = self._pattern(args[0], line, col)
+        cycles: tuple[int, int, int] = (5, 5, 5)
+        count = False
+        arg_col = col + len(args[0]) + 1
+        for arg in args[1:]:
+            lowered = arg.lower()
+            if lowered == "count":
+                count = True
+            elif lowered.startswith("x"):
+                cycles = self._cycles(lowered[1:], line, arg_col)
+            else:
+                raise self.error(f"unknown breathe option '{arg}'; {usage}", line, arg_col)
+            arg_col += len(arg) + 1
+        return Breathe(pattern, *cycles, count=count, at=where)
+
+    def _pattern(self, spec: str, line: int, col: int) -> tuple[float, ...]:
+        preset = BREATH_PRESETS.get(spec.lower())
+        if preset:
+            return preset
+        parts = spec.split("-")
+        if len(parts) not in (3, 4):
+            names = ", ".join(BREATH_PRESETS)
+            raise self.error(f"breath pattern '{spec}' needs 3 or 4 lengths in seconds (in-hold-out or in-hold-out-hold) or a preset ({names})", line, col)
+        values = []
+        for part in parts:
+            try:
+                value = float(part.removesuffix("s"))
+            except ValueError:
+                raise self.error(f"breath phase '{part}' is not a number of seconds", line, col) from None
+            if not 0 <= value <= MAX_PHASE_S or value != value:
+                raise self.error(f"breath phase '{part}' must be from 0 to {MAX_PHASE_S:g} seconds", line, col)
+            values.append(value)
+        if values[0] < 1 or values[2] < 1:
+            raise self.error(f"breathing in and out take at least 1 second each, not '{spec}'", line, col)
+        return tuple(values)
+
+    def _cycles(self, spec: str, line: int, col: int) -> tuple[int, int, int]:
+        if spec == "*":
+            return 1, MAX_CYCLES, 5
+        low, dash, high = spec.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise self.error(f"cycle count 'x{spec}' must be xN, xN-M or x*, e.g. x5", line, col)
+        low_n = int(low)
+        high_n = int(high) if dash else low_n
+        if not 1 <= low_n <= high_n <= MAX_CYCLES:
+            raise self.error(f"cycle count 'x{spec}' must be between 1 and {MAX_CYCLES}, smaller number first", line, col)
+        return low_n, high_n, (low_n + high_n + 1) // 2
+
+    def _clip(self, name: str, where: Position, col: int) -> Clip:
+        line = where.line
+        if not name:
+            raise self.error("[clip] needs a file name, e.g. [clip welkom.wav]", line, col)
+        if not name.lower().endswith(AUDIO_EXTENSIONS):
+            raise self.error(f"clip '{name}' must be a sound file ({', '.join(AUDIO_EXTENSIONS)})", line, col)
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise self.error(f"clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path", line, col)
+        for folder in self.clip_dirs:
+            candidate = (folder / relative).resolve()
+            if candidate.is_relative_to(folder.resolve()) and candidate.is_file():
+                return Clip(candidate, where)
+        searched = ", ".join(str(folder) for folder in self.clip_dirs) or "no folders"
+        raise self.error(f"clip '{name}' not found; looked in {searched}", line, col)
+
+
+def _strip_comment(value: str) -> str:
+    """Drop a trailing '# comment' from a front matter value."""
+    return re.split(r"\s+#", value, maxsplit=1)[0]
