@@ -219,7 +219,7 @@ def parse_duration(text: str) -> float:
     spec = text.strip().lower().replace(" ", "")
     compound = re.fullmatch(r"(\d+)m(?:in)?(\d+(?:\.\d+)?)s", spec)
     if compound:
-        return int(compound.group(1)) * 60 + float(compound.group(2))
+        return float(compound.group(1)) * 60 + float(compound.group(2))
     match = _DURATION.match(spec)
     if not match:
         raise ValueError(f"'{text.strip()}' is not a duration; write e.g. 3s, 1.5s, 500ms, 2m or 1:30")
@@ -227,7 +227,7 @@ def parse_duration(text: str) -> float:
         seconds = float(match.group(2))
         if seconds >= 60:
             raise ValueError(f"'{text.strip()}' has {match.group(2)} seconds; use 0-59 after the colon")
-        return int(match.group(1)) * 60 + seconds
+        return float(match.group(1)) * 60 + seconds
     value = float(match.group(3))
     unit = match.group(4) or "s"
     return value / 1000 if unit == "ms" else value * 60 if unit in ("m", "min") else value
@@ -266,12 +266,12 @@ def read_script(path: str | Path, *, clip_dirs: tuple[Path, ...] = ()) -> Script
         raise ScriptError(f"cannot read: {exc.strerror}", path) from None
     if len(raw) > MAX_SCRIPT_CHARS * 4:
         raise ScriptError(f"script is {len(raw)} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters", path)
+    body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        text = raw.decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ScriptError("not valid UTF-8 text; save the script as UTF-8", path, line, col) from None
+        before = body[: exc.start].decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        raise ScriptError("not valid UTF-8 text; save the script as UTF-8", path, len(before), len(before[-1]) + 1) from None
     return parse_script(text, path, clip_dirs=(path.resolve().parent, *clip_dirs))
 
 
@@ -326,7 +326,7 @@ class _Parser(_Located):
     def _meta_value(self, key: str, value: str, line: int, col: int) -> object:
         if key in ("rate", "pitch"):
             low, high = (60, 400) if key == "rate" else (0, 99)
-            if not re.fullmatch(r"\d+", value) or not low <= int(value) <= high:
+            if not re.fullmatch(r"\d{1,9}", value) or not low <= int(value) <= high:
                 raise self.error(f"{key} must be a whole number from {low} to {high}, not '{value}'", line, col)
             return int(value)
         if key == "volume":
@@ -366,7 +366,8 @@ class _Parser(_Located):
             return
         if stripped.startswith("#"):
             self._flush()
-            title = self._repair(stripped.lstrip("#").strip(), number, indent + 1)
+            title_col = indent + 1 + len(stripped) - len(stripped.lstrip("#").lstrip())
+            title = self._repair(stripped.lstrip("#").strip(), number, title_col)
             if not title:
                 raise self.error("chapter heading is empty; write '# Title'", number, indent + 1)
             self.items.append(Chapter(title, Position(number, indent + 1)))
@@ -393,8 +394,9 @@ class _Parser(_Located):
         self._text(raw[position:], number, position + 1)
 
     def _text(self, fragment: str, line: int, col: int) -> None:
-        if "<" in fragment and re.search(r"<\s*/?\s*[a-zA-Z]", fragment):
-            tag_col = col + fragment.index("<")
+        tag = re.search(r"<\s*/?\s*[a-zA-Z]", fragment)
+        if tag:
+            tag_col = col + tag.start()
             raise self.error("only the SSML tag <break time=\"2s\"/> is understood; write pauses as [pause 2s]", line, tag_col)
         if fragment.strip():
             lead = len(fragment) - len(fragment.lstrip())
@@ -404,19 +406,48 @@ class _Parser(_Located):
         """End the current run of text (a marker follows) without ending the paragraph."""
         if not self.pending:
             return
-        text = " ".join(fragment for fragment, _, _ in self.pending)
-        _, line, col = self.pending[0]
+        # The run as one string with whitespace collapsed, and for every
+        # character the place it was written, so each sentence and each
+        # repair points at its own line and column.
+        chars: list[str] = []
+        places: list[tuple[int, int]] = []
+        for fragment, line, col in self.pending:
+            if chars:
+                chars.append(" ")
+                places.append((line, col))
+            for word in re.finditer(r"\s+|\S+", fragment):
+                first = col + word.start()
+                if word.group().isspace():
+                    chars.append(" ")
+                    places.append((line, first))
+                    continue
+                # NFC word by word: a word's first letter keeps its exact column
+                normal = unicodedata.normalize("NFC", word.group())
+                last = first + len(word.group()) - 1
+                chars.extend(normal)
+                places.extend((line, min(first + offset, last)) for offset in range(len(normal)))
         self.pending.clear()
-        text = self._repair(unicodedata.normalize("NFC", re.sub(r"\s+", " ", text)), line, col)
-        for sentence in _SENTENCE_END.split(text):
-            sentence = sentence.strip()
+        for bad, good in ENCODING_REPAIRS.items():
+            if bad in chars:
+                self.repairs.append((Position(*places[chars.index(bad)]), bad, good))
+                fixed = [(out, place) for ch, place in zip(chars, places) for out in (good if ch == bad else ch)]
+                chars, places = [ch for ch, _ in fixed], [place for _, place in fixed]
+        text = "".join(chars)
+        # (end of a sentence, start of the next); a sentence keeps its closing quotes and brackets
+        ends = [(m.start() + len(m.group().rstrip()), m.end()) for m in _SENTENCE_END.finditer(text)]
+        start = 0
+        for end, next_start in [*ends, (len(text), len(text))]:
+            chunk, begin = text[start:end], start
+            start = next_start
+            sentence = chunk.strip()
             if not sentence:
                 continue
+            where = Position(*places[begin + len(chunk) - len(chunk.lstrip())])
             if len(sentence) > MAX_SENTENCE_CHARS:
-                raise self.error(f"sentence has {len(sentence)} characters; split it (the limit is {MAX_SENTENCE_CHARS})", line, col)
+                raise self.error(f"sentence has {len(sentence)} characters; split it (the limit is {MAX_SENTENCE_CHARS})", where.line, where.col)
             if not any(ch.isalnum() for ch in sentence):
                 continue
-            self.items.append(Speech(sentence, Position(line, col), self.paragraph))
+            self.items.append(Speech(sentence, where, self.paragraph))
 
     def _flush(self) -> None:
         self._flush_text()
@@ -432,14 +463,17 @@ class _Parser(_Located):
     # markers
 
     def _marker(self, body: str, line: int, col: int) -> Item:
-        words = body.split()
+        found = list(re.finditer(r"\S+", body))
+        words = [match.group() for match in found]
         where = Position(line, col)
         if not words:
             raise self.error(f"empty marker []; use one of: {', '.join(_MARKER_NAMES)}", line, col)
         name, args = words[0].lower(), words[1:]
-        arg_col = col + 1 + body.index(words[0]) + len(words[0]) + 1
+        # column of the first argument (of the closing ']' when there is none)
+        arg_col = col + 1 + (found[1].start() if len(found) > 1 else len(body))
+        rest = re.sub(r"\s", " ", body[found[0].end() :]).strip()
         if name == "pause":
-            return self._pause(" ".join(args), where, arg_col)
+            return self._pause(rest, where, arg_col)
         if name == "at":
             if len(args) != 1:
                 raise self.error("[at] takes one time, e.g. [at 1:00] or [at 90s]", line, col)
@@ -448,13 +482,13 @@ class _Parser(_Located):
                 raise self.error(f"[at {args[0]}] is beyond the 3 hour limit", line, arg_col)
             return At(seconds, where)
         if name == "breathe":
-            return self._breathe(args, where, arg_col)
+            return self._breathe([(match.group(), col + 1 + match.start()) for match in found[1:]], where, arg_col)
         if name in ("bell", "chime"):
             if args:
                 raise self.error(f"[{name}] takes no arguments", line, arg_col)
             return Bell(where) if name == "bell" else Chime(where)
         if name == "clip":
-            return self._clip(body[body.index(words[0]) + len(words[0]) :].strip(), where, arg_col)
+            return self._clip(body[found[0].end() :].strip(), where, arg_col)
         raise self.error(f"unknown marker [{words[0]}]; use one of: {', '.join(_MARKER_NAMES)}", line, col)
 
     def _duration(self, text: str, line: int, col: int) -> float:
@@ -473,9 +507,9 @@ class _Parser(_Located):
         low_text, dash, high_text = spec.partition("-")
         if dash:
             unit = re.sub(r"^[\d.:\s]+", "", high_text)
-            low_spec = low_text if re.search(r"[a-z:]", low_text) else low_text + unit
+            low_spec = low_text if re.search(r"[a-z:]", low_text, re.IGNORECASE) else low_text + unit
             low = self._duration(low_spec, line, col)
-            high = self._duration(high_text, line, col + len(low_text) + 1)
+            high = self._duration(high_text, line, col + len(low_text) + 1 + len(high_text) - len(high_text.lstrip()))
             if high < low:
                 raise self.error(f"pause range {spec} runs backwards; write the shorter length first", line, col)
         else:
@@ -493,16 +527,15 @@ class _Parser(_Located):
             raise self.error(f"pause of {seconds:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
         return Pause(seconds, seconds, seconds, Position(line, col))
 
-    def _breathe(self, args: list[str], where: Position, col: int) -> Breathe:
+    def _breathe(self, args: list[tuple[str, int]], where: Position, col: int) -> Breathe:
         line = where.line
         usage = "write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]"
         if not args:
             raise self.error(f"[breathe] needs a pattern; {usage}", line, col)
-        pattern = self._pattern(args[0], line, col)
+        pattern = self._pattern(args[0][0], line, col)
         cycles: tuple[int, int, int] = (5, 5, 5)
         count = False
-        arg_col = col + len(args[0]) + 1
-        for arg in args[1:]:
+        for arg, arg_col in args[1:]:
             lowered = arg.lower()
             if lowered == "count":
                 count = True
@@ -510,7 +543,6 @@ class _Parser(_Located):
                 cycles = self._cycles(lowered[1:], line, arg_col)
             else:
                 raise self.error(f"unknown breathe option '{arg}'; {usage}", line, arg_col)
-            arg_col += len(arg) + 1
         return Breathe(pattern, *cycles, count=count, at=where)
 
     def _pattern(self, spec: str, line: int, col: int) -> tuple[float, ...]:
@@ -535,14 +567,19 @@ class _Parser(_Located):
         return tuple(values)
 
     def _cycles(self, spec: str, line: int, col: int) -> tuple[int, int, int]:
+        """``xN`` fixed, ``xN-M`` elastic (default: the middle), ``xN+`` at
+        least N (default N) and ``x*`` any number (default 5)."""
         if spec == "*":
             return 1, MAX_CYCLES, 5
-        low, dash, high = spec.partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()):
-            raise self.error(f"cycle count 'x{spec}' must be xN, xN-M or x*, e.g. x5", line, col)
-        low_n = int(low)
-        high_n = int(high) if dash else low_n
-        if not 1 <= low_n <= high_n <= MAX_CYCLES:
+        open_ended = spec.endswith("+")
+        low, dash, high = spec.removesuffix("+").partition("-")
+        if not low.isdecimal() or (dash and (open_ended or not high.isdecimal())):
+            raise self.error(f"cycle count 'x{spec}' must be xN, xN-M, xN+ or x*, e.g. x5", line, col)
+        low_n = int(low) if len(low) < 10 else MAX_CYCLES + 1
+        high_n = (int(high) if len(high) < 10 else MAX_CYCLES + 1) if dash else low_n
+        if open_ended and low_n < MAX_CYCLES:
+            return low_n, MAX_CYCLES, low_n
+        if open_ended or not 1 <= low_n <= high_n <= MAX_CYCLES:
             raise self.error(f"cycle count 'x{spec}' must be between 1 and {MAX_CYCLES}, smaller number first", line, col)
         return low_n, high_n, (low_n + high_n + 1) // 2
 
@@ -556,9 +593,12 @@ class _Parser(_Located):
         if relative.is_absolute() or ".." in relative.parts:
             raise self.error(f"clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path", line, col)
         for folder in self.clip_dirs:
-            candidate = (folder / relative).resolve()
-            if candidate.is_relative_to(folder.resolve()) and candidate.is_file():
-                return Clip(candidate, where)
+            try:
+                candidate = (folder / relative).resolve()
+                if candidate.is_relative_to(folder.resolve()) and candidate.is_file():
+                    return Clip(candidate, where)
+            except (OSError, ValueError):  # a name the file system cannot hold: not found
+                continue
         searched = ", ".join(str(folder) for folder in self.clip_dirs) or "no folders"
         raise self.error(f"clip '{name}' not found; looked in {searched}", line, col)
 
