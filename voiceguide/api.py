@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ScriptError
+from .errors import ScriptError, UsageError
 from .exercises import builtins, load_script
 from .export import ExportResult, export_session
 from .lint import Finding, error_finding, script_warnings, timeline_warnings
 from .mix import MixSettings
-from .script import Script, parse_script
+from .script import Script, parse_duration, parse_script
 from .session import Session, VoiceOptions, prepare_session
 from .speech import Pyttsx3Engine, VoiceInfo
-from .timeline import BREATH_KINDS, Kind, Timeline, plan_timeline, spoken_texts
+from .timeline import BREATH_KINDS, MAX_SESSION_S, Kind, Timeline, plan_timeline, spoken_texts
 
-__all__ = ["ExportResult", "export_session", "prepare", "check", "voices", "list_builtins", "timeline_rows", "format_clock"]
+__all__ = ["ExportResult", "export_session", "prepare", "target_seconds", "check", "voices", "list_builtins", "timeline_rows", "format_clock"]
 
 
 def prepare(
@@ -25,10 +25,27 @@ def prepare(
     voice: str | None = None,
     rate: int | None = None,
     sample_rate: int = 44_100,
+    target_s: float | None = None,
 ) -> Session:
-    """Load a built-in exercise or script file and prepare it for rendering."""
+    """Load a built-in exercise or script file and prepare it for rendering,
+    stretched or shrunk to ``target_s`` seconds when given."""
     script = load_script(name_or_path, language)
-    return prepare_session(script, voice=VoiceOptions(voice=voice, rate=rate), mix=MixSettings(sample_rate=sample_rate))
+    return prepare_session(script, voice=VoiceOptions(voice=voice, rate=rate), mix=MixSettings(sample_rate=sample_rate), target_s=target_s)
+
+
+def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
+    """The session length asked for with ``--minutes`` or ``--length``."""
+    if minutes is not None and length is not None:
+        raise UsageError("give --minutes or --length, not both")
+    if length is None:
+        return None if minutes is None else minutes * 60.0
+    try:
+        seconds = parse_duration(length)
+    except ValueError as exc:
+        raise UsageError(f"--length {exc}") from None
+    if not 6 <= seconds <= MAX_SESSION_S:
+        raise UsageError(f"--length must be between 0:06 and 3:00:00, not '{length}'")
+    return seconds
 
 
 def check(name_or_path: str | Path, *, language: str | None = None) -> list[Finding]:

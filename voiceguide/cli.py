@@ -36,6 +36,13 @@ def _voice_options(command):
     return command
 
 
+def _length_options(command):
+    """``--minutes N`` / ``--length 90s|5m``: stretch or shrink the session."""
+    command = click.option("--length", "length", metavar="TIME", help="Session length as 90s, 5m or 1:30 (instead of --minutes).")(command)
+    command = click.option("--minutes", type=click.FloatRange(0.1, 180), help="Session length in minutes; elastic pauses and breathing fit to it.")(command)
+    return command
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="voiceguide")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (cache hits, engine restarts).")
@@ -54,11 +61,12 @@ def list_exercises() -> None:
     _table(("NAME", "LANG", "TITLE", "ABOUT"), rows)
 
 
-@cli.command(help="Show a script's settings and its planned timeline." + EXAMPLE + "voiceguide show zelfkalmering --lang en")
+@cli.command(help="Show a script's settings and its planned timeline." + EXAMPLE + "voiceguide show zelfkalmering --lang en\n  voiceguide show veilige-plek --minutes 10")
 @click.argument("script")
 @_voice_options
-def show(script: str, lang: str | None, voice: str | None, rate: int | None) -> None:
-    session = api.prepare(script, language=lang, voice=voice, rate=rate)
+@_length_options
+def show(script: str, lang: str | None, voice: str | None, rate: int | None, minutes: float | None, length: str | None) -> None:
+    session = api.prepare(script, language=lang, voice=voice, rate=rate, target_s=api.target_seconds(minutes, length))
     timeline = session.timeline
     click.echo(f"{timeline.title}  ({timeline.language}, voice {session.voice.voice_id}, {session.voice.rate} wpm)")
     click.echo(f"length {api.format_clock(timeline.duration_s)}, {len(timeline.chapters())} chapters\n")
@@ -68,16 +76,20 @@ def show(script: str, lang: str | None, voice: str | None, rate: int | None) -> 
 @cli.command(
     help="Render a session to an audio file (.wav, .mp3, .flac, .ogg)."
     + EXAMPLE
-    + "voiceguide export zelfkalmering -o zelfkalmering.mp3\n  voiceguide export my-script.vg -o out/session.wav --force"
+    + "voiceguide export zelfkalmering -o zelfkalmering.mp3\n  voiceguide export my-script.vg -o out/session.wav --force\n  voiceguide export herinnering --lang en --minutes 5 -o memory-5min.mp3"
 )
 @click.argument("script")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file; the extension picks the format. Default: NAME.mp3")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 @click.option("--sample-rate", type=click.Choice(["22050", "44100", "48000"]), default="44100", show_default=True)
 @_voice_options
-def export(script: str, output: Path | None, force: bool, sample_rate: str, lang: str | None, voice: str | None, rate: int | None) -> None:
+@_length_options
+def export(
+    script: str, output: Path | None, force: bool, sample_rate: str, lang: str | None, voice: str | None, rate: int | None, minutes: float | None, length: str | None
+) -> None:
     output = output or Path(f"{Path(script).stem}{'-' + lang if lang else ''}.mp3")
-    session = api.prepare(script, language=lang, voice=voice, rate=rate, sample_rate=int(sample_rate))
+    target_s = api.target_seconds(minutes, length)
+    session = api.prepare(script, language=lang, voice=voice, rate=rate, sample_rate=int(sample_rate), target_s=target_s)
     result = api.export_session(session, output, force=force)
     click.echo(f"wrote {result.path} ({api.format_clock(result.duration_s)}, {result.format}, {result.sample_rate} Hz)")
 

@@ -11,7 +11,7 @@ the timeline and hands back a :class:`Session` whose mixer renders blocks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -64,12 +64,15 @@ def prepare_session(
     voice: VoiceOptions = VoiceOptions(),
     mix: MixSettings = MixSettings(),
     plan: PlanSettings = PlanSettings(),
+    target_s: float | None = None,
 ) -> Session:
     """Synthesize, level and plan ``script``.
 
     ``engine`` defaults to a :class:`Pyttsx3Engine` that is closed again
     afterwards; pass your own to reuse one across sessions. ``cache=True``
     uses the user cache folder, ``False``/``None`` disables caching.
+    ``target_s`` stretches or shrinks the session to that length (see
+    :func:`~voiceguide.timeline.plan_timeline`).
     """
     own_engine = engine is None
     engine = engine or Pyttsx3Engine()
@@ -87,6 +90,7 @@ def prepare_session(
         {text: audio.duration_s for text, audio in speech.items()},
         {path: audio.duration_s for path, audio in clips.items()},
         plan,
+        target_s=target_s,
     )
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings)
 
@@ -134,6 +138,3 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
         clips[item.path] = _level(resample(mono, mix.sample_rate), mix)
     return clips
 
-
-def with_sample_rate(mix: MixSettings, sample_rate: int) -> MixSettings:
-    return replace(mix, sample_rate=sample_rate)

@@ -1,0 +1,115 @@
+"""Session length scaling: elastic pauses and breathing fit a requested length."""
+
+from __future__ import annotations
+
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from voiceguide import Kind, ScriptError, load_script, prepare_session
+from voiceguide.api import target_seconds
+from voiceguide.cli import cli
+from voiceguide.errors import UsageError
+from voiceguide.exercises import EXERCISES
+from voiceguide.script import LANGUAGES, parse_script
+from voiceguide.timeline import PlanSettings, length_range, plan_timeline, spoken_texts
+
+BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
+
+
+@pytest.fixture(scope="module", params=BUILTINS, ids=lambda p: f"{p[0]}-{p[1]}")
+def builtin(request, engine):
+    session = prepare_session(load_script(*request.param), engine=engine)
+    lengths = {e.text: e.duration_s for e in session.timeline.events if e.kind in (Kind.SPEECH, Kind.COUNT)}
+    return session, lengths
+
+
+@pytest.mark.parametrize("minutes", [2, 3, 5, 10, 20])
+def test_every_built_in_fits_2_to_20_minutes_with_speech_intact(builtin, minutes):
+    session, lengths = builtin
+    default = session.timeline
+    timeline = plan_timeline(session.script, lengths, target_s=minutes * 60)
+    assert abs(timeline.duration_s - minutes * 60) <= 1.0
+    speech = [(e.text, e.duration_s) for e in timeline.of_kind(Kind.SPEECH)]
+    assert speech == [(e.text, e.duration_s) for e in default.of_kind(Kind.SPEECH)]
+    assert [e.text for e in timeline.chapters()] == [e.text for e in default.chapters()]
+    # natural: no long silence anywhere, no speech overlapping speech
+    assert max(e.duration_s for e in timeline.of_kind(Kind.SILENCE)) <= 15
+    voice = timeline.of_kind(Kind.SPEECH)
+    assert all(a.end_s <= b.start_s for a, b in zip(voice, voice[1:]))
+    cycles = len(timeline.of_kind(Kind.INHALE))
+    if minutes >= 5:
+        assert cycles > len(default.of_kind(Kind.INHALE)), "longer sessions breathe more"
+
+
+def test_pauses_stretch_in_proportion_to_their_ranges():
+    script = parse_script("Een. [pause 2-4s] Twee. [pause 2-10s] Drie.", "t.vg")
+    lengths = {t: 1.0 for t in spoken_texts(script)}
+    default = plan_timeline(script, lengths)
+    longer = plan_timeline(script, lengths, target_s=default.duration_s + 4.0)
+    short, long = [e.duration_s for e in longer.of_kind(Kind.SILENCE)]
+    assert (short - 3.0) * 4 == pytest.approx(long - 6.0, abs=0.01)
+    assert longer.duration_s == pytest.approx(default.duration_s + 4.0, abs=0.01)
+    shorter = plan_timeline(script, lengths, target_s=default.duration_s - 3.0)
+    assert [round(e.duration_s, 2) for e in shorter.of_kind(Kind.SILENCE)] == [2.4, 3.6]
+    shortest = plan_timeline(script, lengths, target_s=default.duration_s - 5.0)
+    assert [round(e.duration_s, 2) for e in shortest.of_kind(Kind.SILENCE)] == [2.0, 2.0]
+
+
+def test_fixed_items_are_respected_and_at_markers_scale():
+    script = parse_script("Een. [pause 3s]\n[at 0:20]\nTwee. [pause 2-30s] [breathe seed x2+]", "t.vg")
+    lengths = {t: 1.0 for t in spoken_texts(script)}
+    default = plan_timeline(script, lengths)
+    doubled = plan_timeline(script, lengths, target_s=default.duration_s * 2)
+    assert doubled.of_kind(Kind.SILENCE)[0].duration_s == 3.0
+    second = doubled.of_kind(Kind.SPEECH)[1]
+    assert second.start_s == pytest.approx(40.0, abs=0.01)
+    assert doubled.duration_s == pytest.approx(default.duration_s * 2, abs=1.0)
+
+
+def test_unreachable_lengths_give_the_possible_range():
+    script = parse_script("Een. [pause 1-3s] Twee.", "t.vg")
+    lengths = {t: 2.0 for t in spoken_texts(script)}
+    shortest, longest = length_range(script, lengths)
+    for target in (shortest - 5, longest + 5):
+        with pytest.raises(ScriptError, match=r"cannot make this session .* long; it can be from 0:0\d(\.\d)? to 0:\d\d"):
+            plan_timeline(script, lengths, target_s=target)
+    assert plan_timeline(script, lengths, target_s=shortest).duration_s == pytest.approx(shortest, abs=0.01)
+
+
+def test_fill_to_time_breathing_adds_whole_cycles():
+    script = parse_script("Een. [breathe 4-2-6 x*] Twee.", "t.vg")
+    lengths = {t: 1.0 for t in spoken_texts(script)}
+    base = plan_timeline(script, lengths)
+    longer = plan_timeline(script, lengths, target_s=base.duration_s + 36.0)
+    assert len(longer.of_kind(Kind.INHALE)) == len(base.of_kind(Kind.INHALE)) + 3
+    with pytest.raises(ScriptError, match="cannot make this session"):
+        plan_timeline(script, lengths, target_s=base.duration_s + 30.0)  # no pause to absorb half a cycle
+
+
+@pytest.mark.parametrize(("minutes", "length", "expected"), [(5, None, 300.0), (None, "90s", 90.0), (None, "5m", 300.0), (None, "1:30", 90.0), (None, None, None)])
+def test_target_seconds(minutes, length, expected):
+    assert target_seconds(minutes, length) == expected
+
+
+@pytest.mark.parametrize(("minutes", "length", "message"), [(5, "5m", "not both"), (None, "soon", "is not a duration"), (None, "200m", "between 0:06 and 3:00:00")])
+def test_target_seconds_errors(minutes, length, message):
+    with pytest.raises(UsageError, match=message):
+        target_seconds(minutes, length)
+
+
+def test_export_at_two_minutes_decodes_to_two_minutes(tmp_path):
+    out = tmp_path / "short.wav"
+    result = CliRunner().invoke(cli, ["export", "veilige-plek", "--minutes", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert abs(sf.info(str(out)).duration - 120) <= 1.0
+
+
+def test_show_prints_the_stretched_timeline_and_errors_are_one_line():
+    result = CliRunner().invoke(cli, ["show", "zelfkalmering", "--length", "10m"])
+    assert result.exit_code == 0
+    assert "length 10:00" in result.output
+    result = CliRunner().invoke(cli, ["show", "zelfkalmering", "--minutes", "1"])
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert "cannot make this session 1:00 long; it can be from 1:5" in result.output
