@@ -20,6 +20,22 @@ import os
 import sys
 
 
+def configure(engine, settings: dict) -> None:
+    """Set voice, rate, volume and pitch: only ever before the first phrase,
+    because the espeak driver may ignore a rate change after one."""
+    if settings.get("voice"):
+        engine.setProperty("voice", settings["voice"])
+    if settings.get("rate"):
+        engine.setProperty("rate", int(settings["rate"]))
+    if settings.get("volume") is not None:
+        engine.setProperty("volume", float(settings["volume"]))
+    if settings.get("pitch") is not None:
+        try:
+            engine.setProperty("pitch", int(settings["pitch"]))
+        except Exception:  # pitch is espeak-only; other drivers refuse it
+            pass
+
+
 def main() -> int:
     replies = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)
@@ -33,28 +49,22 @@ def main() -> int:
         import pyttsx3
 
         engine = pyttsx3.init()
-        if settings.get("voice"):
-            engine.setProperty("voice", settings["voice"])
-        if settings.get("rate"):
-            engine.setProperty("rate", int(settings["rate"]))
-        if settings.get("volume") is not None:
-            engine.setProperty("volume", float(settings["volume"]))
-        if settings.get("pitch") is not None:
-            try:
-                engine.setProperty("pitch", int(settings["pitch"]))
-            except Exception:  # pitch is espeak-only; other drivers refuse it
-                pass
+        configure(engine, settings)
     except Exception as exc:  # report why the engine could not start, then exit
         reply({"error": f"{type(exc).__name__}: {exc}"})
         return 1
     driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
     reply({"ready": True, "driver": driver, "version": getattr(pyttsx3, "__version__", "?")})
 
+    spoken = False
     for line in sys.stdin:
         request = json.loads(line)
         op = request.get("op")
         try:
-            if op == "voices":
+            if op == "configure" and not spoken:
+                configure(engine, request["settings"])
+                reply({"configured": True})
+            elif op == "voices":
                 voices = [
                     {"id": v.id, "name": v.name, "languages": [str(lang) for lang in (v.languages or [])]}
                     for v in engine.getProperty("voices")
@@ -65,6 +75,7 @@ def main() -> int:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 engine.save_to_file(request["text"], path)
                 engine.runAndWait()
+                spoken = True
                 reply({"done": path})
             else:
                 reply({"error": f"unknown op {op!r}"})

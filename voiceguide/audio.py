@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import gcd
-
 import numpy as np
 
 DEFAULT_SAMPLE_RATE = 44_100
@@ -32,15 +30,15 @@ def gain_to_db(gain: float) -> float:
 
 
 def resample(audio: Audio, sample_rate: int) -> Audio:
-    """Band-limited polyphase resampling (no linear interpolation)."""
+    """Band-limited resampling with the SoX resampler (soxr, "HQ"), never
+    linear interpolation. soxr imports in milliseconds, where scipy.signal
+    takes seconds: that matters for the first sample of live playback."""
     if audio.sample_rate == sample_rate:
         return audio
-    from scipy.signal import resample_poly
+    import soxr
 
-    divisor = gcd(audio.sample_rate, sample_rate)
-    up, down = sample_rate // divisor, audio.sample_rate // divisor
-    samples = resample_poly(audio.samples.astype(np.float64), up, down)
-    return Audio(samples.astype(np.float32), sample_rate)
+    samples = soxr.resample(audio.samples.astype(np.float32), audio.sample_rate, sample_rate, quality="HQ")
+    return Audio(np.asarray(samples, dtype=np.float32), sample_rate)
 
 
 def raised_cosine(n: int) -> np.ndarray:

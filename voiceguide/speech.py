@@ -8,6 +8,7 @@ each synthesized phrase on disk so a re-export skips the engine entirely.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -74,11 +75,7 @@ class _Worker:
     """One pyttsx3 worker process serving one voice setting."""
 
     def __init__(self, settings: VoiceSettings | None, timeout_s: float):
-        payload = json.dumps(
-            {"voice": settings.voice_id, "rate": settings.rate, "pitch": settings.pitch, "volume": settings.volume}
-            if settings
-            else {}
-        )
+        payload = json.dumps(_settings_payload(settings) if settings else {})
         env = dict(os.environ, PYTHONIOENCODING="utf-8")
         try:
             self.process = subprocess.Popen(
@@ -93,6 +90,7 @@ class _Worker:
         except OSError as exc:
             raise EngineError(f"cannot start the speech worker: {exc.strerror}") from None
         self.settings = settings
+        self.spoken = False
         self.replies: queue.Queue[dict | None] = queue.Queue()
         self.stderr_tail: list[str] = []
         threading.Thread(target=self._read_replies, daemon=True).start()
@@ -161,6 +159,10 @@ class _Worker:
                 pass
 
 
+def _settings_payload(settings: VoiceSettings) -> dict:
+    return {"voice": settings.voice_id, "rate": settings.rate, "pitch": settings.pitch, "volume": settings.volume}
+
+
 def _explain_init_error(error: str, stderr: list[str]) -> str:
     text = error + " " + " ".join(stderr)
     if "No module named 'pyttsx3'" in text:
@@ -193,8 +195,17 @@ class Pyttsx3Engine:
         return self._worker.process.pid if self._worker and self._worker.alive() else None
 
     def _worker_for(self, settings: VoiceSettings | None) -> _Worker:
-        if self._worker and self._worker.alive() and (settings is None or self._worker.settings == settings):
-            return self._worker
+        worker = self._worker
+        if worker and worker.alive() and (settings is None or worker.settings == settings):
+            return worker
+        if worker and worker.alive() and worker.settings is None and settings is not None and not worker.spoken:
+            # a fresh worker (it only listed voices) takes its one setting now
+            try:
+                if "configured" in worker.request({"op": "configure", "settings": _settings_payload(settings)}, self.timeout_s):
+                    worker.settings = settings
+                    return worker
+            except (TimeoutError, _WorkerDied):
+                pass
         if self._worker:
             self._worker.kill()
         try:
@@ -204,7 +215,11 @@ class Pyttsx3Engine:
         return self._worker
 
     def voices(self) -> list[VoiceInfo]:
+        """The engine's voices; remembered on disk (next to the phrase cache)
+        until the engine or its voice data change."""
         with self._lock:
+            if self._voices is None:
+                self._voices = self._load_voice_list()
             if self._voices is None:
                 try:
                     reply = self._worker_for(None).request({"op": "voices"}, self.timeout_s)
@@ -215,7 +230,31 @@ class Pyttsx3Engine:
                 if "error" in reply:
                     raise EngineError(f"the speech engine could not list voices: {reply['error']}")
                 self._voices = [VoiceInfo(v["id"], v["name"], tuple(v["languages"])) for v in reply["voices"]]
+                self._save_voice_list(self._voices)
             return list(self._voices)
+
+    def _voice_list_path(self) -> Path:
+        data = espeak_data_dir()
+        stamp = int(data.stat().st_mtime) if data else 0
+        key = hashlib.sha256(f"{self.describe()}|{data}|{stamp}".encode()).hexdigest()[:16]
+        return default_cache_dir().parent / f"voices-{key}.json"
+
+    def _load_voice_list(self) -> list[VoiceInfo] | None:
+        try:
+            entries = json.loads(self._voice_list_path().read_text(encoding="utf-8"))
+            return [VoiceInfo(e["id"], e["name"], tuple(e["languages"])) for e in entries] or None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _save_voice_list(self, voices: list[VoiceInfo]) -> None:
+        path = self._voice_list_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".tmp-", delete=False, encoding="utf-8") as handle:
+                json.dump([asdict(v) for v in voices], handle)
+            os.replace(handle.name, path)
+        except OSError:
+            pass
 
     def synthesize(self, text: str, voice: VoiceSettings) -> Audio:
         if not text.strip():
@@ -238,6 +277,7 @@ class Pyttsx3Engine:
                     continue
                 if "error" in reply:
                     raise EngineError(f"the speech engine failed on {text[:40]!r}: {reply['error']}")
+                self._worker.spoken = True  # type: ignore[union-attr]
                 audio = _read_engine_file(path)
                 if audio is not None:
                     return audio
@@ -247,10 +287,15 @@ class Pyttsx3Engine:
             raise EngineError(f"the speech engine produced no audio for {text[:40]!r} after 2 attempts: {failure}")
 
     def describe(self) -> str:
-        """Engine identity for cache keys: name, driver and version."""
-        with self._lock:
-            worker = self._worker_for(None) if self._worker is None else self._worker
-            return f"{self.name}-{worker.version}-{worker.driver}"
+        """Engine identity for cache keys: pyttsx3's version and the platform
+        driver, known without starting a worker (so a warm cache never starts
+        the engine at all)."""
+        try:
+            version = importlib.metadata.version("pyttsx3")
+        except importlib.metadata.PackageNotFoundError:
+            version = "?"
+        driver = {"win32": "sapi5", "darwin": "nsss"}.get(sys.platform, "espeak")
+        return f"{self.name}-{version}-{driver}"
 
     def close(self) -> None:
         with self._lock:
@@ -285,9 +330,8 @@ def _read_engine_file(path: Path) -> Audio | None:
 # --- voices ---------------------------------------------------------------------
 
 
-def espeak_variants() -> set[str] | None:
-    """Names of espeak-ng voice variants (``f3``, ``klatt4``...), or None when
-    no espeak-ng data folder can be found (then variants are not checked)."""
+def espeak_data_dir() -> Path | None:
+    """espeak-ng's data folder, where one can be found."""
     candidates = [Path(p) for p in (os.environ.get("ESPEAK_DATA_PATH", ""),) if p]
     candidates += list(Path("/usr/lib").glob("*/espeak-ng-data")) + [
         Path("/usr/share/espeak-ng-data"),
@@ -295,11 +339,17 @@ def espeak_variants() -> set[str] | None:
         Path("/opt/homebrew/share/espeak-ng-data"),
         Path("/usr/local/share/espeak-ng-data"),
     ]
-    for base in candidates:
-        folder = base / "voices" / "!v"
-        if folder.is_dir():
-            return {entry.name for entry in folder.iterdir()}
-    return None
+    return next((base for base in candidates if (base / "voices").is_dir()), None)
+
+
+def espeak_variants() -> set[str] | None:
+    """Names of espeak-ng voice variants (``f3``, ``klatt4``...), or None when
+    no espeak-ng data folder can be found (then variants are not checked)."""
+    data = espeak_data_dir()
+    folder = data / "voices" / "!v" if data else None
+    if folder is None or not folder.is_dir():
+        return None
+    return {entry.name for entry in folder.iterdir()}
 
 
 def resolve_voice(requested: str, language: str, available: list[VoiceInfo]) -> str:

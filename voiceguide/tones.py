@@ -1,11 +1,14 @@
 """Stage 3b: breath cues, bells and the closing chime, made with numpy.
 
-Every tone starts and ends on a raised-cosine ramp (no clicks) and keeps a
+Tones are memoised and returned read-only: a session repeats the same
+inhale, exhale and bell many times. Every tone starts and ends on a raised-cosine ramp (no clicks) and keeps a
 continuous phase through its glide. Levels are RMS in dBFS over the sounding
 part, so the mixer can place cues a fixed number of dB under the voice.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +32,12 @@ def _normalise_rms(samples: np.ndarray, rms_dbfs: float) -> np.ndarray:
     return (samples * (db_to_gain(rms_dbfs) / rms)).astype(np.float32)
 
 
+def _frozen(samples: np.ndarray) -> np.ndarray:
+    samples.flags.writeable = False
+    return samples
+
+
+@lru_cache(maxsize=64)
 def glide(duration_s: float, start_hz: float, end_hz: float, sample_rate: int, rms_dbfs: float, swell_s: float = 0.35) -> np.ndarray:
     """A soft tone gliding exponentially from ``start_hz`` to ``end_hz``.
 
@@ -44,7 +53,7 @@ def glide(duration_s: float, start_hz: float, end_hz: float, sample_rate: int, r
     phase = 2 * np.pi * np.cumsum(freq) / sample_rate
     wave = np.sin(phase) + 0.18 * np.sin(2 * phase) + 0.05 * np.sin(3 * phase)
     ramp = min(int(swell_s * sample_rate), n // 2)
-    return _normalise_rms(apply_fades(wave, ramp, ramp), rms_dbfs)
+    return _frozen(_normalise_rms(apply_fades(wave, ramp, ramp), rms_dbfs))
 
 
 def inhale(duration_s: float, sample_rate: int, rms_dbfs: float) -> np.ndarray:
@@ -61,10 +70,11 @@ def hold(duration_s: float, sample_rate: int, rms_dbfs: float, soft: bool = True
     """A very quiet steady note (or silence) while the breath is held."""
     n = int(round(duration_s * sample_rate))
     if not soft or n == 0:
-        return np.zeros(n, dtype=np.float32)
+        return _frozen(np.zeros(n, dtype=np.float32))
     return glide(duration_s, HOLD_HZ, HOLD_HZ, sample_rate, rms_dbfs - 8.0, swell_s=0.25)
 
 
+@lru_cache(maxsize=16)
 def bell(duration_s: float, sample_rate: int, rms_dbfs: float, fundamental_hz: float = BELL_HZ) -> np.ndarray:
     """A struck bell: inharmonic partials, each decaying exponentially.
 
@@ -78,9 +88,10 @@ def bell(duration_s: float, sample_rate: int, rms_dbfs: float, fundamental_hz: f
     wave = apply_fades(wave, int(0.004 * sample_rate), int(0.4 * sample_rate))
     head = wave[: sample_rate]
     rms = float(np.sqrt(np.mean(np.square(head, dtype=np.float64)))) or 1.0
-    return (wave * (db_to_gain(rms_dbfs) / rms)).astype(np.float32)
+    return _frozen((wave * (db_to_gain(rms_dbfs) / rms)).astype(np.float32))
 
 
+@lru_cache(maxsize=4)
 def chime(duration_s: float, sample_rate: int, rms_dbfs: float) -> np.ndarray:
     """The closing chime: three soft bell notes, falling, 0.6 s apart."""
     n = int(round(duration_s * sample_rate))
@@ -91,4 +102,4 @@ def chime(duration_s: float, sample_rate: int, rms_dbfs: float) -> np.ndarray:
             break
         note = bell(duration_s - index * 0.6, sample_rate, rms_dbfs - 3.0 * index, fundamental_hz=freq)
         out[offset : offset + len(note)] += note[: n - offset]
-    return out
+    return _frozen(out)
