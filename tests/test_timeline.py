@@ -98,3 +98,15 @@ def test_chapters_are_marks_at_the_cursor():
 def test_planning_is_deterministic():
     body = "# A\nEen. Twee. [pause 2-4s]\n[breathe seed x3 count]\n[bell] Drie. [chime]"
     assert plan(body) == plan(body)
+
+
+def test_sessions_longer_than_the_limit_are_refused(monkeypatch):
+    script = parse_script("Een. [breathe 1-30-1 x500]", "t.vg")
+    lengths = {text: 1.0 for text in spoken_texts(script)}
+    with pytest.raises(ScriptError, match=r"t.vg: this session would last 4:26:4\d.*; the limit is 3:00:00"):
+        plan_timeline(script, lengths)
+    monkeypatch.setenv("VOICEGUIDE_MAX_MINUTES", "300")
+    assert PlanSettings().max_session_s == 18_000
+    assert plan_timeline(script, lengths, settings=PlanSettings()).duration_s > 3 * 3600
+    with pytest.raises(ScriptError, match="limit is 0:10"):
+        plan_timeline(parse_script("Een. [pause 20s]", "t.vg"), {"Een.": 1.0}, settings=PlanSettings(max_session_s=10))

@@ -10,12 +10,36 @@ from .exercises import builtins, load_script
 from .export import ExportResult, export_session
 from .lint import Finding, error_finding, script_warnings, timeline_warnings
 from .mix import MixSettings
+from .practice import (
+    DiaryEntry,
+    ExerciseTotal,
+    SessionRecord,
+    Suggestion,
+    TensionDrop,
+    add_diary_entry,
+    diary_entries,
+    export_csv,
+    export_diary_csv,
+    recent_sessions,
+    record_played,
+    record_session,
+    streak,
+    suggest_minutes,
+    suggestion,
+    tension_drop_by_exercise,
+    totals_by_exercise,
+)
 from .script import Script, parse_duration, parse_script
 from .session import Session, VoiceOptions, prepare_session
 from .speech import Pyttsx3Engine, VoiceInfo
-from .timeline import BREATH_KINDS, MAX_SESSION_S, Kind, Timeline, plan_timeline, spoken_texts
+from .timeline import BREATH_KINDS, Kind, PlanSettings, Timeline, plan_timeline, spoken_texts
 
-__all__ = ["ExportResult", "export_session", "prepare", "target_seconds", "check", "voices", "list_builtins", "timeline_rows", "format_clock"]
+__all__ = ["ExportResult", "export_session", "prepare", "target_seconds", "check", "voices", "list_builtins", "timeline_rows", "format_clock",
+    # the practice log and diary (practice.py)
+    "DiaryEntry", "ExerciseTotal", "SessionRecord", "Suggestion", "TensionDrop", "add_diary_entry", "diary_entries", "export_csv",
+    "export_diary_csv", "recent_sessions", "record_played", "record_session", "streak", "suggest_minutes", "suggestion",
+    "tension_drop_by_exercise", "totals_by_exercise",
+]
 
 
 def prepare(
@@ -43,8 +67,9 @@ def target_seconds(minutes: float | None = None, length: str | None = None) -> f
         seconds = parse_duration(length)
     except ValueError as exc:
         raise UsageError(f"--length {exc}") from None
-    if not 6 <= seconds <= MAX_SESSION_S:
-        raise UsageError(f"--length must be between 0:06 and 3:00:00, not '{length}'")
+    limit = PlanSettings().max_session_s
+    if not 6 <= seconds <= limit:
+        raise UsageError(f"--length must be between 0:06 and {format_clock(limit)}, not '{length}'")
     return seconds
 
 
@@ -93,8 +118,10 @@ def list_builtins() -> list[BuiltinEntry]:
 
 
 def format_clock(seconds: float) -> str:
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes}:{rest:02d}"
+    """``3:07`` or ``1:02:03``, to the second."""
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, rest = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
 
 
 def timeline_rows(timeline: Timeline) -> list[tuple[str, str, str, str]]:

@@ -9,6 +9,7 @@ the same timeline.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -21,6 +22,9 @@ COUNT_WORDS = {
     "nl": ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
     "en": ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
 }
+
+
+MAX_SESSION_S = 3 * 3600.0
 
 
 class Kind(str, Enum):
@@ -40,6 +44,13 @@ BREATH_KINDS = (Kind.INHALE, Kind.HOLD, Kind.EXHALE)
 VOICE_KINDS = (Kind.SPEECH, Kind.COUNT)
 
 
+def _max_session_from_env() -> float:
+    try:
+        return float(os.environ["VOICEGUIDE_MAX_MINUTES"]) * 60.0
+    except (KeyError, ValueError):
+        return MAX_SESSION_S
+
+
 @dataclass(frozen=True)
 class PlanSettings:
     """Spacing rules for the planner, all in seconds."""
@@ -57,6 +68,9 @@ class PlanSettings:
     chime_s: float = 7.0
     tail_s: float = 2.5
     """Silence (with the closing fade) after the last event."""
+    max_session_s: float = field(default_factory=_max_session_from_env)
+    """No session may plan longer than this (a shared script must not make
+    voiceguide render for hours)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +131,6 @@ def spoken_texts(script: Script) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-MAX_SESSION_S = 3 * 3600.0
 STAR_PAUSE_CAP_S = 30.0
 """An unbounded ``[pause *]`` never grows past this: longer silences after a
 sentence lose the listener."""
@@ -213,6 +226,12 @@ def plan_timeline(
     choice = _choose(script, 1.0, 1.0)
     if target_s is not None:
         choice = _fit(script, layout, target_s)
+    elif (default_s := layout.length(choice, check_at=False)) > settings.max_session_s:
+        raise ScriptError(
+            f"this session would last {_clock(default_s)}; the limit is {_clock(settings.max_session_s)} "
+            "(fewer cycles or shorter pauses, or raise the limit with VOICEGUIDE_MAX_MINUTES)",
+            script.source,
+        )
     events, end = layout.run(choice, build=True)
     meta = script.meta
     return Timeline(
@@ -237,7 +256,7 @@ def length_range(script: Script, speech_s: Mapping[str, float], clip_s: Mapping[
 def _reach(script: Script, layout: "_Layout", default_s: float) -> tuple[float, float]:
     shortest = layout.length(_choose(script, 0.0, 0.0), check_at=False)
     longest = layout.length(_choose(script, 1e6, 1e6), check_at=False)
-    return shortest, min(longest, MAX_SESSION_S)
+    return shortest, min(longest, layout.settings.max_session_s)
 
 
 def _fit(script: Script, layout: "_Layout", target_s: float) -> _Choice:
@@ -254,7 +273,7 @@ def _fit(script: Script, layout: "_Layout", target_s: float) -> _Choice:
             script.source,
         )
 
-    if not shortest - LENGTH_TOLERANCE_S <= target_s <= longest + LENGTH_TOLERANCE_S or target_s > MAX_SESSION_S:
+    if not shortest - LENGTH_TOLERANCE_S <= target_s <= longest + LENGTH_TOLERANCE_S or target_s > layout.settings.max_session_s:
         raise out_of_reach()
     # 1. whole breath cycles and pauses together: the largest stretch that
     #    does not overshoot; 2. pauses alone close the remaining gap (less
