@@ -35,6 +35,12 @@ class MixSettings:
     fade_out_s: float = 2.0
     """The closing fade over the session's last seconds."""
     block_frames: int = 8192
+    ambience: str = "none"
+    """Background noise under the whole session: ``none``, ``pink`` or ``brown``."""
+    ambience_below_voice_db: float = 24.0
+    """Ambience level (RMS) under the voice; at least 6 dB, so it is never as loud."""
+    ambience_duck_db: float = 10.0
+    """How far the ambience dips while the voice speaks."""
 
     @property
     def cue_rms_dbfs(self) -> float:
@@ -43,6 +49,68 @@ class MixSettings:
     @property
     def bell_rms_dbfs(self) -> float:
         return self.voice_rms_dbfs - self.bell_below_voice_db
+
+    @property
+    def ambience_rms_dbfs(self) -> float:
+        return self.voice_rms_dbfs - max(MIN_AMBIENCE_BELOW_VOICE_DB, self.ambience_below_voice_db)
+
+
+AMBIENCES = ("none", "pink", "brown")
+MIN_AMBIENCE_BELOW_VOICE_DB = 6.0
+AMBIENCE_LOOP_S = 30.0
+AMBIENCE_FADE_S = 4.0
+DUCK_RAMP_S = 0.35
+
+
+class Ambience:
+    """Seamlessly looping pink or brown noise, ducked under the voice.
+
+    The noise is shaped in the frequency domain over one 30 s period, so the
+    loop is periodic by construction (no seam, exactly the wanted slope) and
+    the same seed always gives the same samples. Rumble under 40 Hz is cut.
+    """
+
+    def __init__(self, kind: str, timeline: Timeline, settings: MixSettings, seed: int = 20_240_501):
+        if kind not in AMBIENCES[1:]:
+            raise ValueError(f"ambience must be one of {', '.join(AMBIENCES)}, not {kind!r}")
+        rate = settings.sample_rate
+        n = int(AMBIENCE_LOOP_S * rate)
+        rng = np.random.default_rng(seed)
+        spectrum = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
+        freqs = np.fft.rfftfreq(n, 1 / rate)
+        slope = np.zeros_like(freqs)
+        audible = freqs >= 40.0
+        slope[audible] = freqs[audible] ** (-0.5 if kind == "pink" else -1.0)
+        noise = np.fft.irfft(spectrum * slope, n)
+        noise *= db_to_gain(settings.ambience_rms_dbfs) / np.sqrt(np.mean(noise**2))
+        self.loop = noise.astype(np.float32)
+        self.rate = rate
+        self.total = int(round(timeline.duration_s * rate))
+        voiced = [e for e in timeline.events if e.kind in (Kind.SPEECH, Kind.COUNT, Kind.CLIP)]
+        self._voice_starts = np.array([round(e.start_s * rate) for e in voiced], dtype=np.int64)
+        self._voice_ends = np.array([round(e.end_s * rate) for e in voiced], dtype=np.int64)
+        self._duck = db_to_gain(-settings.ambience_duck_db)
+
+    def render(self, start: int, frames: int) -> np.ndarray:
+        index = (np.arange(start, start + frames) % len(self.loop))
+        out = self.loop[index] * self._gain(start, frames)
+        return out.astype(np.float32)
+
+    def _gain(self, start: int, frames: int) -> np.ndarray:
+        positions = np.arange(start, start + frames, dtype=np.float64)
+        ramp = DUCK_RAMP_S * self.rate
+        # how much voice is "near": 1 inside a phrase, easing to 0 over the ramp
+        near = (self._voice_starts - ramp < start + frames) & (self._voice_ends + ramp > start)
+        activity = np.zeros(frames)
+        for begin, end in zip(self._voice_starts[near], self._voice_ends[near]):
+            before = np.clip((positions - (begin - ramp)) / ramp, 0, 1)
+            after = np.clip(((end + ramp) - positions) / ramp, 0, 1)
+            activity = np.maximum(activity, np.minimum(before, after))
+        activity = 0.5 - 0.5 * np.cos(np.pi * activity)
+        gain = 1.0 - (1.0 - self._duck) * activity
+        fade = AMBIENCE_FADE_S * self.rate
+        edges = np.clip(np.minimum(positions / fade, (self.total - positions) / fade), 0, 1)
+        return gain * (0.5 - 0.5 * np.cos(np.pi * edges))
 
 
 class Mixer:
@@ -67,6 +135,7 @@ class Mixer:
         self.total_frames = int(round(timeline.duration_s * rate))
         self._rendered: dict[int, np.ndarray] = {}
         self._peak = db_to_gain(settings.peak_dbfs)
+        self.ambience = Ambience(settings.ambience, timeline, settings) if settings.ambience != "none" else None
 
     @property
     def sample_rate(self) -> int:
@@ -112,6 +181,8 @@ class Mixer:
         out = np.zeros(max(0, stop - start), dtype=np.float32)
         if len(out) == 0:
             return out
+        if self.ambience is not None:
+            out += self.ambience.render(start, len(out))
         active = np.flatnonzero((self._starts < stop) & (self._ends > start))
         for index in active:
             audio = self._event_audio(int(index))
