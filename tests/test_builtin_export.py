@@ -108,6 +108,16 @@ def test_peak_stays_under_minus_1_dbfs(exported):
         assert peak_dbfs(samples) <= -1.0 + (0.0 if suffix == "wav" else 0.5), suffix
 
 
+def test_phone_ready_loudness_and_true_peak(exported):
+    from voiceguide.loudness import LoudnessMeter
+
+    _, files = exported
+    for suffix, (samples, rate) in files.items():
+        measured = LoudnessMeter(rate).add_all([samples])  # checked against pyloudnorm in test_loudness
+        assert measured.integrated_lufs == pytest.approx(-16.0, abs=0.5), suffix
+        assert measured.true_peak_dbtp <= -1.0 + 1e-6, suffix
+
+
 def test_soft_ending(exported):
     session, files = exported
     samples, rate = files["wav"]

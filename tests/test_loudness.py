@@ -1,0 +1,216 @@
+"""Streaming loudness and true peak (BS.1770-4), and the gain stages that
+keep peaks down: checked against pyloudnorm and scipy on whole arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyloudnorm
+import pytest
+from scipy.signal import resample_poly
+
+from voiceguide.dynamics import LookaheadGain, limit_gain_db, sliding_min, soft_knee_gain_db, tame_peaks
+from voiceguide.loudness import LoudnessMeter, TruePeakDetector
+
+from audio_checks import high_band_dbfs, peak_dbfs
+
+
+def noise_bursts(rate: int, seconds: float, seed: int = 1) -> np.ndarray:
+    """Band-limited noise with a quiet stretch (gated out) and a loud burst."""
+    rng = np.random.default_rng(seed)
+    x = resample_poly(rng.standard_normal(int(seconds * rate)), 1, 3)
+    x = resample_poly(x, 3, 1)[: int(seconds * rate)] * 0.15
+    x[: len(x) // 4] *= 0.003
+    x[len(x) // 2 : len(x) // 2 + rate // 10] *= 5
+    return x
+
+
+def true_peak_reference(x: np.ndarray) -> float:
+    return 20 * np.log10(max(np.max(np.abs(resample_poly(x, 4, 1))), np.max(np.abs(x))))
+
+
+def blocks_of(x: np.ndarray, size: int):
+    return [x[i : i + size] for i in range(0, len(x), size)]
+
+
+@pytest.mark.parametrize("rate", [22_050, 44_100, 48_000])
+@pytest.mark.parametrize("block", [1000, 8192, 65_536])
+def test_streaming_loudness_matches_pyloudnorm_on_the_whole_array(rate, block):
+    x = noise_bursts(rate, 7.3)
+    measured = LoudnessMeter(rate).add_all(blocks_of(x, block))
+    assert measured.integrated_lufs == pytest.approx(pyloudnorm.Meter(rate).integrated_loudness(x), abs=0.01)
+    assert measured.true_peak_dbtp == pytest.approx(true_peak_reference(x), abs=0.01)
+    assert measured.frames == len(x)
+
+
+def test_streaming_loudness_of_a_real_mix_matches_pyloudnorm(write_script, engine):
+    from voiceguide import load_script, prepare_session
+
+    session = prepare_session(load_script(write_script("Hallo daar. [pause 1s] Adem rustig in. [breathe 3-1-4 x1] [bell] Dank je wel.")), engine=engine)
+    whole = session.mixer.render_all().astype(np.float64)
+    streamed = LoudnessMeter(session.sample_rate).add_all(session.mixer.blocks(block_frames=4096))
+    assert abs(streamed.integrated_lufs - pyloudnorm.Meter(session.sample_rate).integrated_loudness(whole)) < 0.1
+    assert abs(streamed.true_peak_dbtp - true_peak_reference(whole)) < 0.01
+
+
+@pytest.mark.parametrize("rate", [22_050, 44_100, 48_000])
+def test_filters_are_the_ones_pyloudnorm_and_scipy_design(rate):
+    from pyloudnorm.iirfilter import IIRfilter
+    from scipy.signal import firwin, sosfilt
+
+    from voiceguide.loudness import FirFilter, _interpolator, k_weighting_fir, k_weighting_sos
+
+    stages = (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf"), IIRfilter(0.0, 0.5, 38.0, rate, "high_pass"))
+    sos = np.array([np.concatenate([stage.b, stage.a]) for stage in stages])
+    assert np.allclose(k_weighting_sos(rate), sos, rtol=0, atol=1e-12)
+    x = noise_bursts(rate, 3.0)
+    streamed = np.concatenate([FirFilter(k_weighting_fir(rate))(part) for part in [x]])
+    assert np.max(np.abs(streamed - sosfilt(sos, x))) < 1e-10
+    assert np.allclose(_interpolator(), firwin(81, 0.25, window=("kaiser", 5.0)) * 4, rtol=0, atol=1e-15)
+
+
+def test_measuring_and_limiting_need_only_numpy():
+    """scipy.signal costs about 50 MB and a second or more to import; the
+    export path must not pull it in (a long export has to stay small)."""
+    code = (
+        "import sys, numpy as np\n"
+        "from voiceguide.loudness import LoudnessMeter\n"
+        "from voiceguide.dynamics import LookaheadGain, limit_gain_db, tame_peaks\n"
+        "x = np.random.default_rng(0).standard_normal(44100)\n"
+        "LoudnessMeter(44100).add_all([x]); list(LookaheadGain(44100, limit_gain_db(-1), true_peak=True).stream([x]))\n"
+        "tame_peaks(x.astype('float32'), 44100, -10.0)\n"
+        "import voiceguide.export\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'pyloudnorm')))\n"
+    )
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_silence_and_very_short_audio_measure_minus_infinity():
+    assert LoudnessMeter(44_100).add_all([np.zeros(44_100)]).integrated_lufs == -np.inf
+    assert LoudnessMeter(44_100).add_all([np.full(1000, 0.5)]).integrated_lufs == -np.inf
+
+
+def test_true_peak_finds_the_peak_between_samples():
+    rate = 48_000
+    # a sine at a quarter of the rate, sampled 45 degrees off its crests:
+    # every sample is at 0.707, the waveform reaches 1.0 in between
+    n = np.arange(4800)
+    x = np.sin(2 * np.pi * (rate / 4) * n / rate + np.pi / 4) * np.hanning(len(n)) ** 0.01
+    measured = LoudnessMeter(rate).add_all([x])
+    assert measured.sample_peak_dbfs == pytest.approx(-3.0, abs=0.1)
+    assert measured.true_peak_dbtp == pytest.approx(0.0, abs=0.2)
+
+
+@pytest.mark.parametrize("block", [777, 8192, 100_000])
+def test_limiter_keeps_the_true_peak_under_the_ceiling_without_clipping(block):
+    rate = 44_100
+    x = noise_bursts(rate, 4.0) * 4  # peaks near +12 dBFS
+    limiter = LookaheadGain(rate, limit_gain_db(-1.0), true_peak=True, active_above_db=-1.0)
+    out = np.concatenate(list(limiter.stream(blocks_of(x, block))))
+    assert len(out) == len(x)
+    assert true_peak_reference(out.astype(np.float64)) <= -1.0 + 1e-3
+    assert limiter.max_reduction_db < -6
+    # a gain, never a waveshaper: where the gain is back to 0 dB the signal is untouched
+    quiet = slice(0, len(x) // 4 - rate // 50)
+    assert np.array_equal(out[quiet], x[quiet].astype(np.float32))
+
+
+def test_limiter_output_does_not_depend_on_block_size():
+    rate = 44_100
+    x = noise_bursts(rate, 3.0) * 4
+
+    def run(size):
+        limiter = LookaheadGain(rate, limit_gain_db(-1.0), true_peak=True, active_above_db=-1.0)
+        return np.concatenate(list(limiter.stream(blocks_of(x, size))))
+
+    # equal up to float rounding (running sums start at other offsets)
+    assert np.max(np.abs(run(1000) - run(65_536))) < 1e-6
+
+
+def test_limiter_gain_moves_smoothly():
+    rate = 44_100
+    t = np.arange(rate) / rate
+    swell = np.ones(rate)
+    ramp = (1 - np.cos(np.linspace(0, np.pi, rate // 50))) / 2  # 20 ms, itself click-free
+    swell[rate // 2 : rate // 2 + len(ramp)] += 2 * ramp
+    swell[rate // 2 + len(ramp) : rate // 2 + 4000] = 3
+    swell[rate // 2 + 4000 : rate // 2 + 4000 + len(ramp)] = 1 + 2 * ramp[::-1]
+    tone = 0.5 * np.sin(2 * np.pi * 200 * t) * swell  # a 10 dB swell
+    limiter = LookaheadGain(rate, limit_gain_db(-6.0), true_peak=True, active_above_db=-6.0)
+    out = np.concatenate(list(limiter.stream([tone])))
+    assert peak_dbfs(out) <= -6.0 + 1e-3
+    # no click: nothing appears above 12 kHz, where a 200 Hz tone has nothing
+    assert peak_dbfs(high_band_dbfs(out, rate)[2000:-2000]) < -60
+
+
+def test_soft_knee_is_continuous_and_reaches_the_ratio():
+    levels = np.linspace(-40, 0, 4001)
+    gain = soft_knee_gain_db(levels, threshold_db=-20, ratio=3, knee_db=6)
+    assert np.all(gain <= 0) and np.all(gain[levels < -23] == 0)
+    assert np.max(np.abs(np.diff(gain))) < 0.01
+    assert gain[-1] == pytest.approx((1 / 3 - 1) * 20)
+
+
+def test_tame_peaks_lowers_the_crest_factor_of_a_peaky_phrase():
+    rate = 44_100
+    t = np.arange(2 * rate) / rate
+    # a pulse train like a voiced vowel, with one syllable much louder
+    voice = np.sign(np.sin(2 * np.pi * 110 * t)) * np.exp(-((t * 110) % 1) * 8) * 0.1
+    voice[rate // 2 : rate] *= 4
+    threshold = 20 * np.log10(np.sqrt(np.mean(voice**2))) + 8
+    out, reduction = tame_peaks(voice.astype(np.float32), rate, threshold)
+    assert len(out) == len(voice) and reduction < -3
+
+    def crest(x):
+        return 20 * np.log10(np.max(np.abs(x)) / np.sqrt(np.mean(x**2)))
+
+    assert crest(out) < crest(voice) - 1.5
+
+
+def test_voice_levelling_keeps_its_level_and_lowers_peaks(engine):
+    from voiceguide.audio import active_rms
+    from voiceguide.mix import MixSettings
+    from voiceguide.session import level_voice
+    from voiceguide.speech import VoiceSettings
+
+    raw = engine.synthesize("Sluit je ogen als dat prettig voelt.", VoiceSettings("gmw/nl", 125))
+    levelled = level_voice(raw, MixSettings())
+    assert 20 * np.log10(active_rms(levelled.samples, levelled.sample_rate)) == pytest.approx(-20.0, abs=0.1)
+    crest = peak_dbfs(levelled.samples) + 20.0
+    assert crest < 15.5  # raw espeak: about 17 dB
+
+
+def test_sliding_min_matches_the_definition():
+    rng = np.random.default_rng(3)
+    for n in (1, 9, 100, 1001):
+        for width in (1, 2, 7, 64):
+            x = rng.standard_normal(n)
+            expected = np.array([x[i : i + width].min() for i in range(n - width + 1)])
+            assert np.array_equal(sliding_min(x, width), expected)
+
+
+def test_true_peak_detector_flush_covers_the_last_samples():
+    detector = TruePeakDetector()
+    x = np.zeros(1000)
+    x[-1] = 0.9
+    assert detector.peak(x) < 0.9
+    assert detector.flush() >= 0.9 - 1e-9
+
+
+def test_profile_predicts_the_real_limiter_within_a_few_tenths(write_script, engine):
+    from voiceguide import load_script, prepare_session
+
+    session = prepare_session(load_script(write_script("Ga rustig zitten. Voel je voeten op de grond. [breathe 3-1-4 x1 count] Dank je wel.")), engine=engine)
+    rate = session.sample_rate
+    meter = LoudnessMeter(rate, true_peak=False)
+    meter.add_all(session.mixer.blocks())
+    profile = meter.profile()
+    assert profile.integrated_lufs() == pytest.approx(meter.result().integrated_lufs)
+    for extra_db in (0.0, 3.0):
+        gain_db = -16 - profile.integrated_lufs() + extra_db
+        limiter = LookaheadGain(rate, limit_gain_db(-1.0), true_peak=True, active_above_db=-1.0, release_db_per_s=60)
+        real = LoudnessMeter(rate, true_peak=False).add_all(limiter.stream(b * 10 ** (gain_db / 20) for b in session.mixer.blocks()))
+        assert profile.predict_lufs(gain_db, -1.0, 60) == pytest.approx(real.integrated_lufs, abs=0.25)
