@@ -1,0 +1,339 @@
+"""The terminal side of ``voiceguide play``: single keys without Enter and a
+calm status line. Only the CLI uses this module; the library itself never
+touches the terminal.
+
+Keys are read in cbreak mode (no echo, no Enter; Ctrl-C still sends
+SIGINT), only when stdin is a terminal in the foreground, and the terminal
+settings are restored on every way out. Without a terminal, playback runs
+with keys off.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import shutil
+import signal
+import sys
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Callable, TextIO
+
+from .api import format_clock
+from .play import INTERRUPT_FADE_S, Player, State, Status
+
+log = logging.getLogger(__name__)
+
+KEY_HELP = "space pause/resume   \u2190 back   \u2192 next chapter   q stop"
+ESC_WAIT_S = 0.03
+"""After a lone Esc byte, how long to wait for the rest of an arrow key's sequence."""
+REFRESH_S = 0.2
+
+
+def parse_keys(data: bytes) -> list[str]:
+    """Key names in bytes read from a terminal in cbreak mode: ``space``,
+    ``q``, ``esc``, ``left``, ``right``; anything else is ignored.
+
+    Arrows arrive as ``ESC [ D`` / ``ESC O D`` (also with modifier
+    parameters such as ``ESC [ 1 ; 5 D``); a lone ESC is the Esc key.
+    """
+    keys: list[str] = []
+    i = 0
+    while i < len(data):
+        byte = data[i]
+        if byte == 0x1B:
+            if i + 1 < len(data) and data[i + 1] in b"[O":
+                j = i + 2
+                while j < len(data) and not 0x40 <= data[j] <= 0x7E:
+                    j += 1
+                if j >= len(data):
+                    break  # an incomplete sequence: drop it
+                name = {ord("C"): "right", ord("D"): "left"}.get(data[j])
+                if name:
+                    keys.append(name)
+                i = j + 1
+                continue
+            keys.append("esc")
+        elif byte == 0x20:
+            keys.append("space")
+        elif byte in b"qQ":
+            keys.append("q")
+        i += 1
+    return keys
+
+
+class KeyReader:
+    """Calls ``on_key(name)`` from a thread for every key pressed (see
+    :func:`parse_keys`), while the context is open."""
+
+    def __init__(self, stream: TextIO, on_key: Callable[[str], None]):
+        self.stream = stream
+        self.on_key = on_key
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._saved: list | None = None
+
+    @staticmethod
+    def usable(stream: TextIO | None) -> bool:
+        """True for a terminal we may read keys from: in the foreground
+        (changing a background job's terminal settings would stop it)."""
+        try:
+            fd = stream.fileno()  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            return False
+        if not os.isatty(fd):
+            return False
+        if os.name == "nt":
+            return True
+        try:
+            return os.tcgetpgrp(fd) == os.getpgrp()
+        except OSError:
+            return False
+
+    def __enter__(self) -> "KeyReader":
+        if os.name == "nt":
+            target = self._run_windows
+        else:
+            import termios
+            import tty
+
+            fd = self.stream.fileno()
+            self._saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd, termios.TCSANOW)  # no echo, no Enter; ISIG stays, so Ctrl-C is SIGINT
+            target = self._run_posix
+        self._thread = threading.Thread(target=target, name="voiceguide-keys", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+        if self._saved is not None:
+            import termios
+
+            try:
+                termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
+            except (OSError, termios.error):
+                pass
+            self._saved = None
+
+    def _emit(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                self.on_key(key)
+            except Exception:  # a failing action must not end the key reader
+                log.exception("key %s failed", key)
+
+    def _run_posix(self) -> None:
+        fd = self.stream.fileno()
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if not ready:
+                    continue
+                data = os.read(fd, 64)
+                if not data:
+                    return  # end of input
+                if data.endswith(b"\x1b") and select.select([fd], [], [], ESC_WAIT_S)[0]:
+                    data += os.read(fd, 64)
+            except (OSError, ValueError):
+                return
+            self._emit(parse_keys(data))
+
+    def _run_windows(self) -> None:  # pragma: no cover - Windows only
+        import msvcrt
+
+        while not self._stop.is_set():
+            if not msvcrt.kbhit():  # type: ignore[attr-defined]
+                time.sleep(0.05)
+                continue
+            char = msvcrt.getwch()  # type: ignore[attr-defined]
+            if char in ("\x00", "\xe0"):
+                key = {"K": "left", "M": "right"}.get(msvcrt.getwch())  # type: ignore[attr-defined]
+            else:
+                key = {" ": "space", "q": "q", "Q": "q", "\x1b": "esc"}.get(char)
+            if key:
+                self._emit([key])
+
+
+# --- the status line ----------------------------------------------------------------------
+
+
+def clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def format_status(status: Status, width: int = 80, bar: tuple[str, str] = ("\u2501", "\u2500")) -> str:
+    """One line: title, chapter, breath phase, elapsed, a progress bar and
+    the time left, never wider than ``width``."""
+    if status.state is State.PREPARING:
+        return "preparing the session\u2026"[: max(0, width)]
+    parts = [status.title, status.chapter]
+    if status.phase:
+        parts.append(f"{status.phase} {status.cycle}/{status.cycles}")
+    if status.state is State.PAUSED:
+        parts.append("paused")
+    elif status.state is State.STOPPING:
+        parts.append("stopping")
+    left = "  \u00b7  ".join(part for part in parts if part)
+    times = (clock(status.position_s), "-" + clock(status.remaining_s))
+    room = width - len(left) - len(times[0]) - len(times[1]) - 6
+    size = max(8, min(30, room))
+    filled = int(round(status.progress * size))
+    right = f"{times[0]} {bar[0] * filled}{bar[1] * (size - filled)} {times[1]}"
+    space = width - len(right) - 4
+    if len(left) > space:
+        left = left[: max(0, space - 1)] + "\u2026" if space > 1 else ""
+    return f"{left}    {right}" if left else right
+
+
+class StatusLine:
+    """Redraws one line in place (``\\r``) on a terminal; does nothing when disabled."""
+
+    def __init__(self, stream: TextIO, enabled: bool):
+        self.stream = stream
+        self.enabled = enabled
+        self._shown = ""
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "\u2501\u2500\u2190\u2192\u00b7\u2026".encode(encoding)
+            self.bar = ("\u2501", "\u2500")
+            self.plain = False
+        except (UnicodeEncodeError, LookupError):
+            self.bar = ("#", "-")
+            self.plain = True
+
+    @property
+    def width(self) -> int:
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = shutil.get_terminal_size().columns
+        return max(20, columns - 1)  # never touch the last column: some terminals wrap there
+
+    def _text(self, text: str) -> str:
+        if self.plain:
+            text = text.replace("\u2190", "<-").replace("\u2192", "->").replace("\u00b7", "|").replace("\u2026", "...")
+        return text
+
+    def show(self, text: str) -> None:
+        text = self._text(text)
+        if not self.enabled or text == self._shown:
+            return
+        self.stream.write("\r" + text + "\x1b[K")
+        self.stream.flush()
+        self._shown = text
+
+    def message(self, text: str) -> None:
+        """A line of its own; the status line is redrawn under it later."""
+        if not self.enabled:
+            return
+        self.stream.write("\r\x1b[K" + self._text(text) + "\n")
+        self.stream.flush()
+        self._shown = ""
+
+    def clear(self) -> None:
+        if self.enabled and self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = ""
+
+
+# --- the play command's loop ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlayOutcome:
+    """How a played session went (for a practice log)."""
+
+    planned_s: float
+    """The session's length in seconds."""
+    played_s: float
+    """How far the listener got, in seconds of the session."""
+    completed: bool
+    """True when it played to the end, False when stopped (q, Esc)."""
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: fade out like Ctrl-C, then exit 143."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def play_interactive(
+    prepare: Callable[..., object],
+    *,
+    device: int | str | None = None,
+    quiet: bool = False,
+    stdin: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> PlayOutcome:
+    """Open the output, prepare the session (``prepare(sample_rate=...)``
+    returns a Session) while the output already runs, then play it with
+    keys and a status line.
+
+    The output is opened before the session is prepared, so a missing
+    device is reported at once and sound starts as soon as the first block
+    is mixed. Ctrl-C (KeyboardInterrupt) fades out within a second and is
+    re-raised once the terminal is restored; SIGTERM does the same and
+    exits 143. Returns how far the listener got.
+    """
+    stdin = stdin if stdin is not None else sys.stdin
+    stderr = stderr if stderr is not None else sys.stderr
+    line = StatusLine(stderr, enabled=not quiet and _isatty(stderr))
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    try:
+        with Player(device) as player:
+            line.show("preparing the session\u2026")
+            session = prepare(sample_rate=player.sample_rate)
+            player.load(session)  # type: ignore[arg-type]
+            keys = KeyReader.usable(stdin)  # keys work with --quiet too; only the display is off
+            if not quiet and not line.enabled:
+                title = session.timeline.title  # type: ignore[attr-defined]
+                stderr.write(f"playing {title} ({format_clock(session.duration_s)}) on {player.device.name if player.device else 'default'}\n")  # type: ignore[attr-defined]
+                stderr.flush()
+            if keys:
+                line.message(KEY_HELP)
+            actions = {"space": player.toggle_pause, "q": player.stop, "esc": player.stop, "left": player.back, "right": player.forward}
+            with KeyReader(stdin, lambda key: actions[key]()) if keys else nullcontext():
+                try:
+                    while not player.wait(timeout_s=REFRESH_S):
+                        line.show(format_status(player.status(), line.width, line.bar))
+                except (KeyboardInterrupt, _Terminated):
+                    line.clear()
+                    player.stop(INTERRUPT_FADE_S)
+                    try:
+                        player.wait(timeout_s=2 * INTERRUPT_FADE_S)
+                    except (KeyboardInterrupt, _Terminated):
+                        pass  # a second Ctrl-C: leave now
+                    raise
+            status = player.status()
+            if player.transport.stopped:
+                line.message(f"stopped at {clock(status.position_s)} of {format_clock(status.duration_s)}")
+            else:
+                line.message(f"{status.title}: finished ({format_clock(status.duration_s)})")
+            return PlayOutcome(status.duration_s, status.position_s, not player.transport.stopped)
+    except _Terminated:
+        raise SystemExit(128 + signal.SIGTERM) from None
+    finally:
+        line.clear()
+        if in_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+__all__ = ["KEY_HELP", "KeyReader", "PlayOutcome", "StatusLine", "format_status", "parse_keys", "play_interactive"]
