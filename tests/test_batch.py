@@ -1,0 +1,243 @@
+"""Trainer bundles: manifests, parallel rendering, resume, playlist, page, zip."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import shutil
+import threading
+import zipfile
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from voiceguide.batch import ManifestError, read_manifest, render_bundle
+from voiceguide.cli import cli
+
+from audio_checks import high_band_dbfs, rms_dbfs, span
+
+SCRIPT = """---
+title: Kort
+language: nl
+rate: 140
+author: Test
+---
+# Begin
+[clip stem.wav]
+Welkom. [pause 1-6s]
+[breathe 3-1-4 x1+]
+Tot ziens. [pause 1-4s]
+[chime]
+"""
+
+
+def write_clip(folder: Path, level_dbfs: float = -38.0) -> Path:
+    rate = 16_000
+    t = np.arange(int(1.5 * rate)) / rate
+    voice_like = np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+    voice_like *= 10 ** (level_dbfs / 20) / np.sqrt(np.mean(voice_like**2))
+    path = folder / "stem.wav"
+    sf.write(str(path), voice_like.astype(np.float32), rate)
+    return path
+
+
+MANIFEST = """[bundle]
+title = "Groep"
+author = "Trainer"
+format = "{fmt}"
+transcript = "vtt"
+
+[[track]]
+script = "kort.vg"
+minutes = 0.75
+ambience = "pink"
+title = "Met ruis"
+
+[grid]
+scripts = ["kort.vg"]
+minutes = [0.5, 0.75, 1]
+voices = ["auto", "gmw/nl+f3"]
+"""
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("batch")
+    (folder / "kort.vg").write_text(SCRIPT, encoding="utf-8")
+    write_clip(folder)
+    manifest = folder / "groep.toml"
+    manifest.write_text(MANIFEST.format(fmt="mp3"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out"), "--zip"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return folder, read_manifest(manifest), result
+
+
+def test_every_track_is_rendered_with_tags_and_transcript(bundle):
+    folder, manifest, result = bundle
+    out = folder / "out"
+    assert len(manifest.tracks) == 7
+    assert "7 tracks (7 rendered, 0 unchanged)" in result.output
+    from mutagen.id3 import ID3
+
+    for track in manifest.tracks:
+        info = sf.info(str(out / track.file))
+        assert info.format == "MP3"
+        assert abs(info.duration - track.minutes * 60) <= 1.0, track
+        tags = ID3(str(out / track.file))
+        assert str(tags["TALB"]) == "Groep" and str(tags["TRCK"]).split("/")[0] == str(track.number)
+        assert str(tags["TIT2"]) == track.title
+        vtt = (out / track.file).with_suffix(".vtt").read_text(encoding="utf-8")
+        assert vtt.startswith("WEBVTT") and "Welkom." in vtt and "Tot ziens." in vtt
+    names = [t.file for t in manifest.tracks]
+    assert names[1] == "02-kort-nl-0.5min.mp3" and names[2] == "03-kort-nl-0.5min-gmw-nl-f3.mp3"
+
+
+def test_playlist_lists_the_tracks_in_order(bundle):
+    folder, manifest, _ = bundle
+    lines = (folder / "out" / "playlist.m3u8").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U"
+    entries = [line for line in lines if line and not line.startswith("#")]
+    assert entries == [t.file for t in manifest.tracks]
+    lengths = [int(re.match(r"#EXTINF:(\d+),", line).group(1)) for line in lines if line.startswith("#EXTINF")]
+    assert lengths == [round(t.minutes * 60) for t in manifest.tracks]
+
+
+def test_zip_holds_the_whole_bundle(bundle):
+    folder, manifest, _ = bundle
+    with zipfile.ZipFile(folder / "out.zip") as archive:
+        names = set(archive.namelist())
+    assert {f"out/{t.file}" for t in manifest.tracks} <= names
+    assert {"out/index.html", "out/playlist.m3u8"} <= names
+
+
+def test_clip_is_levelled_to_the_voice(bundle):
+    folder, manifest, _ = bundle
+    from voiceguide.audio import active_rms
+    from voiceguide import load_script, prepare_session
+
+    track = manifest.tracks[1]
+    samples, rate = sf.read(str(folder / "out" / track.file), dtype="float32")
+    session = prepare_session(load_script(track.source))
+    clip = session.timeline.of_kind(__import__("voiceguide").Kind.CLIP)[0]
+    speech = session.timeline.of_kind(__import__("voiceguide").Kind.SPEECH)[0]
+    clip_level = active_rms(span(samples, rate, clip.start_s, clip.end_s), rate)
+    voice_level = active_rms(span(samples, rate, speech.start_s, speech.end_s), rate)
+    assert 20 * np.log10(clip_level / voice_level) == pytest.approx(0.0, abs=2.0)  # it was 18 dB quieter on disk
+
+
+def test_ambience_is_ducked_under_real_speech(bundle):
+    folder, manifest, _ = bundle
+    from voiceguide import Kind, load_script, prepare_session
+
+    track = manifest.tracks[0]
+    samples, rate = sf.read(str(folder / "out" / track.file), dtype="float32")
+    session = prepare_session(load_script(track.source), target_s=track.minutes * 60)
+    # espeak has nothing above 11 kHz: the band above 12 kHz is the ambience alone
+    noise = high_band_dbfs(samples, rate, cutoff_hz=12_000)
+    speech = max(session.timeline.of_kind(Kind.SPEECH), key=lambda e: e.duration_s)
+    pause = max(session.timeline.of_kind(Kind.SILENCE), key=lambda e: e.duration_s)
+    during = rms_dbfs(span(noise, rate, speech.start_s + 0.05, speech.end_s - 0.05))
+    between = rms_dbfs(span(noise, rate, pause.start_s + 0.5, pause.end_s - 0.5))
+    assert between - during == pytest.approx(10.0, abs=2.0)
+    plain, _ = sf.read(str(folder / "out" / manifest.tracks[2].file), dtype="float32")
+    assert rms_dbfs(high_band_dbfs(plain, rate, 12_000)) < between - 20
+
+
+def test_rerun_skips_unchanged_tracks_and_renders_changed_ones(bundle, tmp_path):
+    folder, _, _ = bundle
+    manifest = folder / "groep.toml"
+    before = {p.name: p.stat().st_mtime_ns for p in (folder / "out").glob("*.mp3")}
+    again = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out")], catch_exceptions=False)
+    assert "7 tracks (0 rendered, 7 unchanged)" in again.output
+    assert before == {p.name: p.stat().st_mtime_ns for p in (folder / "out").glob("*.mp3")}
+    manifest.write_text(MANIFEST.format(fmt="mp3").replace("minutes = 0.75\nambience", "minutes = 0.6\nambience"), encoding="utf-8")
+    changed = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out")], catch_exceptions=False)
+    assert "7 tracks (1 rendered, 6 unchanged)" in changed.output
+    manifest.write_text(MANIFEST.format(fmt="mp3"), encoding="utf-8")
+    restored = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out")], catch_exceptions=False)
+    assert "7 tracks (0 rendered, 7 unchanged)" in restored.output, "the first render is still remembered"
+
+
+def test_index_html_plays_every_track_in_chromium(bundle):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (scripts/setup --test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    folder, manifest, _ = bundle
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder / "out"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=flags)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+            durations = page.evaluate(
+                """() => Promise.all([...document.querySelectorAll('audio')].map(a => a.readyState >= 1 ? a.duration :
+                   new Promise(done => { a.addEventListener('loadedmetadata', () => done(a.duration)); a.addEventListener('error', () => done(-1)); a.load(); })))"""
+            )
+            headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+            labelled = page.eval_on_selector_all("audio", "els => els.every(e => e.getAttribute('aria-labelledby'))")
+            external = page.eval_on_selector_all("[src],[href]", "els => els.map(e => e.getAttribute('src') || e.getAttribute('href')).filter(u => /^(https?:)?\\/\\//.test(u))")
+            browser.close()
+    finally:
+        server.shutdown()
+    assert [round(d) for d in durations] == [round(t.minutes * 60) for t in manifest.tracks]
+    assert headings == [f"{t.number}. {t.title}" for t in manifest.tracks]
+    assert labelled and external == []
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("[bundle]\ntitle = 'x'\n[[track]]\nexercise = 'nope'\n", ":4:1:", "unknown exercise 'nope'"),
+        ("[bundle]\nformat = 'aiff'\n[[track]]\nexercise = 'zelfkalmering'\n", ":2:1:", "format must be one of mp3, wav, flac, ogg, opus"),
+        ("[[track]]\nexercise = 'zelfkalmering'\n\n[[track]]\nexercise = 'herinnering'\n  minutes = 'lang'\n", ":6:3:", "minutes must be a number"),
+        ("[[track]]\nexercise = 'zelfkalmering'\nspeed = 3\n", ":3:1:", "unknown key 'speed' in [[track]]"),
+        ("[[track]]\nscript = 'missing.vg'\n", ":2:1:", "script file 'missing.vg' not found"),
+        ("[[track]]\nexercise = 'zelfkalmering'\nfile = '../x.mp3'\n", ":3:1:", "file must be a plain file name"),
+        ("[[track]]\nexercise = 'zelfkalmering'\nfile = 'a.mp3'\n[[track]]\nexercise = 'herinnering'\nfile = 'A.mp3'\n", ":4:1:", "file name 'A.mp3' is used by track 1 too"),
+        ("[[track]]\nexercise = 'zelfkalmering'\nlanguage = 'fr'\n", ":3:1:", "language 'fr' is not supported"),
+        ("[[track]]\nexercise = 'zelfkalmering'\nambience = 'rain'\n", ":3:1:", "ambience must be one of none, pink, brown"),
+        ("[grid]\nminutes = [2]\n", ":1:1:", "[grid] needs 'exercises' or 'scripts'"),
+        ("[bundle]\ntitle = 'x'\n", ":1:1:", "the manifest lists no tracks"),
+        ("[[track]\nexercise = 1\n", ":1:", "not valid TOML"),
+        ("[[track]]\nexercise = 'zelfkalmering'\nscript = 'x.vg'\n", ":1:1:", "either 'exercise'"),
+    ],
+)
+def test_bad_manifests_fail_before_rendering_with_file_line_col(tmp_path, text, where, message):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert line.count("\n") == 0
+    assert line.startswith(f"voiceguide: {manifest}{where}") and message in line
+    assert not out.exists()
+
+
+def test_grid_expands_exercises_lengths_voices_languages(tmp_path):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text("[grid]\nexercises = ['zelfkalmering', 'memory']\nminutes = [2, 5]\nvoices = ['auto', 'gmw/nl+f3']\nlanguages = ['nl', 'en']\n")
+    tracks = read_manifest(manifest).tracks
+    assert len(tracks) == 16
+    assert [t.number for t in tracks] == list(range(1, 17))
+    assert {(t.source, t.language, t.minutes, t.voice) for t in tracks} == {
+        (e, l, m, v) for e in ("zelfkalmering", "herinnering") for l in ("nl", "en") for m in (2.0, 5.0) for v in ("auto", "gmw/nl+f3")
+    }
+
+
+def test_a_track_that_cannot_render_names_its_manifest_line(tmp_path):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text("[[track]]\nexercise = 'zelfkalmering'\nminutes = 0.5\n")
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert f"{manifest}:1: track 1 (01-zelfkalmering-nl-0.5min.mp3): " in result.output
+    assert "cannot make this session 0:30 long" in result.output
