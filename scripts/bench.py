@@ -64,12 +64,109 @@ def export_rows(work: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+# --- live playback: time to first sample -----------------------------------------------------
+
+ASOUNDRC = """pcm.!default {
+  type file
+  slave.pcm "null"
+  file "%s"
+  format "wav"
+}
+"""
+
+
+def hour_script(path: Path) -> Path:
+    """A generated 60-minute session: chapters of speech, breathing and pauses."""
+    parts = ["---", "title: An hour", "language: en", "---"]
+    for chapter in range(1, 14):
+        parts += [
+            f"# Part {chapter}",
+            "Sit comfortably and let your breathing settle. Follow the tones. [pause 2-8s]",
+            "[breathe 4-2-6 x20]",
+            "Notice how your body feels right now. [pause 30s]",
+        ]
+    path.write_text("\n".join(parts + ["[chime]"]) + "\n", encoding="utf-8")
+    return path
+
+
+def time_to_first_sample(script: str, env: dict[str, str], capture: Path) -> tuple[float, float]:
+    """Seconds from starting ``voiceguide play`` to the first sample at the
+    output (ALSA's file plugin writes it), and to the first non-silent one
+    (the session's own audio, once prepared). Stops the player with Ctrl-C."""
+    import signal
+
+    import numpy as np
+
+    capture.unlink(missing_ok=True)
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [PYTHON, "-m", "voiceguide", "play", script, "--quiet"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **env}, cwd=ROOT, text=True,
+    )
+    first = audible = None
+    data_start, read_to = 0, 0
+    try:
+        while audible is None:
+            if process.poll() is not None:
+                raise SystemExit(f"bench: voiceguide play {script} ended early:\n{process.stderr.read() if process.stderr else ''}")
+            if time.perf_counter() - start > 120:
+                raise SystemExit(f"bench: voiceguide play {script} played nothing within 120 s")
+            try:
+                size = capture.stat().st_size
+            except FileNotFoundError:
+                size = 0
+            if not data_start and size >= 44:
+                header = capture.read_bytes()[:128]
+                data_start = header.find(b"data") + 8 if b"data" in header else 0
+                read_to = data_start
+            if data_start and size > data_start:
+                now = time.perf_counter()
+                first = first or now - start
+                with capture.open("rb") as handle:
+                    handle.seek(read_to)
+                    chunk = handle.read((size - read_to) // 4 * 4)
+                read_to += len(chunk)
+                if np.any(np.abs(np.frombuffer(chunk, dtype="<f4")) > 1e-4):
+                    audible = now - start
+            time.sleep(0.0005)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return first, audible
+
+
+def play_rows(work: Path) -> list[tuple[str, str, str]]:
+    """Time to first sample of ``voiceguide play`` for a 3- and a 60-minute
+    session, warm phrase cache, median of three. The output is ALSA's file
+    plugin over its null device (an .asoundrc in a temporary HOME), which
+    writes what it is given at once, so the file shows when sound starts."""
+    home = work / "alsa-home"
+    home.mkdir()
+    capture = work / "played.wav"
+    (home / ".asoundrc").write_text(ASOUNDRC % capture)
+    env = {"HOME": str(home), "VOICEGUIDE_CACHE_DIR": str(work / "cache-play")}
+    startup = min(run(["--version"], env).seconds for _ in range(3))
+    rows = [("start-up floor: `voiceguide --version` (Python, imports)", f"{startup:.2f} s", "")]
+    for script in ("zelfkalmering", str(hour_script(work / "hour.vg"))):
+        length = session_seconds(script, [], env)  # also fills the phrase cache
+        times = sorted(time_to_first_sample(script, env, capture) for _ in range(3))
+        first, audible = times[1]
+        name = "default session" if script == "zelfkalmering" else "generated session"
+        rows.append((f"play {name} ({length / 60:.0f} min), warm cache: first sample at the output", f"{first:.2f} s", f"{first - startup:+.2f} s over start-up"))
+        rows.append((f"play {name} ({length / 60:.0f} min), warm cache: first non-silent sample", f"{audible:.2f} s", "session prepared; the null output skips the 1 s lead-in"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as folder:
         work = Path(folder)
         rows = export_rows(work)
+        rows += play_rows(work)
     print("| measurement | result | ratio |")
     print("|---|---|---|")
     for row in rows:

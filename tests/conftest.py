@@ -10,16 +10,18 @@ import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def isolated_phrase_cache(tmp_path_factory):
-    """Never touch the user's cache: every test run gets its own."""
-    folder = tmp_path_factory.mktemp("phrase-cache")
-    previous = os.environ.get("VOICEGUIDE_CACHE_DIR")
-    os.environ["VOICEGUIDE_CACHE_DIR"] = str(folder)
-    yield folder
-    if previous is None:
-        os.environ.pop("VOICEGUIDE_CACHE_DIR", None)
-    else:
-        os.environ["VOICEGUIDE_CACHE_DIR"] = previous
+def isolated_user_folders(tmp_path_factory):
+    """Never touch the user's phrase cache or practice log: every test run
+    gets its own folders."""
+    folders = {"VOICEGUIDE_CACHE_DIR": tmp_path_factory.mktemp("phrase-cache"), "VOICEGUIDE_DATA_DIR": tmp_path_factory.mktemp("user-data")}
+    previous = {name: os.environ.get(name) for name in folders}
+    os.environ.update({name: str(folder) for name, folder in folders.items()})
+    yield folders
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,28 @@ The pipeline reads top to bottom, one module per stage::
 one call per CLI command.
 """
 
-from .api import check, prepare
-from .errors import DeviceError, EngineError, ExportError, ScriptError, UsageError, VoiceguideError
-from .exercises import load_script
-from .export import export_session
-from .script import parse_script, read_script
-from .session import Session, VoiceOptions, prepare_session
-from .timeline import Event, Kind, Timeline, plan_timeline
+from importlib import import_module
 
-__all__ = [
-    "DeviceError", "EngineError", "Event", "ExportError", "Kind", "ScriptError", "Session", "Timeline",
-    "UsageError", "VoiceOptions", "VoiceguideError", "check", "export_session", "load_script",
-    "parse_script", "plan_timeline", "prepare", "prepare_session", "read_script",
-]
+from .errors import DeviceError, EngineError, ExportError, PracticeDataError, ScriptError, UsageError, VoiceguideError
+
+# Public names and the module each lives in. They load on first use, so
+# that `voiceguide play` starts sounding before export, tagging and
+# loudness code (and their libraries) are imported.
+_LAZY = {
+    "check": "api", "prepare": "api",
+    "load_script": "exercises",
+    "export_session": "export",
+    "parse_script": "script", "read_script": "script",
+    "Session": "session", "VoiceOptions": "session", "prepare_session": "session",
+    "Event": "timeline", "Kind": "timeline", "Timeline": "timeline", "plan_timeline": "timeline",
+}
+
+__all__ = sorted([*_LAZY, "DeviceError", "EngineError", "ExportError", "PracticeDataError", "ScriptError", "UsageError", "VoiceguideError"])
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'voiceguide' has no attribute {name!r}")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ScriptError, UsageError
 from .exercises import builtins, load_script
 from .export import ExportResult, export_session
 from .lint import Finding, error_finding, script_warnings, timeline_warnings
-from .mix import MixSettings
+from .mix import AMBIENCES, MixSettings
 from .practice import (
     DiaryEntry,
     ExerciseTotal,
@@ -50,11 +50,19 @@ def prepare(
     rate: int | None = None,
     sample_rate: int = 44_100,
     target_s: float | None = None,
+    ambience: str = "none",
+    ambience_below_voice_db: float | None = None,
 ) -> Session:
     """Load a built-in exercise or script file and prepare it for rendering,
-    stretched or shrunk to ``target_s`` seconds when given."""
+    stretched or shrunk to ``target_s`` seconds when given, with optional
+    ``pink`` or ``brown`` ambience under it."""
+    if ambience not in AMBIENCES:
+        raise UsageError(f"ambience must be one of {', '.join(AMBIENCES)}, not '{ambience}'")
+    mix = MixSettings(sample_rate=sample_rate, ambience=ambience)
+    if ambience_below_voice_db is not None:
+        mix = replace(mix, ambience_below_voice_db=ambience_below_voice_db)
     script = load_script(name_or_path, language)
-    return prepare_session(script, voice=VoiceOptions(voice=voice, rate=rate), mix=MixSettings(sample_rate=sample_rate), target_s=target_s)
+    return prepare_session(script, voice=VoiceOptions(voice=voice, rate=rate), mix=mix, target_s=target_s)
 
 
 def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:

@@ -46,6 +46,12 @@ class ExportError(VoiceguideError):
     """An output file could not be written."""
 
 
+class PracticeDataError(VoiceguideError):
+    """The practice log or diary cannot be read or written: locked by another
+    program, damaged, not ours or from a newer voiceguide. The file is left
+    as it is."""
+
+
 class UsageError(VoiceguideError):
     """A bad option value or an unknown exercise name."""
 
