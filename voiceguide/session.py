@@ -120,6 +120,9 @@ def _level(audio: Audio, mix: MixSettings) -> Audio:
     samples = apply_fades(audio.samples, int(EDGE_FADE_S * audio.sample_rate), int(EDGE_FADE_S * audio.sample_rate))
     rms = active_rms(samples, audio.sample_rate)
     if rms > 0:
+        samples, _ = tame_peaks(samples, audio.sample_rate, gain_to_db(rms) + PEAK_THRESHOLD_ABOVE_RMS_DB)
+        rms = active_rms(samples, audio.sample_rate)
+    if rms > 0:
         gain = db_to_gain(mix.voice_rms_dbfs) / rms
         peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
         headroom = db_to_gain(mix.peak_dbfs - 1.5)
