@@ -76,3 +76,30 @@ def test_fades_in_and_out_and_is_deterministic():
 
 def test_no_ambience_means_silence_in_pauses():
     assert rms_dbfs(span(mixer("none").render_all(), RATE, 10, 30)) < -100
+
+
+def test_export_and_play_take_ambience_options(tmp_path, write_script):
+    import soundfile as sf
+    from click.testing import CliRunner
+
+    from voiceguide import api
+    from voiceguide.cli import cli
+
+    script = write_script("Hallo daar. [pause 6s] Tot ziens.")
+    in_pause = {}
+    for kind in ("pink", "none"):
+        out = tmp_path / f"{kind}.wav"
+        result = CliRunner().invoke(cli, ["export", str(script), "-o", str(out), "--ambience", kind, "--ambience-level", "24"])
+        assert result.exit_code == 0, result.output
+        samples, rate = sf.read(str(out), dtype="float32")
+        in_pause[kind] = rms_dbfs(span(high_band_dbfs(samples, rate, cutoff_hz=12_000), rate, 4.0, 6.0))
+    assert in_pause["none"] < -90 < -70 < in_pause["pink"]
+    # the level option, on the mix itself (an export then normalises the whole)
+    relative = {}
+    for level in (24.0, 12.0):
+        mixer = api.prepare(str(script), ambience="pink", ambience_below_voice_db=level).mixer
+        mix = mixer.render_all()
+        voice = rms_dbfs(span(mix, RATE, 1.1, 1.6))
+        relative[level] = rms_dbfs(span(high_band_dbfs(mix, RATE, cutoff_hz=12_000), RATE, 4.0, 6.0)) - voice
+    assert relative[12.0] - relative[24.0] == pytest.approx(12.0, abs=0.5)
+    assert "--ambience" in CliRunner().invoke(cli, ["play", "--help"]).output

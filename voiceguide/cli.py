@@ -52,6 +52,15 @@ def _voice_options(command):
     return command
 
 
+def _ambience_options(command):
+    """``--ambience pink|brown|none`` and how far under the voice it sits."""
+    command = click.option(
+        "--ambience-level", type=click.FloatRange(6, 60), default=24.0, show_default=True, metavar="DB", help="How far the ambience sits under the voice, in dB (at least 6)."
+    )(command)
+    command = click.option("--ambience", type=click.Choice(["none", "pink", "brown"]), default="none", show_default=True, help="Soft noise under the session, ducked while the voice speaks.")(command)
+    return command
+
+
 def _length_options(command):
     """``--minutes N`` / ``--length 90s|5m``: stretch or shrink the session."""
     command = click.option("--length", "length", metavar="TIME", help="Session length as 90s, 5m or 1:30 (instead of --minutes).")(command)
@@ -122,7 +131,8 @@ def show(script: str, lang: str | None, voice: str | None, rate: int | None, min
     + "voiceguide export zelfkalmering -o zelfkalmering.mp3\n  voiceguide export my-script.vg -o out/session.wav --force\n"
     "  voiceguide export herinnering --lang en --minutes 5 -o memory-5min.mp3\n"
     "  voiceguide export veilige-plek -o plek.opus --transcript vtt --album 'Rust' --track 2\n"
-    "  voiceguide export zelfkalmering -o calm.flac --bit-depth 24 --loudness -19"
+    "  voiceguide export zelfkalmering -o calm.flac --bit-depth 24 --loudness -19\n"
+    "  voiceguide export veilige-plek -o plek.mp3 --ambience pink --ambience-level 28"
 )
 @click.argument("script")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file; the extension picks the format. Default: NAME.mp3")
@@ -136,6 +146,7 @@ def show(script: str, lang: str | None, voice: str | None, rate: int | None, min
 @click.option("--track", type=click.IntRange(1, 999), metavar="N", help="Track number tag.")
 @_voice_options
 @_length_options
+@_ambience_options
 def export(
     script: str,
     output: Path | None,
@@ -152,6 +163,8 @@ def export(
     rate: int | None,
     minutes: float | None,
     length: str | None,
+    ambience: str,
+    ambience_level: float,
 ) -> None:
     from .export import existing_targets, preferred_sample_rate
 
@@ -164,7 +177,9 @@ def export(
         force = True
     target_s = api.target_seconds(minutes, length)
     chosen_rate = int(sample_rate) if sample_rate else preferred_sample_rate(output)
-    session = api.prepare(script, language=lang, voice=voice, rate=rate, sample_rate=chosen_rate, target_s=target_s)
+    session = api.prepare(
+        script, language=lang, voice=voice, rate=rate, sample_rate=chosen_rate, target_s=target_s, ambience=ambience, ambience_below_voice_db=ambience_level
+    )
     result = api.export_session(
         session,
         output,
@@ -231,6 +246,7 @@ def voices(lang: str | None) -> None:
 @click.option("--no-diary", is_flag=True, help="Do not offer a diary entry afterwards.")
 @_voice_options
 @_length_options
+@_ambience_options
 @_data_dir_option
 def play(
     script: str,
@@ -243,13 +259,16 @@ def play(
     rate: int | None,
     minutes: float | None,
     length: str | None,
+    ambience: str,
+    ambience_level: float,
 ) -> None:
     from functools import partial
 
     from .console import play_interactive
 
     target_s = _session_target_s(script, lang, minutes, length, use_next)
-    outcome = play_interactive(partial(api.prepare, script, language=lang, voice=voice, rate=rate, target_s=target_s), device=device, quiet=quiet)
+    prepare = partial(api.prepare, script, language=lang, voice=voice, rate=rate, target_s=target_s, ambience=ambience, ambience_below_voice_db=ambience_level)
+    outcome = play_interactive(prepare, device=device, quiet=quiet)
     if outcome is not None:
         _after_play(
             script, language=lang, planned_s=outcome.planned_s, played_s=outcome.played_s, completed=outcome.completed, offer_diary=not (quiet or no_diary)
