@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -160,13 +161,101 @@ def play_rows(work: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def reference_pipeline(work: Path) -> float:
+    """The same work by hand, the way one would script it without
+    voiceguide: espeak-ng per phrase, sox to resample, synthesize the cues,
+    place everything on the timeline and mix, normalise, lame to MP3.
+    Returns the wall time; the timeline comes from voiceguide (not timed)."""
+    sys.path.insert(0, str(ROOT))
+    from voiceguide import Kind, load_script, prepare_session
+
+    session = prepare_session(load_script("zelfkalmering"))
+    timeline = session.timeline
+    folder = work / "pipeline"
+    folder.mkdir()
+    start = time.perf_counter()
+    phrases: dict[str, Path] = {}
+    placed: list[Path] = []
+    for index, event in enumerate(timeline.events):
+        if event.kind in (Kind.SPEECH, Kind.COUNT):
+            if event.text not in phrases:
+                raw = folder / f"phrase-{len(phrases)}.wav"
+                subprocess.run(["espeak-ng", "-v", "nl", "-s", str(session.voice.rate), "-w", str(raw), event.text], check=True)
+                phrases[event.text] = raw
+            source = [str(phrases[event.text])]
+            effects = ["rate", "44100", "gain", "-3"]
+        elif event.kind in (Kind.INHALE, Kind.EXHALE, Kind.HOLD):
+            sweep = {"inhale": "196-293.7", "exhale": "293.7-196", "hold": "293.7"}[event.kind.value]
+            source = ["-n", "-r", "44100"]
+            effects = ["synth", f"{event.duration_s}", "sine", sweep, "fade", "h", "0.35", f"{event.duration_s}", "0.35", "gain", "-18"]
+        elif event.kind in (Kind.BELL, Kind.CHIME):
+            source = ["-n", "-r", "44100"]
+            effects = ["synth", f"{event.duration_s}", "sine", "392", "sine", "784", "fade", "q", "0.004", f"{event.duration_s}", f"{event.duration_s - 0.1}", "gain", "-15"]
+        else:
+            continue
+        out = folder / f"event-{index}.wav"
+        subprocess.run(["sox", *source, "-c", "1", str(out), *effects, "pad", f"{event.start_s}"], check=True)
+        placed.append(out)
+    mixed = folder / "mixed.wav"
+    # sox mixes a limited number of inputs at once: mix in groups, then the groups
+    groups = []
+    for number in range(0, len(placed), 64):
+        group = folder / f"group-{number}.wav"
+        chunk = placed[number : number + 64]
+        subprocess.run(["sox", "-m", *map(str, chunk), str(group)] if len(chunk) > 1 else ["sox", str(chunk[0]), str(group)], check=True)
+        groups.append(group)
+    subprocess.run(["sox", "-m", *map(str, groups), str(mixed), "gain", "-n", "-1"] if len(groups) > 1 else ["sox", str(groups[0]), str(mixed), "gain", "-n", "-1"], check=True)
+    subprocess.run(["lame", "--quiet", "-m", "m", "-b", "96", "--cbr", str(mixed), str(folder / "session.mp3")], check=True)
+    return time.perf_counter() - start
+
+
+def pipeline_rows(work: Path) -> list[tuple[str, str, str]]:
+    if not all(shutil.which(tool) for tool in ("espeak-ng", "sox", "lame")):
+        return [("espeak-ng + sox + lame pipeline", "skipped", "install sox and lame to compare")]
+    by_hand = reference_pipeline(work)
+    ours = run(["export", "zelfkalmering", "-o", str(work / "ours.mp3"), "--force"], {"VOICEGUIDE_CACHE_DIR": str(work / "cache-vs-pipeline")})
+    return [
+        ("espeak-ng + sox + lame by hand, default session to MP3 (no cache)", f"{by_hand:.2f} s", ""),
+        ("voiceguide export, same session to MP3 (cold cache)", f"{ours.seconds:.2f} s", f"{by_hand / ours.seconds:.2f}x the pipeline's speed"),
+    ]
+
+
+def memory_rows(work: Path) -> list[tuple[str, str, str]]:
+    env = {"VOICEGUIDE_CACHE_DIR": str(work / "cache-memory")}
+    rows = []
+    for script, name in (("zelfkalmering", "3-minute"), (str(hour_script(work / "hour-mem.vg")), "60-minute")):
+        length = session_seconds(script, [], env)
+        exported = run(["export", script, "-o", str(work / "memory.mp3"), "--force"], env)
+        rows.append((f"peak memory, export of a {name} session ({length / 60:.0f} min) to MP3", f"{exported.max_rss_mb:.0f} MB", f"{exported.seconds:.1f} s, {length / exported.seconds:.0f}x real time"))
+    return rows
+
+
+def batch_rows(work: Path) -> list[tuple[str, str, str]]:
+    manifest = work / "bench.toml"
+    manifest.write_text('[bundle]\ntitle = "Bench"\n[grid]\nexercises = ["zelfkalmering", "veilige-plek"]\nminutes = [2, 3]\n', encoding="utf-8")
+    env = {"VOICEGUIDE_CACHE_DIR": str(work / "cache-batch")}
+    run(["batch", str(manifest), "-o", str(work / "warm-up"), "--jobs", "2"], env)  # fills the phrase cache for both
+    one = run(["batch", str(manifest), "-o", str(work / "one"), "--jobs", "1"], env)
+    cores = os.cpu_count() or 1
+    many = run(["batch", str(manifest), "-o", str(work / "many"), "--jobs", str(cores)], env)
+    return [
+        ("batch of 4 tracks (2-3 min, MP3), one at a time", f"{one.seconds:.1f} s", ""),
+        (f"batch of 4 tracks, {cores} at a time ({cores} cores)", f"{many.seconds:.1f} s", f"{one.seconds / many.seconds:.2f}x speed-up"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as folder:
         work = Path(folder)
+        started = time.perf_counter()
         rows = export_rows(work)
+        rows += pipeline_rows(work)
         rows += play_rows(work)
+        rows += memory_rows(work)
+        rows += batch_rows(work)
+        rows.append(("the whole benchmark", f"{time.perf_counter() - started:.0f} s", ""))
     print("| measurement | result | ratio |")
     print("|---|---|---|")
     for row in rows:

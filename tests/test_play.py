@@ -602,7 +602,10 @@ class Terminal:
         os.write(self.master, data)
 
     def wait(self, timeout_s: float = 30) -> int:
-        code = self.process.wait(timeout=timeout_s)
+        try:
+            code = self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"voiceguide play still running after {timeout_s} s; it showed: {self.output[-600:]!r}") from None
         time.sleep(0.1)
         return code
 
@@ -676,6 +679,9 @@ def test_keys_in_a_terminal_pause_resume_and_stop(terminal, capture, tmp_path):
     term.type(b" ")
     time.sleep(0.2)
     term.type(b"q")
+    # at a terminal, a finished or stopped session offers a diary entry in one line
+    wait_for(lambda: b"Add a diary entry for this session? [y/N]" in term.output, what="the diary offer")
+    term.type(b"n\r")
     assert term.wait() == 0
     assert term.restored()
     assert term.leftovers() == []
