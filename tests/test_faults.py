@@ -116,3 +116,36 @@ def test_a_corrupt_cache_is_rebuilt_not_trusted(tmp_path):
     second = subprocess.run([sys.executable, "-m", "voiceguide", "export", "zelfkalmering", "-o", str(tmp_path / "b.wav")], env=env, capture_output=True, text=True, cwd=ROOT)
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+LONG = "---\ntitle: Lang\nlanguage: en\n---\n" + "\n".join(
+    f"# Part {n}\nPart {n} begins; breathe with the tones. [breathe 4-2-6 x12]\nRest now, part {n}. [pause 20s]" for n in range(1, 13)
+)
+
+
+@pytest.mark.parametrize(("stage", "delay_s"), [("synthesis", 0.8), ("writing", None)])
+@pytest.mark.parametrize(("sig", "code", "word"), [(2, 130, "interrupted"), (15, 143, "terminated")])
+def test_a_signal_at_any_stage_ends_cleanly(tmp_path, stage, delay_s, sig, code, word):
+    import signal as signals
+    import time
+
+    script = tmp_path / "long.vg"
+    script.write_text(LONG, encoding="utf-8")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "session.mp3").write_bytes(b"the old file")
+    env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
+    if stage == "writing":  # warm the cache so the export goes straight to rendering
+        subprocess.run([sys.executable, "-m", "voiceguide", "show", str(script)], env=env, capture_output=True, check=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(out_dir / "session.mp3"), "--force"],
+        env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    time.sleep(delay_s or 2.5)
+    assert process.poll() is None, "the export should still be running"
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code
+    assert stderr.strip().splitlines()[-1] == f"voiceguide: {word}" and "Traceback" not in stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == ["session.mp3"]
+    assert (out_dir / "session.mp3").read_bytes() == b"the old file"

@@ -727,4 +727,6 @@ def test_ctrl_c_fades_out_within_a_second_restores_the_terminal_and_exits_130(te
     assert INTERRUPT_FADE_S < 1.0
     assert_faded_out(played, end, mixer, offset, INTERRUPT_FADE_S)
     unfaded = mixer.render(end - offset - RATE // 2, RATE // 2)
-    assert rms_dbfs(played[end - RATE // 2 : end]) < rms_dbfs(unfaded) - 6  # the last half second is much quieter
+    # the sample-exact fade is checked above; this only says it is audible as one
+    # (about 7 dB over the last half second of a 0.75 s fade, less where the cue swells)
+    assert rms_dbfs(played[end - RATE // 2 : end]) < rms_dbfs(unfaded) - 3

@@ -31,10 +31,24 @@ practice = _OnFirstUse(".practice")
 EXAMPLE = "\n\n\b\nExample:\n  "
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is so that cleanup runs."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise _Terminated
+
+
 class _Group(click.Group):
-    """Turns the library's errors into one line and an exit code."""
+    """Turns the library's errors into one line and an exit code, and
+    SIGINT/SIGTERM into an orderly exit (130/143) that cleans up first."""
 
     def invoke(self, ctx: click.Context):
+        import signal
+        import threading
+
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
         try:
             return super().invoke(ctx)
         except VoiceguideError as exc:
@@ -43,6 +57,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("voiceguide: interrupted", err=True)
             sys.exit(130)
+        except _Terminated:
+            click.echo("voiceguide: terminated", err=True)
+            sys.exit(143)
+        finally:
+            if in_main:
+                signal.signal(signal.SIGTERM, previous)
 
 
 def _voice_options(command):
