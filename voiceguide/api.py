@@ -29,10 +29,10 @@ from .practice import (
     tension_drop_by_exercise,
     totals_by_exercise,
 )
-from .script import Script, parse_duration, parse_script
+from .script import Script, parse_script
 from .session import Session, VoiceOptions, prepare_session
 from .speech import Pyttsx3Engine, VoiceInfo
-from .timeline import BREATH_KINDS, Kind, PlanSettings, Timeline, plan_timeline, spoken_texts
+from .timeline import BREATH_KINDS, Kind, Timeline, format_clock, plan_timeline, spoken_texts, target_seconds
 
 __all__ = ["ExportResult", "export_session", "prepare", "target_seconds", "check", "voices", "list_builtins", "timeline_rows", "format_clock",
     # the practice log and diary (practice.py)
@@ -63,22 +63,6 @@ def prepare(
         mix = replace(mix, ambience_below_voice_db=ambience_below_voice_db)
     script = load_script(name_or_path, language)
     return prepare_session(script, voice=VoiceOptions(voice=voice, rate=rate), mix=mix, target_s=target_s)
-
-
-def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
-    """The session length asked for with ``--minutes`` or ``--length``."""
-    if minutes is not None and length is not None:
-        raise UsageError("give --minutes or --length, not both")
-    if length is None:
-        return None if minutes is None else minutes * 60.0
-    try:
-        seconds = parse_duration(length)
-    except ValueError as exc:
-        raise UsageError(f"--length {exc}") from None
-    limit = PlanSettings().max_session_s
-    if not 6 <= seconds <= limit:
-        raise UsageError(f"--length must be between 0:06 and {format_clock(limit)}, not '{length}'")
-    return seconds
 
 
 def check(name_or_path: str | Path, *, language: str | None = None) -> list[Finding]:
@@ -123,13 +107,6 @@ def list_builtins() -> list[BuiltinEntry]:
         script = parse_script(builtin.text(), builtin.resource_name)
         entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, estimate_duration(script)))
     return entries
-
-
-def format_clock(seconds: float) -> str:
-    """``3:07`` or ``1:02:03``, to the second."""
-    hours, rest = divmod(int(round(seconds)), 3600)
-    minutes, rest = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
 
 
 def timeline_rows(timeline: Timeline) -> list[tuple[str, str, str, str]]:

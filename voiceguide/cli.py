@@ -282,12 +282,13 @@ def play(
     ambience: str,
     ambience_level: float,
 ) -> None:
-    from functools import partial
-
     from .console import play_interactive
 
     target_s = _session_target_s(script, lang, minutes, length, use_next)
-    prepare = partial(api.prepare, script, language=lang, voice=voice, rate=rate, target_s=target_s, ambience=ambience, ambience_below_voice_db=ambience_level)
+
+    def prepare(**settings):  # loads the library only once the output is already running
+        return api.prepare(script, language=lang, voice=voice, rate=rate, target_s=target_s, ambience=ambience, ambience_below_voice_db=ambience_level, **settings)
+
     outcome = play_interactive(prepare, device=device, quiet=quiet)
     if outcome is not None:
         _after_play(
@@ -499,7 +500,9 @@ def _session_target_s(script: str, language: str | None, minutes: float | None, 
     if use_next and (minutes is not None or length is not None):
         raise UsageError("give --next or --minutes/--length, not both")
     if not use_next:
-        return api.target_seconds(minutes, length)
+        from .timeline import target_seconds  # not api: play must not wait for export code to load
+
+        return target_seconds(minutes, length)
     exercise, _ = practice.exercise_key(script, language)
     return api.suggest_minutes(exercise, cap_minutes=cap_minutes, data_dir=_data_dir()) * 60.0
 

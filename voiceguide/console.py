@@ -22,7 +22,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, TextIO
 
-from .api import format_clock
+from .timeline import format_clock
 from .play import INTERRUPT_FADE_S, Player, State, Status
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .errors import ScriptError
-from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Pause, Script, Speech
+from .errors import ScriptError, UsageError
+from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Pause, Script, Speech, parse_duration
 
 COUNT_WORDS = {
     "nl": ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
@@ -415,3 +415,26 @@ def _clock(seconds: float) -> str:
     whole, tenth = divmod(tenths, 10)
     text = f"{whole:02d}" + (f".{tenth}" if tenth else "")
     return f"{hours}:{minutes:02d}:{text}" if hours else f"{minutes}:{text}"
+
+
+def format_clock(seconds: float) -> str:
+    """``3:07`` or ``1:02:03``, to the second."""
+    hours, rest = divmod(int(round(seconds)), 3600)
+    minutes, rest = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
+
+
+def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
+    """The session length asked for with ``--minutes`` or ``--length``."""
+    if minutes is not None and length is not None:
+        raise UsageError("give --minutes or --length, not both")
+    if length is None:
+        return None if minutes is None else minutes * 60.0
+    try:
+        seconds = parse_duration(length)
+    except ValueError as exc:
+        raise UsageError(f"--length {exc}") from None
+    limit = PlanSettings().max_session_s
+    if not 6 <= seconds <= limit:
+        raise UsageError(f"--length must be between 0:06 and {format_clock(limit)}, not '{length}'")
+    return seconds
