@@ -57,12 +57,14 @@ def main() -> int:
     reply({"ready": True, "driver": driver, "version": getattr(pyttsx3, "__version__", "?")})
 
     spoken = False
+    current = settings
     for line in sys.stdin:
         request = json.loads(line)
         op = request.get("op")
         try:
             if op == "configure" and not spoken:
-                configure(engine, request["settings"])
+                current = request["settings"]
+                configure(engine, current)
                 reply({"configured": True})
             elif op == "voices":
                 voices = [
@@ -73,6 +75,12 @@ def main() -> int:
             elif op == "say":
                 path = request["path"]
                 os.makedirs(os.path.dirname(path), exist_ok=True)
+                if current.get("rate"):
+                    # espeak resets the rate whenever a voice is set; queued
+                    # property commands and the driver's own voice handling
+                    # can meet in either order, so the rate goes in again,
+                    # unchanged, right before every phrase
+                    engine.setProperty("rate", int(current["rate"]))
                 engine.save_to_file(request["text"], path)
                 engine.runAndWait()
                 spoken = True
