@@ -45,7 +45,7 @@ BREATH_PRESETS: dict[str, tuple[float, ...]] = {
 
 # Mojibake seen in texts pasted from the seed article (UTF-8 read through a
 # wrong code page). Repaired before anything is spoken; `check` warns.
-ENCODING_REPAIRS: dict[str, str] = {"ƫ": "ë", "Ʃ": "é", "Ơ": "à", "Ɵ": "ti"}
+ENCODING_REPAIRS: dict[str, str] = {"\u01ab": "ë", "\u01a9": "é", "\u01a0": "à", "\u019f": "ti"}  # the damaged letters, as escapes
 
 
 # --- what the parser produces -------------------------------------------------

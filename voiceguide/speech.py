@@ -93,8 +93,9 @@ class _Worker:
         self.spoken = False
         self.replies: queue.Queue[dict | None] = queue.Queue()
         self.stderr_tail: list[str] = []
-        threading.Thread(target=self._read_replies, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._readers = [threading.Thread(target=self._read_replies, daemon=True), threading.Thread(target=self._read_stderr, daemon=True)]
+        for reader in self._readers:
+            reader.start()
         try:
             ready = self.receive(timeout_s)
         except _WorkerDied as died:
@@ -151,6 +152,12 @@ class _Worker:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        # The readers see end-of-file once the worker is gone. Let them
+        # finish before the pipes close: a daemon thread still inside a
+        # read at interpreter exit aborts Python (SIGABRT) after a Ctrl-C.
+        for reader in self._readers:
+            if reader is not threading.current_thread():
+                reader.join(timeout=2)
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             try:
                 if stream:
