@@ -53,8 +53,7 @@ def main() -> int:
     except Exception as exc:  # report why the engine could not start, then exit
         reply({"error": f"{type(exc).__name__}: {exc}"})
         return 1
-    driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
-    reply({"ready": True, "driver": driver, "version": getattr(pyttsx3, "__version__", "?")})
+    reply({"ready": True})
 
     spoken = False
     current = settings

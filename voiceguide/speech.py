@@ -103,8 +103,6 @@ class _Worker:
         if "error" in ready:
             self.kill()
             raise EngineError(_explain_init_error(ready["error"], self.stderr_tail))
-        self.driver = ready.get("driver", "?")
-        self.version = ready.get("version", "?")
 
     def _read_replies(self) -> None:
         assert self.process.stdout is not None
