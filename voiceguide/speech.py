@@ -193,6 +193,7 @@ class Pyttsx3Engine:
         self._worker: _Worker | None = None
         self._lock = threading.Lock()
         self._voices: list[VoiceInfo] | None = None
+        self._requests = 0
         self._tmp = tempfile.TemporaryDirectory(prefix="voiceguide-tts-")
 
     @property
@@ -267,7 +268,11 @@ class Pyttsx3Engine:
         with self._lock:
             failure = "no audio"
             for attempt in (1, 2):
-                path = Path(self._tmp.name) / f"phrase-{os.getpid()}-{threading.get_ident()}.wav"
+                # a fresh name for every request: the espeak driver keeps its
+                # last path and text, and a late or repeated save must never
+                # land in the file read for the next phrase
+                self._requests += 1
+                path = Path(self._tmp.name) / f"phrase-{self._requests}.wav"
                 path.unlink(missing_ok=True)
                 timeout = self.timeout_s + len(text) / 20
                 try:
