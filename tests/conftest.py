@@ -26,7 +26,7 @@ def isolated_user_folders(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def engine():
-    from voiceguide.speech import Pyttsx3Engine
+    from voiceguide.speech.pyttsx3 import Pyttsx3Engine
 
     with Pyttsx3Engine() as real_engine:
         yield real_engine

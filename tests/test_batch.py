@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from voiceguide.batch import ManifestError, read_manifest, render_bundle
+from voiceguide.batch.bundle import ManifestError, read_manifest, render_bundle
 from voiceguide.cli import cli
 
 from audio_checks import high_band_dbfs, rms_dbfs, span

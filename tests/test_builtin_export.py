@@ -109,7 +109,7 @@ def test_peak_stays_under_minus_1_dbfs(exported):
 
 
 def test_phone_ready_loudness_and_true_peak(exported):
-    from voiceguide.loudness import LoudnessMeter
+    from voiceguide.dsp.loudness import LoudnessMeter
 
     _, files = exported
     for suffix, (samples, rate) in files.items():

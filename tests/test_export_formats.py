@@ -26,14 +26,14 @@ from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
 from scipy.signal import resample_poly
 
-from voiceguide import cli as cli_module
+from voiceguide.cli import commands as cli_module
 from voiceguide import load_script, prepare_session
-from voiceguide.atomic import sweep_stale_temps
+from voiceguide.sinks.atomic import sweep_stale_temps
 from voiceguide.errors import ExportError, UsageError
-from voiceguide.export import export_session, mp3_compression_level
-from voiceguide.tags import read_tags
+from voiceguide.sinks.export import export_session, mp3_compression_level
+from voiceguide.sinks.tags import read_tags
 from voiceguide.timeline import Kind
-from voiceguide.transcript import render_transcript
+from voiceguide.sinks.transcript import render_transcript
 
 SCRIPT = """---
 title: Korte oefening

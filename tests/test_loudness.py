@@ -8,8 +8,8 @@ import pyloudnorm
 import pytest
 from scipy.signal import resample_poly
 
-from voiceguide.dynamics import LookaheadGain, limit_gain_db, sliding_min, soft_knee_gain_db, tame_peaks
-from voiceguide.loudness import LoudnessMeter, TruePeakDetector
+from voiceguide.dsp.dynamics import LookaheadGain, limit_gain_db, sliding_min, soft_knee_gain_db, tame_peaks
+from voiceguide.dsp.loudness import LoudnessMeter, TruePeakDetector
 
 from audio_checks import high_band_dbfs, peak_dbfs
 
@@ -57,7 +57,7 @@ def test_filters_are_the_ones_pyloudnorm_and_scipy_design(rate):
     from pyloudnorm.iirfilter import IIRfilter
     from scipy.signal import firwin, sosfilt
 
-    from voiceguide.loudness import FirFilter, _interpolator, k_weighting_fir, k_weighting_sos
+    from voiceguide.dsp.loudness import FirFilter, _interpolator, k_weighting_fir, k_weighting_sos
 
     stages = (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf"), IIRfilter(0.0, 0.5, 38.0, rate, "high_pass"))
     sos = np.array([np.concatenate([stage.b, stage.a]) for stage in stages])
@@ -73,12 +73,12 @@ def test_measuring_and_limiting_need_only_numpy():
     export path must not pull it in (a long export has to stay small)."""
     code = (
         "import sys, numpy as np\n"
-        "from voiceguide.loudness import LoudnessMeter\n"
-        "from voiceguide.dynamics import LookaheadGain, limit_gain_db, tame_peaks\n"
+        "from voiceguide.dsp.loudness import LoudnessMeter\n"
+        "from voiceguide.dsp.dynamics import LookaheadGain, limit_gain_db, tame_peaks\n"
         "x = np.random.default_rng(0).standard_normal(44100)\n"
         "LoudnessMeter(44100).add_all([x]); list(LookaheadGain(44100, limit_gain_db(-1), true_peak=True).stream([x]))\n"
         "tame_peaks(x.astype('float32'), 44100, -10.0)\n"
-        "import voiceguide.export\n"
+        "import voiceguide.sinks.export\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'pyloudnorm')))\n"
     )
     import subprocess
@@ -174,7 +174,7 @@ def test_voice_levelling_keeps_its_level_and_lowers_peaks(engine):
     from voiceguide.audio import active_rms
     from voiceguide.mix import MixSettings
     from voiceguide.session import level_voice
-    from voiceguide.speech import VoiceSettings
+    from voiceguide.speech.engine import VoiceSettings
 
     raw = engine.synthesize("Sluit je ogen als dat prettig voelt.", VoiceSettings("gmw/nl", 125))
     levelled = level_voice(raw, MixSettings())

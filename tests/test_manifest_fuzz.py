@@ -7,7 +7,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voiceguide.batch import ManifestError, read_manifest
+from voiceguide.batch.bundle import ManifestError, read_manifest
 
 KEYS = ["exercise", "script", "minutes", "language", "voice", "rate", "ambience", "title", "file", "format", "transcript", "bitrate", "loudness",
         "exercises", "scripts", "voices", "languages", "author", "speed"]

@@ -34,8 +34,8 @@ import soundfile as sf
 from scipy.signal import correlate
 
 from voiceguide import api
-from voiceguide.console import format_status, parse_keys
-from voiceguide.play import (
+from voiceguide.cli.terminal import format_status, parse_keys
+from voiceguide.sinks.player import (
     AHEAD_S,
     INTERRUPT_FADE_S,
     PAUSE_FADE_S,

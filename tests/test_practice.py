@@ -19,8 +19,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from voiceguide import cli as cli_module
-from voiceguide import practice
+from voiceguide.cli import commands as cli_module
+from voiceguide.practice import store as practice
 from voiceguide.cli import cli
 from voiceguide.errors import PracticeDataError, UsageError
 
@@ -136,7 +136,7 @@ def test_log_next_and_diary_across_process_runs(data):
 
 def test_two_processes_writing_at_once_lose_nothing(data):
     code = (
-        "from voiceguide import practice\n"
+        "from voiceguide.practice import store as practice\n"
         "for i in range(25):\n"
         "    practice.record_session('zelfkalmering', 'nl', 120, 120, True)\n"
     )

@@ -17,7 +17,11 @@ import pytest
 import soundfile as sf
 
 from voiceguide.errors import EngineError, UsageError
-from voiceguide.speech import PhraseCache, Pyttsx3Engine, VoiceInfo, VoiceSettings, resolve_voice, synthesize_phrases
+from voiceguide.speech.cache import PhraseCache
+from voiceguide.speech.engine import VoiceInfo, VoiceSettings
+from voiceguide.speech.phrases import synthesize_phrases
+from voiceguide.speech.pyttsx3 import Pyttsx3Engine
+from voiceguide.speech.voices import resolve_voice
 
 SENTENCE = "Adem rustig in en voel hoe je lichaam zwaarder wordt op de stoel."
 

@@ -23,7 +23,7 @@ from .errors import DeviceError, EngineError, ExportError, PracticeDataError, Sc
 _LAZY = {
     "check": "api", "prepare": "api",
     "load_script": "exercises",
-    "export_session": "export",
+    "export_session": "sinks.export",
     "parse_script": "script", "read_script": "script",
     "Session": "session", "VoiceOptions": "session", "prepare_session": "session",
     "Event": "timeline", "Kind": "timeline", "Timeline": "timeline", "plan_timeline": "timeline",

@@ -7,31 +7,14 @@ from pathlib import Path
 
 from .errors import ScriptError, UsageError
 from .exercises import builtins, load_script
-from .export import ExportResult, export_session
+from .sinks.export import ExportResult, export_session
 from .lint import Finding, error_finding, script_warnings, timeline_warnings
 from .mix import AMBIENCES, MixSettings
-from .practice import (
-    DiaryEntry,
-    ExerciseTotal,
-    SessionRecord,
-    Suggestion,
-    TensionDrop,
-    add_diary_entry,
-    diary_entries,
-    export_csv,
-    export_diary_csv,
-    recent_sessions,
-    record_played,
-    record_session,
-    streak,
-    suggest_minutes,
-    suggestion,
-    tension_drop_by_exercise,
-    totals_by_exercise,
-)
+from .practice.store import DiaryEntry, ExerciseTotal, SessionRecord, Suggestion, TensionDrop, add_diary_entry, diary_entries, export_csv, export_diary_csv, recent_sessions, record_played, record_session, streak, suggest_minutes, suggestion, tension_drop_by_exercise, totals_by_exercise
 from .script import Script, parse_script
 from .session import Session, VoiceOptions, prepare_session
-from .speech import Pyttsx3Engine, VoiceInfo
+from .speech.pyttsx3 import Pyttsx3Engine
+from .speech.engine import VoiceInfo
 from .timeline import BREATH_KINDS, Kind, Timeline, format_clock, plan_timeline, spoken_texts, target_seconds
 
 __all__ = ["ExportResult", "export_session", "prepare", "target_seconds", "check", "voices", "list_builtins", "timeline_rows", "format_clock",

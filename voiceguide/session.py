@@ -18,11 +18,15 @@ import numpy as np
 import soundfile as sf
 
 from .audio import Audio, active_rms, apply_fades, db_to_gain, gain_to_db, resample, trim_silence
-from .dynamics import tame_peaks
+from .dsp.dynamics import tame_peaks
 from .errors import ScriptError
 from .mix import MixSettings, Mixer
 from .script import Clip, Script
-from .speech import PhraseCache, Pyttsx3Engine, SpeechEngine, VoiceSettings, resolve_voice, synthesize_phrases
+from .speech.cache import PhraseCache
+from .speech.pyttsx3 import Pyttsx3Engine
+from .speech.engine import SpeechEngine, VoiceSettings
+from .speech.voices import resolve_voice
+from .speech.phrases import synthesize_phrases
 from .timeline import PlanSettings, Timeline, plan_timeline, spoken_texts
 
 EDGE_FADE_S = 0.008

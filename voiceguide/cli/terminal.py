@@ -22,8 +22,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, TextIO
 
-from .timeline import format_clock
-from .play import INTERRUPT_FADE_S, Player, State, Status
+from ..timeline import format_clock
+from ..sinks.player import INTERRUPT_FADE_S, Player, State, Status
 
 log = logging.getLogger(__name__)
 

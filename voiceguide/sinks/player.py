@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import DeviceError
-from .timeline import BREATH_KINDS, Kind, Timeline
+from ..errors import DeviceError
+from ..timeline import BREATH_KINDS, Kind, Timeline
 
 if TYPE_CHECKING:
-    from .session import Session
+    from ..session import Session
 
 log = logging.getLogger(__name__)
 

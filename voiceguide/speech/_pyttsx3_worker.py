@@ -1,4 +1,4 @@
-"""The pyttsx3 worker process (run as ``python -m voiceguide._tts_worker``).
+"""The pyttsx3 worker process (run as ``python -m voiceguide.speech._pyttsx3_worker``).
 
 pyttsx3's espeak driver has traps that a separate process defuses: espeak
 keeps one global state per process, rate changes within one engine are

@@ -35,8 +35,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from .errors import PracticeDataError, UsageError
-from .exercises import EXERCISES, find_builtin
+from ..errors import PracticeDataError, UsageError
+from ..exercises import EXERCISES, find_builtin
 
 log = logging.getLogger(__name__)
 

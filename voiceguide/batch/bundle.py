@@ -40,10 +40,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import ScriptError, VoiceguideError
-from .exercises import find_builtin, load_script
-from .mix import AMBIENCES
-from .script import LANGUAGES, Clip
+from ..errors import ScriptError, VoiceguideError
+from ..exercises import find_builtin, load_script
+from ..mix import AMBIENCES
+from ..script import LANGUAGES, Clip
 
 STATE_FILE = ".voiceguide-batch.json"
 FORMATS = ("mp3", "wav", "flac", "ogg", "opus")
@@ -332,7 +332,7 @@ def _minutes_text(minutes: float) -> str:
 def track_fingerprint(manifest: Manifest, track: Track) -> str:
     """What a track's audio depends on: its settings, the bundle's export
     settings, the script text, its clips and the voiceguide version."""
-    from .tags import _version
+    from ..sinks.tags import _version
 
     script = load_script(track.source, track.language)
     clips = sorted({str(item.path) for item in script.items if isinstance(item, Clip)})
@@ -350,9 +350,9 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
 
 def render_track(manifest: Manifest, track: Track, folder: Path) -> TrackResult:
     """Render one track into ``folder`` (runs in a worker process)."""
-    from .export import export_session
-    from .mix import MixSettings
-    from .session import VoiceOptions, prepare_session
+    from ..sinks.export import export_session
+    from ..mix import MixSettings
+    from ..session import VoiceOptions, prepare_session
 
     script = load_script(track.source, track.language)
     script = replace(script, meta=replace(script.meta, title=track.title, author=script.meta.author or manifest.author))
@@ -482,7 +482,7 @@ def index_html(manifest: Manifest, results: list[TrackResult], folder: Path) -> 
     """A static, accessible page: no scripts, fonts or files from elsewhere."""
     from urllib.parse import quote
 
-    from .api import format_clock
+    from ..api import format_clock
 
     language = next((r.track.language for r in results if r.track.language), "nl")
     items = []

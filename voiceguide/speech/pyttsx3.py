@@ -1,8 +1,9 @@
-"""Stage 3a: speech. Text in, :class:`~voiceguide.audio.Audio` out.
+"""The pyttsx3 engine: SAPI5 on Windows, NSSpeechSynthesizer on macOS, and
+espeak when asked for on Linux.
 
 :class:`Pyttsx3Engine` runs pyttsx3 in a worker process (see
-``_tts_worker``) with a timeout on every phrase; :class:`PhraseCache` keeps
-each synthesized phrase on disk so a re-export skips the engine entirely.
+``_pyttsx3_worker``) with a timeout on every phrase and checks every file
+the driver writes.
 """
 
 from __future__ import annotations
@@ -13,58 +14,25 @@ import json
 import logging
 import os
 import queue
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable, Protocol
 
 import numpy as np
 import soundfile as sf
 
-from .audio import Audio
-from .errors import EngineError, UsageError
+from ..audio import Audio
+from ..errors import EngineError
+from .cache import default_cache_dir
+from .engine import VoiceInfo, VoiceSettings
+from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
 
-PREFERRED_VOICES = {"nl": ("gmw/nl", "nl"), "en": ("gmw/en", "en-gb", "en")}
 ESPEAK_HINT = "install espeak-ng (sudo apt-get install espeak-ng) or run scripts/run, which installs it"
-
-
-@dataclass(frozen=True)
-class VoiceSettings:
-    """What the engine is asked to speak with."""
-
-    voice_id: str
-    """Engine voice id, e.g. ``gmw/nl`` or ``gmw/nl+f3`` (espeak variant)."""
-    rate: int = 125
-    """Words per minute."""
-    pitch: int = 50
-    """espeak pitch 0-99 (ignored by engines without one)."""
-    volume: float = 1.0
-
-
-@dataclass(frozen=True)
-class VoiceInfo:
-    id: str
-    name: str
-    languages: tuple[str, ...]
-
-
-class SpeechEngine(Protocol):
-    """What voiceguide needs from a text-to-speech engine."""
-
-    name: str
-
-    def synthesize(self, text: str, voice: VoiceSettings) -> Audio: ...
-
-    def voices(self) -> list[VoiceInfo]: ...
-
-    def close(self) -> None: ...
 
 
 class _WorkerDied(Exception):
@@ -79,7 +47,7 @@ class _Worker:
         env = dict(os.environ, PYTHONIOENCODING="utf-8")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "voiceguide._tts_worker", payload],
+                [sys.executable, "-m", "voiceguide.speech._pyttsx3_worker", payload],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -335,149 +303,3 @@ def _read_engine_file(path: Path) -> Audio | None:
     if len(samples) == 0:
         return None
     return Audio(samples.mean(axis=1).astype(np.float32), int(rate))
-
-
-# --- voices ---------------------------------------------------------------------
-
-
-def espeak_data_dir() -> Path | None:
-    """espeak-ng's data folder, where one can be found."""
-    candidates = [Path(p) for p in (os.environ.get("ESPEAK_DATA_PATH", ""),) if p]
-    candidates += list(Path("/usr/lib").glob("*/espeak-ng-data")) + [
-        Path("/usr/share/espeak-ng-data"),
-        Path("/usr/lib/espeak-ng-data"),
-        Path("/opt/homebrew/share/espeak-ng-data"),
-        Path("/usr/local/share/espeak-ng-data"),
-    ]
-    return next((base for base in candidates if (base / "voices").is_dir()), None)
-
-
-def espeak_variants() -> set[str] | None:
-    """Names of espeak-ng voice variants (``f3``, ``klatt4``...), or None when
-    no espeak-ng data folder can be found (then variants are not checked)."""
-    data = espeak_data_dir()
-    folder = data / "voices" / "!v" if data else None
-    if folder is None or not folder.is_dir():
-        return None
-    return {entry.name for entry in folder.iterdir()}
-
-
-def resolve_voice(requested: str, language: str, available: list[VoiceInfo]) -> str:
-    """Turn ``auto`` or a user's voice id into an id the engine knows.
-
-    Raises UsageError naming the unknown voice and how to list the others.
-    """
-    ids = {voice.id for voice in available}
-    if requested == "auto":
-        for preferred in PREFERRED_VOICES.get(language, ()):
-            if preferred in ids:
-                return preferred
-        for voice in available:
-            if any(lang.lower().startswith(language) for lang in voice.languages):
-                return voice.id
-        raise UsageError(f"no voice for language '{language}' is installed; see 'voiceguide voices'")
-    base, plus, variant = requested.partition("+")
-    by_language = {lang.lower(): voice.id for voice in available for lang in voice.languages}
-    if base not in ids:
-        if base.lower() not in by_language:
-            raise UsageError(f"unknown voice '{requested}'; see 'voiceguide voices --lang {language}' for the ids")
-        base = by_language[base.lower()]
-    if plus:
-        variants = espeak_variants()
-        if variants is not None and variant not in variants:
-            raise UsageError(f"unknown voice variant '+{variant}' in '{requested}'; try e.g. +f3, +m3 or +klatt4")
-    return base + plus + variant
-
-
-# --- the phrase cache -------------------------------------------------------------
-
-_CACHE_MAGIC = b"VGC1"
-_CACHE_HEADER = struct.Struct("<4sIII")
-
-
-def default_cache_dir() -> Path:
-    override = os.environ.get("VOICEGUIDE_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("voiceguide")) / "phrases"
-
-
-class PhraseCache:
-    """Synthesized phrases on disk, keyed by engine, voice, rate, pitch,
-    volume and text. Entries carry a CRC and are rebuilt when damaged; an
-    unwritable cache folder only costs speed, never the export."""
-
-    def __init__(self, folder: Path | None = None):
-        self.folder = Path(folder) if folder else default_cache_dir()
-        self.hits = 0
-        self.misses = 0
-        self._warned = False
-
-    def key(self, engine_id: str, voice: VoiceSettings, text: str) -> str:
-        identity = json.dumps([engine_id, asdict(voice), text], ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(identity.encode("utf-8")).hexdigest()
-
-    def path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.vgc"
-
-    def get(self, key: str) -> Audio | None:
-        path = self.path(key)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        if len(data) >= _CACHE_HEADER.size:
-            magic, rate, frames, crc = _CACHE_HEADER.unpack_from(data)
-            body = data[_CACHE_HEADER.size :]
-            if magic == _CACHE_MAGIC and len(body) == frames * 2 and zlib.crc32(body) == crc and rate > 0:
-                samples = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
-                return Audio(samples, rate)
-        log.warning("cache entry %s is damaged; rebuilding it", path)
-        try:
-            path.unlink()
-        except OSError:
-            pass
-        return None
-
-    def put(self, key: str, audio: Audio) -> None:
-        pcm = np.clip(np.round(audio.samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
-        header = _CACHE_HEADER.pack(_CACHE_MAGIC, audio.sample_rate, len(pcm) // 2, zlib.crc32(pcm))
-        path = self.path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as handle:
-                handle.write(header + pcm)
-            os.replace(handle.name, path)
-        except OSError as exc:
-            if not self._warned:
-                log.warning("phrase cache %s is not writable (%s); continuing without it", self.folder, exc.strerror)
-                self._warned = True
-            try:
-                os.unlink(handle.name)  # type: ignore[possibly-undefined]
-            except (OSError, UnboundLocalError, NameError):
-                pass
-
-
-def synthesize_phrases(
-    texts: Iterable[str], voice: VoiceSettings, engine: SpeechEngine, cache: PhraseCache | None
-) -> dict[str, Audio]:
-    """Synthesize every distinct text once, from the cache where possible.
-
-    Returns the engine's raw audio per text (at the engine's sample rate).
-    """
-    engine_id = engine.describe() if hasattr(engine, "describe") else engine.name  # type: ignore[attr-defined]
-    result: dict[str, Audio] = {}
-    for text in dict.fromkeys(texts):
-        key = cache.key(engine_id, voice, text) if cache else ""
-        audio = cache.get(key) if cache else None
-        if audio is None:
-            audio = engine.synthesize(text, voice)
-            if cache:
-                cache.misses += 1
-                cache.put(key, audio)
-        elif cache:
-            cache.hits += 1
-        result[text] = audio
-    return result

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from .timeline import Kind, Timeline
+from ..timeline import Kind, Timeline
 
 PHASE_LABELS = {
     "nl": {Kind.INHALE: "Adem in", Kind.HOLD: "Houd vast", Kind.EXHALE: "Adem uit"},

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .timeline import Timeline
+from ..timeline import Timeline
 
 DEFAULT_ALBUM = "voiceguide"
 ISO_639_2 = {"nl": "nld", "en": "eng"}

@@ -45,10 +45,10 @@ import soundfile as sf
 from mutagen import MutagenError
 
 from .atomic import AtomicFile
-from .audio import db_to_gain, resample
-from .errors import ExportError, UsageError
-from .loudness import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS, LoudnessMeter, LoudnessProfile, Measurement
-from .mix import Mixer
+from ..audio import db_to_gain, resample
+from ..errors import ExportError, UsageError
+from ..dsp.loudness import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS, LoudnessMeter, LoudnessProfile, Measurement
+from ..mix import Mixer
 from .tags import session_tags, write_tags
 from .transcript import TRANSCRIPT_FORMATS, render_transcript
 
@@ -424,7 +424,7 @@ def _write_audio(
     (replacing what is there). Returns the measurement of what went into the
     encoder (None for lossy formats, whose decoded file is measured instead)
     and the limiter's deepest reduction."""
-    from .dynamics import LookaheadGain, limit_gain_db
+    from ..dsp.dynamics import LookaheadGain, limit_gain_db
 
     rate = mixer.sample_rate
     limiter = LookaheadGain(
@@ -470,7 +470,7 @@ def _codec_loudness_change(
     loudest ``CALIBRATION_S`` of the session are encoded in memory, decoded
     and measured, so the first full write already lands on the target.
     """
-    from .dynamics import LookaheadGain, limit_gain_db
+    from ..dsp.dynamics import LookaheadGain, limit_gain_db
 
     rate = mixer.sample_rate
     length = min(mixer.total_frames, int(CALIBRATION_S * rate))

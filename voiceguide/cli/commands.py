@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from .errors import PracticeDataError, UsageError, VoiceguideError
-from .script import LANGUAGES
+from ..errors import PracticeDataError, UsageError, VoiceguideError
+from ..script import LANGUAGES
 
 
 class _OnFirstUse:
@@ -25,8 +25,8 @@ class _OnFirstUse:
         return getattr(import_module(self._name, __package__), attribute)
 
 
-api = _OnFirstUse(".api")
-practice = _OnFirstUse(".practice")
+api = _OnFirstUse("..api")
+practice = _OnFirstUse("..practice.store")
 
 EXAMPLE = "\n\n\b\nExample:\n  "
 
@@ -186,7 +186,7 @@ def export(
     ambience: str,
     ambience_level: float,
 ) -> None:
-    from .export import existing_targets, preferred_sample_rate
+    from ..sinks.export import existing_targets, preferred_sample_rate
 
     output = output or Path(f"{Path(script).stem}{'-' + lang if lang else ''}.mp3")
     existing = existing_targets(output, transcript)
@@ -282,7 +282,7 @@ def play(
     ambience: str,
     ambience_level: float,
 ) -> None:
-    from .console import play_interactive
+    from .terminal import play_interactive
 
     target_s = _session_target_s(script, lang, minutes, length, use_next)
 
@@ -298,7 +298,7 @@ def play(
 
 @cli.command(help="List the audio output devices; exits 1 when there is none." + EXAMPLE + "voiceguide devices")
 def devices() -> None:
-    from .play import NO_DEVICE, output_devices
+    from ..sinks.player import NO_DEVICE, output_devices
 
     found = output_devices()
     if not found:
@@ -500,7 +500,7 @@ def _session_target_s(script: str, language: str | None, minutes: float | None, 
     if use_next and (minutes is not None or length is not None):
         raise UsageError("give --next or --minutes/--length, not both")
     if not use_next:
-        from .timeline import target_seconds  # not api: play must not wait for export code to load
+        from ..timeline import target_seconds
 
         return target_seconds(minutes, length)
     exercise, _ = practice.exercise_key(script, language)
@@ -540,7 +540,7 @@ def _after_play(script: str, *, language: str | None, planned_s: float, played_s
 @click.option("--zip", "make_zip", is_flag=True, help="Also pack the bundle into FOLDER.zip.")
 @click.option("--check", "check_only", is_flag=True, help="Only read and check the manifest; render nothing.")
 def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_only: bool) -> None:
-    from . import batch as bundles
+    from ..batch import bundle as bundles
 
     parsed = bundles.read_manifest(manifest)
     if check_only:

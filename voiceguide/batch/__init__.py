@@ -1,0 +1,1 @@
+"""Trainer bundles: many tracks from one manifest."""

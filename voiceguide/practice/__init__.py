@@ -1,0 +1,1 @@
+"""The practice log and trigger diary (SQLite)."""
