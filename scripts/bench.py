@@ -32,7 +32,12 @@ def run(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = N
     """Run ``python -m voiceguide ARGS`` and measure wall time and peak memory."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [PYTHON, "-m", "voiceguide", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd or ROOT, text=True
+        [PYTHON, "-m", "voiceguide", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or ROOT,
+        text=True,
     )
     assert process.stdout is not None
     output = process.stdout.read()
@@ -60,8 +65,20 @@ def export_rows(work: Path) -> list[tuple[str, str, str]]:
         cold = run(["export", "zelfkalmering", "-o", str(work / f"cold.{suffix}"), "--force"], cold_env)
         warm = run(["export", "zelfkalmering", "-o", str(work / f"warm.{suffix}"), "--force"], cold_env)
         length = session_seconds("zelfkalmering", [], env)
-        rows.append((f"export default session ({length / 60:.1f} min) to {suffix.upper()}, cold cache", f"{cold.seconds:.2f} s", f"{length / cold.seconds:.0f}x real time"))
-        rows.append((f"export default session ({length / 60:.1f} min) to {suffix.upper()}, warm cache", f"{warm.seconds:.2f} s", f"{length / warm.seconds:.0f}x real time; {cold.seconds / warm.seconds:.1f}x faster than cold"))
+        rows.append(
+            (
+                f"export default session ({length / 60:.1f} min) to {suffix.upper()}, cold cache",
+                f"{cold.seconds:.2f} s",
+                f"{length / cold.seconds:.0f}x real time",
+            )
+        )
+        rows.append(
+            (
+                f"export default session ({length / 60:.1f} min) to {suffix.upper()}, warm cache",
+                f"{warm.seconds:.2f} s",
+                f"{length / warm.seconds:.0f}x real time; {cold.seconds / warm.seconds:.1f}x faster than cold",
+            )
+        )
     return rows
 
 
@@ -102,14 +119,21 @@ def time_to_first_sample(script: str, env: dict[str, str], capture: Path) -> tup
     start = time.perf_counter()
     process = subprocess.Popen(
         [PYTHON, "-m", "voiceguide", "play", script, "--quiet"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **env}, cwd=ROOT, text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        text=True,
     )
     first = audible = None
     data_start, read_to = 0, 0
     try:
         while audible is None:
             if process.poll() is not None:
-                raise SystemExit(f"bench: voiceguide play {script} ended early:\n{process.stderr.read() if process.stderr else ''}")
+                raise SystemExit(
+                    f"bench: voiceguide play {script} ended early:\n{process.stderr.read() if process.stderr else ''}"
+                )
             if time.perf_counter() - start > 120:
                 raise SystemExit(f"bench: voiceguide play {script} played nothing within 120 s")
             try:
@@ -156,8 +180,20 @@ def play_rows(work: Path) -> list[tuple[str, str, str]]:
         times = sorted(time_to_first_sample(script, env, capture) for _ in range(3))
         first, audible = times[1]
         name = "default session" if script == "zelfkalmering" else "generated session"
-        rows.append((f"play {name} ({length / 60:.0f} min), warm cache: first sample at the output", f"{first:.2f} s", f"{first - startup:+.2f} s over start-up"))
-        rows.append((f"play {name} ({length / 60:.0f} min), warm cache: first non-silent sample", f"{audible:.2f} s", "session prepared; the null output skips the 1 s lead-in"))
+        rows.append(
+            (
+                f"play {name} ({length / 60:.0f} min), warm cache: first sample at the output",
+                f"{first:.2f} s",
+                f"{first - startup:+.2f} s over start-up",
+            )
+        )
+        rows.append(
+            (
+                f"play {name} ({length / 60:.0f} min), warm cache: first non-silent sample",
+                f"{audible:.2f} s",
+                "session prepared; the null output skips the 1 s lead-in",
+            )
+        )
     return rows
 
 
@@ -187,10 +223,36 @@ def reference_pipeline(work: Path) -> float:
         elif event.kind in (Kind.INHALE, Kind.EXHALE, Kind.HOLD):
             sweep = {"inhale": "196-293.7", "exhale": "293.7-196", "hold": "293.7"}[event.kind.value]
             source = ["-n", "-r", "44100"]
-            effects = ["synth", f"{event.duration_s}", "sine", sweep, "fade", "h", "0.35", f"{event.duration_s}", "0.35", "gain", "-18"]
+            effects = [
+                "synth",
+                f"{event.duration_s}",
+                "sine",
+                sweep,
+                "fade",
+                "h",
+                "0.35",
+                f"{event.duration_s}",
+                "0.35",
+                "gain",
+                "-18",
+            ]
         elif event.kind in (Kind.BELL, Kind.CHIME):
             source = ["-n", "-r", "44100"]
-            effects = ["synth", f"{event.duration_s}", "sine", "392", "sine", "784", "fade", "q", "0.004", f"{event.duration_s}", f"{event.duration_s - 0.1}", "gain", "-15"]
+            effects = [
+                "synth",
+                f"{event.duration_s}",
+                "sine",
+                "392",
+                "sine",
+                "784",
+                "fade",
+                "q",
+                "0.004",
+                f"{event.duration_s}",
+                f"{event.duration_s - 0.1}",
+                "gain",
+                "-15",
+            ]
         else:
             continue
         out = folder / f"event-{index}.wav"
@@ -202,9 +264,16 @@ def reference_pipeline(work: Path) -> float:
     for number in range(0, len(placed), 64):
         group = folder / f"group-{number}.wav"
         chunk = placed[number : number + 64]
-        subprocess.run(["sox", "-m", *map(str, chunk), str(group)] if len(chunk) > 1 else ["sox", str(chunk[0]), str(group)], check=True)
+        subprocess.run(
+            ["sox", "-m", *map(str, chunk), str(group)] if len(chunk) > 1 else ["sox", str(chunk[0]), str(group)], check=True
+        )
         groups.append(group)
-    subprocess.run(["sox", "-m", *map(str, groups), str(mixed), "gain", "-n", "-1"] if len(groups) > 1 else ["sox", str(groups[0]), str(mixed), "gain", "-n", "-1"], check=True)
+    subprocess.run(
+        ["sox", "-m", *map(str, groups), str(mixed), "gain", "-n", "-1"]
+        if len(groups) > 1
+        else ["sox", str(groups[0]), str(mixed), "gain", "-n", "-1"],
+        check=True,
+    )
     subprocess.run(["lame", "--quiet", "-m", "m", "-b", "96", "--cbr", str(mixed), str(folder / "session.mp3")], check=True)
     return time.perf_counter() - start
 
@@ -213,10 +282,17 @@ def pipeline_rows(work: Path) -> list[tuple[str, str, str]]:
     if not all(shutil.which(tool) for tool in ("espeak-ng", "sox", "lame")):
         return [("espeak-ng + sox + lame pipeline", "skipped", "install sox and lame to compare")]
     by_hand = reference_pipeline(work)
-    ours = run(["export", "zelfkalmering", "-o", str(work / "ours.mp3"), "--force"], {"VOICEGUIDE_CACHE_DIR": str(work / "cache-vs-pipeline")})
+    ours = run(
+        ["export", "zelfkalmering", "-o", str(work / "ours.mp3"), "--force"],
+        {"VOICEGUIDE_CACHE_DIR": str(work / "cache-vs-pipeline")},
+    )
     return [
         ("espeak-ng + sox + lame by hand, default session to MP3 (no cache)", f"{by_hand:.2f} s", ""),
-        ("voiceguide export, same session to MP3 (cold cache)", f"{ours.seconds:.2f} s", f"{by_hand / ours.seconds:.2f}x the pipeline's speed"),
+        (
+            "voiceguide export, same session to MP3 (cold cache)",
+            f"{ours.seconds:.2f} s",
+            f"{by_hand / ours.seconds:.2f}x the pipeline's speed",
+        ),
     ]
 
 
@@ -226,13 +302,21 @@ def memory_rows(work: Path) -> list[tuple[str, str, str]]:
     for script, name in (("zelfkalmering", "3-minute"), (str(hour_script(work / "hour-mem.vg")), "60-minute")):
         length = session_seconds(script, [], env)
         exported = run(["export", script, "-o", str(work / "memory.mp3"), "--force"], env)
-        rows.append((f"peak memory, export of a {name} session ({length / 60:.0f} min) to MP3", f"{exported.max_rss_mb:.0f} MB", f"{exported.seconds:.1f} s, {length / exported.seconds:.0f}x real time"))
+        rows.append(
+            (
+                f"peak memory, export of a {name} session ({length / 60:.0f} min) to MP3",
+                f"{exported.max_rss_mb:.0f} MB",
+                f"{exported.seconds:.1f} s, {length / exported.seconds:.0f}x real time",
+            )
+        )
     return rows
 
 
 def batch_rows(work: Path) -> list[tuple[str, str, str]]:
     manifest = work / "bench.toml"
-    manifest.write_text('[bundle]\ntitle = "Bench"\n[grid]\nexercises = ["zelfkalmering", "veilige-plek"]\nminutes = [2, 3]\n', encoding="utf-8")
+    manifest.write_text(
+        '[bundle]\ntitle = "Bench"\n[grid]\nexercises = ["zelfkalmering", "veilige-plek"]\nminutes = [2, 3]\n', encoding="utf-8"
+    )
     env = {"VOICEGUIDE_CACHE_DIR": str(work / "cache-batch")}
     run(["batch", str(manifest), "-o", str(work / "warm-up"), "--jobs", "2"], env)  # fills the phrase cache for both
     one = run(["batch", str(manifest), "-o", str(work / "one"), "--jobs", "1"], env)
@@ -240,7 +324,11 @@ def batch_rows(work: Path) -> list[tuple[str, str, str]]:
     many = run(["batch", str(manifest), "-o", str(work / "many"), "--jobs", str(cores)], env)
     return [
         ("batch of 4 tracks (2-3 min, MP3), one at a time", f"{one.seconds:.1f} s", ""),
-        (f"batch of 4 tracks, {cores} at a time ({cores} cores)", f"{many.seconds:.1f} s", f"{one.seconds / many.seconds:.2f}x speed-up"),
+        (
+            f"batch of 4 tracks, {cores} at a time ({cores} cores)",
+            f"{many.seconds:.1f} s",
+            f"{one.seconds / many.seconds:.2f}x speed-up",
+        ),
     ]
 
 

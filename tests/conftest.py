@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 
-
 @pytest.fixture(scope="session", autouse=True)
 def isolated_user_folders(tmp_path_factory):
     """Never touch the user's phrase cache or practice log: every test run
     gets its own folders."""
-    folders = {"VOICEGUIDE_CACHE_DIR": tmp_path_factory.mktemp("phrase-cache"), "VOICEGUIDE_DATA_DIR": tmp_path_factory.mktemp("user-data")}
+    folders = {
+        "VOICEGUIDE_CACHE_DIR": tmp_path_factory.mktemp("phrase-cache"),
+        "VOICEGUIDE_DATA_DIR": tmp_path_factory.mktemp("user-data"),
+    }
     previous = {name: os.environ.get(name) for name in folders}
     os.environ.update({name: str(folder) for name, folder in folders.items()})
     yield folders

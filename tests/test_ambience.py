@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from audio_checks import high_band_dbfs, peak_dbfs, rms_dbfs, span
 
 from voiceguide.audio import Audio
 from voiceguide.mix import AMBIENCE_LOOP_S, Mixer, MixSettings
 from voiceguide.script import parse_script
 from voiceguide.timeline import Kind, PlanSettings, plan_timeline, spoken_texts
-
-from audio_checks import high_band_dbfs, peak_dbfs, rms_dbfs, span
 
 RATE = 44_100
 
@@ -82,8 +81,9 @@ def test_export_and_play_take_ambience_options(tmp_path, write_script):
     import soundfile as sf
     from click.testing import CliRunner
 
-    from voiceguide import api
+    from voiceguide import load_script, prepare_session
     from voiceguide.cli import cli
+    from voiceguide.mix import MixSettings
 
     script = write_script("Hallo daar. [pause 6s] Tot ziens.")
     in_pause = {}
@@ -97,7 +97,7 @@ def test_export_and_play_take_ambience_options(tmp_path, write_script):
     # the level option, on the mix itself (an export then normalises the whole)
     relative = {}
     for level in (24.0, 12.0):
-        mixer = api.prepare(str(script), ambience="pink", ambience_below_voice_db=level).mixer
+        mixer = prepare_session(load_script(str(script)), mix=MixSettings(ambience="pink", ambience_below_voice_db=level)).mixer
         mix = mixer.render_all()
         voice = rms_dbfs(span(mix, RATE, 1.1, 1.6))
         relative[level] = rms_dbfs(span(high_band_dbfs(mix, RATE, cutoff_hz=12_000), RATE, 4.0, 6.0)) - voice

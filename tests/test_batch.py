@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_checks import high_band_dbfs, rms_dbfs, span
 from click.testing import CliRunner
 
-from voiceguide.batch.bundle import ManifestError, read_manifest, render_bundle
+from voiceguide.batch.bundle import read_manifest
 from voiceguide.cli import cli
-
-from audio_checks import high_band_dbfs, rms_dbfs, span
 
 SCRIPT = """---
 title: Kort
@@ -116,8 +115,8 @@ def test_zip_holds_the_whole_bundle(bundle):
 
 def test_clip_is_levelled_to_the_voice(bundle):
     folder, manifest, _ = bundle
-    from voiceguide.audio import active_rms
     from voiceguide import load_script, prepare_session
+    from voiceguide.audio import active_rms
 
     track = manifest.tracks[1]
     samples, rate = sf.read(str(folder / "out" / track.file), dtype="float32")
@@ -154,7 +153,9 @@ def test_rerun_skips_unchanged_tracks_and_renders_changed_ones(bundle, tmp_path)
     again = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out")], catch_exceptions=False)
     assert "7 tracks (0 rendered, 7 unchanged)" in again.output
     assert before == {p.name: p.stat().st_mtime_ns for p in (folder / "out").glob("*.mp3")}
-    manifest.write_text(MANIFEST.format(fmt="mp3").replace("minutes = 0.75\nambience", "minutes = 0.6\nambience"), encoding="utf-8")
+    manifest.write_text(
+        MANIFEST.format(fmt="mp3").replace("minutes = 0.75\nambience", "minutes = 0.6\nambience"), encoding="utf-8"
+    )
     changed = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out")], catch_exceptions=False)
     assert "7 tracks (1 rendered, 6 unchanged)" in changed.output
     manifest.write_text(MANIFEST.format(fmt="mp3"), encoding="utf-8")
@@ -172,7 +173,15 @@ def test_index_html_plays_every_track_in_chromium(bundle):
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder / "out"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--disable-quic",
+    ]
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=flags)
@@ -184,7 +193,10 @@ def test_index_html_plays_every_track_in_chromium(bundle):
             )
             headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
             labelled = page.eval_on_selector_all("audio", "els => els.every(e => e.getAttribute('aria-labelledby'))")
-            external = page.eval_on_selector_all("[src],[href]", "els => els.map(e => e.getAttribute('src') || e.getAttribute('href')).filter(u => /^(https?:)?\\/\\//.test(u))")
+            external = page.eval_on_selector_all(
+                "[src],[href]",
+                "els => els.map(e => e.getAttribute('src') || e.getAttribute('href')).filter(u => /^(https?:)?\\/\\//.test(u))",
+            )
             browser.close()
     finally:
         server.shutdown()
@@ -197,12 +209,24 @@ def test_index_html_plays_every_track_in_chromium(bundle):
     ("text", "where", "message"),
     [
         ("[bundle]\ntitle = 'x'\n[[track]]\nexercise = 'nope'\n", ":4:1:", "unknown exercise 'nope'"),
-        ("[bundle]\nformat = 'aiff'\n[[track]]\nexercise = 'zelfkalmering'\n", ":2:1:", "format must be one of mp3, wav, flac, ogg, opus"),
-        ("[[track]]\nexercise = 'zelfkalmering'\n\n[[track]]\nexercise = 'herinnering'\n  minutes = 'lang'\n", ":6:3:", "minutes must be a number"),
+        (
+            "[bundle]\nformat = 'aiff'\n[[track]]\nexercise = 'zelfkalmering'\n",
+            ":2:1:",
+            "format must be one of mp3, wav, flac, ogg, opus",
+        ),
+        (
+            "[[track]]\nexercise = 'zelfkalmering'\n\n[[track]]\nexercise = 'herinnering'\n  minutes = 'lang'\n",
+            ":6:3:",
+            "minutes must be a number",
+        ),
         ("[[track]]\nexercise = 'zelfkalmering'\nspeed = 3\n", ":3:1:", "unknown key 'speed' in [[track]]"),
         ("[[track]]\nscript = 'missing.vg'\n", ":2:1:", "script file 'missing.vg' not found"),
         ("[[track]]\nexercise = 'zelfkalmering'\nfile = '../x.mp3'\n", ":3:1:", "file must be a plain file name"),
-        ("[[track]]\nexercise = 'zelfkalmering'\nfile = 'a.mp3'\n[[track]]\nexercise = 'herinnering'\nfile = 'A.mp3'\n", ":4:1:", "file name 'A.mp3' is used by track 1 too"),
+        (
+            "[[track]]\nexercise = 'zelfkalmering'\nfile = 'a.mp3'\n[[track]]\nexercise = 'herinnering'\nfile = 'A.mp3'\n",
+            ":4:1:",
+            "file name 'A.mp3' is used by track 1 too",
+        ),
         ("[[track]]\nexercise = 'zelfkalmering'\nlanguage = 'fr'\n", ":3:1:", "language 'fr' is not supported"),
         ("[[track]]\nexercise = 'zelfkalmering'\nambience = 'rain'\n", ":3:1:", "ambience must be one of none, pink, brown"),
         ("[grid]\nminutes = [2]\n", ":1:1:", "[grid] needs 'exercises' or 'scripts'"),
@@ -225,12 +249,18 @@ def test_bad_manifests_fail_before_rendering_with_file_line_col(tmp_path, text, 
 
 def test_grid_expands_exercises_lengths_voices_languages(tmp_path):
     manifest = tmp_path / "m.toml"
-    manifest.write_text("[grid]\nexercises = ['zelfkalmering', 'memory']\nminutes = [2, 5]\nvoices = ['auto', 'gmw/nl+f3']\nlanguages = ['nl', 'en']\n")
+    manifest.write_text(
+        "[grid]\nexercises = ['zelfkalmering', 'memory']\nminutes = [2, 5]\nvoices = ['auto', 'gmw/nl+f3']\nlanguages = ['nl', 'en']\n"
+    )
     tracks = read_manifest(manifest).tracks
     assert len(tracks) == 16
     assert [t.number for t in tracks] == list(range(1, 17))
     assert {(t.source, t.language, t.minutes, t.voice) for t in tracks} == {
-        (e, l, m, v) for e in ("zelfkalmering", "herinnering") for l in ("nl", "en") for m in (2.0, 5.0) for v in ("auto", "gmw/nl+f3")
+        (e, lang, m, v)
+        for e in ("zelfkalmering", "herinnering")
+        for lang in ("nl", "en")
+        for m in (2.0, 5.0)
+        for v in ("auto", "gmw/nl+f3")
     }
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_checks import dominant_hz, high_band_dbfs, peak_dbfs, rms_dbfs, span
 
 from voiceguide import export_session, load_script, prepare_session
 from voiceguide.exercises import EXERCISES
-from voiceguide.script import LANGUAGES
-from voiceguide.timeline import BREATH_KINDS, Kind
-
-from audio_checks import dominant_hz, high_band_dbfs, peak_dbfs, rms_dbfs, span
+from voiceguide.rules import LANGUAGES
+from voiceguide.timeline import Kind
 
 BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
 
@@ -71,7 +70,9 @@ def test_breath_tones_rise_and_fall_between_the_counts(exported):
     for event in breaths:
         # the counts sound in the first 0.6 s of each second; listen after them
         first = span(samples, rate, event.start_s + 0.65, event.start_s + 0.95)
-        last = span(samples, rate, event.start_s + np.floor(event.duration_s) - 0.35, event.start_s + np.floor(event.duration_s) - 0.05)
+        last = span(
+            samples, rate, event.start_s + np.floor(event.duration_s) - 0.35, event.start_s + np.floor(event.duration_s) - 0.05
+        )
         rising = dominant_hz(last, rate, 150, 400) - dominant_hz(first, rate, 150, 400)
         if event.kind is Kind.INHALE:
             assert rising > 30, event
@@ -84,7 +85,13 @@ def test_cues_sit_12_to_18_db_under_the_voice(exported):
     samples, rate = files["wav"]
     voice = np.concatenate([span(samples, rate, e.start_s, e.end_s) for e in session.timeline.of_kind(Kind.SPEECH)])
     uncounted = [e for e in session.timeline.of_kind(Kind.INHALE, Kind.EXHALE)]
-    tone = np.concatenate([span(samples, rate, e.start_s + 0.65 + k, e.start_s + 0.95 + k) for e in uncounted for k in range(1, int(e.duration_s) - 1)])
+    tone = np.concatenate(
+        [
+            span(samples, rate, e.start_s + 0.65 + k, e.start_s + 0.95 + k)
+            for e in uncounted
+            for k in range(1, int(e.duration_s) - 1)
+        ]
+    )
     from voiceguide.audio import active_rms
 
     difference = 20 * np.log10(active_rms(voice, rate) / active_rms(tone, rate, threshold_dbfs=-70))

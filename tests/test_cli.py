@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import soundfile as sf
@@ -33,7 +32,7 @@ def test_list_shows_all_built_ins_in_both_languages():
     lines = result.output.splitlines()
     assert lines[0].split() == ["NAME", "LANG", "TITLE", "ABOUT"]
     rows = {tuple(line.split()[:2]) for line in lines[1:]}
-    assert rows == {(n, l) for n in ("herinnering", "veilige-plek", "zelfkalmering") for l in ("nl", "en")}
+    assert rows == {(n, lang) for n in ("herinnering", "veilige-plek", "zelfkalmering") for lang in ("nl", "en")}
     for line in lines[1:]:
         minutes, seconds = line.split()[-1].split(":")
         assert 2 <= int(minutes) <= 3
@@ -154,12 +153,19 @@ def test_voices_lists_dutch():
     result = run("voices", "--lang", "nl")
     assert result.exit_code == 0
     assert "gmw/nl" in result.output and "Dutch" in result.output
-    assert run("voices", "--lang", "xx").exit_code == 1
+    unknown = run("voices", "--lang", "xx")
+    assert unknown.exit_code == 2  # a bad option value is bad input (exit 2)
+    assert unknown.output.strip() == "voiceguide: no voices for language 'xx'; run 'voiceguide voices' for all"
 
 
 def test_python_dash_m_works_and_errors_have_no_traceback(tmp_path):
     env = dict(os.environ)
-    result = subprocess.run([sys.executable, "-m", "voiceguide", "export", "nope.vg"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "export", "nope.vg"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip() == "voiceguide: nope.vg: no such script file; give a path to a script or a built-in name (see 'voiceguide list')"
+    assert (
+        result.stderr.strip()
+        == "voiceguide: nope.vg: no such script file; give a path to a script or a built-in name (see 'voiceguide list')"
+    )

@@ -26,14 +26,15 @@ from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
 from scipy.signal import resample_poly
 
-from voiceguide.cli import commands as cli_module
 from voiceguide import load_script, prepare_session
-from voiceguide.sinks.atomic import sweep_stale_temps
+from voiceguide.atomic import sweep_stale_temps
+from voiceguide.cli import cli
+from voiceguide.cli import session as cli_session
 from voiceguide.errors import ExportError, UsageError
 from voiceguide.sinks.export import export_session, mp3_compression_level
 from voiceguide.sinks.tags import read_tags
-from voiceguide.timeline import Kind
 from voiceguide.sinks.transcript import render_transcript
+from voiceguide.timeline import Kind
 
 SCRIPT = """---
 title: Korte oefening
@@ -112,12 +113,21 @@ def test_mp3_is_mono_constant_96_kbps(exported):
     assert exported["mp3"].bitrate_kbps == 96
 
 
-@pytest.mark.parametrize(("sample_rate", "kbps"), [(44_100, 64), (44_100, 128), (44_100, 320), (48_000, 32), (22_050, 48), (22_050, 160)])
+@pytest.mark.parametrize(
+    ("sample_rate", "kbps"), [(44_100, 64), (44_100, 128), (44_100, 320), (48_000, 32), (22_050, 48), (22_050, 160)]
+)
 def test_mp3_bitrates_come_out_exactly(tmp_path, sample_rate, kbps):
     t = np.arange(sample_rate) / sample_rate
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     path = tmp_path / "tone.mp3"
-    sf.write(str(path), tone, sample_rate, format="MP3", bitrate_mode="CONSTANT", compression_level=mp3_compression_level(kbps, sample_rate))
+    sf.write(
+        str(path),
+        tone,
+        sample_rate,
+        format="MP3",
+        bitrate_mode="CONSTANT",
+        compression_level=mp3_compression_level(kbps, sample_rate),
+    )
     assert abs(MP3(str(path)).info.bitrate - kbps * 1000) <= 1000
 
 
@@ -128,7 +138,9 @@ def test_cues_keep_their_level_relative_to_the_voice(exported, session):
     speech = np.concatenate([samples[int(e.start_s * rate) : int(e.end_s * rate)] for e in session.timeline.of_kind(Kind.SPEECH)])
     # the middle of the out-breath, between the spoken counts
     exhale = session.timeline.of_kind(Kind.EXHALE)[0]
-    tone = np.concatenate([samples[int((exhale.start_s + k + 0.65) * rate) : int((exhale.start_s + k + 0.95) * rate)] for k in (1, 2)])
+    tone = np.concatenate(
+        [samples[int((exhale.start_s + k + 0.65) * rate) : int((exhale.start_s + k + 0.95) * rate)] for k in (1, 2)]
+    )
     difference = 20 * np.log10(active_rms(speech, rate) / active_rms(tone, rate, threshold_dbfs=-70))
     assert 12 <= difference <= 18
 
@@ -197,7 +209,13 @@ def test_vorbis_comments_and_chapters(exported, session, name):
 @pytest.mark.parametrize("name", list(EXPORTS))
 def test_read_tags_round_trips(exported, session, name):
     tags = read_tags(exported[name].path)
-    assert (tags.title, tags.artist, tags.album, tags.track, tags.language) == ("Korte oefening", "Test Auteur", ALBUM, TRACK, "nl")
+    assert (tags.title, tags.artist, tags.album, tags.track, tags.language) == (
+        "Korte oefening",
+        "Test Auteur",
+        ALBUM,
+        TRACK,
+        "nl",
+    )
     assert [(c.title, round(c.start_s, 2)) for c in tags.chapters] == [(t, round(s, 2)) for t, s, _ in planned_chapters(session)]
 
 
@@ -497,7 +515,7 @@ def test_a_codec_missing_from_libsndfile_is_a_clear_error(session, tmp_path, mon
 
 
 def run_cli(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli_module.cli, list(args), input=input, catch_exceptions=False)
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 @pytest.fixture
@@ -509,9 +527,27 @@ def script_file(tmp_path):
 
 def test_cli_options_reach_the_file(script_file, tmp_path):
     out = tmp_path / "calm.mp3"
-    result = run_cli("export", str(script_file), "-o", str(out), "--bitrate", "64", "--loudness", "-20", "--transcript", "lrc", "--album", "Reeks", "--track", "7")
+    result = run_cli(
+        "export",
+        str(script_file),
+        "-o",
+        str(out),
+        "--bitrate",
+        "64",
+        "--loudness",
+        "-20",
+        "--transcript",
+        "lrc",
+        "--album",
+        "Reeks",
+        "--track",
+        "7",
+    )
     assert result.exit_code == 0, result.output
-    assert re.search(rf"wrote {re.escape(str(out))} \(0:3\d, MP3 64 kbps, 44100 Hz, -(19\.[5-9]|20\.[0-5]) LUFS, true peak -\d\.\d dBTP\)", result.output)
+    assert re.search(
+        rf"wrote {re.escape(str(out))} \(0:3\d, MP3 64 kbps, 44100 Hz, -(19\.[5-9]|20\.[0-5]) LUFS, true peak -\d\.\d dBTP\)",
+        result.output,
+    )
     assert f"wrote {out.with_suffix('.lrc')}" in result.output
     assert abs(MP3(str(out)).info.bitrate - 64_000) <= 1000
     samples, rate = sf.read(str(out))
@@ -533,7 +569,7 @@ def test_cli_renders_opus_at_48k_and_wav_at_24_bit(script_file, tmp_path):
 def test_cli_asks_before_replacing_when_interactive(script_file, tmp_path, monkeypatch):
     out = tmp_path / "keep.wav"
     out.write_bytes(b"precious")
-    monkeypatch.setattr(cli_module, "_interactive", lambda: True)
+    monkeypatch.setattr(cli_session, "is_terminal", lambda stream: True)
     result = run_cli("export", str(script_file), "-o", str(out), input="n\n")
     assert f"Replace {out}? [y/N]" in result.output
     assert result.exit_code == 1 and f"voiceguide: kept {out}; nothing was written" in result.output

@@ -21,7 +21,9 @@ needs_namespaces = pytest.mark.skipif(
 )
 
 
-def in_namespace(setup: str, args: list[str], env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def in_namespace(
+    setup: str, args: list[str], env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Run ``python -m voiceguide ARGS`` after shell ``setup`` in a private mount namespace."""
     command = f"{setup}\nexec {shlex.quote(sys.executable)} -m voiceguide " + " ".join(shlex.quote(a) for a in args)
     return subprocess.run(
@@ -93,7 +95,9 @@ def test_an_unwritable_cache_still_exports(tmp_path):
     cache.mkdir()
     out = tmp_path / "out.wav"
     result = in_namespace(
-        f"mount --bind -o ro {cache} {cache}", ["export", "zelfkalmering", "-o", str(out)], env={"VOICEGUIDE_CACHE_DIR": str(cache / "phrases")}
+        f"mount --bind -o ro {cache} {cache}",
+        ["export", "zelfkalmering", "-o", str(out)],
+        env={"VOICEGUIDE_CACHE_DIR": str(cache / "phrases")},
     )
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 1_000_000
@@ -104,7 +108,13 @@ def test_an_unwritable_cache_still_exports(tmp_path):
 def test_a_corrupt_cache_is_rebuilt_not_trusted(tmp_path):
     cache = tmp_path / "cache"
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
-    first = subprocess.run([sys.executable, "-m", "voiceguide", "export", "zelfkalmering", "-o", str(tmp_path / "a.wav")], env=env, capture_output=True, text=True, cwd=ROOT)
+    first = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "export", "zelfkalmering", "-o", str(tmp_path / "a.wav")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert first.returncode == 0, first.stderr
     entries = sorted(cache.rglob("*.vgc"))
     assert len(entries) > 20
@@ -113,20 +123,26 @@ def test_a_corrupt_cache_is_rebuilt_not_trusted(tmp_path):
         data[-10:] = b"\x00" * 10
         entry.write_bytes(bytes(data))
     entries[1].write_bytes(b"garbage")
-    second = subprocess.run([sys.executable, "-m", "voiceguide", "export", "zelfkalmering", "-o", str(tmp_path / "b.wav")], env=env, capture_output=True, text=True, cwd=ROOT)
+    second = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "export", "zelfkalmering", "-o", str(tmp_path / "b.wav")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
 
 
 LONG = "---\ntitle: Lang\nlanguage: en\n---\n" + "\n".join(
-    f"# Part {n}\nPart {n} begins; breathe with the tones. [breathe 4-2-6 x12]\nRest now, part {n}. [pause 20s]" for n in range(1, 13)
+    f"# Part {n}\nPart {n} begins; breathe with the tones. [breathe 4-2-6 x12]\nRest now, part {n}. [pause 20s]"
+    for n in range(1, 13)
 )
 
 
 @pytest.mark.parametrize(("stage", "delay_s"), [("synthesis", 0.8), ("writing", None)])
 @pytest.mark.parametrize(("sig", "code", "word"), [(2, 130, "interrupted"), (15, 143, "terminated")])
 def test_a_signal_at_any_stage_ends_cleanly(tmp_path, stage, delay_s, sig, code, word):
-    import signal as signals
     import time
 
     script = tmp_path / "long.vg"
@@ -139,7 +155,10 @@ def test_a_signal_at_any_stage_ends_cleanly(tmp_path, stage, delay_s, sig, code,
         subprocess.run([sys.executable, "-m", "voiceguide", "show", str(script)], env=env, capture_output=True, check=True)
     process = subprocess.Popen(
         [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(out_dir / "session.mp3"), "--force"],
-        env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     time.sleep(delay_s or 2.5)
     assert process.poll() is None, "the export should still be running"

@@ -7,12 +7,12 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from voiceguide import Kind, ScriptError, load_script, prepare_session
-from voiceguide.api import target_seconds
 from voiceguide.cli import cli
 from voiceguide.errors import UsageError
 from voiceguide.exercises import EXERCISES
-from voiceguide.script import LANGUAGES, parse_script
-from voiceguide.timeline import PlanSettings, length_range, plan_timeline, spoken_texts
+from voiceguide.rules import LANGUAGES
+from voiceguide.script import parse_script
+from voiceguide.timeline import length_range, plan_timeline, spoken_texts, target_seconds
 
 BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
 
@@ -87,12 +87,18 @@ def test_fill_to_time_breathing_adds_whole_cycles():
         plan_timeline(script, lengths, target_s=base.duration_s + 30.0)  # no pause to absorb half a cycle
 
 
-@pytest.mark.parametrize(("minutes", "length", "expected"), [(5, None, 300.0), (None, "90s", 90.0), (None, "5m", 300.0), (None, "1:30", 90.0), (None, None, None)])
+@pytest.mark.parametrize(
+    ("minutes", "length", "expected"),
+    [(5, None, 300.0), (None, "90s", 90.0), (None, "5m", 300.0), (None, "1:30", 90.0), (None, None, None)],
+)
 def test_target_seconds(minutes, length, expected):
     assert target_seconds(minutes, length) == expected
 
 
-@pytest.mark.parametrize(("minutes", "length", "message"), [(5, "5m", "not both"), (None, "soon", "is not a duration"), (None, "200m", "between 0:06 and 3:00:00")])
+@pytest.mark.parametrize(
+    ("minutes", "length", "message"),
+    [(5, "5m", "not both"), (None, "soon", "is not a duration"), (None, "200m", "between 0:30 and 3:00:00")],
+)
 def test_target_seconds_errors(minutes, length, message):
     with pytest.raises(UsageError, match=message):
         target_seconds(minutes, length)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pyloudnorm
 import pytest
+from audio_checks import high_band_dbfs, peak_dbfs
 from scipy.signal import resample_poly
 
 from voiceguide.dsp.dynamics import LookaheadGain, limit_gain_db, sliding_min, soft_knee_gain_db, tame_peaks
 from voiceguide.dsp.loudness import LoudnessMeter, TruePeakDetector
-
-from audio_checks import high_band_dbfs, peak_dbfs
 
 
 def noise_bursts(rate: int, seconds: float, seed: int = 1) -> np.ndarray:
@@ -45,7 +44,9 @@ def test_streaming_loudness_matches_pyloudnorm_on_the_whole_array(rate, block):
 def test_streaming_loudness_of_a_real_mix_matches_pyloudnorm(write_script, engine):
     from voiceguide import load_script, prepare_session
 
-    session = prepare_session(load_script(write_script("Hallo daar. [pause 1s] Adem rustig in. [breathe 3-1-4 x1] [bell] Dank je wel.")), engine=engine)
+    session = prepare_session(
+        load_script(write_script("Hallo daar. [pause 1s] Adem rustig in. [breathe 3-1-4 x1] [bell] Dank je wel.")), engine=engine
+    )
     whole = session.mixer.render_all().astype(np.float64)
     streamed = LoudnessMeter(session.sample_rate).add_all(session.mixer.blocks(block_frames=4096))
     assert abs(streamed.integrated_lufs - pyloudnorm.Meter(session.sample_rate).integrated_loudness(whole)) < 0.1
@@ -203,7 +204,10 @@ def test_true_peak_detector_flush_covers_the_last_samples():
 def test_profile_predicts_the_real_limiter_within_a_few_tenths(write_script, engine):
     from voiceguide import load_script, prepare_session
 
-    session = prepare_session(load_script(write_script("Ga rustig zitten. Voel je voeten op de grond. [breathe 3-1-4 x1 count] Dank je wel.")), engine=engine)
+    session = prepare_session(
+        load_script(write_script("Ga rustig zitten. Voel je voeten op de grond. [breathe 3-1-4 x1 count] Dank je wel.")),
+        engine=engine,
+    )
     rate = session.sample_rate
     meter = LoudnessMeter(rate, true_peak=False)
     meter.add_all(session.mixer.blocks())
@@ -212,5 +216,7 @@ def test_profile_predicts_the_real_limiter_within_a_few_tenths(write_script, eng
     for extra_db in (0.0, 3.0):
         gain_db = -16 - profile.integrated_lufs() + extra_db
         limiter = LookaheadGain(rate, limit_gain_db(-1.0), true_peak=True, active_above_db=-1.0, release_db_per_s=60)
-        real = LoudnessMeter(rate, true_peak=False).add_all(limiter.stream(b * 10 ** (gain_db / 20) for b in session.mixer.blocks()))
+        real = LoudnessMeter(rate, true_peak=False).add_all(
+            limiter.stream(b * 10 ** (gain_db / 20) for b in session.mixer.blocks())
+        )
         assert profile.predict_lufs(gain_db, -1.0, 60) == pytest.approx(real.integrated_lufs, abs=0.25)

@@ -9,12 +9,49 @@ from hypothesis import strategies as st
 
 from voiceguide.batch.bundle import ManifestError, read_manifest
 
-KEYS = ["exercise", "script", "minutes", "language", "voice", "rate", "ambience", "title", "file", "format", "transcript", "bitrate", "loudness",
-        "exercises", "scripts", "voices", "languages", "author", "speed"]
+KEYS = [
+    "exercise",
+    "script",
+    "minutes",
+    "language",
+    "voice",
+    "rate",
+    "ambience",
+    "title",
+    "file",
+    "format",
+    "transcript",
+    "bitrate",
+    "loudness",
+    "exercises",
+    "scripts",
+    "voices",
+    "languages",
+    "author",
+    "speed",
+]
 VALUES = st.one_of(
-    st.integers(-10**12, 10**12).map(str),
+    st.integers(-(10**12), 10**12).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.sampled_from(['"zelfkalmering"', '"memory"', '"nope"', '"nl"', '"fr"', '"pink"', '"mp3"', '"../x.mp3"', '"a.mp3"', "true", "[]", "[2, 5]", '["auto"]', "{}", '""']),
+    st.sampled_from(
+        [
+            '"zelfkalmering"',
+            '"memory"',
+            '"nope"',
+            '"nl"',
+            '"fr"',
+            '"pink"',
+            '"mp3"',
+            '"../x.mp3"',
+            '"a.mp3"',
+            "true",
+            "[]",
+            "[2, 5]",
+            '["auto"]',
+            "{}",
+            '""',
+        ]
+    ),
     st.text(string.printable, max_size=20).map(lambda t: '"' + t.replace("\\\\", "").replace('"', "") + '"'),
 )
 LINES = st.one_of(

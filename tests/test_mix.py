@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from audio_checks import peak_dbfs, rms_dbfs, span
 
 from voiceguide.audio import Audio
 from voiceguide.mix import Mixer, MixSettings
 from voiceguide.script import parse_script
 from voiceguide.timeline import Kind, PlanSettings, plan_timeline, spoken_texts
-
-from audio_checks import peak_dbfs, rms_dbfs, span
 
 RATE = 44_100
 
@@ -20,7 +19,9 @@ def tone_voice(seconds: float, amplitude: float = 0.5) -> Audio:
     return Audio((amplitude * np.sin(2 * np.pi * 150 * t)).astype(np.float32), RATE)
 
 
-def mixer_for(body: str, voice_amplitude: float = 0.5, settings: MixSettings = MixSettings(), plan: PlanSettings = PlanSettings()) -> Mixer:
+def mixer_for(
+    body: str, voice_amplitude: float = 0.5, settings: MixSettings = MixSettings(), plan: PlanSettings = PlanSettings()
+) -> Mixer:
     script = parse_script(body, "t.vg")
     voice = {text: tone_voice(1.0, voice_amplitude) for text in spoken_texts(script)}
     timeline = plan_timeline(script, {t: a.duration_s for t, a in voice.items()}, {}, plan)

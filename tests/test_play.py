@@ -31,17 +31,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from audio_checks import rms_dbfs
 from scipy.signal import correlate
 
-from voiceguide import api
+from voiceguide import load_script, prepare_session
 from voiceguide.cli.terminal import format_status, parse_keys
+from voiceguide.clock import format_clock
 from voiceguide.sinks.player import (
     AHEAD_S,
     INTERRUPT_FADE_S,
     PAUSE_FADE_S,
     RENDER_BLOCK_FRAMES,
-    SEEK_LEAD_S,
     SEEK_FADE_S,
+    SEEK_LEAD_S,
     STOP_FADE_S,
     Navigator,
     Player,
@@ -50,8 +52,6 @@ from voiceguide.sinks.player import (
     Transport,
 )
 from voiceguide.timeline import Kind
-
-from audio_checks import rms_dbfs
 
 RATE = 44_100
 CAPTURE_VAR = "VOICEGUIDE_TEST_CAPTURE"
@@ -261,7 +261,7 @@ def prepared(tmp_path):
     def prepare(text: str, name: str = "session.vg"):
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
-        return path, api.prepare(path)
+        return path, prepare_session(load_script(path))
 
     return prepare
 
@@ -431,7 +431,10 @@ def test_back_and_forward_jump_to_sentence_and_chapter_starts(capture, prepared)
     assert r_c > r_b + n_b  # went forward: something is skipped
     assert r_c + n_c > len(reference) - 3 * RATE  # then on to the natural end
     n = round(SEEK_FADE_S * RATE)
-    for (p_from, r_from, _), to_s, (p_to, r_to, n_to) in (((p_a, r_a, n_a), back_to, (p_b, r_b, n_b)), ((p_b, r_b, n_b), forward_to, (p_c, r_c, n_c))):
+    for (p_from, r_from, _), to_s, (p_to, r_to, n_to) in (
+        ((p_a, r_a, n_a), back_to, (p_b, r_b, n_b)),
+        ((p_b, r_b, n_b), forward_to, (p_c, r_c, n_c)),
+    ):
         frame = round(to_s * RATE)
         at = frame - (r_to - p_to)  # where the new place starts in what was played
         assert_faded(played, reference, p_from, r_from - p_from, at, n)
@@ -476,7 +479,12 @@ def test_play_plays_what_export_writes(capture, alsa_home, tmp_path):
     script = tmp_path / "play.vg"
     script.write_text(PLAY_SCRIPT, encoding="utf-8")
     exported = tmp_path / "exported.wav"
-    assert subprocess.run([sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(exported)], capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "voiceguide", "export", str(script), "-o", str(exported)], capture_output=True
+        ).returncode
+        == 0
+    )
     result = subprocess.run(
         [sys.executable, "-m", "voiceguide", "play", str(script)],
         stdin=subprocess.DEVNULL,
@@ -487,7 +495,7 @@ def test_play_plays_what_export_writes(capture, alsa_home, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
-    assert result.stderr.splitlines() == [f"playing Play test ({api.format_clock(sf.info(str(exported)).duration)}) on default"]
+    assert result.stderr.splitlines() == [f"playing Play test ({format_clock(sf.info(str(exported)).duration)}) on default"]
     played = read_played(capture)
     reference, rate = sf.read(str(exported), dtype="float32")
     assert rate == RATE
@@ -519,7 +527,11 @@ def test_play_records_the_session_in_the_practice_log(capture, alsa_home, tmp_pa
     env = voiceguide_env(alsa_home, capture, VOICEGUIDE_DATA_DIR=str(data))
     result = subprocess.run(
         [sys.executable, "-m", "voiceguide", "play", "zelfkalmering", "--next", "--quiet"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=120,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert (data / "practice.sqlite3").is_file()
@@ -531,7 +543,9 @@ def test_play_records_the_session_in_the_practice_log(capture, alsa_home, tmp_pa
 
 
 def test_devices_lists_the_output(capture, alsa_home):
-    result = subprocess.run([sys.executable, "-m", "voiceguide", "devices"], capture_output=True, text=True, env=voiceguide_env(alsa_home, capture))
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "devices"], capture_output=True, text=True, env=voiceguide_env(alsa_home, capture)
+    )
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["DEVICE", "NAME", "SYSTEM", "CHANNELS", "RATE"]
@@ -546,7 +560,9 @@ def test_without_an_output_device_one_line_suggests_export(tmp_path, command):
     result = subprocess.run([sys.executable, "-m", "voiceguide", *command], capture_output=True, text=True, env=env, timeout=30)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.splitlines() == ["voiceguide: no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3"]
+    assert result.stderr.splitlines() == [
+        "voiceguide: no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3"
+    ]
 
 
 def test_an_unknown_device_is_one_line(capture, alsa_home):
@@ -558,7 +574,9 @@ def test_an_unknown_device_is_one_line(capture, alsa_home):
         timeout=30,
     )
     assert result.returncode == 1
-    assert result.stderr.splitlines() == ["voiceguide: no output device matches 'loudspeaker'; choose one of: 0 default (see 'voiceguide devices')"]
+    assert result.stderr.splitlines() == [
+        "voiceguide: no output device matches 'loudspeaker'; choose one of: 0 default (see 'voiceguide devices')"
+    ]
 
 
 # --- in a terminal: keys, Ctrl-C ---------------------------------------------------------------
@@ -605,7 +623,9 @@ class Terminal:
         try:
             code = self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"voiceguide play still running after {timeout_s} s; it showed: {self.output[-600:]!r}") from None
+            raise AssertionError(
+                f"voiceguide play still running after {timeout_s} s; it showed: {self.output[-600:]!r}"
+            ) from None
         time.sleep(0.1)
         return code
 
@@ -688,7 +708,7 @@ def test_keys_in_a_terminal_pause_resume_and_stop(terminal, capture, tmp_path):
     shown = term.output.decode("utf-8", "replace")
     assert "Long breathing" in shown and "space pause/resume" in shown and "stopped at" in shown
     assert "Traceback" not in shown
-    mixer = api.prepare(script).mixer
+    mixer = prepare_session(load_script(script)).mixer
     played = read_played(capture)
     offset = first_sound(played) - first_sound(mixer.render(0, 5 * RATE))
     (z0, z1), *_ = [run for run in zero_runs(played, 2000) if run[0] > first_sound(played)]
@@ -720,7 +740,7 @@ def test_ctrl_c_fades_out_within_a_second_restores_the_terminal_and_exits_130(te
     assert term.leftovers() == []
     shown = term.output.decode("utf-8", "replace")
     assert shown.rstrip().endswith("voiceguide: interrupted") and "Traceback" not in shown
-    mixer = api.prepare(script).mixer
+    mixer = prepare_session(load_script(script)).mixer
     played = read_played(capture)
     offset = first_sound(played) - first_sound(mixer.render(0, 5 * RATE))
     end = int(np.flatnonzero(played)[-1]) + 1

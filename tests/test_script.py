@@ -128,7 +128,9 @@ def test_breathe_phase_properties():
     assert (seed.inhale_s, seed.hold_s, seed.exhale_s, seed.hold_after_s, seed.cycle_s) == (4.0, 2.0, 6.0, 0.0, 12.0)
 
 
-@pytest.mark.parametrize("text, elastic", [("[pause 3s]", False), ("[pause 2-8s]", True), ("[pause *]", True), ("[pause 3-3s]", False)])
+@pytest.mark.parametrize(
+    "text, elastic", [("[pause 3s]", False), ("[pause 2-8s]", True), ("[pause *]", True), ("[pause 3-3s]", False)]
+)
 def test_pause_elastic(text, elastic):
     assert parse_script(text + " [bell]").items[0].elastic is elastic
 
@@ -161,7 +163,7 @@ def test_standalone_markers_on_their_own_lines():
 
 
 def test_several_markers_on_one_line():
-    script = parse_script("[bell][pause 1s] <break time=\"2s\"/>[chime]")
+    script = parse_script('[bell][pause 1s] <break time="2s"/>[chime]')
     assert script.items == (Bell(P(1, 1)), Pause(1.0, 1.0, 1.0, P(1, 7)), Pause(2.0, 2.0, 2.0, P(1, 18)), Chime(P(1, 36)))
 
 
@@ -264,7 +266,9 @@ def test_source_is_kept():
 
 def test_no_front_matter_gives_defaults():
     assert parse_script("Hallo.").meta == Meta()
-    assert Meta() == Meta(title="Untitled", language="nl", voice="auto", rate=125, pitch=50, volume=1.0, author="", hold_tone="soft")
+    assert Meta() == Meta(
+        title="Untitled", language="nl", voice="auto", rate=125, pitch=50, volume=1.0, author="", hold_tone="soft"
+    )
 
 
 @pytest.mark.parametrize(
@@ -512,7 +516,7 @@ LONG = "a" * 1001
         ("[bell] ]", 1, 8, "']' without an opening '['"),
         ("Hallo [pause 3s", 1, 7, "marker is not closed; add ']'"),
         ("Hallo.\n[bell] [chime", 2, 8, "marker is not closed"),
-        ("Hallo <speak>daar</speak>", 1, 7, "only the SSML tag <break time=\"2s\"/> is understood"),
+        ("Hallo <speak>daar</speak>", 1, 7, 'only the SSML tag <break time="2s"/> is understood'),
         ("a < b", 1, 3, "only the SSML tag"),
         ("1 <3 <em>x</em>", 1, 6, "only the SSML tag"),
         ("[bell] tekst </p>", 1, 14, "only the SSML tag"),
@@ -699,7 +703,9 @@ def test_parse_duration(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["9" * 400, "9" * 400 + "s", "9" * 400 + ":00", "9" * 400 + "m0s", "1" * 5000 + ":00", "1" * 5000 + "m"])
+@pytest.mark.parametrize(
+    "text", ["9" * 400, "9" * 400 + "s", "9" * 400 + ":00", "9" * 400 + "m0s", "1" * 5000 + ":00", "1" * 5000 + "m"]
+)
 def test_parse_duration_huge_numbers_are_infinite(text):
     assert parse_duration(text) == INF
 

@@ -35,6 +35,7 @@ from voiceguide.script import (
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
+
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("clips")
@@ -70,20 +71,39 @@ breathe_option = st.one_of(
     st.builds(lambda a, b: f"x{a}-{b}", number, number),
 )
 clip_name = st.sampled_from(
-    ["ok.wav", "OK.WAV", "sub/deel.flac", "./ok.wav", "nope.wav", "../ok.wav", "/etc/passwd.wav", "ok.txt", "a\x00.wav", "", "ok", "sub", "x" * 300 + ".wav", "mijn clip.mp3"]
+    [
+        "ok.wav",
+        "OK.WAV",
+        "sub/deel.flac",
+        "./ok.wav",
+        "nope.wav",
+        "../ok.wav",
+        "/etc/passwd.wav",
+        "ok.txt",
+        "a\x00.wav",
+        "",
+        "ok",
+        "sub",
+        "x" * 300 + ".wav",
+        "mijn clip.mp3",
+    ]
 )
 marker_body = st.one_of(
     st.builds(lambda d: f"pause {d}", duration),
     st.builds(lambda d: f"at {d}", duration),
     st.builds(lambda p, opts: " ".join(["breathe", p, *opts]), pattern, st.lists(breathe_option, max_size=3)),
     st.builds(lambda c: f"clip {c}", clip_name),
-    st.sampled_from(["bell", "chime", "bell x", "BELL", "", " ", "pauze 3s", "at", "at 1:00 2:00", "pause", "breathe", "[", "clip"]),
+    st.sampled_from(
+        ["bell", "chime", "bell x", "BELL", "", " ", "pauze 3s", "at", "at 1:00 2:00", "pause", "breathe", "[", "clip"]
+    ),
     st.text(max_size=12),
 )
 marker = st.one_of(
     st.builds(lambda b: f"[{b}]", marker_body),
     st.builds(lambda d: f'<break time="{d}"/>', duration),
-    st.sampled_from(["<break/>", "<break time='1s'>", "<b>", "</p>", "< x", "<3", "[", "]", "[[pause 1s]]", "[pause 1s", "<break"]),
+    st.sampled_from(
+        ["<break/>", "<break time='1s'>", "<b>", "</p>", "< x", "<3", "[", "]", "[[pause 1s]]", "[pause 1s", "<break"]
+    ),
 )
 word_alphabet = st.characters(codec="utf-8", exclude_categories=("Cs",))
 word = st.one_of(
@@ -93,14 +113,22 @@ word = st.one_of(
 )
 punct = st.sampled_from(["", ".", "!", "?", "…", ". ", '." ', "!) ", "’ ", ",", "...", " — "])
 sentence = st.builds(lambda words, end: " ".join(words) + end, st.lists(word, min_size=1, max_size=6), punct)
-meta_key = st.sampled_from(["title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone", "Title", "colour", "", "# note"])
+meta_key = st.sampled_from(
+    ["title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone", "Title", "colour", "", "# note"]
+)
 meta_value = st.one_of(
     number,
     st.sampled_from(["nl", "en", "EN", "de", "auto", "soft", "silent", "loud", "", "<x>", "0.5", "1", "0", "Zelf # comment"]),
     st.text(max_size=10),
 )
-meta_line = st.one_of(st.builds(lambda k, v: f"{k}: {v}", meta_key, meta_value), st.sampled_from(["", "# comment", "no colon", "  rate :  100"]))
-front_matter = st.builds(lambda lines, close: "---\n" + "\n".join(lines) + ("\n---\n" if close else "\n"), st.lists(meta_line, max_size=5), st.booleans())
+meta_line = st.one_of(
+    st.builds(lambda k, v: f"{k}: {v}", meta_key, meta_value), st.sampled_from(["", "# comment", "no colon", "  rate :  100"])
+)
+front_matter = st.builds(
+    lambda lines, close: "---\n" + "\n".join(lines) + ("\n---\n" if close else "\n"),
+    st.lists(meta_line, max_size=5),
+    st.booleans(),
+)
 line = st.one_of(
     st.lists(st.one_of(sentence, marker, word), min_size=1, max_size=5).map(" ".join),
     st.lists(st.one_of(sentence, marker), min_size=1, max_size=4).map("".join),
@@ -139,19 +167,45 @@ valid_breathe = st.builds(
             lambda t: "-".join(map(str, (t[0], t[1], t[2], *t[3])))
         ),
     ),
-    st.lists(st.one_of(st.integers(1, 500).map(lambda n: f"x{n}"), st.just("x*"), st.tuples(st.integers(1, 250), st.integers(0, 250)).map(lambda t: f"x{t[0]}-{t[0] + t[1]}")), max_size=1),
+    st.lists(
+        st.one_of(
+            st.integers(1, 500).map(lambda n: f"x{n}"),
+            st.just("x*"),
+            st.tuples(st.integers(1, 250), st.integers(0, 250)).map(lambda t: f"x{t[0]}-{t[0] + t[1]}"),
+        ),
+        max_size=1,
+    ),
     st.lists(st.just("count"), max_size=1),
 )
 valid_marker = st.one_of(
     valid_pause.map(lambda m: (m, Pause)),
     st.integers(0, 10800).map(lambda n: (f"[at {n}s]", At)),
     valid_breathe.map(lambda m: (m, Breathe)),
-    st.sampled_from([("[bell]", Bell), ("[chime]", Chime), ("[clip ok.wav]", Clip), ("[clip sub/deel.flac]", Clip), ("[ Bell ]", Bell)]),
+    st.sampled_from(
+        [("[bell]", Bell), ("[chime]", Chime), ("[clip ok.wav]", Clip), ("[clip sub/deel.flac]", Clip), ("[ Bell ]", Bell)]
+    ),
 )
-plain_words = st.lists(st.sampled_from(["Adem", "rustig", "in.", "uit!", "Voel", "je", "voeten?", "café", "rusƟg", "geëerd…", "3.5"]), min_size=1, max_size=5).map(" ".join)
+plain_words = st.lists(
+    st.sampled_from(["Adem", "rustig", "in.", "uit!", "Voel", "je", "voeten?", "café", "rusƟg", "geëerd…", "3.5"]),
+    min_size=1,
+    max_size=5,
+).map(" ".join)
 valid_line = st.lists(st.one_of(plain_words.map(lambda w: (w, None)), valid_marker), min_size=1, max_size=4)
 valid_front = st.lists(
-    st.sampled_from(["title: Oefening", "language: en", "voice: auto", "rate: 150", "pitch: 20", "volume: 0.7", "author: Jan", "hold_tone: silent", "# opmerking", ""]),
+    st.sampled_from(
+        [
+            "title: Oefening",
+            "language: en",
+            "voice: auto",
+            "rate: 150",
+            "pitch: 20",
+            "volume: 0.7",
+            "author: Jan",
+            "hold_tone: silent",
+            "# opmerking",
+            "",
+        ]
+    ),
     max_size=4,
 ).map(lambda lines: "---\n" + "\n".join(lines) + "\n---\n")
 
@@ -319,11 +373,17 @@ def test_breathe_round_trip(phases, low, extra, count):
 
 
 @settings(FUZZ, max_examples=400)
-@given(front=st.one_of(st.just(""), valid_front), lines=st.lists(st.one_of(valid_line, st.just([("", None)]), st.just([("# Hoofdstuk", Chapter)])), min_size=1, max_size=8), newline=newline)
+@given(
+    front=st.one_of(st.just(""), valid_front),
+    lines=st.lists(st.one_of(valid_line, st.just([("", None)]), st.just([("# Hoofdstuk", Chapter)])), min_size=1, max_size=8),
+    newline=newline,
+)
 def test_well_formed_scripts_always_parse(front, lines, newline, clip_dir):
     expected = [kind for line in lines for _, kind in line if kind is not None]
     text = front + newline.join(" ".join(piece for piece, _ in line) for line in lines)
-    if not any(kind not in (Pause, At, Chapter) for kind in expected) and not any(kind is None and piece for line in lines for piece, kind in line):
+    if not any(kind not in (Pause, At, Chapter) for kind in expected) and not any(
+        kind is None and piece for line in lines for piece, kind in line
+    ):
         text += newline + "[bell]"
         expected.append(Bell)
     try:

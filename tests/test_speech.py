@@ -125,13 +125,21 @@ def test_voices_include_dutch_and_english(engine):
 
 @pytest.mark.parametrize(
     ("requested", "language", "expected"),
-    [("auto", "nl", "gmw/nl"), ("auto", "en", "gmw/en"), ("gmw/nl+f3", "nl", "gmw/nl+f3"), ("nl", "nl", "gmw/nl"), ("gmw/en-us", "en", "gmw/en-us")],
+    [
+        ("auto", "nl", "gmw/nl"),
+        ("auto", "en", "gmw/en"),
+        ("gmw/nl+f3", "nl", "gmw/nl+f3"),
+        ("nl", "nl", "gmw/nl"),
+        ("gmw/en-us", "en", "gmw/en-us"),
+    ],
 )
 def test_resolve_voice(engine, requested, language, expected):
     assert resolve_voice(requested, language, engine.voices()) == expected
 
 
-@pytest.mark.parametrize(("requested", "message"), [("klingon", "unknown voice 'klingon'"), ("gmw/nl+nosuchvariant", "unknown voice variant")])
+@pytest.mark.parametrize(
+    ("requested", "message"), [("klingon", "unknown voice 'klingon'"), ("gmw/nl+nosuchvariant", "unknown voice variant")]
+)
 def test_unknown_voices_are_refused(engine, requested, message):
     with pytest.raises(UsageError, match=message):
         resolve_voice(requested, "nl", engine.voices())

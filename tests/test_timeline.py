@@ -8,7 +8,9 @@ from voiceguide.errors import ScriptError
 from voiceguide.script import parse_script
 from voiceguide.timeline import Kind, PlanSettings, count_word, counts_in_phase, plan_timeline, spoken_texts
 
-SETTINGS = PlanSettings(lead_in_s=1.0, sentence_gap_s=0.5, paragraph_gap_s=1.5, bell_s=7.0, bell_advance_s=3.5, chime_s=7.0, tail_s=2.0)
+SETTINGS = PlanSettings(
+    lead_in_s=1.0, sentence_gap_s=0.5, paragraph_gap_s=1.5, bell_s=7.0, bell_advance_s=3.5, chime_s=7.0, tail_s=2.0
+)
 
 
 def plan(body: str, language: str = "nl", lengths: dict | None = None):
@@ -54,14 +56,32 @@ def test_at_marker_already_passed_names_line_and_amount():
 
 def test_breathing_cycles_with_counts():
     timeline = plan("[breathe 4-2-6 x2 count]", lengths={w: 0.5 for w in ("een", "twee", "drie", "vier", "vijf", "zes")})
-    phases = [(e.kind, e.start_s, e.duration_s, e.cycle) for e in timeline.events if e.kind in (Kind.INHALE, Kind.HOLD, Kind.EXHALE)]
+    phases = [
+        (e.kind, e.start_s, e.duration_s, e.cycle) for e in timeline.events if e.kind in (Kind.INHALE, Kind.HOLD, Kind.EXHALE)
+    ]
     assert phases == [
-        (Kind.INHALE, 1.0, 4.0, 1), (Kind.HOLD, 5.0, 2.0, 1), (Kind.EXHALE, 7.0, 6.0, 1),
-        (Kind.INHALE, 13.0, 4.0, 2), (Kind.HOLD, 17.0, 2.0, 2), (Kind.EXHALE, 19.0, 6.0, 2),
+        (Kind.INHALE, 1.0, 4.0, 1),
+        (Kind.HOLD, 5.0, 2.0, 1),
+        (Kind.EXHALE, 7.0, 6.0, 1),
+        (Kind.INHALE, 13.0, 4.0, 2),
+        (Kind.HOLD, 17.0, 2.0, 2),
+        (Kind.EXHALE, 19.0, 6.0, 2),
     ]
     counts = [(e.text, e.start_s) for e in timeline.of_kind(Kind.COUNT) if e.cycle == 1]
-    assert counts == [("een", 1.0), ("twee", 2.0), ("drie", 3.0), ("vier", 4.0), ("een", 5.0), ("twee", 6.0),
-                      ("een", 7.0), ("twee", 8.0), ("drie", 9.0), ("vier", 10.0), ("vijf", 11.0), ("zes", 12.0)]
+    assert counts == [
+        ("een", 1.0),
+        ("twee", 2.0),
+        ("drie", 3.0),
+        ("vier", 4.0),
+        ("een", 5.0),
+        ("twee", 6.0),
+        ("een", 7.0),
+        ("twee", 8.0),
+        ("drie", 9.0),
+        ("vier", 10.0),
+        ("vijf", 11.0),
+        ("zes", 12.0),
+    ]
     assert timeline.duration_s == pytest.approx(25.0 + 2.0)
 
 
@@ -73,7 +93,9 @@ def test_box_breathing_has_a_second_hold_and_zero_phases_are_skipped():
 
 
 def test_counts_follow_the_language():
-    assert spoken_texts(parse_script("---\nlanguage: en\n---\n[breathe 4-7-8 x1 count]")) == [count_word(n, "en") for n in range(1, 9)]
+    assert spoken_texts(parse_script("---\nlanguage: en\n---\n[breathe 4-7-8 x1 count]")) == [
+        count_word(n, "en") for n in range(1, 9)
+    ]
     assert count_word(3, "nl") == "drie" and count_word(12, "nl") == "12"
 
 

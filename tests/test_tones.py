@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from audio_checks import dominant_hz, rms_dbfs
 
 from voiceguide import tones
 from voiceguide.audio import active_rms
-
-from audio_checks import dominant_hz, rms_dbfs
 
 RATE = 44_100
 
@@ -47,7 +46,7 @@ def test_bell_decays_naturally_with_inharmonic_partials():
     levels = [rms_dbfs(wave[int(t * RATE) : int((t + 0.5) * RATE)]) for t in (0.0, 1.0, 2.0, 3.0, 4.0)]
     assert all(a > b for a, b in zip(levels, levels[1:]))
     assert levels[0] - levels[-1] > 10
-    spectrum = np.abs(np.fft.rfft(wave[: RATE]))
+    spectrum = np.abs(np.fft.rfft(wave[:RATE]))
     freqs = np.fft.rfftfreq(RATE, 1 / RATE)
     strongest = sorted(freqs[np.argsort(spectrum)[-200:]])
     ratios = {round(f / tones.BELL_HZ, 2) for f in strongest}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 
-DEFAULT_SAMPLE_RATE = 44_100
 SILENCE_DBFS = -50.0
 
 

@@ -8,7 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import UsageError
-from .script import LANGUAGES, Script, parse_script, read_script
+from .rules import LANGUAGES
+from .script import Script, parse_script, read_script
 
 EXERCISES = ("herinnering", "veilige-plek", "zelfkalmering")
 DEFAULT_EXERCISE = "zelfkalmering"
@@ -85,3 +86,33 @@ def load_script(name_or_path: str | Path, language: str | None = None) -> Script
     if path.suffix or "/" in text or os.sep in text:
         return read_script(path, clip_dirs=asset_dirs())
     raise UsageError(f"'{text}' is neither a built-in exercise ({', '.join(EXERCISES)}) nor a script file")
+
+
+@dataclass(frozen=True)
+class BuiltinEntry:
+    """A built-in exercise as ``voiceguide list`` shows it."""
+
+    name: str
+    language: str
+    title: str
+    estimated_s: float
+    """Its length at the default settings, in seconds."""
+
+
+def estimate_duration(script: Script) -> float:
+    """Planned length with speech lengths estimated from the word count
+    (no engine needed; within a few percent for espeak at the script's rate)."""
+    from .timeline import plan_timeline, spoken_texts
+
+    words_per_s = script.meta.rate / 60
+    lengths = {text: 0.3 + len(text.split()) / words_per_s for text in spoken_texts(script)}
+    return plan_timeline(script, lengths, {}).duration_s
+
+
+def list_builtins() -> list[BuiltinEntry]:
+    """Every built-in exercise in every language, with its title and length."""
+    entries = []
+    for builtin in builtins():
+        script = parse_script(builtin.text(), builtin.resource_name)
+        entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, estimate_duration(script)))
+    return entries

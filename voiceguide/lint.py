@@ -9,10 +9,13 @@ repaired encoding damage).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import ScriptError
+from .exercises import load_script
+from .rules import Severity
 from .script import Breathe, Script
-from .session import Session
+from .session import Session, prepare_session
 from .timeline import BREATH_KINDS, Kind
 
 MAX_COMFORTABLE_HOLD_S = 8.0
@@ -20,7 +23,7 @@ MAX_COMFORTABLE_HOLD_S = 8.0
 
 @dataclass(frozen=True)
 class Finding:
-    severity: str
+    severity: Severity
     """``error`` or ``warning``."""
     message: str
     source: str
@@ -29,30 +32,50 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}:{self.col}" if self.line else self.source
-        return f"{where}: {self.severity}: {self.message}"
+        return f"{where}: {self.severity.value}: {self.message}"
 
 
 def error_finding(error: ScriptError) -> Finding:
-    return Finding("error", error.message, error.source, error.line, error.col)
+    return Finding(Severity.ERROR, error.message, error.source, error.line, error.col)
 
 
 def script_warnings(script: Script) -> list[Finding]:
     """Warnings that need only the parsed script."""
     found = []
     for where, bad, good in script.repairs:
-        found.append(Finding("warning", f"encoding damage '{bad}' was read as '{good}'; fix the text", script.source, where.line, where.col))
+        found.append(
+            Finding(
+                Severity.WARNING,
+                f"encoding damage '{bad}' was read as '{good}'; fix the text",
+                script.source,
+                where.line,
+                where.col,
+            )
+        )
     for item in script.items:
         if not isinstance(item, Breathe):
             continue
         line, col = item.at.line, item.at.col
         if item.exhale_s <= item.inhale_s:
             found.append(
-                Finding("warning", f"exhale ({item.exhale_s:g} s) is not longer than inhale ({item.inhale_s:g} s); a longer out-breath calms, e.g. 4-2-6", script.source, line, col)
+                Finding(
+                    Severity.WARNING,
+                    f"exhale ({item.exhale_s:g} s) is not longer than inhale ({item.inhale_s:g} s); a longer out-breath calms, e.g. 4-2-6",
+                    script.source,
+                    line,
+                    col,
+                )
             )
         for hold in (item.hold_s, item.hold_after_s):
             if hold > MAX_COMFORTABLE_HOLD_S:
                 found.append(
-                    Finding("warning", f"a {hold:g} s hold is long for most people; keep holds at {MAX_COMFORTABLE_HOLD_S:g} s or less", script.source, line, col)
+                    Finding(
+                        Severity.WARNING,
+                        f"a {hold:g} s hold is long for most people; keep holds at {MAX_COMFORTABLE_HOLD_S:g} s or less",
+                        script.source,
+                        line,
+                        col,
+                    )
                 )
     return found
 
@@ -68,8 +91,22 @@ def timeline_warnings(session: Session) -> list[Finding]:
         if count.end_s > phase.end_s + 0.01:
             message = f"the spoken count '{count.text}' ends {count.end_s - phase.end_s:.2f} s into the next breath cue; use whole-second phases or a faster rate"
         elif count.duration_s > 1.0:
-            message = f"the spoken count '{count.text}' takes {count.duration_s:.2f} s and runs into the next count; use a faster rate"
+            message = (
+                f"the spoken count '{count.text}' takes {count.duration_s:.2f} s and runs into the next count; use a faster rate"
+            )
         else:
             continue
-        found.setdefault(message, Finding("warning", message, session.script.source, count.line, count.col))
+        found.setdefault(message, Finding(Severity.WARNING, message, session.script.source, count.line, count.col))
     return list(found.values())
+
+
+def check_script(name_or_path: str | Path, *, language: str | None = None) -> list[Finding]:
+    """Every finding for a script or built-in: errors stop at the first;
+    warnings are all listed."""
+    try:
+        script = load_script(name_or_path, language)
+        findings = script_warnings(script)
+        session = prepare_session(script)
+    except ScriptError as error:
+        return [error_finding(error)]
+    return findings + timeline_warnings(session)

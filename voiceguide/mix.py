@@ -9,14 +9,15 @@ dropped once the event is over.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 
 from . import tones
 from .audio import Audio, db_to_gain, raised_cosine
+from .rules import AMBIENCES, DEFAULT_SAMPLE_RATE
 from .timeline import Event, Kind, Timeline
 
 
@@ -24,7 +25,7 @@ from .timeline import Event, Kind, Timeline
 class MixSettings:
     """Levels and the output format of the mix."""
 
-    sample_rate: int = 44_100
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     voice_rms_dbfs: float = -20.0
     """RMS of the voice while it speaks."""
     cue_below_voice_db: float = 15.0
@@ -55,7 +56,6 @@ class MixSettings:
         return self.voice_rms_dbfs - max(MIN_AMBIENCE_BELOW_VOICE_DB, self.ambience_below_voice_db)
 
 
-AMBIENCES = ("none", "pink", "brown")
 MIN_AMBIENCE_BELOW_VOICE_DB = 6.0
 AMBIENCE_LOOP_S = 30.0
 AMBIENCE_FADE_S = 4.0
@@ -92,7 +92,7 @@ class Ambience:
         self._duck = db_to_gain(-settings.ambience_duck_db)
 
     def render(self, start: int, frames: int) -> np.ndarray:
-        index = (np.arange(start, start + frames) % len(self.loop))
+        index = np.arange(start, start + frames) % len(self.loop)
         out = self.loop[index] * self._gain(start, frames)
         return out.astype(np.float32)
 

@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import rules
 from .errors import ScriptError
 
 MAX_SCRIPT_CHARS = 200_000
@@ -33,7 +34,6 @@ MAX_PAUSE_S = 600.0
 MAX_CYCLES = 500
 MAX_PHASE_S = 30.0
 MAX_AT_S = 3 * 3600.0
-LANGUAGES = ("nl", "en")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus")
 
 BREATH_PRESETS: dict[str, tuple[float, ...]] = {
@@ -45,7 +45,12 @@ BREATH_PRESETS: dict[str, tuple[float, ...]] = {
 
 # Mojibake seen in texts pasted from the seed article (UTF-8 read through a
 # wrong code page). Repaired before anything is spoken; `check` warns.
-ENCODING_REPAIRS: dict[str, str] = {"\u01ab": "ë", "\u01a9": "é", "\u01a0": "à", "\u019f": "ti"}  # the damaged letters, as escapes
+ENCODING_REPAIRS: dict[str, str] = {
+    "\u01ab": "ë",
+    "\u01a9": "é",
+    "\u01a0": "à",
+    "\u019f": "ti",
+}  # the damaged letters, as escapes
 
 
 # --- what the parser produces -------------------------------------------------
@@ -259,7 +264,9 @@ def read_script(path: str | Path, *, clip_dirs: tuple[Path, ...] = ()) -> Script
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ScriptError("no such script file; give a path to a script or a built-in name (see 'voiceguide list')", path) from None
+        raise ScriptError(
+            "no such script file; give a path to a script or a built-in name (see 'voiceguide list')", path
+        ) from None
     except IsADirectoryError:
         raise ScriptError("is a folder, not a script file", path) from None
     except OSError as exc:
@@ -325,27 +332,30 @@ class _Parser(_Located):
 
     def _meta_value(self, key: str, value: str, line: int, col: int) -> object:
         if key in ("rate", "pitch"):
-            low, high = (60, 400) if key == "rate" else (0, 99)
-            if not re.fullmatch(r"\d{1,9}", value) or not low <= int(value) <= high:
-                raise self.error(f"{key} must be a whole number from {low} to {high}, not '{value}'", line, col)
-            return int(value)
+            allowed = rules.RATE_WPM if key == "rate" else rules.PITCH
+            number = int(value) if re.fullmatch(r"\d{1,9}", value) else None
+            if number not in allowed:
+                raise self.error(allowed.problem(key, value), line, col)
+            return number
         if key == "volume":
             try:
                 volume = float(value)
             except ValueError:
                 volume = -1.0
-            if not 0.0 < volume <= 1.0:
-                raise self.error(f"volume must be a number above 0 and at most 1, not '{value}'", line, col)
+            if volume not in rules.VOLUME:
+                raise self.error(rules.VOLUME.problem("volume", value), line, col)
             return volume
         if key == "language":
-            if value.lower() not in LANGUAGES:
-                raise self.error(f"language '{value}' is not supported; use one of: {', '.join(LANGUAGES)}", line, col)
+            if value.lower() not in rules.LANGUAGES:
+                raise self.error(f"language '{value}' is not supported; use one of: {', '.join(rules.LANGUAGES)}", line, col)
             return value.lower()
         if key == "hold_tone":
-            if value.lower() not in ("soft", "silent"):
-                raise self.error(f"hold_tone must be 'soft' or 'silent', not '{value}'", line, col)
+            if value.lower() not in rules.HOLD_TONES:
+                raise self.error(
+                    f"hold_tone must be {' or '.join(repr(tone) for tone in rules.HOLD_TONES)}, not '{value}'", line, col
+                )
             return value.lower()
-        if key == "voice" and not re.fullmatch(r"[A-Za-z0-9_+/.\- ]{1,80}", value):
+        if key == "voice" and not rules.VOICE_ID.fullmatch(value):
             raise self.error(f"voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'", line, col)
         if not value:
             raise self.error(f"{key} needs a value", line, col)
@@ -397,7 +407,7 @@ class _Parser(_Located):
         tag = re.search(r"<\s*/?\s*[a-zA-Z]", fragment)
         if tag:
             tag_col = col + tag.start()
-            raise self.error("only the SSML tag <break time=\"2s\"/> is understood; write pauses as [pause 2s]", line, tag_col)
+            raise self.error('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]', line, tag_col)
         if fragment.strip():
             lead = len(fragment) - len(fragment.lstrip())
             self.pending.append((fragment.strip(), line, col + lead))
@@ -444,7 +454,11 @@ class _Parser(_Located):
                 continue
             where = Position(*places[begin + len(chunk) - len(chunk.lstrip())])
             if len(sentence) > MAX_SENTENCE_CHARS:
-                raise self.error(f"sentence has {len(sentence)} characters; split it (the limit is {MAX_SENTENCE_CHARS})", where.line, where.col)
+                raise self.error(
+                    f"sentence has {len(sentence)} characters; split it (the limit is {MAX_SENTENCE_CHARS})",
+                    where.line,
+                    where.col,
+                )
             if not any(ch.isalnum() for ch in sentence):
                 continue
             self.items.append(Speech(sentence, where, self.paragraph))
@@ -552,7 +566,11 @@ class _Parser(_Located):
         parts = spec.split("-")
         if len(parts) not in (3, 4):
             names = ", ".join(BREATH_PRESETS)
-            raise self.error(f"breath pattern '{spec}' needs 3 or 4 lengths in seconds (in-hold-out or in-hold-out-hold) or a preset ({names})", line, col)
+            raise self.error(
+                f"breath pattern '{spec}' needs 3 or 4 lengths in seconds (in-hold-out or in-hold-out-hold) or a preset ({names})",
+                line,
+                col,
+            )
         values = []
         for part in parts:
             try:
@@ -591,7 +609,11 @@ class _Parser(_Located):
             raise self.error(f"clip '{name}' must be a sound file ({', '.join(AUDIO_EXTENSIONS)})", line, col)
         relative = Path(name)
         if relative.is_absolute() or ".." in relative.parts:
-            raise self.error(f"clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path", line, col)
+            raise self.error(
+                f"clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path",
+                line,
+                col,
+            )
         for folder in self.clip_dirs:
             try:
                 candidate = (folder / relative).resolve()

@@ -20,13 +20,13 @@ import soundfile as sf
 from .audio import Audio, active_rms, apply_fades, db_to_gain, gain_to_db, resample, trim_silence
 from .dsp.dynamics import tame_peaks
 from .errors import ScriptError
-from .mix import MixSettings, Mixer
+from .mix import Mixer, MixSettings
 from .script import Clip, Script
 from .speech.cache import PhraseCache
-from .speech.pyttsx3 import Pyttsx3Engine
 from .speech.engine import SpeechEngine, VoiceSettings
-from .speech.voices import resolve_voice
 from .speech.phrases import synthesize_phrases
+from .speech.pyttsx3 import Pyttsx3Engine
+from .speech.voices import resolve_voice
 from .timeline import PlanSettings, Timeline, plan_timeline, spoken_texts
 
 EDGE_FADE_S = 0.008
@@ -145,11 +145,17 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
         try:
             info = sf.info(str(item.path))
             if info.duration > MAX_CLIP_S:
-                raise ScriptError(f"clip lasts {info.duration:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s", script.source, item.at.line, item.at.col)
+                raise ScriptError(
+                    f"clip lasts {info.duration:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s",
+                    script.source,
+                    item.at.line,
+                    item.at.col,
+                )
             samples, rate = sf.read(str(item.path), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            raise ScriptError(f"clip {item.path.name} cannot be read as audio ({exc})", script.source, item.at.line, item.at.col) from None
+            raise ScriptError(
+                f"clip {item.path.name} cannot be read as audio ({exc})", script.source, item.at.line, item.at.col
+            ) from None
         mono = Audio(samples.mean(axis=1).astype(np.float32), int(rate))
         clips[item.path] = _level(resample(mono, mix.sample_rate), mix)
     return clips
-

@@ -9,12 +9,13 @@ the same timeline.
 from __future__ import annotations
 
 import math
-import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Mapping
 
+from . import rules
+from .clock import format_clock, format_clock_tenths
 from .errors import ScriptError, UsageError
 from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Pause, Script, Speech, parse_duration
 
@@ -22,9 +23,6 @@ COUNT_WORDS = {
     "nl": ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
     "en": ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
 }
-
-
-MAX_SESSION_S = 3 * 3600.0
 
 
 class Kind(str, Enum):
@@ -44,13 +42,6 @@ BREATH_KINDS = (Kind.INHALE, Kind.HOLD, Kind.EXHALE)
 VOICE_KINDS = (Kind.SPEECH, Kind.COUNT)
 
 
-def _max_session_from_env() -> float:
-    try:
-        return float(os.environ["VOICEGUIDE_MAX_MINUTES"]) * 60.0
-    except (KeyError, ValueError):
-        return MAX_SESSION_S
-
-
 @dataclass(frozen=True)
 class PlanSettings:
     """Spacing rules for the planner, all in seconds."""
@@ -68,7 +59,7 @@ class PlanSettings:
     chime_s: float = 7.0
     tail_s: float = 2.5
     """Silence (with the closing fade) after the last event."""
-    max_session_s: float = field(default_factory=_max_session_from_env)
+    max_session_s: float = field(default_factory=rules.max_session_s)
     """No session may plan longer than this (a shared script must not make
     voiceguide render for hours)."""
 
@@ -228,7 +219,7 @@ def plan_timeline(
         choice = _fit(script, layout, target_s)
     elif (default_s := layout.length(choice, check_at=False)) > settings.max_session_s:
         raise ScriptError(
-            f"this session would last {_clock(default_s)}; the limit is {_clock(settings.max_session_s)} "
+            f"this session would last {format_clock_tenths(default_s)}; the limit is {format_clock_tenths(settings.max_session_s)} "
             "(fewer cycles or shorter pauses, or raise the limit with VOICEGUIDE_MAX_MINUTES)",
             script.source,
         )
@@ -245,7 +236,12 @@ def plan_timeline(
     )
 
 
-def length_range(script: Script, speech_s: Mapping[str, float], clip_s: Mapping[Path, float] | None = None, settings: PlanSettings = PlanSettings()) -> tuple[float, float]:
+def length_range(
+    script: Script,
+    speech_s: Mapping[str, float],
+    clip_s: Mapping[Path, float] | None = None,
+    settings: PlanSettings = PlanSettings(),
+) -> tuple[float, float]:
     """The shortest and longest session the script allows (the longest is
     capped at the 3 hour session limit)."""
     layout = _Layout(script, speech_s, clip_s or {}, settings)
@@ -253,13 +249,13 @@ def length_range(script: Script, speech_s: Mapping[str, float], clip_s: Mapping[
     return _reach(script, layout, default)
 
 
-def _reach(script: Script, layout: "_Layout", default_s: float) -> tuple[float, float]:
+def _reach(script: Script, layout: _Layout, default_s: float) -> tuple[float, float]:
     shortest = layout.length(_choose(script, 0.0, 0.0), check_at=False)
     longest = layout.length(_choose(script, 1e6, 1e6), check_at=False)
     return shortest, min(longest, layout.settings.max_session_s)
 
 
-def _fit(script: Script, layout: "_Layout", target_s: float) -> _Choice:
+def _fit(script: Script, layout: _Layout, target_s: float) -> _Choice:
     default_s = layout.length(_choose(script, 1.0, 1.0), check_at=False)
     at_scale = target_s / default_s
     shortest, longest = _reach(script, layout, default_s)
@@ -269,7 +265,7 @@ def _fit(script: Script, layout: "_Layout", target_s: float) -> _Choice:
 
     def out_of_reach() -> ScriptError:
         return ScriptError(
-            f"cannot make this session {_clock(target_s)} long; it can be from {_clock(shortest)} to {_clock(longest)}",
+            f"cannot make this session {format_clock_tenths(target_s)} long; it can be from {format_clock_tenths(shortest)} to {format_clock_tenths(longest)}",
             script.source,
         )
 
@@ -280,7 +276,9 @@ def _fit(script: Script, layout: "_Layout", target_s: float) -> _Choice:
     #    than one breath cycle).
     stretch = _bisect(lambda x: length(x, x), target_s, high=_upper(lambda x: length(x, x), target_s))
     low = min(stretch, 2.0)
-    pause_stretch = _bisect(lambda x: length(x, stretch, True), target_s, low=low, high=_upper(lambda x: length(x, stretch, True), target_s, low + 2))
+    pause_stretch = _bisect(
+        lambda x: length(x, stretch, True), target_s, low=low, high=_upper(lambda x: length(x, stretch, True), target_s, low + 2)
+    )
     choice = _choose(script, pause_stretch, stretch, at_scale, overflow=True)
     if abs(layout.length(choice, check_at=False) - target_s) > LENGTH_TOLERANCE_S:
         raise out_of_reach()
@@ -354,8 +352,8 @@ class _Layout:
                 if cursor > time_s + 1e-6:
                     if check_at:
                         raise ScriptError(
-                            f"[at {_clock(time_s)}] is already passed by {cursor - time_s:.1f} s "
-                            f"(what comes before it lasts until {_clock(cursor)}); move the marker later or shorten what precedes it",
+                            f"[at {format_clock_tenths(time_s)}] is already passed by {cursor - time_s:.1f} s "
+                            f"(what comes before it lasts until {format_clock_tenths(cursor)}); move the marker later or shorten what precedes it",
                             script.source,
                             item.at.line,
                             item.at.col,
@@ -401,27 +399,18 @@ def _plan_breathing(
                 for number in range(1, counts_in_phase(length) + 1):
                     word = count_word(number, language)
                     events.append(
-                        Event(Kind.COUNT, round(cursor + number - 1, 6), round(speech_s[word], 6), word, where.line, where.col, cycle)
+                        Event(
+                            Kind.COUNT,
+                            round(cursor + number - 1, 6),
+                            round(speech_s[word], 6),
+                            word,
+                            where.line,
+                            where.col,
+                            cycle,
+                        )
                     )
             cursor += length
     return cursor
-
-
-def _clock(seconds: float) -> str:
-    """``1:05``, ``1:04.2`` or ``1:02:03`` (to a tenth of a second)."""
-    tenths = int(round(seconds * 10))
-    hours, tenths = divmod(tenths, 36000)
-    minutes, tenths = divmod(tenths, 600)
-    whole, tenth = divmod(tenths, 10)
-    text = f"{whole:02d}" + (f".{tenth}" if tenth else "")
-    return f"{hours}:{minutes:02d}:{text}" if hours else f"{minutes}:{text}"
-
-
-def format_clock(seconds: float) -> str:
-    """``3:07`` or ``1:02:03``, to the second."""
-    hours, rest = divmod(int(round(seconds)), 3600)
-    minutes, rest = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes}:{rest:02d}"
 
 
 def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
@@ -434,7 +423,9 @@ def target_seconds(minutes: float | None = None, length: str | None = None) -> f
         seconds = parse_duration(length)
     except ValueError as exc:
         raise UsageError(f"--length {exc}") from None
-    limit = PlanSettings().max_session_s
-    if not 6 <= seconds <= limit:
-        raise UsageError(f"--length must be between 0:06 and {format_clock(limit)}, not '{length}'")
+    limit = rules.max_session_s()
+    if not rules.MIN_SESSION_S <= seconds <= limit:
+        raise UsageError(
+            f"--length must be between {format_clock(rules.MIN_SESSION_S)} and {format_clock(limit)}, not '{length}'"
+        )
     return seconds

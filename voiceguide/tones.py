@@ -22,7 +22,15 @@ CHIME_HZ = (523.3, 392.0, 329.6)  # C5, G4, E4: a soft descending arpeggio
 
 # Partials of a small bowl-like bell: (frequency ratio, relative amplitude,
 # decay time constant in seconds). The ratios are inharmonic on purpose.
-BELL_PARTIALS = ((0.5, 0.35, 3.0), (1.0, 1.0, 2.4), (1.183, 0.45, 1.6), (1.506, 0.3, 1.3), (2.0, 0.25, 1.0), (2.514, 0.18, 0.7), (3.011, 0.1, 0.5))
+BELL_PARTIALS = (
+    (0.5, 0.35, 3.0),
+    (1.0, 1.0, 2.4),
+    (1.183, 0.45, 1.6),
+    (1.506, 0.3, 1.3),
+    (2.0, 0.25, 1.0),
+    (2.514, 0.18, 0.7),
+    (3.011, 0.1, 0.5),
+)
 
 
 def _normalise_rms(samples: np.ndarray, rms_dbfs: float) -> np.ndarray:
@@ -38,7 +46,9 @@ def _frozen(samples: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def glide(duration_s: float, start_hz: float, end_hz: float, sample_rate: int, rms_dbfs: float, swell_s: float = 0.35) -> np.ndarray:
+def glide(
+    duration_s: float, start_hz: float, end_hz: float, sample_rate: int, rms_dbfs: float, swell_s: float = 0.35
+) -> np.ndarray:
     """A soft tone gliding exponentially from ``start_hz`` to ``end_hz``.
 
     The phase is the running integral of the frequency, so the glide is
@@ -86,7 +96,7 @@ def bell(duration_s: float, sample_rate: int, rms_dbfs: float, fundamental_hz: f
     for ratio, amplitude, decay_s in BELL_PARTIALS:
         wave += amplitude * np.exp(-t / decay_s) * np.sin(2 * np.pi * fundamental_hz * ratio * t)
     wave = apply_fades(wave, int(0.004 * sample_rate), int(0.4 * sample_rate))
-    head = wave[: sample_rate]
+    head = wave[:sample_rate]
     rms = float(np.sqrt(np.mean(np.square(head, dtype=np.float64)))) or 1.0
     return _frozen((wave * (db_to_gain(rms_dbfs) / rms)).astype(np.float32))
 

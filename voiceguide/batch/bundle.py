@@ -35,22 +35,34 @@ import os
 import re
 import tomllib
 import zipfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
 
+from ..atomic import AtomicFile, write_atomically
+from ..clock import format_clock
 from ..errors import ScriptError, VoiceguideError
 from ..exercises import find_builtin, load_script
-from ..mix import AMBIENCES
-from ..script import LANGUAGES, Clip
+from ..rules import AMBIENCES, FORMATS, LANGUAGES, LOUDNESS_LUFS, MINUTES, RATE_WPM, TRANSCRIPTS, VOICE_ID
+from ..script import Clip
 
 STATE_FILE = ".voiceguide-batch.json"
-FORMATS = ("mp3", "wav", "flac", "ogg", "opus")
-TRANSCRIPTS = ("vtt", "srt", "lrc", "none")
 MAX_TRACKS = 200
 
-_BUNDLE_KEYS = {"title", "author", "format", "transcript", "bitrate", "loudness", "language", "voice", "rate", "ambience", "minutes"}
+_BUNDLE_KEYS = {
+    "title",
+    "author",
+    "format",
+    "transcript",
+    "bitrate",
+    "loudness",
+    "language",
+    "voice",
+    "rate",
+    "ambience",
+    "minutes",
+}
 _TRACK_KEYS = {"exercise", "script", "minutes", "language", "voice", "rate", "ambience", "title", "file"}
 _GRID_KEYS = {"exercises", "scripts", "minutes", "voices", "languages", "rate", "ambience"}
 
@@ -177,9 +189,13 @@ class _Checker:
         self._known(bundle, _BUNDLE_KEYS, bundle_line, "[bundle]")
         defaults = {key: bundle[key] for key in ("language", "voice", "rate", "ambience", "minutes") if key in bundle}
         fmt = self._choice(bundle, "format", FORMATS, bundle_line, "mp3")
-        transcript = self._choice(bundle, "transcript", TRANSCRIPTS, bundle_line, "vtt")
+        transcript = self._choice(bundle, "transcript", (*TRANSCRIPTS, "none"), bundle_line, "vtt")
         bitrate = self._number(bundle, "bitrate", bundle_line, int, 32, 320) if "bitrate" in bundle else None
-        loudness = self._number(bundle, "loudness", bundle_line, float, -30, -10) if "loudness" in bundle else -16.0
+        loudness = (
+            self._number(bundle, "loudness", bundle_line, float, LOUDNESS_LUFS.low, LOUDNESS_LUFS.high)
+            if "loudness" in bundle
+            else -16.0
+        )
         title = self._text(bundle, "title", bundle_line, "voiceguide")
         author = self._text(bundle, "author", bundle_line, "")
 
@@ -204,16 +220,23 @@ class _Checker:
         for track in built:
             key = track.file.lower()
             if key in seen:
-                raise self.error(f"file name '{track.file}' is used by track {seen[key].number} too; give each track its own 'file'", track.line)
+                raise self.error(
+                    f"file name '{track.file}' is used by track {seen[key].number} too; give each track its own 'file'",
+                    track.line,
+                )
             seen[key] = track
-        return Manifest(self.path, title, author, fmt, None if transcript == "none" else transcript, bitrate, loudness, tuple(built))
+        return Manifest(
+            self.path, title, author, fmt, None if transcript == "none" else transcript, bitrate, loudness, tuple(built)
+        )
 
     def _grid(self, grid: object, defaults: dict) -> list[tuple[dict, int]]:
         line = self.where.table("[grid]")
         if not isinstance(grid, dict):
             raise self.error("'grid' must be a table: [grid]", line)
         self._known(grid, _GRID_KEYS, line, "[grid]")
-        sources = [("exercise", value) for value in self._list(grid, "exercises", line)] + [("script", value) for value in self._list(grid, "scripts", line)]
+        sources = [("exercise", value) for value in self._list(grid, "exercises", line)] + [
+            ("script", value) for value in self._list(grid, "scripts", line)
+        ]
         if not sources:
             raise self.error("[grid] needs 'exercises' or 'scripts'", line)
         lengths = self._list(grid, "minutes", line) or [defaults.get("minutes")]
@@ -261,31 +284,39 @@ class _Checker:
                 raise self.error(f"script '{relative}' has an error: {exc}", *at("script")) from None
             source = str(script_path)
         minutes = spec.get("minutes")
-        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not 0.5 <= minutes <= 180):
-            raise self.error(f"minutes must be a number from 0.5 to 180, not {minutes!r}", *at("minutes"))
+        if minutes is not None and minutes not in MINUTES:
+            raise self.error(MINUTES.problem("minutes", minutes), *at("minutes"))
         rate = spec.get("rate")
-        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or not 60 <= rate <= 400):
-            raise self.error(f"rate must be a whole number of words per minute from 60 to 400, not {rate!r}", *at("rate"))
+        if rate is not None and (rate not in RATE_WPM or not isinstance(rate, int)):
+            raise self.error(RATE_WPM.problem("rate", rate), *at("rate"))
         voice = spec.get("voice")
-        if voice is not None and (not isinstance(voice, str) or not re.fullmatch(r"[A-Za-z0-9_+/.\-]{1,80}", voice)):
+        if voice is not None and (not isinstance(voice, str) or not VOICE_ID.fullmatch(voice)):
             raise self.error(f"voice must be 'auto' or an engine voice id such as gmw/nl+f3, not {voice!r}", *at("voice"))
         ambience = spec.get("ambience", "none")
         if ambience not in AMBIENCES:
             raise self.error(f"ambience must be one of {', '.join(AMBIENCES)}, not {ambience!r}", *at("ambience"))
         title = spec.get("title")
         if title is None:
-            title = default_title + (f" ({_minutes_text(minutes)})" if minutes else "") + (f" [{voice}]" if voice not in (None, "auto") else "")
+            title = (
+                default_title
+                + (f" ({_minutes_text(minutes)})" if minutes else "")
+                + (f" [{voice}]" if voice not in (None, "auto") else "")
+            )
         elif not isinstance(title, str) or not title.strip():
             raise self.error("title must be a non-empty string", *at("title"))
         file = spec.get("file")
         if file is None:
-            file = f"{number:02d}-{_slug(Path(source).stem if 'script' in spec else source)}-{language or 'nl'}" + (f"-{_minutes_text(minutes).replace(' ', '')}" if minutes else "")
+            file = f"{number:02d}-{_slug(Path(source).stem if 'script' in spec else source)}-{language or 'nl'}" + (
+                f"-{_minutes_text(minutes).replace(' ', '')}" if minutes else ""
+            )
             file += (f"-{_slug(voice)}" if voice not in (None, "auto") else "") + f".{fmt}"
         elif not isinstance(file, str) or not re.fullmatch(r"[\w.\- ]{1,120}", file) or file.startswith("."):
             raise self.error("file must be a plain file name (letters, digits, '-', '_', '.', spaces; no folders)", *at("file"))
         elif not file.lower().endswith("." + fmt):
             raise self.error(f"file '{file}' must end in .{fmt} (the bundle's format)", *at("file"))
-        return Track(number, source, title.strip(), file, language, float(minutes) if minutes else None, voice, rate, ambience, line)
+        return Track(
+            number, source, title.strip(), file, language, float(minutes) if minutes else None, voice, rate, ambience, line
+        )
 
     def _known(self, table: dict, keys: set[str], line: int, name: str) -> None:
         for key in table:
@@ -301,8 +332,16 @@ class _Checker:
 
     def _number(self, table: dict, key: str, line: int, kind: type, low: float, high: float):
         value = table[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)) or not low <= value <= high:
-            raise self.error(f"{key} must be a {'whole ' if kind is int else ''}number from {low:g} to {high:g}, not {value!r}", *self.where.key(key, line))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (kind is int and not isinstance(value, int))
+            or not low <= value <= high
+        ):
+            raise self.error(
+                f"{key} must be a {'whole ' if kind is int else ''}number from {low:g} to {high:g}, not {value!r}",
+                *self.where.key(key, line),
+            )
         return kind(value)
 
     def _text(self, table: dict, key: str, line: int, default: str) -> str:
@@ -340,7 +379,14 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
     text = script.source if not Path(track.source).is_file() else Path(track.source).read_text(encoding="utf-8")
     identity = {
         "track": {**asdict(track), "number": 0, "line": 0},
-        "bundle": [manifest.title, manifest.author, manifest.format, manifest.transcript, manifest.bitrate_kbps, manifest.loudness_lufs],
+        "bundle": [
+            manifest.title,
+            manifest.author,
+            manifest.format,
+            manifest.transcript,
+            manifest.bitrate_kbps,
+            manifest.loudness_lufs,
+        ],
         "script": hashlib.sha256(str((text, script.items, script.meta)).encode()).hexdigest(),
         "clips": clip_digests,
         "version": _version(),
@@ -350,16 +396,16 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
 
 def render_track(manifest: Manifest, track: Track, folder: Path) -> TrackResult:
     """Render one track into ``folder`` (runs in a worker process)."""
-    from ..sinks.export import export_session
     from ..mix import MixSettings
     from ..session import VoiceOptions, prepare_session
+    from ..sinks.export import export_session, preferred_sample_rate
 
     script = load_script(track.source, track.language)
     script = replace(script, meta=replace(script.meta, title=track.title, author=script.meta.author or manifest.author))
     session = prepare_session(
         script,
         voice=VoiceOptions(voice=track.voice, rate=track.rate),
-        mix=MixSettings(sample_rate=48_000 if manifest.format == "opus" else 44_100, ambience=track.ambience),
+        mix=MixSettings(sample_rate=preferred_sample_rate(track.file), ambience=track.ambience),
         target_s=track.minutes * 60 if track.minutes else None,
     )
     result = export_session(
@@ -454,10 +500,7 @@ def _write_state(folder: Path, state: dict) -> None:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
-    return path
+    return write_atomically(path, text.encode("utf-8"))
 
 
 def transcript_file(track: Track, transcript: str) -> str:
@@ -470,7 +513,9 @@ def transcript_file(track: Track, transcript: str) -> str:
 def playlist_text(manifest: Manifest, results: Iterable[TrackResult]) -> str:
     lines = ["#EXTM3U", f"#PLAYLIST:{manifest.title}"]
     for result in results:
-        lines.append(f"#EXTINF:{round(result.duration_s)},{manifest.author + ' - ' if manifest.author else ''}{result.track.title}")
+        lines.append(
+            f"#EXTINF:{round(result.duration_s)},{manifest.author + ' - ' if manifest.author else ''}{result.track.title}"
+        )
         lines.append(result.track.file)
     return "\n".join(lines) + "\n"
 
@@ -482,8 +527,6 @@ def index_html(manifest: Manifest, results: list[TrackResult], folder: Path) -> 
     """A static, accessible page: no scripts, fonts or files from elsewhere."""
     from urllib.parse import quote
 
-    from ..api import format_clock
-
     language = next((r.track.language for r in results if r.track.language), "nl")
     items = []
     for result in results:
@@ -494,7 +537,7 @@ def index_html(manifest: Manifest, results: list[TrackResult], folder: Path) -> 
             name = transcript_file(track, manifest.transcript)
             text = _transcript_lines(folder / name)
             transcript_html = (
-                f'\n      <details><summary>Transcript</summary>\n        <p>{"<br>".join(html.escape(line) for line in text)}</p>\n'
+                f"\n      <details><summary>Transcript</summary>\n        <p>{'<br>'.join(html.escape(line) for line in text)}</p>\n"
                 f'        <p><a href="{quote(name)}" download>Download the transcript ({manifest.transcript.upper()})</a></p>\n      </details>'
             )
         lang = f' lang="{track.language}"' if track.language and track.language != language else ""
@@ -547,7 +590,14 @@ def _transcript_lines(path: Path) -> list[str]:
     lines = []
     for line in text.splitlines():
         line = re.sub(r"^\[\d+:\d+(\.\d+)?\]", "", line).strip()
-        if not line or line == "WEBVTT" or line.isdigit() or "-->" in line or re.match(r"^\[(ti|ar|al|length|by|re|ve):", line) or line.startswith(("NOTE", "Kind:", "Language:")):
+        if (
+            not line
+            or line == "WEBVTT"
+            or line.isdigit()
+            or "-->" in line
+            or re.match(r"^\[(ti|ar|al|length|by|re|ve):", line)
+            or line.startswith(("NOTE", "Kind:", "Language:"))
+        ):
             continue
         lines.append(line)
     return lines
@@ -559,10 +609,11 @@ def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult]) -> 
     if manifest.transcript:
         names += [transcript_file(r.track, manifest.transcript) for r in results]
     names += ["playlist.m3u8", "index.html"]
-    temp = archive.with_name(f".{archive.name}.tmp-{os.getpid()}")
-    with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as bundle:
-        for name in names:
-            if (folder / name).is_file():
-                bundle.write(folder / name, f"{folder.name}/{name}")
-    os.replace(temp, archive)
+    with AtomicFile(archive, replace=True) as out:
+        assert out.file is not None
+        with zipfile.ZipFile(out.file, "w", compression=zipfile.ZIP_STORED) as bundle:
+            for name in names:
+                if (folder / name).is_file():
+                    bundle.write(folder / name, f"{folder.name}/{name}")
+        out.commit()
     return archive

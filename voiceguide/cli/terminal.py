@@ -14,16 +14,17 @@ import logging
 import os
 import select
 import shutil
-import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable, TextIO
+from typing import TextIO
 
-from ..timeline import format_clock
+from ..clock import format_clock
 from ..sinks.player import INTERRUPT_FADE_S, Player, State, Status
+from .signals import Terminated
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class KeyReader:
         except OSError:
             return False
 
-    def __enter__(self) -> "KeyReader":
+    def __enter__(self) -> KeyReader:
         if os.name == "nt":
             target = self._run_windows
         else:
@@ -163,11 +164,6 @@ class KeyReader:
 # --- the status line ----------------------------------------------------------------------
 
 
-def clock(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes}:{rest:02d}"
-
-
 def format_status(status: Status, width: int = 80, bar: tuple[str, str] = ("\u2501", "\u2500")) -> str:
     """One line: title, chapter, breath phase, elapsed, a progress bar and
     the time left, never wider than ``width``."""
@@ -181,7 +177,7 @@ def format_status(status: Status, width: int = 80, bar: tuple[str, str] = ("\u25
     elif status.state is State.STOPPING:
         parts.append("stopping")
     left = "  \u00b7  ".join(part for part in parts if part)
-    times = (clock(status.position_s), "-" + clock(status.remaining_s))
+    times = (format_clock(int(status.position_s)), "-" + format_clock(int(status.remaining_s)))
     room = width - len(left) - len(times[0]) - len(times[1]) - 6
     size = max(8, min(30, room))
     filled = int(round(status.progress * size))
@@ -259,14 +255,6 @@ class PlayOutcome:
     """True when it played to the end, False when stopped (q, Esc)."""
 
 
-class _Terminated(Exception):
-    """SIGTERM arrived: fade out like Ctrl-C, then exit 143."""
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Terminated
-
-
 def play_interactive(
     prepare: Callable[..., object],
     *,
@@ -282,14 +270,13 @@ def play_interactive(
     The output is opened before the session is prepared, so a missing
     device is reported at once and sound starts as soon as the first block
     is mixed. Ctrl-C (KeyboardInterrupt) fades out within a second and is
-    re-raised once the terminal is restored; SIGTERM does the same and
-    exits 143. Returns how far the listener got.
+    re-raised once the terminal is restored; SIGTERM (raised as
+    :class:`~voiceguide.cli.signals.Terminated` inside the command) does the same and
+    the command exits 143. Returns how far the listener got.
     """
     stdin = stdin if stdin is not None else sys.stdin
     stderr = stderr if stderr is not None else sys.stderr
-    line = StatusLine(stderr, enabled=not quiet and _isatty(stderr))
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    line = StatusLine(stderr, enabled=not quiet and is_terminal(stderr))
     try:
         with Player(device) as player:
             line.show("preparing the session\u2026")
@@ -298,40 +285,46 @@ def play_interactive(
             keys = KeyReader.usable(stdin)  # keys work with --quiet too; only the display is off
             if not quiet and not line.enabled:
                 title = session.timeline.title  # type: ignore[attr-defined]
-                stderr.write(f"playing {title} ({format_clock(session.duration_s)}) on {player.device.name if player.device else 'default'}\n")  # type: ignore[attr-defined]
+                stderr.write(
+                    f"playing {title} ({format_clock(session.duration_s)}) on {player.device.name if player.device else 'default'}\n"
+                )  # type: ignore[attr-defined]
                 stderr.flush()
             if keys:
                 line.message(KEY_HELP)
-            actions = {"space": player.toggle_pause, "q": player.stop, "esc": player.stop, "left": player.back, "right": player.forward}
+            actions = {
+                "space": player.toggle_pause,
+                "q": player.stop,
+                "esc": player.stop,
+                "left": player.back,
+                "right": player.forward,
+            }
             with KeyReader(stdin, lambda key: actions[key]()) if keys else nullcontext():
                 try:
                     while not player.wait(timeout_s=REFRESH_S):
                         line.show(format_status(player.status(), line.width, line.bar))
-                except (KeyboardInterrupt, _Terminated):
+                except (KeyboardInterrupt, Terminated):
                     line.clear()
                     player.stop(INTERRUPT_FADE_S)
                     try:
                         player.wait(timeout_s=2 * INTERRUPT_FADE_S)
-                    except (KeyboardInterrupt, _Terminated):
+                    except (KeyboardInterrupt, Terminated):
                         pass  # a second Ctrl-C: leave now
                     raise
             status = player.status()
             if player.transport.stopped:
-                line.message(f"stopped at {clock(status.position_s)} of {format_clock(status.duration_s)}")
+                line.message(f"stopped at {format_clock(int(status.position_s))} of {format_clock(status.duration_s)}")
             else:
                 line.message(f"{status.title}: finished ({format_clock(status.duration_s)})")
             return PlayOutcome(status.duration_s, status.position_s, not player.transport.stopped)
-    except _Terminated:
-        raise SystemExit(128 + signal.SIGTERM) from None
     finally:
         line.clear()
-        if in_main:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-def _isatty(stream: TextIO) -> bool:
+def is_terminal(stream: TextIO | None) -> bool:
+    """Whether ``stream`` is a terminal a person reads or types at (never in
+    scripts, pipes or tests' runners)."""
     try:
-        return stream.isatty()
+        return bool(stream is not None and stream.isatty())
     except (AttributeError, ValueError):
         return False
 

@@ -31,7 +31,7 @@ Because every value in the averaging window is at most what the peak needs
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 

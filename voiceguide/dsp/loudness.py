@@ -17,9 +17,9 @@ per-sample peak envelope for the export limiter (:mod:`voiceguide.dynamics`).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
 
 import numpy as np
 
@@ -55,7 +55,11 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
         cos, alpha = math.cos(w0), math.sin(w0) / (2.0 * q)
         if kind == "shelf":
             root = 2 * math.sqrt(a_) * alpha
-            b = [a_ * ((a_ + 1) + (a_ - 1) * cos + root), -2 * a_ * ((a_ - 1) + (a_ + 1) * cos), a_ * ((a_ + 1) + (a_ - 1) * cos - root)]
+            b = [
+                a_ * ((a_ + 1) + (a_ - 1) * cos + root),
+                -2 * a_ * ((a_ - 1) + (a_ + 1) * cos),
+                a_ * ((a_ + 1) + (a_ - 1) * cos - root),
+            ]
             a = [(a_ + 1) - (a_ - 1) * cos + root, 2 * ((a_ - 1) - (a_ + 1) * cos), (a_ + 1) - (a_ - 1) * cos - root]
         else:
             b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
@@ -280,7 +284,9 @@ class LoudnessProfile:
         with np.errstate(divide="ignore"):
             peak_db = 20.0 * np.log10(self.peak.astype(np.float64)) + gain_db
         needed = np.minimum(0.0, ceiling_db - peak_db)
-        neighbours = np.minimum(np.concatenate([[0.0], needed[:-1]]), np.concatenate([needed[1:], [0.0]])) if len(needed) else needed
+        neighbours = (
+            np.minimum(np.concatenate([[0.0], needed[:-1]]), np.concatenate([needed[1:], [0.0]])) if len(needed) else needed
+        )
         release = release_db_per_s * self.frame_frames / self.sample_rate
         ramp = np.arange(len(needed)) * release
         results = []
@@ -290,7 +296,9 @@ class LoudnessProfile:
             results.append(gated_loudness(self.step_energy(energy), self.sample_rate, self.total_frames))
         return (results[0] + results[1]) / 2
 
-    def gain_for(self, target_lufs: float, ceiling_db: float, release_db_per_s: float, max_limiting_db: float = math.inf) -> tuple[float, bool]:
+    def gain_for(
+        self, target_lufs: float, ceiling_db: float, release_db_per_s: float, max_limiting_db: float = math.inf
+    ) -> tuple[float, bool]:
         """The gain (dB) that brings the session, limited at ``ceiling_db``,
         to ``target_lufs``; and whether ``max_limiting_db`` (how far the
         limiter may turn the loudest peak down) capped it short of that."""

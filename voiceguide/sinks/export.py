@@ -36,21 +36,22 @@ import io
 import logging
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import soundfile as sf
 from mutagen import MutagenError
 
-from .atomic import AtomicFile
+from ..atomic import AtomicFile
 from ..audio import db_to_gain, resample
-from ..errors import ExportError, UsageError
 from ..dsp.loudness import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS, LoudnessMeter, LoudnessProfile, Measurement
+from ..errors import ExportError, UsageError
 from ..mix import Mixer
+from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS
 from .tags import session_tags, write_tags
-from .transcript import TRANSCRIPT_FORMATS, render_transcript
+from .transcript import render_transcript
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,6 @@ FORMATS = {
     ),
 }
 BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24"}
-DEFAULT_MP3_KBPS = 96
 LOUDNESS_TOLERANCE_LU = 0.2
 """A written file further than this from the target is written again."""
 MAX_ATTEMPTS = 3
@@ -174,7 +174,7 @@ def mp3_bitrates(sample_rate: int) -> tuple[int, ...]:
     return _MP3_BITRATES["MPEG-2.5"]
 
 
-def mp3_compression_level(kbps: int, sample_rate: int = 44_100) -> float:
+def mp3_compression_level(kbps: int, sample_rate: int = DEFAULT_SAMPLE_RATE) -> float:
     """The soundfile compression level that gives ``kbps`` exactly.
 
     Raises UsageError for a bitrate MP3 does not have at this sample rate.
@@ -191,7 +191,12 @@ def mp3_compression_level(kbps: int, sample_rate: int = 44_100) -> float:
 def preferred_sample_rate(path: str | Path) -> int:
     """The render rate for ``path``: what its codec needs, else 44.1 kHz."""
     fmt = FORMATS.get(Path(path).suffix.lower())
-    return fmt.sample_rate if fmt and fmt.sample_rate else 44_100
+    return fmt.sample_rate if fmt and fmt.sample_rate else DEFAULT_SAMPLE_RATE
+
+
+def default_output(script: str, language: str | None = None) -> Path:
+    """Where ``export`` writes when no ``-o`` is given: ``NAME.mp3`` (``NAME-en.mp3`` with a language)."""
+    return Path(f"{Path(script).stem}{'-' + language if language else ''}.mp3")
 
 
 def transcript_path(path: Path, transcript: str) -> Path:
@@ -268,12 +273,14 @@ def export_session(
     """
     path = Path(path)
     fmt, subtype = format_for(path, bit_depth)
-    if transcript is not None and transcript not in TRANSCRIPT_FORMATS:
-        raise UsageError(f"unknown transcript format '{transcript}'; use one of: {', '.join(TRANSCRIPT_FORMATS)}")
+    if transcript is not None and transcript not in TRANSCRIPTS:
+        raise UsageError(f"unknown transcript format '{transcript}'; use one of: {', '.join(TRANSCRIPTS)}")
     if bitrate_kbps is not None and fmt.container != "MP3":
         raise UsageError(f"--bitrate applies to MP3; {fmt.name} is written at its encoder's default quality")
-    if not -70.0 < loudness_lufs < 0.0:
-        raise UsageError(f"loudness {loudness_lufs:g} LUFS is out of range; spoken word is usually -16 (phones) to -23 (broadcast)")
+    if loudness_lufs not in LOUDNESS_LUFS:
+        raise UsageError(
+            LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
+        )
     mixer = session_mixer(session, fmt.sample_rate or session.sample_rate)
     rate = mixer.sample_rate
     options: dict = {} if fmt.compression_level is None else {"compression_level": fmt.compression_level}
@@ -295,7 +302,9 @@ def export_session(
     try:
         with audio_file as out:
             plan = _plan(mixer, fmt, subtype, options, loudness_lufs, true_peak_dbtp)  # 1. measure
-            measured, limiter_db = _write_verified(out.path, out.folder, mixer, fmt, subtype, options, plan)  # 2. write, 3. verify
+            measured, limiter_db = _write_verified(
+                out.path, out.folder, mixer, fmt, subtype, options, plan
+            )  # 2. write, 3. verify
             assert out.file is not None
             write_tags(out.file, fmt.tag_kind, tags)
             if text_file is not None and transcript_text is not None:
@@ -344,7 +353,9 @@ class _Plan:
         return math.isinf(self.profile.integrated_lufs())
 
     def update(self) -> None:
-        self.gain_db, self.capped = self.profile.gain_for(self.aim_lufs, self.ceiling_db, LIMITER_RELEASE_DB_PER_S, MAX_LIMITING_DB)
+        self.gain_db, self.capped = self.profile.gain_for(
+            self.aim_lufs, self.ceiling_db, LIMITER_RELEASE_DB_PER_S, MAX_LIMITING_DB
+        )
 
 
 def _plan(mixer: Mixer, fmt: OutputFormat, subtype: str, options: dict, target_lufs: float, target_dbtp: float) -> _Plan:
@@ -362,7 +373,10 @@ def _plan(mixer: Mixer, fmt: OutputFormat, subtype: str, options: dict, target_l
         plan.update()
     log.info(
         "%s measures %.2f LUFS: gain %+.2f dB, limiter ceiling %.2f dBTP",
-        mixer.timeline.title, plan.profile.integrated_lufs(), plan.gain_db, plan.ceiling_db,
+        mixer.timeline.title,
+        plan.profile.integrated_lufs(),
+        plan.gain_db,
+        plan.ceiling_db,
     )
     return plan
 
@@ -377,14 +391,25 @@ def _write_verified(
         measured = written if written is not None else _decode_and_measure(path, mixer.sample_rate)
         loudness_error = 0.0 if plan.silent else measured.integrated_lufs - plan.target_lufs
         peak_over = measured.true_peak_dbtp - plan.target_dbtp
-        log.info("attempt %d: %.2f LUFS, %.2f dBTP, limiter %.1f dB", attempt, measured.integrated_lufs, measured.true_peak_dbtp, limiter_db)
+        log.info(
+            "attempt %d: %.2f LUFS, %.2f dBTP, limiter %.1f dB",
+            attempt,
+            measured.integrated_lufs,
+            measured.true_peak_dbtp,
+            limiter_db,
+        )
         loud_enough = abs(loudness_error) <= LOUDNESS_TOLERANCE_LU or (plan.capped and loudness_error < 0)
         if peak_over <= 0 and loud_enough:
             break
         if attempt == MAX_ATTEMPTS:
             log.warning(
                 "%s measures %.2f LUFS and %.2f dBTP after %d attempts (asked for %g LUFS and %g dBTP)",
-                mixer.timeline.title, measured.integrated_lufs, measured.true_peak_dbtp, attempt, plan.target_lufs, plan.target_dbtp,
+                mixer.timeline.title,
+                measured.integrated_lufs,
+                measured.true_peak_dbtp,
+                attempt,
+                plan.target_lufs,
+                plan.target_dbtp,
             )
             break
         if peak_over > 0:
@@ -396,7 +421,10 @@ def _write_verified(
         log.warning(
             "%s measures %.1f LUFS: %g LUFS would need more than %g dB of peak limiting "
             "(a session of mostly quiet cues needs a loud voice); choose a lower --loudness to silence this",
-            mixer.timeline.title, measured.integrated_lufs, plan.target_lufs, MAX_LIMITING_DB,
+            mixer.timeline.title,
+            measured.integrated_lufs,
+            plan.target_lufs,
+            MAX_LIMITING_DB,
         )
     return measured, limiter_db
 
@@ -479,8 +507,15 @@ def _codec_loudness_change(
     step_frames = profile.frame_frames * profile.frames_per_step
     loudest = int(np.argmax(profile.step_energy())) * step_frames
     start = max(0, min(loudest - length // 2, mixer.total_frames - length))
-    limiter = LookaheadGain(rate, limit_gain_db(ceiling_db), lookahead_s=LIMITER_LOOKAHEAD_S, hold_s=LIMITER_HOLD_S,
-                            release_db_per_s=LIMITER_RELEASE_DB_PER_S, true_peak=True, active_above_db=ceiling_db)
+    limiter = LookaheadGain(
+        rate,
+        limit_gain_db(ceiling_db),
+        lookahead_s=LIMITER_LOOKAHEAD_S,
+        hold_s=LIMITER_HOLD_S,
+        release_db_per_s=LIMITER_RELEASE_DB_PER_S,
+        true_peak=True,
+        active_above_db=ceiling_db,
+    )
     excerpt = np.concatenate(list(limiter.stream([mixer.render(start, length) * np.float32(db_to_gain(gain_db))])))
     buffer = io.BytesIO()
     with sf.SoundFile(buffer, "w", samplerate=rate, channels=1, format=fmt.container, subtype=subtype, **options) as sink:

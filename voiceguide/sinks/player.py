@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DeviceError
+from ..rules import SAMPLE_RATES
 from ..timeline import BREATH_KINDS, Kind, Timeline
 
 if TYPE_CHECKING:
@@ -58,7 +59,6 @@ BACK_GRACE_S = 1.5
 """``back()`` within this long after a sentence or cycle began goes to the one before."""
 SEEK_LEAD_S = 0.1
 """A jump lands this far before its target, so the fade-in is over before it sounds."""
-SAMPLE_RATES = (44_100, 48_000, 22_050)
 """Rates a session can be prepared at, the first the device accepts wins."""
 NON_REALTIME_AHEAD_S = 1.0
 """An output that has taken this much more audio than wall-clock time
@@ -80,7 +80,9 @@ def _sounddevice() -> Any:
             "or write a file with 'voiceguide export'"
         ) from None
     except ImportError:
-        raise DeviceError("the sounddevice package is missing; pip install sounddevice, or write a file with 'voiceguide export'") from None
+        raise DeviceError(
+            "the sounddevice package is missing; pip install sounddevice, or write a file with 'voiceguide export'"
+        ) from None
     return sounddevice
 
 
@@ -592,7 +594,9 @@ class Transport:
                 if name == "stop":
                     self._state, self.stopped = State.FINISHED, True
             elif name == "toggle":
-                self._commands.appendleft(("resume",) if state is State.PAUSED or (ramp and ramp.purpose == "pause") else ("pause",))
+                self._commands.appendleft(
+                    ("resume",) if state is State.PAUSED or (ramp and ramp.purpose == "pause") else ("pause",)
+                )
             elif name == "pause" and state is State.PLAYING and not fading_out:
                 self._start_ramp(0.0, PAUSE_FADE_S, "pause")
             elif name == "resume" and (state is State.PAUSED or (ramp and ramp.purpose == "pause")):
@@ -653,7 +657,7 @@ class Player:
     def is_available(device: int | str | None = None) -> bool:
         return is_available(device)
 
-    def __enter__(self) -> "Player":
+    def __enter__(self) -> Player:
         self.open()
         return self
 
@@ -677,7 +681,9 @@ class Player:
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._stream = None
-            raise DeviceError(f"cannot open output device '{self.device.name}' ({exc}); try another with --device or use 'voiceguide export'") from None
+            raise DeviceError(
+                f"cannot open output device '{self.device.name}' ({exc}); try another with --device or use 'voiceguide export'"
+            ) from None
         self.transport.latency_s = float(self._stream.latency)
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -692,7 +698,7 @@ class Player:
         if not more:
             raise self._sd.CallbackStop
 
-    def load(self, session: "Session", start_s: float = 0.0) -> None:
+    def load(self, session: Session, start_s: float = 0.0) -> None:
         """Play ``session`` (prepared at :attr:`sample_rate`) from ``start_s``."""
         self.transport.load(session.mixer, session.timeline, start_s)
 
@@ -758,7 +764,7 @@ class Player:
             self.transport.close()
 
 
-def play_session(session: "Session", *, device: int | str | None = None) -> None:
+def play_session(session: Session, *, device: int | str | None = None) -> None:
     """Play ``session`` to the end on ``device`` (blocking).
 
     Raises DeviceError when there is no usable output, or when the device
@@ -766,7 +772,9 @@ def play_session(session: "Session", *, device: int | str | None = None) -> None
     """
     with Player(device, sample_rate=session.sample_rate) as player:
         if player.sample_rate != session.sample_rate:
-            raise DeviceError(f"output '{player.device.name if player.device else device}' cannot play {session.sample_rate} Hz; prepare the session at {player.sample_rate} Hz")
+            raise DeviceError(
+                f"output '{player.device.name if player.device else device}' cannot play {session.sample_rate} Hz; prepare the session at {player.sample_rate} Hz"
+            )
         player.load(session)
         try:
             player.wait()

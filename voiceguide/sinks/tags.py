@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from ..clock import format_timestamp, parse_timestamp
 from ..timeline import Timeline
 
 DEFAULT_ALBUM = "voiceguide"
@@ -65,7 +66,7 @@ def export_year() -> int:
     (the reproducible-builds convention, for byte-identical re-exports)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
-        return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).year
+        return datetime.datetime.fromtimestamp(int(epoch), datetime.UTC).year
     return datetime.date.today().year
 
 
@@ -106,18 +107,6 @@ def session_tags(timeline: Timeline, *, album: str | None = None, track: int | N
         comment=f"Made with {made_by} from the script {script_name(timeline.source)}",
         chapters=chapter_marks(timeline),
     )
-
-
-def _clock_ms(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
-
-
-def _parse_clock_ms(text: str) -> float:
-    hours, minutes, seconds = text.split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 # --- writing ------------------------------------------------------------------------
@@ -214,7 +203,7 @@ def _vorbis_comments(tags: Tags) -> list[tuple[str, str]]:
     if tags.comment:
         pairs.append(("COMMENT", tags.comment))
     for index, chapter in enumerate(tags.chapters, start=1):
-        pairs.append((f"CHAPTER{index:03d}", _clock_ms(chapter.start_s)))
+        pairs.append((f"CHAPTER{index:03d}", format_timestamp(chapter.start_s)))
         pairs.append((f"CHAPTER{index:03d}NAME", chapter.title))
     return pairs
 
@@ -289,7 +278,9 @@ def _from_id3(id3) -> Tags:
         year=int(year[:4]) if year else None,
         comment=str(comments[0].text[0]) if comments else "",
         chapters=tuple(
-            ChapterMark(str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else "", c.start_time / 1000, c.end_time / 1000)
+            ChapterMark(
+                str(c.sub_frames["TIT2"].text[0]) if "TIT2" in c.sub_frames else "", c.start_time / 1000, c.end_time / 1000
+            )
             for c in chapters
         ),
     )
@@ -302,9 +293,11 @@ def _from_vorbis(comments) -> Tags:
     starts = []
     index = 1
     while f"CHAPTER{index:03d}" in values:
-        starts.append((_parse_clock_ms(values[f"CHAPTER{index:03d}"]), values.get(f"CHAPTER{index:03d}NAME", "")))
+        starts.append((parse_timestamp(values[f"CHAPTER{index:03d}"]), values.get(f"CHAPTER{index:03d}NAME", "")))
         index += 1
-    chapters = tuple(ChapterMark(title, start, starts[i + 1][0] if i + 1 < len(starts) else start) for i, (start, title) in enumerate(starts))
+    chapters = tuple(
+        ChapterMark(title, start, starts[i + 1][0] if i + 1 < len(starts) else start) for i, (start, title) in enumerate(starts)
+    )
     return Tags(
         title=values.get("TITLE", ""),
         artist=values.get("ARTIST", ""),

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from ..clock import format_lrc_time, format_timestamp
 from ..timeline import Kind, Timeline
 
 PHASE_LABELS = {
@@ -31,9 +32,6 @@ class TranscriptFormat(str, Enum):
     VTT = "vtt"
     SRT = "srt"
     LRC = "lrc"
-
-
-TRANSCRIPT_FORMATS = tuple(f.value for f in TranscriptFormat)
 
 
 @dataclass(frozen=True)
@@ -60,23 +58,6 @@ def transcript_cues(timeline: Timeline) -> list[Cue]:
     return sorted(cues, key=lambda cue: cue.start_s)
 
 
-def _ms(seconds: float) -> int:
-    return max(0, int(round(seconds * 1000)))
-
-
-def _clock(seconds: float, separator: str) -> str:
-    ms = _ms(seconds)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{separator}{rest % 1000:03d}"
-
-
-def _lrc_clock(seconds: float) -> str:
-    centis = max(0, int(round(seconds * 100)))
-    minutes, rest = divmod(centis, 6000)
-    return f"{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
-
-
 def _vtt_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -85,12 +66,15 @@ def format_vtt(cues: list[Cue], title: str = "") -> str:
     header = " ".join(title.replace("-->", "->").split())
     blocks = ["WEBVTT" + (f" - {header}" if header else "")]
     for number, cue in enumerate(cues, start=1):
-        blocks.append(f"{number}\n{_clock(cue.start_s, '.')} --> {_clock(cue.end_s, '.')}\n{_vtt_text(cue.text)}")
+        blocks.append(f"{number}\n{format_timestamp(cue.start_s)} --> {format_timestamp(cue.end_s)}\n{_vtt_text(cue.text)}")
     return "\n\n".join(blocks) + "\n"
 
 
 def format_srt(cues: list[Cue]) -> str:
-    blocks = [f"{number}\n{_clock(cue.start_s, ',')} --> {_clock(cue.end_s, ',')}\n{cue.text}" for number, cue in enumerate(cues, start=1)]
+    blocks = [
+        f"{number}\n{format_timestamp(cue.start_s, ',')} --> {format_timestamp(cue.end_s, ',')}\n{cue.text}"
+        for number, cue in enumerate(cues, start=1)
+    ]
     return "\n\n".join(blocks) + "\n"
 
 
@@ -104,10 +88,10 @@ def format_lrc(cues: list[Cue], *, title: str = "", artist: str = "", album: str
         lines.append(f"[length:{minutes:02d}:{seconds:02d}]")
     lines.append("[re:voiceguide]")
     for index, cue in enumerate(cues):
-        lines.append(f"[{_lrc_clock(cue.start_s)}]{cue.text}")
+        lines.append(f"[{format_lrc_time(cue.start_s)}]{cue.text}")
         following = cues[index + 1].start_s if index + 1 < len(cues) else None
-        if following is None or _lrc_clock(following) != _lrc_clock(cue.end_s) and following > cue.end_s:
-            lines.append(f"[{_lrc_clock(cue.end_s)}]")
+        if following is None or format_lrc_time(following) != format_lrc_time(cue.end_s) and following > cue.end_s:
+            lines.append(f"[{format_lrc_time(cue.end_s)}]")
     return "\n".join(lines) + "\n"
 
 
@@ -119,4 +103,6 @@ def render_transcript(timeline: Timeline, fmt: str | TranscriptFormat, *, album:
         return format_vtt(cues, timeline.title)
     if fmt is TranscriptFormat.SRT:
         return format_srt(cues)
-    return format_lrc(cues, title=timeline.title, artist=str(timeline.meta.get("author") or ""), album=album, duration_s=timeline.duration_s)
+    return format_lrc(
+        cues, title=timeline.title, artist=str(timeline.meta.get("author") or ""), album=album, duration_s=timeline.duration_s
+    )

@@ -7,13 +7,13 @@ import json
 import logging
 import os
 import struct
-import tempfile
 import zlib
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomically
 from ..audio import Audio
 from .engine import VoiceSettings
 
@@ -75,14 +75,8 @@ class PhraseCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as handle:
-                handle.write(header + pcm)
-            os.replace(handle.name, path)
+            write_atomically(path, header + pcm, durable=False)  # a lost entry costs only time
         except OSError as exc:
             if not self._warned:
                 log.warning("phrase cache %s is not writable (%s); continuing without it", self.folder, exc.strerror)
                 self._warned = True
-            try:
-                os.unlink(handle.name)  # type: ignore[possibly-undefined]
-            except (OSError, UnboundLocalError, NameError):
-                pass

@@ -38,3 +38,15 @@ class SpeechEngine(Protocol):
     def voices(self) -> list[VoiceInfo]: ...
 
     def close(self) -> None: ...
+
+
+def list_voices(language: str | None = None) -> list[VoiceInfo]:
+    """The default engine's voices, those for ``language`` (``nl``, ``en``...) when given."""
+    from .pyttsx3 import Pyttsx3Engine
+
+    with Pyttsx3Engine() as engine:
+        found = engine.voices()
+    if language:
+        language = language.lower()
+        found = [v for v in found if any(lang.lower().split("-")[0] == language for lang in v.languages)]
+    return found

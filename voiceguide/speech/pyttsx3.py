@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..atomic import write_atomically
 from ..audio import Audio
 from ..errors import EngineError
 from .cache import default_cache_dir
@@ -61,7 +62,10 @@ class _Worker:
         self.spoken = False
         self.replies: queue.Queue[dict | None] = queue.Queue()
         self.stderr_tail: list[str] = []
-        self._readers = [threading.Thread(target=self._read_replies, daemon=True), threading.Thread(target=self._read_stderr, daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._read_replies, daemon=True),
+            threading.Thread(target=self._read_stderr, daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
         try:
@@ -224,9 +228,7 @@ class Pyttsx3Engine:
         path = self._voice_list_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".tmp-", delete=False, encoding="utf-8") as handle:
-                json.dump([asdict(v) for v in voices], handle)
-            os.replace(handle.name, path)
+            write_atomically(path, json.dumps([asdict(v) for v in voices]).encode("utf-8"), durable=False)
         except OSError:
             pass
 
@@ -282,7 +284,7 @@ class Pyttsx3Engine:
                 self._worker = None
         self._tmp.cleanup()
 
-    def __enter__(self) -> "Pyttsx3Engine":
+    def __enter__(self) -> Pyttsx3Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -102,8 +102,10 @@ class AtomicFile:
     A replaced target's permission bits are kept.
     """
 
-    def __init__(self, target: str | Path, *, replace: bool = False):
+    def __init__(self, target: str | Path, *, replace: bool = False, durable: bool = True):
         self.target = Path(target)
+        self.durable = durable
+        """fsync the file and its folder on commit (a cache entry can skip it: losing one costs only time)."""
         self.folder = self.target.parent if str(self.target.parent) else Path(".")
         self.replace = replace
         self.file: BinaryIO | None = None
@@ -119,7 +121,7 @@ class AtomicFile:
         """True when the data lives in an unnamed O_TMPFILE inode."""
         return self.file is not None and self.temp_path is None
 
-    def __enter__(self) -> "AtomicFile":
+    def __enter__(self) -> AtomicFile:
         if self.file is None:
             self.open()
         return self
@@ -159,7 +161,8 @@ class AtomicFile:
         """Make the written data the target, durably (fsync file and folder)."""
         assert self.file is not None, "commit() inside the with block"
         self.file.flush()
-        os.fsync(self.file.fileno())
+        if self.durable:
+            os.fsync(self.file.fileno())
         if self.temp_path is None:
             self._link_unnamed()
         elif self.replace:
@@ -170,7 +173,8 @@ class AtomicFile:
             os.unlink(self.temp_path)
             self.temp_path = None
         self.committed = True
-        self._sync_folder()
+        if self.durable:
+            self._sync_folder()
 
     def _link_unnamed(self) -> None:
         assert self.file is not None
@@ -223,3 +227,16 @@ class AtomicFile:
                 self.file.close()
         else:
             self.discard()
+
+
+def write_atomically(target: str | Path, data: bytes, *, replace: bool = True, durable: bool = True) -> Path:
+    """Write ``data`` as the whole of ``target``, atomically (see :class:`AtomicFile`).
+
+    Raises OSError when the folder cannot be written; FileExistsError when
+    ``replace`` is False and the target exists.
+    """
+    with AtomicFile(target, replace=replace, durable=durable) as out:
+        assert out.file is not None
+        out.file.write(data)
+        out.commit()
+    return Path(target)

@@ -1,0 +1,108 @@
+"""Options several commands share, built from :mod:`voiceguide.rules`, and
+small output helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import rules
+from ..mix import MixSettings
+from ..session import VoiceOptions
+
+
+def range_type(allowed: rules.Range) -> click.ParamType:
+    """A click type for a range of :mod:`voiceguide.rules`."""
+    kind = click.IntRange if allowed.whole else click.FloatRange
+    return kind(int(allowed.low) if allowed.whole else allowed.low, int(allowed.high) if allowed.whole else allowed.high)
+
+
+def voice_options(command: Callable) -> Callable:
+    """``--lang``, ``--voice`` and ``--rate``."""
+    command = click.option(
+        "--rate", type=range_type(rules.RATE_WPM), help="Words per minute (default: the script's, usually 125)."
+    )(command)
+    command = click.option("--voice", help="Engine voice id, e.g. gmw/nl+f3 (see 'voiceguide voices').")(command)
+    return lang_option(command)
+
+
+def lang_option(command: Callable) -> Callable:
+    return click.option("--lang", type=click.Choice(rules.LANGUAGES), help="Language of a built-in exercise (default nl).")(
+        command
+    )
+
+
+def length_options(command: Callable) -> Callable:
+    """``--minutes N`` / ``--length 90s|5m``: stretch or shrink the session."""
+    command = click.option(
+        "--length", "length", metavar="TIME", help="Session length as 90s, 5m or 1:30 (instead of --minutes)."
+    )(command)
+    return click.option(
+        "--minutes", type=range_type(rules.MINUTES), help="Session length in minutes; elastic pauses and breathing fit to it."
+    )(command)
+
+
+def ambience_options(command: Callable) -> Callable:
+    """``--ambience pink|brown|none`` and how far under the voice it sits."""
+    command = click.option(
+        "--ambience-level",
+        type=range_type(rules.AMBIENCE_BELOW_VOICE_DB),
+        default=24.0,
+        show_default=True,
+        metavar="DB",
+        help="How far the ambience sits under the voice, in dB (at least 6).",
+    )(command)
+    return click.option(
+        "--ambience",
+        type=click.Choice(rules.AMBIENCES),
+        default="none",
+        show_default=True,
+        help="Soft noise under the session, ducked while the voice speaks.",
+    )(command)
+
+
+def voice_request(options: dict[str, Any]) -> VoiceOptions:
+    return VoiceOptions(voice=options.get("voice"), rate=options.get("rate"))
+
+
+def mix_request(options: dict[str, Any], sample_rate: int = rules.DEFAULT_SAMPLE_RATE) -> MixSettings:
+    return MixSettings(
+        sample_rate=sample_rate,
+        ambience=options.get("ambience", "none"),
+        ambience_below_voice_db=options.get("ambience_level", 24.0),
+    )
+
+
+DATA_DIR_KEY = "voiceguide.data_dir"
+
+
+def _remember_data_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[DATA_DIR_KEY] = value  # ctx.meta is shared by the group and its commands
+
+
+def data_dir_option(command: Callable) -> Callable:
+    """``--data-dir``, on the group and on each command that reads or writes the practice log."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_remember_data_dir,
+        help="Folder of the practice log and diary (default: the user data folder, or $VOICEGUIDE_DATA_DIR).",
+    )(command)
+
+
+def data_dir() -> Path | None:
+    """``--data-dir`` as given to the group or the command (the command's wins); None: the default."""
+    return click.get_current_context().meta.get(DATA_DIR_KEY)
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell, two spaces apart."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    for row in (header, *rows):
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+        click.echo("  ".join(cells).rstrip())

@@ -1,0 +1,78 @@
+"""Live playback: ``play`` and ``devices``."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import DeviceError
+from ..exercises import load_script
+from ..practice.log import session_length_s
+from ..session import prepare_session
+from ..sinks.player import NO_DEVICE, output_devices
+from ..timeline import target_seconds
+from .options import ambience_options, data_dir, data_dir_option, length_options, mix_request, table, voice_options, voice_request
+from .practice import after_play
+from .terminal import play_interactive
+
+
+@click.command()
+@click.argument("script")
+@click.option(
+    "--device", help="Output device: its number or part of its name (see 'voiceguide devices'). Default: the system's output."
+)
+@click.option("--quiet", is_flag=True, help="Show nothing while playing (keys still work).")
+@click.option("--next", "use_next", is_flag=True, help="Play the length 'voiceguide next' suggests from your practice log.")
+@click.option("--no-diary", is_flag=True, help="Do not offer a diary entry afterwards.")
+@voice_options
+@length_options
+@ambience_options
+@data_dir_option
+def play(
+    script: str,
+    device: str | None,
+    quiet: bool,
+    use_next: bool,
+    no_diary: bool,
+    lang: str | None,
+    minutes: float | None,
+    length: str | None,
+    **options,
+) -> None:
+    """Play a session live on an audio output.
+
+    Keys (no Enter needed): space pauses and resumes, left goes back to the
+    start of the sentence or breath cycle, right skips to the next chapter,
+    q or Esc stops with a fade; Ctrl-C fades out and exits 130.
+
+    \b
+    Example:
+      voiceguide play zelfkalmering --lang en
+      voiceguide play zelfkalmering --next
+      voiceguide play my-script.vg --minutes 10 --device 2 --quiet
+    """
+    target_s = session_length_s(script, lang, target_s=target_seconds(minutes, length), use_next=use_next, data_dir=data_dir())
+
+    def prepare(sample_rate: int):  # called once the output is already running
+        return prepare_session(
+            load_script(script, lang), voice=voice_request(options), mix=mix_request(options, sample_rate), target_s=target_s
+        )
+
+    outcome = play_interactive(prepare, device=device, quiet=quiet)
+    after_play(script, lang, outcome, offer_diary=not (quiet or no_diary))
+
+
+@click.command()
+def devices() -> None:
+    """List the audio output devices; exits 1 when there is none.
+
+    \b
+    Example:
+      voiceguide devices
+    """
+    found = output_devices()
+    if not found:
+        raise DeviceError(NO_DEVICE)
+    rows = [
+        (str(d.index) + (" *" if d.is_default else ""), d.name, d.hostapi, str(d.channels), str(d.default_rate)) for d in found
+    ]
+    table(("DEVICE", "NAME", "SYSTEM", "CHANNELS", "RATE"), rows)

@@ -1,0 +1,170 @@
+"""Commands on one session: ``list``, ``show``, ``check`` and ``export``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import rules
+from ..clock import format_clock, format_clock_tenths
+from ..errors import VoiceguideError
+from ..exercises import list_builtins, load_script
+from ..lint import check_script
+from ..session import prepare_session
+from ..sinks.export import default_output, existing_targets, export_session, preferred_sample_rate
+from ..timeline import BREATH_KINDS, Kind, Timeline, target_seconds
+from .options import ambience_options, lang_option, length_options, mix_request, range_type, table, voice_options, voice_request
+from .terminal import is_terminal
+
+
+@click.command(name="list")
+def list_exercises() -> None:
+    """List the built-in exercises.
+
+    \b
+    Example:
+      voiceguide list
+    """
+    rows = [(entry.name, entry.language, entry.title, format_clock(entry.estimated_s)) for entry in list_builtins()]
+    table(("NAME", "LANG", "TITLE", "ABOUT"), rows)
+
+
+@click.command()
+@click.argument("script")
+@voice_options
+@length_options
+def show(script: str, lang: str | None, minutes: float | None, length: str | None, **voice: object) -> None:
+    """Show a script's settings and its planned timeline.
+
+    \b
+    Example:
+      voiceguide show zelfkalmering --lang en
+      voiceguide show veilige-plek --minutes 10
+    """
+    session = prepare_session(load_script(script, lang), voice=voice_request(voice), target_s=target_seconds(minutes, length))
+    timeline = session.timeline
+    click.echo(f"{timeline.title}  ({timeline.language}, voice {session.voice.voice_id}, {session.voice.rate} wpm)")
+    click.echo(f"length {format_clock(timeline.duration_s)}, {len(timeline.chapters())} chapters\n")
+    table(("START", "LENGTH", "WHAT", "DETAIL"), timeline_rows(timeline))
+
+
+def timeline_rows(timeline: Timeline) -> list[tuple[str, str, str, str]]:
+    """Rows for the timeline table; spoken counts are folded into the breath phase they belong to."""
+    counted = {(e.line, e.cycle) for e in timeline.events if e.kind is Kind.COUNT}
+    rows = []
+    for event in timeline.events:
+        if event.kind is Kind.COUNT:
+            continue
+        detail = event.text
+        if event.kind in BREATH_KINDS:
+            detail = f"cycle {event.cycle}" + (", counted" if (event.line, event.cycle) in counted else "")
+        elif event.kind is Kind.CLIP:
+            detail = Path(event.text).name
+        length = "" if event.kind is Kind.CHAPTER else f"{event.duration_s:.1f}s"
+        rows.append((format_clock_tenths(event.start_s, always=True), length, event.kind.value, detail))
+    rows.append((format_clock_tenths(timeline.duration_s, always=True), "", "end", ""))
+    return rows
+
+
+@click.command()
+@click.argument("script")
+@lang_option
+def check(script: str, lang: str | None) -> None:
+    """Check a script for errors and for what would not sound right; exits 2 on errors.
+
+    \b
+    Example:
+      voiceguide check my-script.vg
+    """
+    findings = check_script(script, language=lang)
+    for finding in findings:
+        click.echo(str(finding), err=finding.severity == rules.Severity.ERROR)
+    if any(f.severity == rules.Severity.ERROR for f in findings):
+        sys.exit(2)
+    warnings = len(findings)
+    click.echo(f"ok: no errors{f', {warnings} warning(s)' if warnings else ', no warnings'}")
+
+
+@click.command()
+@click.argument("script")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file; the extension picks the format. Default: NAME.mp3",
+)
+@click.option("--force", is_flag=True, help="Replace existing files (asked interactively otherwise).")
+@click.option(
+    "--sample-rate",
+    type=click.Choice([str(rate) for rate in sorted(rules.SAMPLE_RATES)]),
+    help="Default 44100 (48000 for .opus, which needs it).",
+)
+@click.option(
+    "--loudness",
+    type=range_type(rules.LOUDNESS_LUFS),
+    default=rules.DEFAULT_LOUDNESS_LUFS,
+    show_default=True,
+    metavar="LUFS",
+    help="Integrated loudness (ITU-R BS.1770).",
+)
+@click.option("--bitrate", type=int, metavar="KBPS", help="MP3 constant bitrate, e.g. 64, 96, 128 (default 96).")
+@click.option(
+    "--bit-depth", type=click.Choice([str(depth) for depth in rules.BIT_DEPTHS]), help="WAV and FLAC sample size (default 16)."
+)
+@click.option("--transcript", type=click.Choice(rules.TRANSCRIPTS), help="Also write a transcript beside the audio (OUT.vtt...).")
+@click.option("--album", help="Album tag: the collection this belongs to (default voiceguide).")
+@click.option("--track", type=range_type(rules.TRACK_NUMBER), metavar="N", help="Track number tag.")
+@voice_options
+@length_options
+@ambience_options
+def export(
+    script: str, output: Path | None, force: bool, lang: str | None, minutes: float | None, length: str | None, **options
+) -> None:
+    """Render a session to an audio file: .wav, .flac, .mp3, .ogg (Vorbis) or .opus.
+
+    It is normalised to -16 LUFS with true peaks under -1 dBTP, tagged (title,
+    author, album, track, language, year, chapters) and written atomically.
+
+    \b
+    Example:
+      voiceguide export zelfkalmering -o zelfkalmering.mp3
+      voiceguide export my-script.vg -o out/session.wav --force
+      voiceguide export herinnering --lang en --minutes 5 -o memory-5min.mp3
+      voiceguide export veilige-plek -o plek.opus --transcript vtt --album 'Rust' --track 2
+      voiceguide export zelfkalmering -o calm.flac --bit-depth 24 --loudness -19
+      voiceguide export veilige-plek -o plek.mp3 --ambience pink --ambience-level 28
+    """
+    output = output or default_output(script, lang)
+    existing = existing_targets(output, options["transcript"])
+    if existing and not force and is_terminal(sys.stdin):
+        names = " and ".join(str(path) for path in existing)
+        if not click.confirm(f"Replace {names}?", default=False):
+            raise VoiceguideError(f"kept {names}; nothing was written")
+        force = True
+    sample_rate = int(options["sample_rate"]) if options["sample_rate"] else preferred_sample_rate(output)
+    session = prepare_session(
+        load_script(script, lang),
+        voice=voice_request(options),
+        mix=mix_request(options, sample_rate),
+        target_s=target_seconds(minutes, length),
+    )
+    result = export_session(
+        session,
+        output,
+        force=force,
+        bitrate_kbps=options["bitrate"],
+        loudness_lufs=options["loudness"],
+        bit_depth=int(options["bit_depth"]) if options["bit_depth"] else None,
+        album=options["album"],
+        track=options["track"],
+        transcript=options["transcript"],
+    )
+    kind = f"{result.format} {result.bitrate_kbps} kbps" if result.bitrate_kbps else result.format
+    click.echo(
+        f"wrote {result.path} ({format_clock(result.duration_s)}, {kind}, {result.sample_rate} Hz, "
+        f"{result.loudness_lufs:.1f} LUFS, true peak {result.true_peak_dbtp:.1f} dBTP)"
+    )
+    if result.transcript:
+        click.echo(f"wrote {result.transcript}")

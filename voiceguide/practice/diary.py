@@ -1,0 +1,179 @@
+"""The trigger diary: what set it off, the need underneath, the exercise that
+helped, and tension before and after (0-10)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from ..errors import UsageError
+from ..exercises import find_builtin
+from .log import SessionRecord
+from .store import MAX_EXERCISE_CHARS, database, one_line, timestamp, transaction
+
+NEEDS = ("safety", "connection", "appreciation")
+"""The needs named in the seed's advice; a diary entry may also give its own words."""
+NEED_ALIASES = {"veiligheid": "safety", "verbinding": "connection", "waardering": "appreciation", "erkenning": "appreciation"}
+MAX_TRIGGER_CHARS = 200
+MAX_NEED_CHARS = 100
+
+DIARY_CSV_COLUMNS = ("written_at", "trigger", "need", "exercise", "tension_before", "tension_after")
+
+
+@dataclass(frozen=True)
+class DiaryEntry:
+    """One trigger and what helped."""
+
+    written_at: datetime
+    trigger: str
+    need: str
+    """``safety``, ``connection``, ``appreciation`` or the user's own words."""
+    exercise: str
+    tension_before: int
+    """0 (calm) to 10."""
+    tension_after: int
+
+    @property
+    def drop(self) -> int:
+        """How much the tension went down (negative if it went up)."""
+        return self.tension_before - self.tension_after
+
+
+@dataclass(frozen=True)
+class TensionDrop:
+    """The average drop in tension for one exercise, over its diary entries."""
+
+    exercise: str
+    entries: int
+    average_drop: float
+
+
+def clean_trigger(text: str) -> str:
+    """A trigger in a few words: 1 to 200 characters, one line."""
+    return one_line(text, "trigger", MAX_TRIGGER_CHARS)
+
+
+def clean_need(text: str) -> str:
+    """``safety``, ``connection``, ``appreciation`` (or the Dutch
+    veiligheid, verbinding, waardering), or the user's own words."""
+    cleaned = one_line(text, "need", MAX_NEED_CHARS)
+    key = cleaned.lower()
+    if key in NEEDS:
+        return key
+    return NEED_ALIASES.get(key, cleaned)
+
+
+def clean_exercise(text: str) -> str:
+    """A built-in's canonical name for any of its names (``safe-place`` ->
+    ``veilige-plek``); anything else (a script, a walk) as written."""
+    cleaned = one_line(text, "exercise", MAX_EXERCISE_CHARS)
+    builtin = find_builtin(cleaned)
+    return builtin.name if builtin else cleaned
+
+
+def parse_tension(value: int | str, which: str = "tension") -> int:
+    """A tension rating: a whole number from 0 (calm) to 10."""
+    if isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or not 0 <= value <= 10:
+        raise UsageError(f"{which} must be a whole number from 0 (calm) to 10, not '{value}'")
+    return value
+
+
+# --- the trigger diary ----------------------------------------------------------------------
+
+
+def add_diary_entry(
+    trigger: str,
+    need: str,
+    exercise: str,
+    tension_before: int | str,
+    tension_after: int | str,
+    when: datetime | None = None,
+    *,
+    data_dir: str | Path | None = None,
+) -> DiaryEntry:
+    """Add a diary entry (creating the file if needed) and return it.
+
+    Raises ``UsageError`` (one line) for a trigger that is empty or over 200
+    characters, an empty need, or a tension that is not a whole number from
+    0 to 10; nothing is written then.
+    """
+    entry = DiaryEntry(
+        datetime.fromisoformat(timestamp(when)),
+        clean_trigger(trigger),
+        clean_need(need),
+        clean_exercise(exercise),
+        parse_tension(tension_before, "tension before"),
+        parse_tension(tension_after, "tension after"),
+    )
+    with database(data_dir, create=True) as conn, transaction(conn):
+        conn.execute(
+            "INSERT INTO diary (written_at, trigger_text, need, exercise, tension_before, tension_after) VALUES (?, ?, ?, ?, ?, ?)",
+            (entry.written_at.isoformat(), entry.trigger, entry.need, entry.exercise, entry.tension_before, entry.tension_after),
+        )
+    return entry
+
+
+def diary_entries(limit: int | None = 20, *, data_dir: str | Path | None = None) -> list[DiaryEntry]:
+    """The last ``limit`` diary entries (all when None), newest first."""
+    with database(data_dir, create=False) as conn:
+        if conn is None:
+            return []
+        rows = conn.execute(
+            "SELECT written_at, trigger_text, need, exercise, tension_before, tension_after FROM diary ORDER BY written_at DESC, id DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        ).fetchall()
+    return [DiaryEntry(datetime.fromisoformat(row[0]), *row[1:]) for row in rows]
+
+
+def tension_drop_by_exercise(*, data_dir: str | Path | None = None) -> list[TensionDrop]:
+    """Per exercise, the average drop in tension (before - after), biggest first."""
+    with database(data_dir, create=False) as conn:
+        if conn is None:
+            return []
+        rows = conn.execute(
+            "SELECT exercise, COUNT(*), AVG(tension_before - tension_after) AS drop_ FROM diary GROUP BY exercise ORDER BY drop_ DESC, exercise"
+        ).fetchall()
+    return [TensionDrop(exercise, count, average) for exercise, count, average in rows]
+
+
+def export_diary_csv(stream: TextIO, *, data_dir: str | Path | None = None) -> int:
+    """Write every diary entry, oldest first, as CSV (``DIARY_CSV_COLUMNS``)."""
+    entries = list(reversed(diary_entries(None, data_dir=data_dir)))
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(DIARY_CSV_COLUMNS)
+    for e in entries:
+        writer.writerow((e.written_at.isoformat(), e.trigger, e.need, e.exercise, e.tension_before, e.tension_after))
+    return len(entries)
+
+
+# --- after play -----------------------------------------------------------------------------
+
+DIARY_OFFER = "Add a diary entry for this session?"
+
+DIARY_QUESTIONS = (
+    ("trigger", "What set it off, in a few words", clean_trigger),
+    ("need", "The need underneath (safety, connection, appreciation, or your own words)", clean_need),
+    ("exercise", "The exercise that helped", clean_exercise),
+    ("before", "Tension before (0 calm - 10)", lambda text: parse_tension(text, "tension before")),
+    ("after", "Tension after (0 calm - 10)", lambda text: parse_tension(text, "tension after")),
+)
+"""What a diary entry asks, in order: (answer key, question, the check that
+turns an answer into its value or raises UsageError)."""
+
+
+def offer_diary_after(record: SessionRecord | None, *, interactive: bool) -> bool:
+    """Whether ``play`` should offer a diary entry: only when a session was
+    logged and someone is at a terminal to answer (never in scripts)."""
+    return record is not None and interactive
+
+
+def diary_defaults(record: SessionRecord) -> dict[str, str]:
+    """Prefilled answers for a diary entry right after ``record`` was played."""
+    return {"exercise": record.exercise}

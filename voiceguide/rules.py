@@ -1,0 +1,111 @@
+"""What voiceguide accepts, in one place.
+
+Every limit and every set of choices is written here once; the command
+line options, the script parser, the manifest checker and the export all
+check against these, so a value that one of them accepts the others accept
+too, and the messages read the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class Range:
+    """A closed range of numbers, with the unit people read it in."""
+
+    low: float
+    high: float
+    unit: str = ""
+    whole: bool = False
+    """Only whole numbers."""
+    above_low: bool = False
+    """``low`` itself is not allowed (only numbers above it)."""
+
+    def __contains__(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.whole and (isinstance(value, float) and not value.is_integer()):
+            return False
+        above = value > self.low if self.above_low else value >= self.low
+        return above and value <= self.high  # NaN is never inside
+
+    def describe(self) -> str:
+        """``a whole number from 60 to 400``"""
+        if self.above_low:
+            return f"a number above {self.low:g} and at most {self.high:g}"
+        return f"a {'whole ' if self.whole else ''}number from {self.low:g} to {self.high:g}"
+
+    def problem(self, what: str, value: object) -> str:
+        """The one-line message for ``value`` outside the range."""
+        shown = repr(value) if isinstance(value, str) else f"{value}"
+        return f"{what} must be {self.describe()}, not {shown}"
+
+
+RATE_WPM = Range(60, 400, "words per minute", whole=True)
+"""Speaking rate, as heard (the engines are calibrated to it)."""
+PITCH = Range(0, 99, whole=True)
+"""espeak's pitch scale; 50 is the voice's own."""
+VOLUME = Range(0.0, 1.0, above_low=True)
+MINUTES = Range(0.5, 180, "minutes")
+"""A session length asked for with --minutes, a manifest or --next --cap."""
+MIN_SESSION_S = MINUTES.low * 60
+LOUDNESS_LUFS = Range(-30, -10, "LUFS")
+"""The voice's loudness in an export: -16 for phones (Apple, AES TD1004),
+-23 for broadcast; outside this range speech is either too quiet to hear on
+a phone or needs more limiting than sounds natural."""
+AMBIENCE_BELOW_VOICE_DB = Range(6, 60, "dB")
+TRACK_NUMBER = Range(1, 999, whole=True)
+JOBS = Range(1, 64, whole=True)
+TENSION = Range(0, 10, whole=True)
+
+LANGUAGES = ("nl", "en")
+"""Languages of the built-in exercises and of scripts."""
+AMBIENCES = ("none", "pink", "brown")
+HOLD_TONES = ("soft", "silent")
+FORMATS = ("mp3", "wav", "flac", "ogg", "opus")
+"""Audio formats an export can write, by file extension."""
+TRANSCRIPTS = ("vtt", "srt", "lrc")
+BIT_DEPTHS = (16, 24)
+SAMPLE_RATES = (44_100, 48_000, 22_050)
+DEFAULT_SAMPLE_RATE = 44_100
+DEFAULT_LOUDNESS_LUFS = -16.0
+DEFAULT_MP3_KBPS = 96
+
+VOICE_ID = re.compile(r"[A-Za-z0-9_+/.:\- ]{1,80}")
+"""An engine voice id as a script, a manifest or --voice may give it:
+``auto``, ``gmw/nl+f3``, ``piper:nl_NL-mls-medium``."""
+
+
+class Severity(str, Enum):
+    """How bad a finding of ``voiceguide check`` is."""
+
+    ERROR = "error"
+    """The script cannot be rendered."""
+    WARNING = "warning"
+    """It renders, but will not sound right."""
+
+
+MAX_SESSION_S = 3 * 3600.0
+"""No session plans longer than this unless VOICEGUIDE_MAX_MINUTES says so
+(a shared script must not make voiceguide render for hours)."""
+MAX_SESSION_LIMIT_S = 24 * 3600.0
+"""VOICEGUIDE_MAX_MINUTES may raise the limit this far, no further."""
+
+
+def max_session_s() -> float:
+    """The session limit in seconds: VOICEGUIDE_MAX_MINUTES when it is a
+    number of minutes above 0 (at most 24 hours), else 3 hours."""
+    text = os.environ.get("VOICEGUIDE_MAX_MINUTES", "").strip()
+    try:
+        minutes = float(text)
+    except ValueError:
+        return MAX_SESSION_S
+    if not math.isfinite(minutes) or minutes <= 0:
+        return MAX_SESSION_S
+    return min(minutes * 60.0, MAX_SESSION_LIMIT_S)
