@@ -37,7 +37,8 @@ from scipy.signal import correlate
 from voiceguide import load_script, prepare_session
 from voiceguide.cli.terminal import format_status, parse_keys
 from voiceguide.clock import format_clock
-from voiceguide.sinks.player import (
+from voiceguide.sinks.player import Player
+from voiceguide.sinks.transport import (
     AHEAD_S,
     INTERRUPT_FADE_S,
     PAUSE_FADE_S,
@@ -46,7 +47,6 @@ from voiceguide.sinks.player import (
     SEEK_LEAD_S,
     STOP_FADE_S,
     Navigator,
-    Player,
     State,
     Status,
     Transport,

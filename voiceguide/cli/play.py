@@ -8,7 +8,7 @@ from ..errors import DeviceError
 from ..exercises import load_script
 from ..practice.log import session_length_s
 from ..session import prepare_session
-from ..sinks.player import NO_DEVICE, output_devices
+from ..sinks.devices import NO_DEVICE, output_devices
 from ..timeline import target_seconds
 from .options import ambience_options, data_dir, data_dir_option, length_options, mix_request, table, voice_options, voice_request
 from .practice import after_play

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..clock import format_clock
-from ..sinks.player import INTERRUPT_FADE_S, Player, State, Status
+from ..sinks.player import Player
+from ..sinks.transport import INTERRUPT_FADE_S, State, Status
 from .signals import Terminated
 
 log = logging.getLogger(__name__)

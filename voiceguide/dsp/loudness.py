@@ -429,8 +429,3 @@ class LoudnessMeter:
                 frames=self.frames,
             )
         return self._finished
-
-
-def measure(blocks: Iterable[np.ndarray], sample_rate: int, *, true_peak: bool = True) -> Measurement:
-    """Integrated loudness and true peak of a stream of blocks."""
-    return LoudnessMeter(sample_rate, true_peak=true_peak).add_all(blocks)

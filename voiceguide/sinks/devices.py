@@ -1,0 +1,127 @@
+"""Audio outputs as PortAudio sees them, and the format a device accepts.
+
+sounddevice is imported only when a device is needed: without libportaudio2
+the import itself fails, and everything else in voiceguide must keep
+working on such a machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DeviceError
+from ..rules import SAMPLE_RATES
+
+NO_DEVICE = "no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3"
+
+
+def sounddevice_module() -> Any:
+    """Import sounddevice, or explain in one line why playback is impossible."""
+    try:
+        import sounddevice
+    except OSError:  # the module loads, but PortAudio itself is missing
+        raise DeviceError(
+            "PortAudio is not installed, so nothing can be played; install it (sudo apt-get install libportaudio2) "
+            "or write a file with 'voiceguide export'"
+        ) from None
+    except ImportError:
+        raise DeviceError(
+            "the sounddevice package is missing; pip install sounddevice, or write a file with 'voiceguide export'"
+        ) from None
+    return sounddevice
+
+
+# --- devices ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One audio output as PortAudio sees it."""
+
+    index: int
+    name: str
+    hostapi: str
+    channels: int
+    """Maximum output channels."""
+    default_rate: int
+    """The device's default sample rate in Hz."""
+    is_default: bool = False
+
+
+def output_devices() -> list[DeviceInfo]:
+    """Every device with at least one output channel (empty without a sound card)."""
+    sd = sounddevice_module()
+    try:
+        devices = sd.query_devices()
+        hostapis = sd.query_hostapis()
+        default = sd.default.device[1]
+    except sd.PortAudioError as exc:
+        raise DeviceError(f"cannot list audio devices ({exc})") from None
+    return [
+        DeviceInfo(
+            int(d["index"]),
+            str(d["name"]),
+            str(hostapis[d["hostapi"]]["name"]),
+            int(d["max_output_channels"]),
+            int(d["default_samplerate"]),
+            int(d["index"]) == default,
+        )
+        for d in devices
+        if d["max_output_channels"] > 0
+    ]
+
+
+def find_device(device: int | str | None = None) -> DeviceInfo:
+    """The output ``device`` names (an index, or part of a name), or the
+    system's default output (the first output when there is no default).
+
+    Raises DeviceError when there is no output at all or none matches.
+    """
+    outputs = output_devices()
+    if not outputs:
+        raise DeviceError(NO_DEVICE)
+    if device is None or device == "":
+        return next((d for d in outputs if d.is_default), outputs[0])
+    if isinstance(device, int) or str(device).strip().isdigit():
+        wanted = int(device)
+        found = [d for d in outputs if d.index == wanted]
+    else:
+        needle = str(device).strip().lower()
+        found = [d for d in outputs if d.name.lower() == needle] or [d for d in outputs if needle in d.name.lower()]
+    if len(found) == 1:
+        return found[0]
+    listing = ", ".join(f"{d.index} {d.name}" for d in (found or outputs))
+    if not found:
+        raise DeviceError(f"no output device matches '{device}'; choose one of: {listing} (see 'voiceguide devices')")
+    raise DeviceError(f"'{device}' matches several output devices: {listing}; give the number")
+
+
+def is_available(device: int | str | None = None) -> bool:
+    """Whether ``device`` (default: the system's output) exists and can play."""
+    try:
+        info = find_device(device)
+        choose_format(sounddevice_module(), info)
+    except DeviceError:
+        return False
+    return True
+
+
+def choose_format(sd: Any, device: DeviceInfo, preferred_rate: int | None = None) -> tuple[int, int]:
+    """The first (sample rate, channels) the device accepts: mono where it
+    can (the mix is mono), else stereo with the mix on both channels."""
+    rates = [preferred_rate] if preferred_rate else []
+    rates += [rate for rate in SAMPLE_RATES if rate == device.default_rate] + list(SAMPLE_RATES)
+    for rate in dict.fromkeys(rates):
+        for channels in (1, 2):
+            if channels > device.channels:
+                continue
+            try:
+                sd.check_output_settings(device=device.index, samplerate=rate, channels=channels, dtype="float32")
+            except (sd.PortAudioError, ValueError):
+                continue
+            return rate, channels
+    raise DeviceError(
+        f"output device '{device.name}' accepts none of {', '.join(map(str, SAMPLE_RATES))} Hz; "
+        "choose another with --device (see 'voiceguide devices') or use 'voiceguide export'"
+    )
