@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated phrase cache and one real speech engine."""
+"""Shared fixtures: isolated user folders, the real and the fake speech engine."""
 
 from __future__ import annotations
 
@@ -28,10 +28,19 @@ def isolated_user_folders(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def engine():
-    from voiceguide.speech.pyttsx3 import Pyttsx3Engine
+    """The real espeak-ng engine (one server for the whole run)."""
+    from voiceguide.speech.espeak import EspeakEngine
 
-    with Pyttsx3Engine() as real_engine:
+    with EspeakEngine() as real_engine:
         yield real_engine
+
+
+@pytest.fixture
+def fake_engine():
+    """The deterministic test engine: tones shaped like syllables, no espeak."""
+    from voiceguide.speech.fake import FakeEngine
+
+    return FakeEngine()
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ from voiceguide.atomic import sweep_stale_temps
 from voiceguide.cli import cli
 from voiceguide.cli import session as cli_session
 from voiceguide.errors import ExportError, UsageError
-from voiceguide.sinks.export import export_session, mp3_compression_level
+from voiceguide.sinks.export import export_session
+from voiceguide.sinks.mp3 import write_mp3
 from voiceguide.sinks.tags import read_tags
 from voiceguide.sinks.transcript import render_transcript
 from voiceguide.timeline import Kind
@@ -101,9 +102,14 @@ def test_every_format_decodes_at_minus_16_lufs_under_minus_1_dbtp(exported, sess
     loudness = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
     assert loudness == pytest.approx(-16.0, abs=0.5)
     assert true_peak_dbtp(samples) <= -1.0 + 1e-6
-    # what the export reports is what the file measures
+    # what the export reports is what the file measures; it is predicted, not
+    # decoded: a lossy codec's overshoot is allowed for, within its margin
     assert result.loudness_lufs == pytest.approx(loudness, abs=0.05)
-    assert result.true_peak_dbtp == pytest.approx(true_peak_dbtp(samples), abs=0.05)
+    decoded_peak = true_peak_dbtp(samples)
+    if not result.peak_margin_db:  # lossless: exact
+        assert result.true_peak_dbtp == pytest.approx(decoded_peak, abs=0.05)
+    else:
+        assert result.true_peak_dbtp - 0.05 <= decoded_peak <= result.true_peak_dbtp + result.peak_margin_db
 
 
 def test_mp3_is_mono_constant_96_kbps(exported):
@@ -120,15 +126,9 @@ def test_mp3_bitrates_come_out_exactly(tmp_path, sample_rate, kbps):
     t = np.arange(sample_rate) / sample_rate
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     path = tmp_path / "tone.mp3"
-    sf.write(
-        str(path),
-        tone,
-        sample_rate,
-        format="MP3",
-        bitrate_mode="CONSTANT",
-        compression_level=mp3_compression_level(kbps, sample_rate),
-    )
+    write_mp3(str(path), tone, sample_rate, bitrate_kbps=kbps)
     assert abs(MP3(str(path)).info.bitrate - kbps * 1000) <= 1000
+    assert sf.info(str(path)).frames == len(tone)  # the LAME tag tells decoders the exact length
 
 
 def test_cues_keep_their_level_relative_to_the_voice(exported, session):
@@ -136,11 +136,12 @@ def test_cues_keep_their_level_relative_to_the_voice(exported, session):
 
     samples, rate = sf.read(str(exported["wav"].path), dtype="float32")
     speech = np.concatenate([samples[int(e.start_s * rate) : int(e.end_s * rate)] for e in session.timeline.of_kind(Kind.SPEECH)])
-    # the middle of the out-breath, between the spoken counts
+    # the out-breath between its spoken counts: the middle of each gap
     exhale = session.timeline.of_kind(Kind.EXHALE)[0]
-    tone = np.concatenate(
-        [samples[int((exhale.start_s + k + 0.65) * rate) : int((exhale.start_s + k + 0.95) * rate)] for k in (1, 2)]
-    )
+    counts = [c for c in session.timeline.of_kind(Kind.COUNT) if exhale.start_s <= c.end_s and c.start_s < exhale.end_s]
+    gaps = [(a.end_s, b.start_s) for a, b in zip(counts, counts[1:]) if b.start_s - a.end_s > 0.2]
+    assert len(gaps) >= 2
+    tone = np.concatenate([samples[int((a + 0.2 * (b - a)) * rate) : int((b - 0.2 * (b - a)) * rate)] for a, b in gaps])
     difference = 20 * np.log10(active_rms(speech, rate) / active_rms(tone, rate, threshold_dbfs=-70))
     assert 12 <= difference <= 18
 
@@ -289,7 +290,10 @@ def expected_cues(session) -> list[tuple[float, float, str]]:
         if event.kind is Kind.SPEECH:
             cues.append((event.start_s, event.end_s, event.text))
         elif event.kind in labels:
-            counts = [c.text for c in session.timeline.of_kind(Kind.COUNT) if event.start_s <= c.start_s < event.end_s]
+            # counts start a little before their beat (their vowel lands on it): each belongs where its middle is
+            counts = [
+                c.text for c in session.timeline.of_kind(Kind.COUNT) if event.start_s <= (c.start_s + c.end_s) / 2 < event.end_s
+            ]
             cues.append((event.start_s, event.end_s, labels[event.kind] + ": " + ", ".join(counts)))
     return cues
 
@@ -368,13 +372,17 @@ def test_existing_files_are_not_overwritten_without_force(session, tmp_path):
 
 
 @pytest.mark.parametrize("portable", [False, True], ids=["o_tmpfile", "named-temp"])
-def test_a_failing_write_keeps_the_old_file_and_leaves_no_temp(session, tmp_path, monkeypatch, portable):
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+def test_a_failing_write_keeps_the_old_file_and_leaves_no_temp(session, tmp_path, monkeypatch, portable, suffix):
+    from voiceguide.sinks.mp3 import Mp3Writer
+
     if portable:
         monkeypatch.setenv("VOICEGUIDE_PORTABLE_TEMP", "1")
-    target = tmp_path / "out.mp3"
+    target = tmp_path / f"out{suffix}"
     target.write_bytes(b"precious")
     calls = {"n": 0}
-    real_write = sf.SoundFile.write
+    writer = Mp3Writer if suffix == ".mp3" else sf.SoundFile  # MP3 goes through lameenc, the rest through libsndfile
+    real_write = writer.write
 
     def failing_write(self, data):
         calls["n"] += 1
@@ -382,11 +390,12 @@ def test_a_failing_write_keeps_the_old_file_and_leaves_no_temp(session, tmp_path
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(self, data)
 
-    monkeypatch.setattr(sf.SoundFile, "write", failing_write)
+    monkeypatch.setattr(writer, "write", failing_write)
     with pytest.raises(ExportError, match="writing failed \\(No space left on device\\); nothing was written"):
         export_session(session, target, force=True, transcript="vtt")
+    assert calls["n"] == 3
     assert target.read_bytes() == b"precious"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp3"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
 def test_replacing_keeps_the_old_permissions(session, tmp_path):
@@ -545,7 +554,7 @@ def test_cli_options_reach_the_file(script_file, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert re.search(
-        rf"wrote {re.escape(str(out))} \(0:3\d, MP3 64 kbps, 44100 Hz, -(19\.[5-9]|20\.[0-5]) LUFS, true peak -\d\.\d dBTP\)",
+        rf"wrote {re.escape(str(out))} \(0:3\d, MP3 64 kbps, 44100 Hz, speech -(19\.[5-9]|20\.[0-5]) LUFS, integrated -\d+\.\d LUFS, true peak under -1\.0 dBTP\)",
         result.output,
     )
     assert f"wrote {out.with_suffix('.lrc')}" in result.output

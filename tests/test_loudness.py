@@ -173,12 +173,12 @@ def test_tame_peaks_lowers_the_crest_factor_of_a_peaky_phrase():
 
 def test_voice_levelling_keeps_its_level_and_lowers_peaks(engine):
     from voiceguide.audio import active_rms
+    from voiceguide.dsp.level import level_voice
     from voiceguide.mix import MixSettings
-    from voiceguide.session import level_voice
     from voiceguide.speech.engine import VoiceSettings
 
     raw = engine.synthesize("Sluit je ogen als dat prettig voelt.", VoiceSettings("gmw/nl", 125))
-    levelled = level_voice(raw, MixSettings())
+    levelled = level_voice(raw, MixSettings().sample_rate, MixSettings().voice_rms_dbfs, MixSettings().peak_dbfs)
     assert 20 * np.log10(active_rms(levelled.samples, levelled.sample_rate)) == pytest.approx(-20.0, abs=0.1)
     crest = peak_dbfs(levelled.samples) + 20.0
     assert crest < 15.5  # raw espeak: about 17 dB

@@ -87,7 +87,10 @@ def timeline_warnings(session: Session) -> list[Finding]:
     events = session.timeline.events
     breaths = [event for event in events if event.kind in BREATH_KINDS]
     for count in (event for event in events if event.kind is Kind.COUNT):
-        phase = next(b for b in breaths if b.start_s <= count.start_s < b.end_s)
+        beat = count.start_s + session.count_onsets_s.get(count.text, 0.0)  # where its vowel lands
+        phase = next((b for b in breaths if b.start_s - 1e-6 <= beat < b.end_s - 1e-6), None)
+        if phase is None:
+            continue
         if count.end_s > phase.end_s + 0.01:
             message = f"the spoken count '{count.text}' ends {count.end_s - phase.end_s:.2f} s into the next breath cue; use whole-second phases or a faster rate"
         elif count.duration_s > 1.0:

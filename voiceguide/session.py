@@ -1,41 +1,43 @@
-"""The library's front door: from a script to a ready-to-render session.
+"""The pipeline in one place: from a script to a ready-to-render session.
 
     >>> from voiceguide import load_script, prepare_session, export_session
     >>> session = prepare_session(load_script("zelfkalmering"))
     >>> export_session(session, "zelfkalmering.mp3")
 
-``prepare_session`` runs the pipeline up to the mixer: it synthesizes every
-phrase (from the cache where it can), levels the voice, loads clips, plans
-the timeline and hands back a :class:`Session` whose mixer renders blocks.
+:func:`prepare_session` runs the stages in order:
+
+1. **speech** (:mod:`voiceguide.speech`): every distinct phrase, respelled
+   by the lexicon, from the phrase cache or the engine;
+2. **level** (:mod:`voiceguide.dsp.level`): trimmed, resampled to the mix
+   rate, given a natural release, levelled to the voice level; clips too;
+3. **plan** (:mod:`voiceguide.timeline`): absolute times for everything,
+   stretched to a target length when asked; counts placed with their vowel
+   on the beat;
+4. **mix** (:mod:`voiceguide.mix`): a :class:`~voiceguide.mix.Mixer` that
+   renders any span of the session in blocks, for the sinks
+   (:mod:`voiceguide.sinks`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from .audio import Audio, active_rms, apply_fades, db_to_gain, gain_to_db, resample, trim_silence
-from .dsp.dynamics import tame_peaks
+from .audio import Audio, resample
+from .dsp.level import level_clip, level_voice, vowel_onset_s
 from .errors import ScriptError
 from .mix import Mixer, MixSettings
 from .script import Clip, Script
 from .speech.cache import PhraseCache
-from .speech.engine import SpeechEngine, VoiceSettings
+from .speech.engine import SpeechEngine, VoiceSettings, open_engine
+from .speech.lexicon import Lexicon, load_lexicon
 from .speech.phrases import synthesize_phrases
-from .speech.pyttsx3 import Pyttsx3Engine
 from .speech.voices import resolve_voice
-from .timeline import PlanSettings, Timeline, plan_timeline, spoken_texts
+from .timeline import PlanSettings, Timeline, count_words, place_counts_on_beat, plan_timeline, spoken_texts
 
-EDGE_FADE_S = 0.008
-"""Fade on every phrase and clip edge: enough to kill clicks, too short to hear."""
-PEAK_THRESHOLD_ABOVE_RMS_DB = 8.0
-"""Peaks more than this above a phrase's speaking level are compressed 3:1
-with a soft knee (see :func:`voiceguide.dynamics.tame_peaks`): espeak's
-crest factor drops from about 17 dB to 14, so the export reaches -16 LUFS
-with little work left for its true-peak limiter."""
 MAX_CLIP_S = 600.0
 
 
@@ -45,7 +47,11 @@ class VoiceOptions:
 
     voice: str | None = None
     rate: int | None = None
+    """Words per minute, as heard."""
     pitch: int | None = None
+    engine: str | None = None
+    """``espeak`` or ``pyttsx3`` (None: the platform's default, see
+    :func:`voiceguide.speech.engine.default_engine_name`)."""
 
 
 @dataclass
@@ -56,6 +62,8 @@ class Session:
     timeline: Timeline
     mixer: Mixer
     voice: VoiceSettings
+    count_onsets_s: dict[str, float] = field(default_factory=dict)
+    """Per count word, where its vowel starts in its audio (s)."""
 
     @property
     def sample_rate(self) -> int:
@@ -75,25 +83,30 @@ def prepare_session(
     mix: MixSettings = MixSettings(),
     plan: PlanSettings = PlanSettings(),
     target_s: float | None = None,
+    lexicon: Lexicon | None = None,
 ) -> Session:
     """Synthesize, level and plan ``script``.
 
-    ``engine`` defaults to a :class:`Pyttsx3Engine` that is closed again
-    afterwards; pass your own to reuse one across sessions. ``cache=True``
-    uses the user cache folder, ``False``/``None`` disables caching.
-    ``target_s`` stretches or shrinks the session to that length (see
-    :func:`~voiceguide.timeline.plan_timeline`).
+    ``engine`` defaults to a new engine (``voice.engine``, else the
+    platform's default) that is closed again afterwards; pass your own to
+    reuse one across sessions. ``cache=True`` uses the user cache folder,
+    ``False``/``None`` disables caching. ``target_s`` stretches or shrinks
+    the session to that length (see :func:`~voiceguide.timeline.plan_timeline`).
+    ``lexicon`` defaults to the built-in and user respellings for the
+    script's language.
     """
     own_engine = engine is None
-    engine = engine or Pyttsx3Engine()
+    engine = engine or open_engine(voice.engine)
     phrase_cache = PhraseCache() if cache is True else (cache or None)
+    lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language)
     try:
         settings = voice_settings(script, engine, voice)
-        raw = synthesize_phrases(spoken_texts(script), settings, engine, phrase_cache)
+        raw = synthesize_phrases(spoken_texts(script), settings, engine, phrase_cache, lexicon)
     finally:
         if own_engine:
             engine.close()
-    speech = {text: level_voice(audio, mix) for text, audio in raw.items()}
+    speech = {text: level_voice(audio, mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs) for text, audio in raw.items()}
+    onsets = {word: vowel_onset_s(speech[word]) for word in count_words(script) if word in speech}
     clips = load_clips(script, mix)
     timeline = plan_timeline(
         script,
@@ -102,38 +115,17 @@ def prepare_session(
         plan,
         target_s=target_s,
     )
-    return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings)
+    timeline = place_counts_on_beat(timeline, onsets)
+    return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets)
 
 
 def voice_settings(script: Script, engine: SpeechEngine, options: VoiceOptions = VoiceOptions()) -> VoiceSettings:
+    """What the engine speaks ``script`` with: the script's front matter,
+    overridden by ``options``, with the voice resolved to one the engine has."""
     meta = script.meta
     requested = options.voice or meta.voice
     voice_id = resolve_voice(requested, meta.language, engine.voices())
     return VoiceSettings(voice_id, options.rate or meta.rate, meta.pitch if options.pitch is None else options.pitch, meta.volume)
-
-
-def level_voice(audio: Audio, mix: MixSettings) -> Audio:
-    """Trim, resample, fade the edges, round off the sharpest peaks (soft-knee
-    compression, see PEAK_THRESHOLD_ABOVE_RMS_DB) and bring the phrase to the
-    voice level."""
-    audio = resample(Audio(trim_silence(audio.samples, audio.sample_rate), audio.sample_rate), mix.sample_rate)
-    return _level(audio, mix)
-
-
-def _level(audio: Audio, mix: MixSettings) -> Audio:
-    samples = apply_fades(audio.samples, int(EDGE_FADE_S * audio.sample_rate), int(EDGE_FADE_S * audio.sample_rate))
-    rms = active_rms(samples, audio.sample_rate)
-    if rms > 0:
-        samples, _ = tame_peaks(samples, audio.sample_rate, gain_to_db(rms) + PEAK_THRESHOLD_ABOVE_RMS_DB)
-        rms = active_rms(samples, audio.sample_rate)
-    if rms > 0:
-        gain = db_to_gain(mix.voice_rms_dbfs) / rms
-        peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
-        headroom = db_to_gain(mix.peak_dbfs - 1.5)
-        if peak * gain > headroom:
-            gain = headroom / peak
-        samples = samples * gain
-    return Audio(samples.astype(np.float32), audio.sample_rate)
 
 
 def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
@@ -157,5 +149,5 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
                 f"clip {item.path.name} cannot be read as audio ({exc})", script.source, item.at.line, item.at.col
             ) from None
         mono = Audio(samples.mean(axis=1).astype(np.float32), int(rate))
-        clips[item.path] = _level(resample(mono, mix.sample_rate), mix)
+        clips[item.path] = level_clip(resample(mono, mix.sample_rate), mix.voice_rms_dbfs, mix.peak_dbfs)
     return clips

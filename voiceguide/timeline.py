@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -112,14 +112,19 @@ def counts_in_phase(duration_s: float) -> int:
     return max(1, math.ceil(duration_s - 1e-9)) if duration_s > 0 else 0
 
 
-def spoken_texts(script: Script) -> list[str]:
-    """Every distinct phrase the engine must speak, in order of appearance."""
-    texts = [item.text for item in script.sentences()]
+def count_words(script: Script) -> list[str]:
+    """The count words the script's counted breathing speaks, in order."""
+    words: list[str] = []
     for item in script.items:
         if isinstance(item, Breathe) and item.count:
             longest = max(counts_in_phase(phase) for phase in item.pattern_s)
-            texts += [count_word(n, script.meta.language) for n in range(1, longest + 1)]
-    return list(dict.fromkeys(texts))
+            words += [count_word(n, script.meta.language) for n in range(1, longest + 1)]
+    return list(dict.fromkeys(words))
+
+
+def spoken_texts(script: Script) -> list[str]:
+    """Every distinct phrase the engine must speak, in order of appearance."""
+    return list(dict.fromkeys([item.text for item in script.sentences()] + count_words(script)))
 
 
 STAR_PAUSE_CAP_S = 30.0
@@ -429,3 +434,18 @@ def target_seconds(minutes: float | None = None, length: str | None = None) -> f
             f"--length must be between {format_clock(rules.MIN_SESSION_S)} and {format_clock(limit)}, not '{length}'"
         )
     return seconds
+
+
+def place_counts_on_beat(timeline: Timeline, onsets_s: Mapping[str, float]) -> Timeline:
+    """The timeline with every spoken count moved earlier by its word's vowel
+    onset (seconds from the start of the word's audio to its vowel), so the
+    vowel, which a listener hears as the count, lands on the beat."""
+    if not onsets_s:
+        return timeline
+    events = [
+        replace(event, start_s=round(max(0.0, event.start_s - onsets_s.get(event.text, 0.0)), 6))
+        if event.kind is Kind.COUNT
+        else event
+        for event in timeline.events
+    ]
+    return replace(timeline, events=tuple(sorted(events, key=lambda event: event.start_s)))

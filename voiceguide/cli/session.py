@@ -162,9 +162,15 @@ def export(
         transcript=options["transcript"],
     )
     kind = f"{result.format} {result.bitrate_kbps} kbps" if result.bitrate_kbps else result.format
+    # a lossy codec moves peaks a little (within the margin kept): say what is certain
+    peak = (
+        f"true peak under {result.ceiling_dbtp:.1f} dBTP"
+        if result.peak_margin_db
+        else f"true peak {result.true_peak_dbtp:.1f} dBTP"
+    )
     click.echo(
         f"wrote {result.path} ({format_clock(result.duration_s)}, {kind}, {result.sample_rate} Hz, "
-        f"{result.loudness_lufs:.1f} LUFS, true peak {result.true_peak_dbtp:.1f} dBTP)"
+        f"speech {result.speech_lufs:.1f} LUFS, integrated {result.loudness_lufs:.1f} LUFS, {peak})"
     )
     if result.transcript:
         click.echo(f"wrote {result.transcript}")

@@ -52,7 +52,11 @@ def transcript_cues(timeline: Timeline) -> list[Cue]:
         if event.kind is Kind.SPEECH:
             cues.append(Cue(event.start_s, event.end_s, " ".join(event.text.split())))
         elif event.kind in labels:
-            spoken = [c.text for c in counts if c.cycle == event.cycle and event.start_s - 1e-6 <= c.start_s < event.end_s - 1e-6]
+            # a count belongs to the phase its middle is in (counts start a
+            # little before their beat, so that their vowel lands on it)
+            spoken = [
+                c.text for c in counts if c.cycle == event.cycle and event.start_s <= (c.start_s + c.end_s) / 2 < event.end_s
+            ]
             text = labels[event.kind] + (": " + ", ".join(spoken) if spoken else "")
             cues.append(Cue(event.start_s, event.end_s, text))
     return sorted(cues, key=lambda cue: cue.start_s)

@@ -23,13 +23,51 @@ _CACHE_MAGIC = b"VGC1"
 _CACHE_HEADER = struct.Struct("<4sIII")
 
 
-def default_cache_dir() -> Path:
+def cache_root() -> Path:
+    """voiceguide's cache folder: ``$VOICEGUIDE_CACHE_DIR``, else the
+    platform's user cache folder (``~/.cache/voiceguide`` on Linux).
+    Everything voiceguide caches lives inside it."""
     override = os.environ.get("VOICEGUIDE_CACHE_DIR")
     if override:
         return Path(override)
     import platformdirs
 
-    return Path(platformdirs.user_cache_dir("voiceguide")) / "phrases"
+    return Path(platformdirs.user_cache_dir("voiceguide"))
+
+
+def default_cache_dir() -> Path:
+    """Where synthesized phrases are kept."""
+    return cache_root() / "phrases"
+
+
+def private_folder(folder: Path) -> Path:
+    """Create ``folder`` inside the cache folder, every level of it readable
+    by the user only (the cache root's own parents are left as they are)."""
+    root = cache_root()
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    current = root
+    for part in folder.relative_to(root).parts if folder.is_relative_to(root) else ():
+        current = current / part
+        current.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def read_json_cache(key: str) -> object | None:
+    """A small JSON value kept under ``key`` in the cache folder, or None."""
+    try:
+        return json.loads((cache_root() / "meta" / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_json_cache(key: str, value: object) -> None:
+    """Keep ``value`` under ``key``; a cache that cannot be written only costs time."""
+    try:
+        folder = private_folder(cache_root() / "meta")
+        write_atomically(folder / f"{key}.json", json.dumps(value).encode("utf-8"), durable=False)
+    except OSError:
+        pass
 
 
 class PhraseCache:
@@ -74,7 +112,7 @@ class PhraseCache:
         header = _CACHE_HEADER.pack(_CACHE_MAGIC, audio.sample_rate, len(pcm) // 2, zlib.crc32(pcm))
         path = self.path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
             write_atomically(path, header + pcm, durable=False)  # a lost entry costs only time
         except OSError as exc:
             if not self._warned:

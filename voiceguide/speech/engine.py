@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..audio import Audio
+from ..errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -29,23 +32,74 @@ class VoiceInfo:
 
 
 class SpeechEngine(Protocol):
-    """What voiceguide needs from a text-to-speech engine."""
+    """What voiceguide needs from a text-to-speech engine.
+
+    espeak-ng, pyttsx3 and the test engine implement it; so can a recorded
+    voice pack or a neural voice model. An engine may also offer
+    ``synthesize_many(texts, settings) -> list[Audio]`` to speak several
+    phrases at once; :func:`~voiceguide.speech.phrases.synthesize_phrases`
+    uses it where it exists.
+    """
 
     name: str
 
-    def synthesize(self, text: str, voice: VoiceSettings) -> Audio: ...
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        """One phrase, as the engine makes it (any sample rate, mono)."""
+        ...
 
-    def voices(self) -> list[VoiceInfo]: ...
+    def voices(self) -> list[VoiceInfo]:
+        """The voices it can speak with."""
+        ...
+
+    def describe(self) -> str:
+        """The engine's identity for cache keys: name, version, and whatever
+        else changes its output (data files, calibration, model)."""
+        ...
 
     def close(self) -> None: ...
 
 
-def list_voices(language: str | None = None) -> list[VoiceInfo]:
-    """The default engine's voices, those for ``language`` (``nl``, ``en``...) when given."""
-    from .pyttsx3 import Pyttsx3Engine
+ENGINES = ("espeak", "pyttsx3")
+"""Engines ``--engine`` (or $VOICEGUIDE_ENGINE) can name."""
 
-    with Pyttsx3Engine() as engine:
-        found = engine.voices()
+
+def default_engine_name() -> str:
+    """``$VOICEGUIDE_ENGINE``, else espeak-ng on Linux and pyttsx3 (SAPI5,
+    NSSpeechSynthesizer) on Windows and macOS."""
+    chosen = os.environ.get("VOICEGUIDE_ENGINE", "").strip().lower()
+    if chosen:
+        return chosen
+    return "espeak" if sys.platform.startswith("linux") else "pyttsx3"
+
+
+def open_engine(name: str | None = None) -> SpeechEngine:
+    """A new engine by name (default: :func:`default_engine_name`); close it after use.
+
+    Raises UsageError for an engine that does not exist.
+    """
+    name = name or default_engine_name()
+    if name == "espeak":
+        from .espeak import EspeakEngine
+
+        return EspeakEngine()
+    if name == "pyttsx3":
+        from .pyttsx3 import Pyttsx3Engine
+
+        return Pyttsx3Engine()
+    if name == "fake":  # the deterministic test engine
+        from .fake import FakeEngine
+
+        return FakeEngine()
+    raise UsageError(f"unknown speech engine '{name}'; use one of: {', '.join(ENGINES)}")
+
+
+def list_voices(language: str | None = None, engine: str | None = None) -> list[VoiceInfo]:
+    """The engine's voices, those for ``language`` (``nl``, ``en``...) when given."""
+    speaker = open_engine(engine)
+    try:
+        found = speaker.voices()
+    finally:
+        speaker.close()
     if language:
         language = language.lower()
         found = [v for v in found if any(lang.lower().split("-")[0] == language for lang in v.languages)]

@@ -7,26 +7,43 @@ from collections.abc import Iterable
 from ..audio import Audio
 from .cache import PhraseCache
 from .engine import SpeechEngine, VoiceSettings
+from .lexicon import Lexicon
 
 
 def synthesize_phrases(
-    texts: Iterable[str], voice: VoiceSettings, engine: SpeechEngine, cache: PhraseCache | None
+    texts: Iterable[str],
+    voice: VoiceSettings,
+    engine: SpeechEngine,
+    cache: PhraseCache | None,
+    lexicon: Lexicon | None = None,
 ) -> dict[str, Audio]:
     """Synthesize every distinct text once, from the cache where possible.
 
-    Returns the engine's raw audio per text (at the engine's sample rate).
+    The ``lexicon``'s respellings are applied first: the engine gets the
+    respelled text, and the cache keys on it (a changed lexicon gives new
+    audio). Returns the engine's raw audio per original text (at the
+    engine's sample rate). Phrases missing from the cache go to the engine
+    together when it can speak several at once (``synthesize_many``).
     """
-    engine_id = engine.describe() if hasattr(engine, "describe") else engine.name  # type: ignore[attr-defined]
+    spoken = {text: lexicon.apply(text) if lexicon else text for text in dict.fromkeys(texts)}
+    engine_id = engine.describe()
     result: dict[str, Audio] = {}
-    for text in dict.fromkeys(texts):
-        key = cache.key(engine_id, voice, text) if cache else ""
+    missing: dict[str, str] = {}
+    for text, said in spoken.items():
+        key = cache.key(engine_id, voice, said) if cache else ""
         audio = cache.get(key) if cache else None
         if audio is None:
-            audio = engine.synthesize(text, voice)
+            missing[text] = key
+        else:
+            cache.hits += 1  # type: ignore[union-attr]
+            result[text] = audio
+    if missing:
+        texts_to_say = [spoken[text] for text in missing]
+        many = getattr(engine, "synthesize_many", None)
+        made = many(texts_to_say, voice) if many else [engine.synthesize(said, voice) for said in texts_to_say]
+        for (text, key), audio in zip(missing.items(), made):
             if cache:
                 cache.misses += 1
                 cache.put(key, audio)
-        elif cache:
-            cache.hits += 1
-        result[text] = audio
-    return result
+            result[text] = audio
+    return {text: result[text] for text in spoken}

@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..atomic import write_atomically
 from ..audio import Audio
 from ..errors import EngineError
-from .cache import default_cache_dir
+from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 from .voices import espeak_data_dir
 
@@ -211,26 +210,20 @@ class Pyttsx3Engine:
                 self._save_voice_list(self._voices)
             return list(self._voices)
 
-    def _voice_list_path(self) -> Path:
+    def _voice_list_key(self) -> str:
         data = espeak_data_dir()
         stamp = int(data.stat().st_mtime) if data else 0
-        key = hashlib.sha256(f"{self.describe()}|{data}|{stamp}".encode()).hexdigest()[:16]
-        return default_cache_dir().parent / f"voices-{key}.json"
+        return "pyttsx3-voices-" + hashlib.sha256(f"{self.describe()}|{data}|{stamp}".encode()).hexdigest()[:16]
 
     def _load_voice_list(self) -> list[VoiceInfo] | None:
+        entries = read_json_cache(self._voice_list_key())
         try:
-            entries = json.loads(self._voice_list_path().read_text(encoding="utf-8"))
-            return [VoiceInfo(e["id"], e["name"], tuple(e["languages"])) for e in entries] or None
-        except (OSError, ValueError, KeyError, TypeError):
+            return [VoiceInfo(e["id"], e["name"], tuple(e["languages"])) for e in entries] or None  # type: ignore[union-attr]
+        except (KeyError, TypeError):
             return None
 
     def _save_voice_list(self, voices: list[VoiceInfo]) -> None:
-        path = self._voice_list_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(path, json.dumps([asdict(v) for v in voices]).encode("utf-8"), durable=False)
-        except OSError:
-            pass
+        write_json_cache(self._voice_list_key(), [asdict(v) for v in voices])
 
     def synthesize(self, text: str, voice: VoiceSettings) -> Audio:
         if not text.strip():
@@ -292,10 +285,14 @@ class Pyttsx3Engine:
 
 
 def _read_engine_file(path: Path) -> Audio | None:
-    """Read what the driver wrote (WAV on Linux/Windows, AIFF on macOS),
-    or None when it silently wrote nothing."""
+    """Read what the driver wrote (WAV on Linux/Windows, AIFF on macOS), or
+    None when it wrote nothing or is still writing: a WAV whose header does
+    not account for exactly the bytes in the file is never accepted (the
+    espeak driver can return before its callback has finished the file)."""
     try:
         if not path.is_file() or path.stat().st_size == 0:
+            return None
+        if not _wav_complete(path):
             return None
         samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError):
@@ -305,3 +302,24 @@ def _read_engine_file(path: Path) -> Audio | None:
     if len(samples) == 0:
         return None
     return Audio(samples.mean(axis=1).astype(np.float32), int(rate))
+
+
+def _wav_complete(path: Path) -> bool:
+    """False for a RIFF/WAVE file whose RIFF size or data chunk size does not
+    match the file's length (half-written); True for complete WAVs and for
+    other formats (AIFF on macOS), which soundfile checks itself."""
+    with path.open("rb") as handle:
+        header = handle.read(12)
+        if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+            return header[:4] != b"RIFF"
+        size = path.stat().st_size
+        if int.from_bytes(header[4:8], "little") + 8 != size:
+            return False
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return False
+            length = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                return handle.tell() + length == size and length > 0
+            handle.seek(length + (length & 1), 1)

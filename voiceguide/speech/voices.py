@@ -50,6 +50,7 @@ def resolve_voice(requested: str, language: str, available: list[VoiceInfo]) -> 
         raise UsageError(f"no voice for language '{language}' is installed; see 'voiceguide voices'")
     base, plus, variant = requested.partition("+")
     by_language = {lang.lower(): voice.id for voice in available for lang in voice.languages}
+    by_language.update({voice.id.lower(): voice.id for voice in available})  # ids in any case: gmw/en-us is gmw/en-US
     if base not in ids:
         if base.lower() not in by_language:
             raise UsageError(f"unknown voice '{requested}'; see 'voiceguide voices --lang {language}' for the ids")

@@ -1,0 +1,119 @@
+"""Every phrase (and clip) made ready for the mix, one at a time.
+
+The path of a phrase, in order:
+
+1. **trim** leading and trailing near-silence (below ``SILENCE_DBFS``),
+   keeping a 20 ms margin;
+2. **resample** to the mix rate (soxr, band-limited);
+3. **release**: espeak stops a phrase dead, often while still loud (the
+   last 20 ms within 1-10 dB of the speaking level, then digital zero in
+   about 5 ms), so the end sounds cut off. The last ``RELEASE_S`` of the
+   speech decay linearly in dB down to ``RELEASE_DEPTH_DB`` (a natural
+   voice decays over about 80 ms), and ``TAIL_S`` of silence follows;
+4. **edge fades** of ``EDGE_FADE_S`` (raised cosine) kill clicks;
+5. **peak taming**: peaks more than ``PEAK_THRESHOLD_ABOVE_RMS_DB`` above
+   the phrase's speaking level are compressed 3:1 with a soft knee
+   (:func:`voiceguide.dsp.dynamics.tame_peaks`): espeak's crest factor
+   drops from about 17 dB to 14, so an export reaches its loudness with
+   little work left for the true-peak limiter;
+6. **gain** to the voice level of the mix (RMS while speaking).
+
+:func:`vowel_onset_s` finds where the vowel of a short word starts, so a
+spoken count can be placed with its vowel on the beat (a listener hears the
+vowel, not the consonant before it, as the moment of the count).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..audio import Audio, active_rms, apply_fades, db_to_gain, gain_to_db, resample, trim_silence
+from .dynamics import tame_peaks
+
+EDGE_FADE_S = 0.008
+"""Fade on every phrase and clip edge: enough to kill clicks, too short to hear."""
+RELEASE_S = 0.06
+"""How long the end of a phrase takes to decay."""
+RELEASE_DEPTH_DB = 40.0
+"""How far it decays over RELEASE_S (linear in dB, as a natural voice does)."""
+TAIL_S = 0.04
+"""Silence after the release (part of the phrase, so gaps are measured from it)."""
+RELEASE_FLOOR_DB = -35.0
+"""A phrase ends at its last 10 ms frame within this of its speaking level."""
+PEAK_THRESHOLD_ABOVE_RMS_DB = 8.0
+ONSET_BAND_HZ = (150.0, 1000.0)
+"""Where a vowel's energy is (the first formants); consonant bursts and
+fricatives have theirs higher."""
+ONSET_RISE_DB = -6.0
+"""The vowel starts where this band first comes within 6 dB of its peak."""
+
+
+def level_voice(audio: Audio, sample_rate: int, voice_rms_dbfs: float, peak_dbfs: float) -> Audio:
+    """A phrase as the engine made it -> ready to mix at ``sample_rate``:
+    trimmed, resampled, released, faded, peaks tamed and levelled to
+    ``voice_rms_dbfs`` while speaking (no peak above ``peak_dbfs - 1.5``)."""
+    trimmed = Audio(trim_silence(audio.samples, audio.sample_rate), audio.sample_rate)
+    resampled = resample(trimmed, sample_rate)
+    return level_clip(Audio(release(resampled.samples, sample_rate), sample_rate), voice_rms_dbfs, peak_dbfs)
+
+
+def release(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """End the speech with a natural decay (see the module notes): the last
+    ``RELEASE_S`` before its last loud frame fall to -``RELEASE_DEPTH_DB``,
+    then ``TAIL_S`` of silence."""
+    frame = max(1, sample_rate // 100)
+    usable = len(samples) // frame * frame
+    if usable == 0:
+        return np.asarray(samples, dtype=np.float32)
+    power = np.mean(np.square(samples[:usable].reshape(-1, frame), dtype=np.float64), axis=1)
+    speaking = active_rms(samples, sample_rate)
+    if speaking <= 0:
+        return np.asarray(samples, dtype=np.float32)
+    loud = np.flatnonzero(power > (speaking * db_to_gain(RELEASE_FLOOR_DB)) ** 2)
+    end = min(len(samples), (int(loud[-1]) + 1) * frame) if len(loud) else len(samples)
+    length = min(end, int(RELEASE_S * sample_rate))
+    out = np.zeros(end + int(TAIL_S * sample_rate), dtype=np.float32)
+    out[:end] = samples[:end]
+    decay_db = -RELEASE_DEPTH_DB * (np.arange(1, length + 1) / length)
+    out[end - length : end] *= (10.0 ** (decay_db / 20.0)).astype(np.float32)
+    return out
+
+
+def level_clip(audio: Audio, voice_rms_dbfs: float, peak_dbfs: float) -> Audio:
+    """Fade the edges, tame the sharpest peaks and bring ``audio`` to the voice level."""
+    rate = audio.sample_rate
+    samples = apply_fades(audio.samples, int(EDGE_FADE_S * rate), int(EDGE_FADE_S * rate))
+    rms = active_rms(samples, rate)
+    if rms > 0:
+        samples, _ = tame_peaks(samples, rate, gain_to_db(rms) + PEAK_THRESHOLD_ABOVE_RMS_DB)
+        rms = active_rms(samples, rate)
+    if rms > 0:
+        gain = db_to_gain(voice_rms_dbfs) / rms
+        peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+        headroom = db_to_gain(peak_dbfs - 1.5)
+        if peak * gain > headroom:
+            gain = headroom / peak
+        samples = samples * gain
+    return Audio(samples.astype(np.float32), rate)
+
+
+def vowel_onset_s(audio: Audio) -> float:
+    """Seconds from the start of ``audio`` (a short word) to its vowel: the
+    first 5 ms frame whose energy between 150 and 1000 Hz comes within 6 dB
+    of the word's strongest such frame."""
+    rate = audio.sample_rate
+    frame = max(1, int(0.005 * rate))
+    window = 4 * frame  # 20 ms analysis windows, hopped by 5 ms
+    samples = np.asarray(audio.samples, dtype=np.float64)
+    if len(samples) < window:
+        return 0.0
+    starts = np.arange(0, len(samples) - window + 1, frame)
+    frames = np.lib.stride_tricks.sliding_window_view(samples, window)[starts] * np.hanning(window)
+    spectrum = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(window, 1 / rate)
+    band = (freqs >= ONSET_BAND_HZ[0]) & (freqs <= ONSET_BAND_HZ[1])
+    energy = spectrum[:, band].sum(axis=1)
+    if not np.any(energy > 0):
+        return 0.0
+    first = int(np.argmax(energy >= energy.max() * 10 ** (ONSET_RISE_DB / 10)))
+    return float((starts[first] + window / 2) / rate)

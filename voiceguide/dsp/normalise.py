@@ -1,0 +1,139 @@
+"""How loud an export is: the voice is the anchor.
+
+Spoken content is normalised on its dialogue, not on the whole programme
+(ITU-R BS.1770 gated over the speech, as ATSC A/85's "dialogue
+intelligence" and broadcast practice do): the voice lands at the target
+(-16 LUFS for phones) whatever the session's length, and breath cues,
+bells and ambience keep their distance under it. Integrated loudness over
+the whole file falls with the share of quiet cues and pauses and is
+reported, not targeted.
+
+The plan needs no render of the mix. The voice's loudness is known from the
+levelled phrases alone: :func:`voice_profile` places each voice event's
+K-weighted energy and peaks (measured once per distinct phrase) on the
+session's 10 ms frame grid, and BS.1770's gating over that profile is the
+speech loudness. :func:`plan_levels` finds the gain that brings it to the
+target after the true-peak limiter (:func:`make_limiter`) has done its work,
+allowing for what the codec will change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..audio import Audio
+from ..timeline import Kind, Timeline
+from .dynamics import LookaheadGain, limit_gain_db
+from .loudness import LoudnessMeter, LoudnessProfile, gated_loudness
+
+VOICE_KINDS = (Kind.SPEECH, Kind.COUNT, Kind.CLIP)
+"""What counts as the voice for loudness: phrases, counts and clips (a
+trainer's recorded words)."""
+LIMITER_LOOKAHEAD_S = 0.005
+"""The limiter's gain is fully down this long before a peak..."""
+LIMITER_HOLD_S = 0.005
+"""...stays down this long around it (longer than a pitch period of the voice)..."""
+LIMITER_RELEASE_DB_PER_S = 60.0
+"""...and recovers at this rate: a few dB within a syllable, without pumping."""
+MAX_LIMITING_DB = 6.0
+"""The limiter may turn the loudest peak down this far, no further; a voice
+that would need more (a very high target) is exported quieter, with a warning."""
+
+
+@dataclass(frozen=True)
+class LevelPlan:
+    """The gain and the limiter ceiling for one export."""
+
+    gain_db: float
+    """Applied to the whole mix before the limiter."""
+    ceiling_dbtp: float
+    """The limiter's true-peak ceiling (before the codec)."""
+    speech_lufs: float
+    """The speech loudness expected in the file (after the codec)."""
+    capped: bool
+    """True when MAX_LIMITING_DB kept the voice under the target."""
+
+
+def make_limiter(sample_rate: int, ceiling_dbtp: float) -> LookaheadGain:
+    """The export's look-ahead true-peak limiter at ``ceiling_dbtp``."""
+    return LookaheadGain(
+        sample_rate,
+        limit_gain_db(ceiling_dbtp),
+        lookahead_s=LIMITER_LOOKAHEAD_S,
+        hold_s=LIMITER_HOLD_S,
+        release_db_per_s=LIMITER_RELEASE_DB_PER_S,
+        true_peak=True,
+        active_above_db=ceiling_dbtp,
+    )
+
+
+def voice_events(timeline: Timeline) -> list:
+    return [event for event in timeline.events if event.kind in VOICE_KINDS and event.duration_s > 0]
+
+
+def voice_profile(timeline: Timeline, audio_for, sample_rate: int, total_frames: int) -> LoudnessProfile:
+    """The session's voice alone as a loudness profile: K-weighted energy and
+    sample peak per 10 ms frame. ``audio_for(event)`` gives a voice event's
+    levelled audio at ``sample_rate``; each distinct one is measured once."""
+    grid = LoudnessMeter(sample_rate, true_peak=False).profile()
+    frame = grid.frame_frames
+    frames = -(-total_frames // frame)
+    energy = np.zeros(frames)
+    peak = np.zeros(frames, dtype=np.float32)
+    measured: dict[int, LoudnessProfile] = {}
+    for event in voice_events(timeline):
+        audio: Audio = audio_for(event)
+        profile = measured.get(id(audio))
+        if profile is None:
+            meter = LoudnessMeter(sample_rate, true_peak=False)
+            meter.add(audio.samples)
+            profile = measured[id(audio)] = meter.profile()
+        first = int(round(event.start_s * sample_rate)) // frame
+        count = max(0, min(len(profile.energy), frames - first))
+        energy[first : first + count] += profile.energy[:count]
+        np.maximum(peak[first : first + count], profile.peak[:count], out=peak[first : first + count])
+    return LoudnessProfile(sample_rate, frame, grid.frames_per_step, energy, peak, total_frames)
+
+
+def speech_steps(timeline: Timeline, profile: LoudnessProfile) -> np.ndarray:
+    """Per 100 ms gating step of ``profile``: True where the voice speaks."""
+    step_frames = profile.frame_frames * profile.frames_per_step
+    steps = -(-profile.total_frames // step_frames)
+    mask = np.zeros(steps, dtype=bool)
+    for event in voice_events(timeline):
+        first = int(event.start_s * profile.sample_rate) // step_frames
+        last = int(math.ceil(event.end_s * profile.sample_rate / step_frames))
+        mask[first : min(last, steps)] = True
+    return mask
+
+
+def speech_loudness(timeline: Timeline, profile: LoudnessProfile) -> float:
+    """BS.1770 loudness of ``profile`` gated over the steps where the voice
+    speaks (LUFS; -inf without a voice)."""
+    steps = profile.step_energy()
+    mask = speech_steps(timeline, profile)
+    return gated_loudness(np.where(mask[: len(steps)], steps, 0.0), profile.sample_rate, profile.total_frames)
+
+
+def plan_levels(
+    voice: LoudnessProfile, target_lufs: float, ceiling_dbtp: float, *, codec_change_db: float = 0.0, peak_margin_db: float = 0.05
+) -> LevelPlan:
+    """The gain that brings the voice to ``target_lufs`` in the file, its
+    true peaks at or under ``ceiling_dbtp``.
+
+    ``codec_change_db`` is what the codec does to the level (LAME at 96 kbps:
+    -0.45 dB): the plan aims that much higher before the codec and moves the
+    limiter's ceiling with it (the codec scales peaks as it scales loudness).
+    ``peak_margin_db`` keeps the limiter that far under the ceiling, for
+    rounding and for the peaks a lossy codec adds.
+    """
+    aim = target_lufs - codec_change_db
+    ceiling = ceiling_dbtp - peak_margin_db - codec_change_db
+    if math.isinf(voice.integrated_lufs()):
+        return LevelPlan(0.0, ceiling, -math.inf, False)
+    gain, capped = voice.gain_for(aim, ceiling, LIMITER_RELEASE_DB_PER_S, MAX_LIMITING_DB)
+    expected = voice.predict_lufs(gain, ceiling, LIMITER_RELEASE_DB_PER_S) + codec_change_db
+    return LevelPlan(gain, ceiling, expected, capped)
