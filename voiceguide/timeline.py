@@ -408,16 +408,20 @@ class _Layout:
                 cycles = stretch.cycles.get(index, item.cycles_default)
                 cursor = _plan_breathing(item, cycles, cursor, self.script.meta.language, self.speech_s, events)
                 end = max(end, cursor)
-            elif isinstance(item, Bell):
-                add(Kind.BELL, settings.bell_s, item)
-                cursor += settings.bell_advance_s
-            elif isinstance(item, Chime):
-                add(Kind.CHIME, settings.chime_s, item)
-                cursor += settings.chime_s
-            elif isinstance(item, Clip):
-                add(Kind.CLIP, self.clip_s[item.path], item, str(item.path))
-                cursor += self.clip_s[item.path]
+            elif isinstance(item, Bell | Chime | Clip):
+                kind, duration, advance, text = self._sound(item)
+                add(kind, duration, item, text)
+                cursor += advance
         return cursor, end
+
+    def _sound(self, item: Bell | Chime | Clip) -> tuple[Kind, float, float, str]:
+        """A bell, chime or clip: (kind, how long it sounds, how long until the next item, its text)."""
+        settings = self.settings
+        if isinstance(item, Bell):
+            return Kind.BELL, settings.bell_s, settings.bell_advance_s, ""
+        if isinstance(item, Chime):
+            return Kind.CHIME, settings.chime_s, settings.chime_s, ""
+        return Kind.CLIP, self.clip_s[item.path], self.clip_s[item.path], str(item.path)
 
 
 def _segments(script: Script) -> tuple[_Segment, ...]:
