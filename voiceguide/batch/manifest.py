@@ -175,6 +175,13 @@ class _Places:
     def table(self, name: str, index: int = 0) -> Place:
         return self.tables.get((name, index), (0, 0))
 
+    def anywhere(self, name: str) -> Place:
+        """Where a top-level name is written: as a key, a table or an array of tables."""
+        for place in (self.keys.get(("", 0, name)), self.tables.get((name, 0)), self.tables.get((name + "[]", 0))):
+            if place:
+                return place
+        return (0, 0)
+
     def key(self, name: str, index: int, key: str) -> Place:
         """Where ``key`` is written in the table, else the table's own place."""
         return self.keys.get((name, index, key)) or self.table(name, index)
@@ -336,15 +343,7 @@ class _Checker:
     def manifest(self, data: dict) -> Manifest:
         for name in data:
             if name not in ("bundle", "track", "grid"):
-                place = self.places.key("", 0, name)
-                place = (
-                    place
-                    if place[0]
-                    else self.places.table(name)
-                    if self.places.table(name)[0]
-                    else self.places.table(name + "[]")
-                )
-                self.report(f"unknown section or key '{name}'; use [bundle], [[track]] and [grid]", place)
+                self.report(f"unknown section or key '{name}'; use [bundle], [[track]] and [grid]", self.places.anywhere(name))
         bundle = self._bundle(data.get("bundle", {}))
         defaults = {key: bundle[key] for key in _DEFAULT_KEYS if key in bundle}
         default_places = {key: self.places.key("bundle", 0, key) for key in defaults}
@@ -369,7 +368,7 @@ class _Checker:
 
     def _bundle(self, bundle: object) -> dict:
         if not isinstance(bundle, dict):
-            self.report("'bundle' must be a table: [bundle]", self.places.key("", 0, "bundle"))
+            self.report("'bundle' must be a table: [bundle]", self.places.anywhere("bundle"))
             return {}
         self.known(bundle, _BUNDLE_KEYS, "bundle", "[bundle]")
         good = self.checked(bundle, _BUNDLE_VALUES, "bundle")
@@ -382,7 +381,7 @@ class _Checker:
 
     def _tracks(self, tracks: object, defaults: dict, default_places: dict[str, Place]) -> list[_Spec]:
         if not isinstance(tracks, list):
-            self.report("tracks are written as [[track]] tables", self.places.key("", 0, "track"))
+            self.report("tracks are written as [[track]] tables", self.places.anywhere("track"))
             return []
         specs = []
         for index, entry in enumerate(tracks):
@@ -395,6 +394,8 @@ class _Checker:
             if ("exercise" in entry) == ("script" in entry):
                 self.report("a track needs either 'exercise' (a built-in) or 'script' (a file), not both", at)
                 continue
+            if "exercise" not in own and "script" not in own:
+                continue  # its source is wrong (reported); its other values are still checked
             places = {**default_places, **{key: self.places.key("track[]", index, key) for key in own}}
             specs.append(_Spec({**defaults, **own}, places, at))
         return specs
@@ -402,7 +403,7 @@ class _Checker:
     def _grid(self, grid: object, defaults: dict, default_places: dict[str, Place]) -> list[_Spec]:
         at = self.places.table("grid")
         if not isinstance(grid, dict):
-            self.report("'grid' must be a table: [grid]", at)
+            self.report("'grid' must be a table: [grid]", self.places.anywhere("grid"))
             return []
         self.known(grid, _GRID_KEYS, "grid", "[grid]")
         lists = {key: self._grid_list(grid, key) for key in _GRID_LISTS}
