@@ -333,6 +333,17 @@ def test_a_passed_at_in_a_track_script_is_found_by_check(tmp_path):
     ), result.output
 
 
+def test_a_clip_that_is_not_audio_is_found_by_check(tmp_path):
+    (tmp_path / "stem.wav").write_text("not audio", encoding="utf-8")
+    (tmp_path / "clip.vg").write_text("---\ntitle: Clip\n---\nWelkom.\n[clip stem.wav]\n", encoding="utf-8")
+    manifest = tmp_path / "m.toml"
+    manifest.write_text("[[track]]\nscript = 'clip.vg'\n")
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "out"), "--check"])
+    assert result.exit_code == 2
+    prefix = f"voiceguide: {manifest}:2:1: track 1 (01-clip-nl.mp3): {tmp_path / 'clip.vg'}:5:1: clip stem.wav cannot be read as audio ("
+    assert result.output.startswith(prefix) and result.output.count("\n") == 1, result.output
+
+
 # --- partial bundles and resuming (issue 13, item 4) ------------------------------------
 
 SMALL = """---
