@@ -16,7 +16,7 @@ import soundfile as sf
 from audio_checks import high_band_dbfs, rms_dbfs, span
 from click.testing import CliRunner
 
-from voiceguide.batch.bundle import read_manifest
+from voiceguide.batch.manifest import read_manifest
 from voiceguide.cli import cli
 
 SCRIPT = """---
@@ -264,10 +264,195 @@ def test_grid_expands_exercises_lengths_voices_languages(tmp_path):
     }
 
 
-def test_a_track_that_cannot_render_names_its_manifest_line(tmp_path):
+# --- every problem before anything renders (issue 13, items 2 and 3) -----------------
+
+
+def test_batch_check_reports_every_problem_at_once_in_file_order(tmp_path):
     manifest = tmp_path / "m.toml"
-    manifest.write_text("[[track]]\nexercise = 'zelfkalmering'\nminutes = 0.5\n")
-    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "out")])
-    assert result.exit_code != 0
-    assert f"{manifest}:1: track 1 (01-zelfkalmering-nl-0.5min.mp3): " in result.output
-    assert "cannot make this session 0:30 long" in result.output
+    manifest.write_text(
+        "[bundle]\nformat = 'aiff'\nauthor = 'Praktijk'\n\n"
+        "[[track]]\nexercise = 'veilige-plak'\nminutes = 'lang'\nspeed = 3\n\n"
+        "[[track]]\nscript = 'missing.vg'\n\n"
+        "[grid]\nexercises = ['zelfkalmering', 'herinering']\nminutes = [2, 0.1]\nvoices = ['<bad>']\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "out"), "--check"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"voiceguide: {manifest}:2:1: format must be one of mp3, wav, flac, ogg, opus, not 'aiff'",
+        f"voiceguide: {manifest}:6:1: unknown exercise 'veilige-plak'; did you mean veilige-plek?",
+        f"voiceguide: {manifest}:7:1: minutes must be a number from 0.5 to 180, not 'lang'",
+        f"voiceguide: {manifest}:8:1: unknown key 'speed' in [[track]]; known keys: ambience, exercise, file, language, minutes, rate, script, title, voice",
+        f"voiceguide: {manifest}:11:1: script file 'missing.vg' not found next to the manifest",
+        f"voiceguide: {manifest}:14:1: unknown exercise 'herinering'; did you mean herinnering?",
+        f"voiceguide: {manifest}:15:1: minutes must be a number from 0.5 to 180, not 0.1",
+        f"voiceguide: {manifest}:16:1: voice must be 'auto' or an engine voice id such as gmw/nl+f3, not '<bad>'",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def builtin_reach(name: str) -> tuple[str, str]:
+    """A built-in's shortest and longest session as the planner gives them."""
+    from voiceguide import Kind, load_script, prepare_session
+    from voiceguide.clock import format_clock_tenths
+    from voiceguide.timeline import length_range
+
+    session = prepare_session(load_script(name))
+    lengths = {e.text: e.duration_s for e in session.timeline.events if e.kind in (Kind.SPEECH, Kind.COUNT)}
+    return tuple(map(format_clock_tenths, length_range(session.script, lengths)))  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("check_only", [True, False], ids=["check", "render"])
+def test_a_track_that_cannot_be_made_fails_before_anything_is_rendered(tmp_path, check_only):
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(
+        "[[track]]\nexercise = 'zelfkalmering'\nminutes = 0.5\n\n[bundle]\nminutes = 1\n[[track]]\nexercise = 'herinnering'\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out), *(["--check"] if check_only else [])])
+    assert result.exit_code == 2
+    calm, memory = builtin_reach("zelfkalmering"), builtin_reach("herinnering")
+    assert result.output.splitlines() == [
+        f"voiceguide: {manifest}:3:1: track 1 (01-zelfkalmering-nl-0.5min.mp3): cannot make this session 0:30 long; it can be from {calm[0]} to {calm[1]}",
+        f"voiceguide: {manifest}:6:1: track 2 (02-herinnering-nl-1min.mp3): cannot make this session 1:00 long; it can be from {memory[0]} to {memory[1]}",
+    ]
+    assert not out.exists(), "nothing is written"
+
+
+def test_a_passed_at_in_a_track_script_is_found_by_check(tmp_path):
+    (tmp_path / "laat.vg").write_text("---\ntitle: Laat\n---\nWelkom. [breathe seed x2]\n[at 0:10]\nDaar.\n", encoding="utf-8")
+    manifest = tmp_path / "m.toml"
+    manifest.write_text("[[track]]\nscript = 'laat.vg'\n")
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "out"), "--check"])
+    assert result.exit_code == 2
+    script = tmp_path / "laat.vg"
+    assert re.fullmatch(
+        rf"voiceguide: {re.escape(str(manifest))}:2:1: track 1 \(01-laat-nl\.mp3\): {re.escape(str(script))}:5:1: "
+        r"\[at 0:10\] is already passed by \d+\.\d s \(what comes before it lasts until 0:\d\d\.\d\); move the marker later or shorten what precedes it\n",
+        result.output,
+    ), result.output
+
+
+def test_a_clip_that_is_not_audio_is_found_by_check(tmp_path):
+    (tmp_path / "stem.wav").write_text("not audio", encoding="utf-8")
+    (tmp_path / "clip.vg").write_text("---\ntitle: Clip\n---\nWelkom.\n[clip stem.wav]\n", encoding="utf-8")
+    manifest = tmp_path / "m.toml"
+    manifest.write_text("[[track]]\nscript = 'clip.vg'\n")
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "out"), "--check"])
+    assert result.exit_code == 2
+    prefix = f"voiceguide: {manifest}:2:1: track 1 (01-clip-nl.mp3): {tmp_path / 'clip.vg'}:5:1: clip stem.wav cannot be read as audio ("
+    assert result.output.startswith(prefix) and result.output.count("\n") == 1, result.output
+
+
+# --- partial bundles and resuming (issue 13, item 4) ------------------------------------
+
+SMALL = """---
+title: Kort
+author: Test
+---
+Welkom. [pause 1-6s]
+[breathe 3-1-4 x1+]
+Tot ziens. [pause 1-4s]
+"""
+SMALL_MANIFEST = """[bundle]
+title = "Klein"
+author = "Trainer"
+format = "wav"
+[[track]]
+script = "kort.vg"
+minutes = 0.5
+[[track]]
+script = "kort.vg"
+minutes = 0.6
+[[track]]
+script = "kort.vg"
+minutes = 0.7
+"""
+NAMES = ["01-kort-nl-0.5min.wav", "02-kort-nl-0.6min.wav", "03-kort-nl-0.7min.wav"]
+
+
+@pytest.fixture
+def small(tmp_path) -> tuple[Path, Path]:
+    (tmp_path / "kort.vg").write_text(SMALL, encoding="utf-8")
+    manifest = tmp_path / "klein.toml"
+    manifest.write_text(SMALL_MANIFEST, encoding="utf-8")
+    return manifest, tmp_path / "out"
+
+
+def batch(manifest: Path, out: Path, *extra: str):
+    return CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out), *extra])
+
+
+def test_check_passes_what_renders(small):
+    manifest, out = small
+    checked = batch(manifest, out, "--check")
+    assert checked.exit_code == 0 and checked.output == "ok: 3 tracks, from 0:30 to 0:42\n"
+    assert not out.exists()
+    assert batch(manifest, out).exit_code == 0
+
+
+def test_a_track_that_fails_to_render_leaves_the_others_a_playlist_and_a_page(small):
+    manifest, out = small
+    (out / NAMES[1]).mkdir(parents=True)  # the file cannot be written: a folder stands in its place
+    result = batch(manifest, out, "--zip")
+    assert result.exit_code == 1
+    target = out / NAMES[1]
+    assert [line for line in result.output.splitlines() if not line.startswith("[")] == [
+        f"wrote {out}: 2 of 3 tracks (2 rendered, 0 unchanged), playlist.m3u8, index.html",
+        f"wrote {out}.zip",
+        f"voiceguide: {manifest}:8:1: track 2 ({NAMES[1]}) failed: {target} is a folder; give a file name such as {target}/session.mp3",
+        "voiceguide: 1 of 3 tracks failed; run the same command again to render only what is missing",
+    ]
+    playlist = (out / "playlist.m3u8").read_text(encoding="utf-8")
+    assert [line for line in playlist.splitlines() if not line.startswith("#")] == [NAMES[0], NAMES[2]]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count("<li ") == 2 and NAMES[1] not in page
+    with zipfile.ZipFile(f"{out}.zip") as archive:
+        assert f"out/{NAMES[1]}" not in archive.namelist() and f"out/{NAMES[2]}" in archive.namelist()
+    target.rmdir()
+    again = batch(manifest, out)
+    assert again.exit_code == 0
+    assert again.output.splitlines()[-1] == f"wrote {out}: 3 tracks (1 rendered, 2 unchanged), playlist.m3u8, index.html"
+    assert [line for line in (out / "playlist.m3u8").read_text().splitlines() if not line.startswith("#")] == NAMES
+
+
+def test_a_resumed_batch_renders_again_what_is_missing_emptied_or_changed(small):
+    manifest, out = small
+    assert batch(manifest, out).exit_code == 0
+    kept = (out / NAMES[2]).stat().st_mtime_ns
+    (out / NAMES[0]).write_bytes(b"")  # emptied
+    (out / NAMES[1]).with_suffix(".vtt").unlink()  # its transcript is gone
+    again = batch(manifest, out)
+    assert again.exit_code == 0
+    assert again.output.splitlines()[-1] == f"wrote {out}: 3 tracks (2 rendered, 1 unchanged), playlist.m3u8, index.html"
+    assert sf.info(str(out / NAMES[0])).duration == pytest.approx(30, abs=1.0)
+    assert (out / NAMES[1]).with_suffix(".vtt").read_text(encoding="utf-8").startswith("WEBVTT")
+    assert (out / NAMES[2]).stat().st_mtime_ns == kept
+    with open(out / NAMES[2], "r+b") as audio:  # changed in place, same size
+        audio.seek(-2, 2)
+        audio.write(b"\x01\x01")
+    third = batch(manifest, out)
+    assert third.output.splitlines()[-1] == f"wrote {out}: 3 tracks (1 rendered, 2 unchanged), playlist.m3u8, index.html"
+
+
+# --- one author, a clean page (issue 13, item 6) ------------------------------------------
+
+
+def test_artist_tag_and_playlist_both_name_the_bundles_author(bundle):
+    from mutagen.id3 import ID3
+
+    folder, manifest, _ = bundle
+    out = folder / "out"
+    playlist = (out / "playlist.m3u8").read_text(encoding="utf-8")
+    for track in manifest.tracks:
+        assert str(ID3(str(out / track.file))["TPE1"]) == "Trainer"  # the script says "Test"; the bundle's author wins
+        assert f"#EXTINF:{round(track.minutes * 60)},Trainer - {track.title}\n{track.file}\n" in playlist
+
+
+def test_the_page_shows_what_is_said_not_the_transcript_header(bundle):
+    folder, manifest, _ = bundle
+    page = (folder / "out" / "index.html").read_text(encoding="utf-8")
+    assert "WEBVTT" not in page
+    said = re.findall(r"<details><summary>Transcript</summary>\s*<p>(.*?)</p>", page)
+    assert len(said) == len(manifest.tracks)
+    assert all(text.split("<br>")[0] == "Welkom." and text.split("<br>")[-1] == "Tot ziens." for text in said)

@@ -119,3 +119,78 @@ def test_show_prints_the_stretched_timeline_and_errors_are_one_line():
     assert result.exit_code == 2
     assert result.output.count("\n") == 1
     assert "cannot make this session 1:00 long; it can be from 1:5" in result.output
+
+
+# --- [at] and session lengths (issue 13, item 1) --------------------------------
+
+AT_SCRIPT = """---
+title: At
+---
+# Begin
+Welkom. [pause 2-8s]
+Ga zitten. [pause 1-5s]
+[at 0:30]
+# Ademen
+[breathe seed x2+]
+Dank je. [pause 1-4s]
+[chime]
+"""
+
+
+def test_a_script_with_at_plans_every_length_it_reports():
+    script = parse_script(AT_SCRIPT, "at.vg")
+    lengths = {"Welkom.": 1.2, "Ga zitten.": 1.4, "Dank je.": 1.1}
+    shortest, longest = length_range(script, lengths)
+    own = plan_timeline(script, lengths).duration_s
+    assert shortest < own < longest
+    for step in range(201):
+        target = shortest + (longest - shortest) * step / 200
+        timeline = plan_timeline(script, lengths, target_s=target)
+        assert abs(timeline.duration_s - target) <= 1.0
+        breathing = timeline.of_kind(Kind.INHALE)[0]
+        assert breathing.start_s == pytest.approx(30 * target / own, abs=1e-3), "the marker scales with the session"
+        silence_before = [e for e in timeline.of_kind(Kind.SILENCE) if e.end_s == pytest.approx(breathing.start_s)]
+        assert silence_before[0].duration_s <= (30 - 1 - 1.2 - 5 - 1.4 - 3) + 30 + 1e-6, "its wait grows by 30 s at most"
+
+
+def test_a_marker_near_its_natural_time_plans_at_and_near_the_natural_length():
+    script = parse_script("Een. [pause 1-5s] Twee. [pause 2-6s]\n[at 1:00]\nDrie. [pause 2-8s] [breathe seed x1-4]", "t.vg")
+    lengths = {"Een.": 2.0, "Twee.": 2.0, "Drie.": 2.0}
+    own = plan_timeline(script, lengths).duration_s
+    for target in (own, own - 0.4, own + 0.4, own - 3, own + 3):
+        assert abs(plan_timeline(script, lengths, target_s=target).duration_s - target) <= 1.0, target
+
+
+def test_every_passed_marker_is_an_error_at_every_length_and_for_the_range():
+    script = parse_script("Een. Twee.\n[at 0:02]\nDrie. [pause 1-9s]\n[at 0:05]\n[breathe seed x1+]", "t.vg")
+    lengths = {"Een.": 2.0, "Twee.": 2.0, "Drie.": 2.0}
+    expected = [
+        # lead-in 1 s, two sentences with a 0.7 s gap
+        "t.vg:2:1: [at 0:02] is already passed by 3.7 s (what comes before it lasts until 0:05.7); move the marker later or shorten what precedes it",
+        # planning goes on from there: a sentence and a 5 s pause later
+        "t.vg:4:1: [at 0:05] is already passed by 7.7 s (what comes before it lasts until 0:12.7); move the marker later or shorten what precedes it",
+    ]
+    for target in (None, 60.0, 600.0):
+        with pytest.raises(ScriptError) as passed:
+            plan_timeline(script, lengths, target_s=target)
+        assert str(passed.value).splitlines() == expected
+    with pytest.raises(ScriptError, match=r"\[at 0:02\] is already passed"):
+        length_range(script, lengths)
+
+
+def test_a_marker_passed_by_a_hair_says_by_how_much():
+    script = parse_script("Een.\n[at 0:02.98]\n[bell]", "t.vg")
+    with pytest.raises(ScriptError, match=r"\[at 0:03\] is already passed by 0\.020 s "):
+        plan_timeline(script, {"Een.": 2.0})
+
+
+def test_whole_breath_cycles_name_the_nearest_lengths(write_script):
+    # lead-in 1 s, 12 s cycles, a 7 s chime and a 2.5 s tail: 10.5 s + 12 s per cycle
+    path = write_script("[breathe seed x1+]\n[chime]")
+    result = CliRunner().invoke(cli, ["show", str(path), "--minutes", "10"])
+    assert result.exit_code == 2
+    assert (
+        result.output == f"voiceguide: {path}: cannot make this session 10:00 long; lengths in steps of 12 s: 9:58.5 or 10:10.5\n"
+    )
+    for length in ("9:58.5", "10:10.5"):
+        assert CliRunner().invoke(cli, ["show", str(path), "--length", length]).exit_code == 0

@@ -7,7 +7,7 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voiceguide.batch.bundle import ManifestError, read_manifest
+from voiceguide.batch.manifest import ManifestError, read_manifest
 
 KEYS = [
     "exercise",
@@ -69,8 +69,12 @@ def test_manifest_lines_raise_only_manifest_errors(tmp_path, lines):
     try:
         manifest = read_manifest(path)
     except ManifestError as error:
-        assert str(error).startswith(str(path))
-        assert "\n" not in str(error)
+        # every problem at once: one line each, each at the manifest, in file order
+        assert str(error).split("\n") == [str(each) for each in error.errors]
+        for each in error.errors:
+            assert str(each).startswith(str(path))
+            assert "\n" not in str(each)
+        assert [(e.line == 0, e.line, e.col) for e in error.errors] == sorted((e.line == 0, e.line, e.col) for e in error.errors)
     else:
         assert 1 <= len(manifest.tracks) <= 200
         assert len({t.file.lower() for t in manifest.tracks}) == len(manifest.tracks)

@@ -321,8 +321,10 @@ def test_second_dash_block_is_body_text():
     assert [(s.text, s.at.line) for s in script.sentences()] == [("--- speed: 3 --- Hallo.", 4)]
 
 
-def test_later_setting_wins():
-    assert parse_script("---\nrate: 100\nrate: 200\n---\nHallo.").meta.rate == 200
+def test_a_setting_given_twice_is_an_error_not_last_one_wins():
+    with pytest.raises(ScriptError) as info:
+        parse_script("---\nrate: 100\nRate: 200\n---\nHallo.", "t.vg")
+    assert str(info.value) == "t.vg:3:1: setting 'rate' is given twice (first on line 2); keep one"
 
 
 def test_dashes_not_on_first_line_are_not_front_matter():

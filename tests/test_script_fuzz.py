@@ -207,6 +207,7 @@ valid_front = st.lists(
         ]
     ),
     max_size=4,
+    unique_by=lambda line: line.split(":")[0],  # a setting given twice is an error
 ).map(lambda lines: "---\n" + "\n".join(lines) + "\n---\n")
 
 
@@ -218,12 +219,21 @@ def parse_or_error(text: str, clip_dirs: tuple[Path, ...] = ()):
     try:
         script = parse_script(text, "fuzz.vg", clip_dirs=clip_dirs)
     except ScriptError as error:
-        assert error.source == "fuzz.vg"
-        assert error.message and "\n" not in error.message
-        assert str(error).startswith("fuzz.vg:")
         line_count = len(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-        assert 1 <= error.line <= line_count
-        assert error.col >= 1
+        # every error found in the one pass: located, one line each, in file order
+        assert error.errors[0] is error or (error.line, error.col, error.message) == (
+            error.errors[0].line,
+            error.errors[0].col,
+            error.errors[0].message,
+        )
+        assert [(e.line, e.col) for e in error.errors] == sorted((e.line, e.col) for e in error.errors)
+        assert str(error).split("\n") == [str(e) for e in error.errors]
+        for each in error.errors:
+            assert each.source == "fuzz.vg"
+            assert each.message and "\n" not in each.message
+            assert str(each).startswith("fuzz.vg:")
+            assert 1 <= each.line <= line_count
+            assert each.col >= 1
         return None
     check_script(script, text, clip_dirs)
     return script

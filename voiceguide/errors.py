@@ -6,6 +6,7 @@ right; the CLI prints it as is and exits non-zero, never with a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -16,7 +17,12 @@ class VoiceguideError(Exception):
 
 
 class ScriptError(VoiceguideError):
-    """A script that cannot be read or planned, located at file:line:col."""
+    """A script that cannot be read or planned, located at file:line:col.
+
+    One error may stand for several found in one pass (see :meth:`several`):
+    its own message and place are the first in file order, :attr:`errors`
+    holds them all, and ``str()`` gives one line per error.
+    """
 
     exit_code = 2
 
@@ -25,6 +31,8 @@ class ScriptError(VoiceguideError):
         self.source = str(source)
         self.line = line
         self.col = col
+        self.errors: tuple[ScriptError, ...] = (self,)
+        """Every error this one reports, in file order (just itself unless made by :meth:`several`)."""
         super().__init__(self.location + message)
 
     @property
@@ -32,6 +40,24 @@ class ScriptError(VoiceguideError):
         if self.line:
             return f"{self.source}:{self.line}:{self.col}: "
         return f"{self.source}: "
+
+    @classmethod
+    def several(cls, errors: Iterable[ScriptError]) -> ScriptError:
+        """One error for all of ``errors`` (at least one), sorted into file
+        order; errors without a line come last."""
+        ordered = tuple(sorted((e for error in errors for e in error.errors), key=file_order))
+        if len(ordered) == 1:
+            return ordered[0]
+        first = ordered[0]
+        combined = cls(first.message, first.source, first.line, first.col)
+        combined.errors = ordered
+        combined.args = ("\n".join(str(error) for error in ordered),)
+        return combined
+
+
+def file_order(error: ScriptError) -> tuple[str, bool, int, int]:
+    """Sort key: by file, then line and column, unlocated errors last."""
+    return (error.source, error.line == 0, error.line, error.col)
 
 
 class EngineError(VoiceguideError):

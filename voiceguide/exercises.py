@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .rules import LANGUAGES
-from .script import Script, parse_script, read_script
+from .script import Script, parse_script, read_script_text, script_clip_dirs
 
 EXERCISES = ("herinnering", "veilige-plek", "zelfkalmering")
 DEFAULT_EXERCISE = "zelfkalmering"
@@ -71,21 +72,50 @@ def find_builtin(name: str, language: str | None = None) -> BuiltIn | None:
     return BuiltIn(key, language or implied or "nl")
 
 
-def load_script(name_or_path: str | Path, language: str | None = None) -> Script:
-    """A built-in exercise by name (``zelfkalmering``, ``safe-place``...) in
-    ``language``, or a script file by path."""
+@dataclass(frozen=True)
+class ScriptSource:
+    """A script's text before parsing, with the name errors use and where its clips are."""
+
+    text: str
+    name: str
+    """``<built-in zelfkalmering.nl.vg>`` or the file's path."""
+    clip_dirs: tuple[Path, ...]
+
+
+def script_source(name_or_path: str | Path, language: str | None = None) -> ScriptSource:
+    """The text of a built-in exercise by name (``zelfkalmering``, ``safe-place``...)
+    in ``language``, or of a script file by path.
+
+    Raises UsageError for a name that is neither (suggesting a built-in
+    when it looks like a typo of one), ScriptError for a file that cannot be read.
+    """
     if language is not None and language not in LANGUAGES:
         raise UsageError(f"language '{language}' is not supported; use one of: {', '.join(LANGUAGES)}")
     text = str(name_or_path)
     path = Path(text)
-    if path.is_file():
-        return read_script(path, clip_dirs=asset_dirs())
-    builtin = find_builtin(text, language)
+    builtin = None if path.is_file() else find_builtin(text, language)
     if builtin is not None:
-        return parse_script(builtin.text(), f"<built-in {builtin.resource_name}>", clip_dirs=asset_dirs())
-    if path.suffix or "/" in text or os.sep in text:
-        return read_script(path, clip_dirs=asset_dirs())
-    raise UsageError(f"'{text}' is neither a built-in exercise ({', '.join(EXERCISES)}) nor a script file")
+        return ScriptSource(builtin.text(), f"<built-in {builtin.resource_name}>", asset_dirs())
+    if path.is_file() or path.suffix or "/" in text or os.sep in text:
+        return ScriptSource(read_script_text(path), str(path), script_clip_dirs(path, asset_dirs()))
+    raise UsageError(
+        f"'{text}' is neither a built-in exercise ({', '.join(EXERCISES)}) nor a script file" + did_you_mean(text, "; ")
+    )
+
+
+def did_you_mean(name: str, before: str = "") -> str:
+    """``did you mean veilige-plek?`` for a name close to a built-in's (or an
+    alias's), after ``before``; empty when none is close."""
+    key = name.strip().lower().replace("_", "-").replace(" ", "-")
+    close = difflib.get_close_matches(key, [*EXERCISES, *ALIASES], n=1, cutoff=0.6)
+    return f"{before}did you mean {close[0]}?" if close else ""
+
+
+def load_script(name_or_path: str | Path, language: str | None = None) -> Script:
+    """A built-in exercise by name (``zelfkalmering``, ``safe-place``...) in
+    ``language``, or a script file by path."""
+    source = script_source(name_or_path, language)
+    return parse_script(source.text, source.name, clip_dirs=source.clip_dirs)
 
 
 @dataclass(frozen=True)

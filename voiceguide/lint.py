@@ -3,22 +3,26 @@
 Errors are what stops a script from rendering (syntax, unknown clips,
 impossible timing); warnings are what renders but will not feel right
 (exhale not longer than inhale, speech over a breath cue, long holds,
-repaired encoding damage).
+repaired encoding damage, a note left in a chapter title). Like a
+compiler, a check lists every error and warning in one run, in file order.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ScriptError
-from .exercises import load_script
+from .exercises import script_source
 from .rules import Severity
-from .script import Breathe, Script
+from .script import Breathe, Chapter, Script, check_script_text
 from .session import Session, prepare_session
 from .timeline import BREATH_KINDS, Kind
 
 MAX_COMFORTABLE_HOLD_S = 8.0
+_NOTE = re.compile(r"\s(<-|//|<!--)")
+"""A note written after a chapter title (``# Aankomen  <- a chapter``)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,17 @@ def script_warnings(script: Script) -> list[Finding]:
             )
         )
     for item in script.items:
+        if isinstance(item, Chapter) and _NOTE.search(item.title):
+            title = " ".join(item.title.split())
+            found.append(
+                Finding(
+                    Severity.WARNING,
+                    f"chapter title '{title}' has a note in it; a note goes on a line of its own, after //",
+                    script.source,
+                    item.at.line,
+                    item.at.col,
+                )
+            )
         if not isinstance(item, Breathe):
             continue
         line, col = item.at.line, item.at.col
@@ -104,12 +119,24 @@ def timeline_warnings(session: Session) -> list[Finding]:
 
 
 def check_script(name_or_path: str | Path, *, language: str | None = None) -> list[Finding]:
-    """Every finding for a script or built-in: errors stop at the first;
-    warnings are all listed."""
+    """Every finding for a script or built-in, errors and warnings together,
+    in file order (findings without a line last).
+
+    Errors in the text do not stop the check: every one is listed, with the
+    warnings about what could be read. Planning (real speech lengths, clips,
+    ``[at]`` times) needs a script without errors.
+    """
     try:
-        script = load_script(name_or_path, language)
-        findings = script_warnings(script)
-        session = prepare_session(script)
+        source = script_source(name_or_path, language)
     except ScriptError as error:
         return [error_finding(error)]
-    return findings + timeline_warnings(session)
+    report = check_script_text(source.text, source.name, clip_dirs=source.clip_dirs)
+    findings = [error_finding(error) for error in report.errors] + script_warnings(report.script)
+    if not report.errors:
+        try:
+            session = prepare_session(report.script)
+        except ScriptError as error:
+            findings += [error_finding(each) for each in error.errors]
+        else:
+            findings += timeline_warnings(session)
+    return sorted(findings, key=lambda f: (f.line == 0, f.line, f.col))

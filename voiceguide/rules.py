@@ -63,6 +63,11 @@ AMBIENCE_BELOW_VOICE_DB = Range(6, 60, "dB")
 TRACK_NUMBER = Range(1, 999, whole=True)
 JOBS = Range(1, 64, whole=True)
 TENSION = Range(0, 10, whole=True)
+MP3_KBPS = Range(32, 320, "kbps", whole=True)
+"""An MP3 constant bitrate (the encoder has its own steps within this range)."""
+MAX_BUNDLE_TRACKS = 200
+"""A manifest expands to at most this many tracks."""
+MAX_MANIFEST_BYTES = 1_000_000
 
 LANGUAGES = ("nl", "en")
 """Languages of the built-in exercises and of scripts."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,24 +199,28 @@ class Script:
         return [item for item in self.items if isinstance(item, Speech)]
 
 
+@dataclass(frozen=True)
+class ScriptReport:
+    """One pass over a script: what could be read, and every error found.
+
+    ``script`` holds the items and settings that were readable (all of them
+    when ``errors`` is empty), so a checker can still warn about them.
+    """
+
+    script: Script
+    errors: tuple[ScriptError, ...]
+    """In file order."""
+
+
 # --- parsing ------------------------------------------------------------------
 
 _MARKER_NAMES = ("pause", "at", "breathe", "bell", "chime", "clip")
 _META_KEYS = {"title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone"}
 _TOKEN = re.compile(r"\[|<break\b[^>]*?/?>|\]", re.IGNORECASE)
 _SSML_TIME = re.compile(r"""time\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+_SSML_OTHER_TAG = re.compile(r"<\s*/?\s*[a-zA-Z]")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
 _DURATION = re.compile(r"^(?:(\d+):(\d{1,2}(?:\.\d+)?)|(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|sec|m|min)?)$")
-
-
-class _Located:
-    """Raises ScriptErrors that point at one place in the source."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def error(self, message: str, line: int, col: int) -> ScriptError:
-        return ScriptError(message, self.source, line, col)
 
 
 def parse_duration(text: str) -> float:
@@ -253,13 +258,28 @@ def parse_script(text: str, source: str | Path = "<script>", *, clip_dirs: tuple
     Raises
     ------
     ScriptError
-        With file, line and column, on anything malformed.
+        With file, line and column, on anything malformed; when there is
+        more than one problem, one error that carries them all in file order
+        (see :meth:`ScriptError.several`).
     """
+    report = check_script_text(text, source, clip_dirs=clip_dirs)
+    if report.errors:
+        raise ScriptError.several(report.errors)
+    return report.script
+
+
+def check_script_text(text: str, source: str | Path = "<script>", *, clip_dirs: tuple[Path, ...] = ()) -> ScriptReport:
+    """Parse script text without stopping at the first problem: every error,
+    and whatever could be read (see :class:`ScriptReport`)."""
     return _Parser(str(source), clip_dirs).parse(text)
 
 
-def read_script(path: str | Path, *, clip_dirs: tuple[Path, ...] = ()) -> Script:
-    """Read and parse a script file; clips resolve beside it, then in ``clip_dirs``."""
+def read_script_text(path: str | Path) -> str:
+    """The text of a script file (UTF-8, an optional byte order mark).
+
+    Raises ScriptError when the file is missing, unreadable, too large or
+    not UTF-8 (located at the first bad byte).
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -275,139 +295,123 @@ def read_script(path: str | Path, *, clip_dirs: tuple[Path, ...] = ()) -> Script
         raise ScriptError(f"script is {len(raw)} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters", path)
     body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
-        text = body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = body[: exc.start].decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
         raise ScriptError("not valid UTF-8 text; save the script as UTF-8", path, len(before), len(before[-1]) + 1) from None
-    return parse_script(text, path, clip_dirs=(path.resolve().parent, *clip_dirs))
 
 
-class _Parser(_Located):
+def read_script(path: str | Path, *, clip_dirs: tuple[Path, ...] = ()) -> Script:
+    """Read and parse a script file; clips resolve beside it, then in ``clip_dirs``."""
+    path = Path(path)
+    return parse_script(read_script_text(path), path, clip_dirs=script_clip_dirs(path, clip_dirs))
+
+
+def script_clip_dirs(path: Path, clip_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """Where a script file's clips are looked up: beside it, then ``clip_dirs``."""
+    return (path.resolve().parent, *clip_dirs)
+
+
+class _Parser:
+    """One pass over a script that collects every error (see ScriptReport).
+
+    A problem is recorded where it is found and reading goes on after it: after
+    the bad marker's ']', on the next front matter line, or on the next line
+    when a marker is never closed.
+    """
+
     def __init__(self, source: str, clip_dirs: tuple[Path, ...]):
-        super().__init__(source)
+        self.source = source
         self.clip_dirs = clip_dirs
         self.items: list[Item] = []
+        self.errors: list[ScriptError] = []
         self.repairs: list[tuple[Position, str, str]] = []
         self.paragraph = 0
         self.pending: list[tuple[str, int, int]] = []  # text fragments of the open paragraph
 
-    def parse(self, text: str) -> Script:
+    def error(self, message: str, line: int, col: int) -> ScriptError:
+        return ScriptError(message, self.source, line, col)
+
+    def report(self, message: str, line: int, col: int) -> None:
+        self.errors.append(self.error(message, line, col))
+
+    def parse(self, text: str) -> ScriptReport:
         if len(text) > MAX_SCRIPT_CHARS:
-            raise self.error(f"script has {len(text)} characters; the limit is {MAX_SCRIPT_CHARS}", 1, 1)
+            self.report(f"script has {len(text)} characters; the limit is {MAX_SCRIPT_CHARS}", 1, 1)
+            return self._result(Meta())
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        meta, body_start = self._front_matter(lines)
+        meta, body_start = _FrontMatter(self).read(lines)
         for index in range(body_start, len(lines)):
             self._line(lines[index], index + 1)
         self._flush()
-        if not any(isinstance(item, (Speech, Breathe, Clip, Bell, Chime)) for item in self.items):
-            raise self.error("script has nothing to play; add a sentence or a marker such as [breathe seed x5]", len(lines), 1)
-        return Script(meta=meta, items=tuple(self.items), source=self.source, repairs=tuple(self.repairs))
+        playable = any(isinstance(item, (Speech, Breathe, Clip, Bell, Chime)) for item in self.items)
+        if not playable and not self.errors:  # with errors, what is missing may just be unreadable
+            self.report("script has nothing to play; add a sentence or a marker such as [breathe seed x5]", len(lines), 1)
+        return self._result(meta)
 
-    # front matter
-
-    def _front_matter(self, lines: list[str]) -> tuple[Meta, int]:
-        first = next((i for i, line in enumerate(lines) if line.strip()), None)
-        if first is None or lines[first].strip() != "---":
-            return Meta(), 0
-        values: dict[str, object] = {}
-        for index in range(first + 1, len(lines)):
-            raw = lines[index]
-            number = index + 1
-            stripped = raw.strip()
-            if stripped == "---":
-                return self._meta(values), index + 1
-            if not stripped or stripped.startswith("#"):
-                continue
-            key, sep, value = raw.partition(":")
-            key_col = len(raw) - len(raw.lstrip()) + 1
-            if not sep:
-                raise self.error(f"front matter line '{stripped}' needs the form 'key: value'", number, key_col)
-            key = key.strip().lower()
-            value = _strip_comment(value).strip()
-            value_col = len(raw) - len(raw.split(":", 1)[1].lstrip()) + 1
-            if key not in _META_KEYS:
-                raise self.error(f"unknown setting '{key}'; known settings: {', '.join(sorted(_META_KEYS))}", number, key_col)
-            values[key] = self._meta_value(key, value, number, value_col)
-        raise self.error("front matter opened with '---' is never closed; add a line '---' after the settings", first + 1, 1)
-
-    def _meta_value(self, key: str, value: str, line: int, col: int) -> object:
-        if key in ("rate", "pitch"):
-            allowed = rules.RATE_WPM if key == "rate" else rules.PITCH
-            number = int(value) if re.fullmatch(r"\d{1,9}", value) else None
-            if number not in allowed:
-                raise self.error(allowed.problem(key, value), line, col)
-            return number
-        if key == "volume":
-            try:
-                volume = float(value)
-            except ValueError:
-                volume = -1.0
-            if volume not in rules.VOLUME:
-                raise self.error(rules.VOLUME.problem("volume", value), line, col)
-            return volume
-        if key == "language":
-            if value.lower() not in rules.LANGUAGES:
-                raise self.error(f"language '{value}' is not supported; use one of: {', '.join(rules.LANGUAGES)}", line, col)
-            return value.lower()
-        if key == "hold_tone":
-            if value.lower() not in rules.HOLD_TONES:
-                raise self.error(
-                    f"hold_tone must be {' or '.join(repr(tone) for tone in rules.HOLD_TONES)}, not '{value}'", line, col
-                )
-            return value.lower()
-        if key == "voice" and not rules.VOICE_ID.fullmatch(value):
-            raise self.error(f"voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'", line, col)
-        if not value:
-            raise self.error(f"{key} needs a value", line, col)
-        return value
-
-    def _meta(self, values: dict[str, object]) -> Meta:
-        return Meta(**values)  # type: ignore[arg-type]
+    def _result(self, meta: Meta) -> ScriptReport:
+        script = Script(meta=meta, items=tuple(self.items), source=self.source, repairs=tuple(self.repairs))
+        return ScriptReport(script, ScriptError.several(self.errors).errors if self.errors else ())
 
     # body
 
     def _line(self, raw: str, number: int) -> None:
         stripped = raw.strip()
-        indent = len(raw) - len(raw.lstrip())
         if not stripped:
             self._flush()
+        elif stripped.startswith("//"):
             return
-        if stripped.startswith("//"):
+        elif stripped.startswith("#"):
+            self._chapter(raw, number)
+        else:
+            self._text_and_markers(raw, number)
+
+    def _chapter(self, raw: str, number: int) -> None:
+        self._flush()
+        stripped = raw.strip()
+        indent = len(raw) - len(raw.lstrip())
+        title_col = indent + 1 + len(stripped) - len(stripped.lstrip("#").lstrip())
+        title = self._repair(stripped.lstrip("#").strip(), number, title_col)
+        if not title:
+            self.report("chapter heading is empty; write '# Title'", number, indent + 1)
             return
-        if stripped.startswith("#"):
-            self._flush()
-            title_col = indent + 1 + len(stripped) - len(stripped.lstrip("#").lstrip())
-            title = self._repair(stripped.lstrip("#").strip(), number, title_col)
-            if not title:
-                raise self.error("chapter heading is empty; write '# Title'", number, indent + 1)
-            self.items.append(Chapter(title, Position(number, indent + 1)))
-            return
+        self.items.append(Chapter(title, Position(number, indent + 1)))
+
+    def _text_and_markers(self, raw: str, number: int) -> None:
         position = 0
         for token in _TOKEN.finditer(raw):
             if token.start() < position:
                 continue
             self._text(raw[position : token.start()], number, position + 1)
             col = token.start() + 1
+            position = token.end()
             if token.group() == "]":
-                raise self.error("']' without an opening '['; markers look like [pause 3s]", number, col)
+                self.report("']' without an opening '['; markers look like [pause 3s]", number, col)
+                continue
+            self._flush_text()
             if token.group() == "[":
                 end = raw.find("]", token.end())
                 if end < 0:
-                    raise self.error("marker is not closed; add ']' (markers look like [pause 3s])", number, col)
-                self._flush_text()
-                self.items.append(self._marker(raw[token.end() : end], number, col))
+                    self.report("marker is not closed; add ']' (markers look like [pause 3s])", number, col)
+                    return
                 position = end + 1
+                self._add(_marker, self, raw[token.end() : end], number, col)
             else:
-                self._flush_text()
-                self.items.append(self._ssml_break(token.group(), number, col))
-                position = token.end()
+                self._add(_ssml_break, self, token.group(), number, col)
         self._text(raw[position:], number, position + 1)
 
+    def _add(self, make: Callable[..., Item], *args: object) -> None:
+        """Add the item ``make(*args)`` reads, or record why it cannot."""
+        try:
+            self.items.append(make(*args))
+        except ScriptError as error:
+            self.errors.append(error)
+
     def _text(self, fragment: str, line: int, col: int) -> None:
-        tag = re.search(r"<\s*/?\s*[a-zA-Z]", fragment)
-        if tag:
-            tag_col = col + tag.start()
-            raise self.error('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]', line, tag_col)
+        tag = _SSML_OTHER_TAG.search(fragment)
+        if tag and not any(error.line == line and error.message.startswith("only the SSML") for error in self.errors):
+            # once per line: <speak>...</speak> is one mistake, not two
+            self.report('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]', line, col + tag.start())
         if fragment.strip():
             lead = len(fragment) - len(fragment.lstrip())
             self.pending.append((fragment.strip(), line, col + lead))
@@ -416,32 +420,8 @@ class _Parser(_Located):
         """End the current run of text (a marker follows) without ending the paragraph."""
         if not self.pending:
             return
-        # The run as one string with whitespace collapsed, and for every
-        # character the place it was written, so each sentence and each
-        # repair points at its own line and column.
-        chars: list[str] = []
-        places: list[tuple[int, int]] = []
-        for fragment, line, col in self.pending:
-            if chars:
-                chars.append(" ")
-                places.append((line, col))
-            for word in re.finditer(r"\s+|\S+", fragment):
-                first = col + word.start()
-                if word.group().isspace():
-                    chars.append(" ")
-                    places.append((line, first))
-                    continue
-                # NFC word by word: a word's first letter keeps its exact column
-                normal = unicodedata.normalize("NFC", word.group())
-                last = first + len(word.group()) - 1
-                chars.extend(normal)
-                places.extend((line, min(first + offset, last)) for offset in range(len(normal)))
+        chars, places = self._repaired(*_characters(self.pending))
         self.pending.clear()
-        for bad, good in ENCODING_REPAIRS.items():
-            if bad in chars:
-                self.repairs.append((Position(*places[chars.index(bad)]), bad, good))
-                fixed = [(out, place) for ch, place in zip(chars, places) for out in (good if ch == bad else ch)]
-                chars, places = [ch for ch, _ in fixed], [place for _, place in fixed]
         text = "".join(chars)
         # (end of a sentence, start of the next); a sentence keeps its closing quotes and brackets
         ends = [(m.start() + len(m.group().rstrip()), m.end()) for m in _SENTENCE_END.finditer(text)]
@@ -454,14 +434,22 @@ class _Parser(_Located):
                 continue
             where = Position(*places[begin + len(chunk) - len(chunk.lstrip())])
             if len(sentence) > MAX_SENTENCE_CHARS:
-                raise self.error(
+                self.report(
                     f"sentence has {len(sentence)} characters; split it (the limit is {MAX_SENTENCE_CHARS})",
                     where.line,
                     where.col,
                 )
-            if not any(ch.isalnum() for ch in sentence):
-                continue
-            self.items.append(Speech(sentence, where, self.paragraph))
+            elif any(ch.isalnum() for ch in sentence):
+                self.items.append(Speech(sentence, where, self.paragraph))
+
+    def _repaired(self, chars: list[str], places: list[tuple[int, int]]) -> tuple[list[str], list[tuple[int, int]]]:
+        """Repair encoding damage, keeping every character's place."""
+        for bad, good in ENCODING_REPAIRS.items():
+            if bad in chars:
+                self.repairs.append((Position(*places[chars.index(bad)]), bad, good))
+                fixed = [(out, place) for ch, place in zip(chars, places) for out in (good if ch == bad else ch)]
+                chars, places = [ch for ch, _ in fixed], [place for _, place in fixed]
+        return chars, places
 
     def _flush(self) -> None:
         self._flush_text()
@@ -474,157 +462,286 @@ class _Parser(_Located):
                 text = text.replace(bad, good)
         return text
 
-    # markers
 
-    def _marker(self, body: str, line: int, col: int) -> Item:
-        found = list(re.finditer(r"\S+", body))
-        words = [match.group() for match in found]
-        where = Position(line, col)
-        if not words:
-            raise self.error(f"empty marker []; use one of: {', '.join(_MARKER_NAMES)}", line, col)
-        name, args = words[0].lower(), words[1:]
-        # column of the first argument (of the closing ']' when there is none)
-        arg_col = col + 1 + (found[1].start() if len(found) > 1 else len(body))
-        rest = re.sub(r"\s", " ", body[found[0].end() :]).strip()
-        if name == "pause":
-            return self._pause(rest, where, arg_col)
-        if name == "at":
-            if len(args) != 1:
-                raise self.error("[at] takes one time, e.g. [at 1:00] or [at 90s]", line, col)
-            seconds = self._duration(args[0], line, arg_col)
-            if seconds > MAX_AT_S:
-                raise self.error(f"[at {args[0]}] is beyond the 3 hour limit", line, arg_col)
-            return At(seconds, where)
-        if name == "breathe":
-            return self._breathe([(match.group(), col + 1 + match.start()) for match in found[1:]], where, arg_col)
-        if name in ("bell", "chime"):
-            if args:
-                raise self.error(f"[{name}] takes no arguments", line, arg_col)
-            return Bell(where) if name == "bell" else Chime(where)
-        if name == "clip":
-            return self._clip(body[found[0].end() :].strip(), where, arg_col)
-        raise self.error(f"unknown marker [{words[0]}]; use one of: {', '.join(_MARKER_NAMES)}", line, col)
-
-    def _duration(self, text: str, line: int, col: int) -> float:
-        try:
-            return parse_duration(text)
-        except ValueError as exc:
-            raise self.error(str(exc), line, col) from None
-
-    def _pause(self, spec: str, where: Position, col: int) -> Pause:
-        line = where.line
-        spec = spec.strip()
-        if not spec:
-            raise self.error("[pause] needs a length, e.g. [pause 3s], [pause 2-8s] or [pause *]", line, col)
-        if spec == "*":
-            return Pause(1.0, float("inf"), 4.0, where)
-        low_text, dash, high_text = spec.partition("-")
-        if dash:
-            unit = re.sub(r"^[\d.:\s]+", "", high_text)
-            low_spec = low_text if re.search(r"[a-z:]", low_text, re.IGNORECASE) else low_text + unit
-            low = self._duration(low_spec, line, col)
-            high = self._duration(high_text, line, col + len(low_text) + 1 + len(high_text) - len(high_text.lstrip()))
-            if high < low:
-                raise self.error(f"pause range {spec} runs backwards; write the shorter length first", line, col)
-        else:
-            low = high = self._duration(spec, line, col)
-        if high > MAX_PAUSE_S:
-            raise self.error(f"pause of {high:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
-        return Pause(low, high, (low + high) / 2, where)
-
-    def _ssml_break(self, tag: str, line: int, col: int) -> Pause:
-        match = _SSML_TIME.search(tag)
-        if not match:
-            raise self.error('<break> needs a time attribute, e.g. <break time="1500ms"/>', line, col)
-        seconds = self._duration(match.group(1), line, col)
-        if seconds > MAX_PAUSE_S:
-            raise self.error(f"pause of {seconds:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
-        return Pause(seconds, seconds, seconds, Position(line, col))
-
-    def _breathe(self, args: list[tuple[str, int]], where: Position, col: int) -> Breathe:
-        line = where.line
-        usage = "write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]"
-        if not args:
-            raise self.error(f"[breathe] needs a pattern; {usage}", line, col)
-        pattern = self._pattern(args[0][0], line, col)
-        cycles: tuple[int, int, int] = (5, 5, 5)
-        count = False
-        for arg, arg_col in args[1:]:
-            lowered = arg.lower()
-            if lowered == "count":
-                count = True
-            elif lowered.startswith("x"):
-                cycles = self._cycles(lowered[1:], line, arg_col)
-            else:
-                raise self.error(f"unknown breathe option '{arg}'; {usage}", line, arg_col)
-        return Breathe(pattern, *cycles, count=count, at=where)
-
-    def _pattern(self, spec: str, line: int, col: int) -> tuple[float, ...]:
-        preset = BREATH_PRESETS.get(spec.lower())
-        if preset:
-            return preset
-        parts = spec.split("-")
-        if len(parts) not in (3, 4):
-            names = ", ".join(BREATH_PRESETS)
-            raise self.error(
-                f"breath pattern '{spec}' needs 3 or 4 lengths in seconds (in-hold-out or in-hold-out-hold) or a preset ({names})",
-                line,
-                col,
-            )
-        values = []
-        for part in parts:
-            try:
-                value = float(part.removesuffix("s"))
-            except ValueError:
-                raise self.error(f"breath phase '{part}' is not a number of seconds", line, col) from None
-            if not 0 <= value <= MAX_PHASE_S or value != value:
-                raise self.error(f"breath phase '{part}' must be from 0 to {MAX_PHASE_S:g} seconds", line, col)
-            values.append(value)
-        if values[0] < 1 or values[2] < 1:
-            raise self.error(f"breathing in and out take at least 1 second each, not '{spec}'", line, col)
-        return tuple(values)
-
-    def _cycles(self, spec: str, line: int, col: int) -> tuple[int, int, int]:
-        """``xN`` fixed, ``xN-M`` elastic (default: the middle), ``xN+`` at
-        least N (default N) and ``x*`` any number (default 5)."""
-        if spec == "*":
-            return 1, MAX_CYCLES, 5
-        open_ended = spec.endswith("+")
-        low, dash, high = spec.removesuffix("+").partition("-")
-        if not low.isdecimal() or (dash and (open_ended or not high.isdecimal())):
-            raise self.error(f"cycle count 'x{spec}' must be xN, xN-M, xN+ or x*, e.g. x5", line, col)
-        low_n = int(low) if len(low) < 10 else MAX_CYCLES + 1
-        high_n = (int(high) if len(high) < 10 else MAX_CYCLES + 1) if dash else low_n
-        if open_ended and low_n < MAX_CYCLES:
-            return low_n, MAX_CYCLES, low_n
-        if open_ended or not 1 <= low_n <= high_n <= MAX_CYCLES:
-            raise self.error(f"cycle count 'x{spec}' must be between 1 and {MAX_CYCLES}, smaller number first", line, col)
-        return low_n, high_n, (low_n + high_n + 1) // 2
-
-    def _clip(self, name: str, where: Position, col: int) -> Clip:
-        line = where.line
-        if not name:
-            raise self.error("[clip] needs a file name, e.g. [clip welkom.wav]", line, col)
-        if not name.lower().endswith(AUDIO_EXTENSIONS):
-            raise self.error(f"clip '{name}' must be a sound file ({', '.join(AUDIO_EXTENSIONS)})", line, col)
-        relative = Path(name)
-        if relative.is_absolute() or ".." in relative.parts:
-            raise self.error(
-                f"clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path",
-                line,
-                col,
-            )
-        for folder in self.clip_dirs:
-            try:
-                candidate = (folder / relative).resolve()
-                if candidate.is_relative_to(folder.resolve()) and candidate.is_file():
-                    return Clip(candidate, where)
-            except (OSError, ValueError):  # a name the file system cannot hold: not found
+def _characters(pending: list[tuple[str, int, int]]) -> tuple[list[str], list[tuple[int, int]]]:
+    """A run of text fragments as one list of characters with whitespace
+    collapsed, and for every character the (line, column) it was written at,
+    so each sentence and each repair points at its own place."""
+    chars: list[str] = []
+    places: list[tuple[int, int]] = []
+    for fragment, line, col in pending:
+        if chars:
+            chars.append(" ")
+            places.append((line, col))
+        for word in re.finditer(r"\s+|\S+", fragment):
+            first = col + word.start()
+            if word.group().isspace():
+                chars.append(" ")
+                places.append((line, first))
                 continue
-        searched = ", ".join(str(folder) for folder in self.clip_dirs) or "no folders"
-        raise self.error(f"clip '{name}' not found; looked in {searched}", line, col)
+            # NFC word by word: a word's first letter keeps its exact column
+            normal = unicodedata.normalize("NFC", word.group())
+            last = first + len(word.group()) - 1
+            chars.extend(normal)
+            places.extend((line, min(first + offset, last)) for offset in range(len(normal)))
+    return chars, places
+
+
+# --- front matter -------------------------------------------------------------
+
+
+class _FrontMatter:
+    """Reads the ``---`` block of settings, reporting every bad line."""
+
+    def __init__(self, parser: _Parser):
+        self.parser = parser
+        self.values: dict[str, object] = {}
+        self.first_line: dict[str, int] = {}
+
+    def read(self, lines: list[str]) -> tuple[Meta, int]:
+        """The settings and the index of the first body line."""
+        first = next((i for i, line in enumerate(lines) if line.strip()), None)
+        if first is None or lines[first].strip() != "---":
+            return Meta(), 0
+        close = next((i for i in range(first + 1, len(lines)) if lines[i].strip() == "---"), None)
+        for index in range(first + 1, len(lines) if close is None else close):
+            if not self._line(lines[index], index + 1, closed=close is not None):
+                return Meta(**self.values), len(lines)  # type: ignore[arg-type]
+        if close is None:
+            self.parser.report(
+                "front matter opened with '---' is never closed; add a line '---' after the settings", first + 1, 1
+            )
+            return Meta(**self.values), len(lines)  # type: ignore[arg-type]
+        return Meta(**self.values), close + 1  # type: ignore[arg-type]
+
+    def _line(self, raw: str, number: int, closed: bool) -> bool:
+        """Read one line; False when it is not a setting of a block that is never
+        closed (the closing '---' is likely missing: say so once, read no further)."""
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            return True
+        key, sep, value = raw.partition(":")
+        key_col = len(raw) - len(raw.lstrip()) + 1
+        if not sep:
+            hint = "" if closed else "; is the closing '---' missing?"
+            self.parser.report(f"front matter line '{stripped}' needs the form 'key: value'{hint}", number, key_col)
+            return closed
+        key = key.strip().lower()
+        value_col = len(raw) - len(value.lstrip()) + 1
+        if key not in _META_KEYS:
+            self.parser.report(f"unknown setting '{key}'; known settings: {', '.join(sorted(_META_KEYS))}", number, key_col)
+        elif key in self.first_line:
+            self.parser.report(
+                f"setting '{key}' is given twice (first on line {self.first_line[key]}); keep one", number, key_col
+            )
+        else:
+            self.first_line[key] = number
+            try:
+                self.values[key] = _meta_value(key, _strip_comment(value).strip())
+            except ValueError as problem:
+                self.parser.report(str(problem), number, value_col)
+        return True
+
+
+def _meta_value(key: str, value: str) -> object:
+    """A front matter value checked and converted; ValueError says what is wrong."""
+    if key in ("rate", "pitch"):
+        allowed = rules.RATE_WPM if key == "rate" else rules.PITCH
+        number = int(value) if re.fullmatch(r"\d{1,9}", value) else None
+        if number not in allowed:
+            raise ValueError(allowed.problem(key, value))
+        return number
+    if key == "volume":
+        try:
+            volume = float(value)
+        except ValueError:
+            volume = -1.0
+        if volume not in rules.VOLUME:
+            raise ValueError(rules.VOLUME.problem("volume", value))
+        return volume
+    if key in ("language", "hold_tone"):
+        return _meta_choice(key, value)
+    if key == "voice" and not rules.VOICE_ID.fullmatch(value):
+        raise ValueError(f"voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'")
+    if not value:
+        raise ValueError(f"{key} needs a value")
+    return value
+
+
+def _meta_choice(key: str, value: str) -> str:
+    if key == "language" and value.lower() not in rules.LANGUAGES:
+        raise ValueError(f"language '{value}' is not supported; use one of: {', '.join(rules.LANGUAGES)}")
+    if key == "hold_tone" and value.lower() not in rules.HOLD_TONES:
+        raise ValueError(f"hold_tone must be {' or '.join(repr(tone) for tone in rules.HOLD_TONES)}, not '{value}'")
+    return value.lower()
 
 
 def _strip_comment(value: str) -> str:
     """Drop a trailing '# comment' from a front matter value."""
     return re.split(r"\s+#", value, maxsplit=1)[0]
+
+
+# --- markers ------------------------------------------------------------------
+# Each raises ScriptError at the first problem within its marker; the parser
+# records it and goes on after the marker's ']'.
+
+
+def _marker(parser: _Parser, body: str, line: int, col: int) -> Item:
+    found = list(re.finditer(r"\S+", body))
+    words = [match.group() for match in found]
+    where = Position(line, col)
+    if not words:
+        raise parser.error(f"empty marker []; use one of: {', '.join(_MARKER_NAMES)}", line, col)
+    name, args = words[0].lower(), words[1:]
+    # column of the first argument (of the closing ']' when there is none)
+    arg_col = col + 1 + (found[1].start() if len(found) > 1 else len(body))
+    rest = body[found[0].end() :]
+    if name == "pause":
+        return _pause(parser, re.sub(r"\s", " ", rest).strip(), where, arg_col)
+    if name == "at":
+        return _at(parser, args, where, arg_col)
+    if name == "breathe":
+        return _breathe(parser, [(match.group(), col + 1 + match.start()) for match in found[1:]], where, arg_col)
+    if name in ("bell", "chime"):
+        if args:
+            raise parser.error(f"[{name}] takes no arguments", line, arg_col)
+        return Bell(where) if name == "bell" else Chime(where)
+    if name == "clip":
+        return _clip(parser, rest.strip(), where, arg_col)
+    raise parser.error(f"unknown marker [{words[0]}]; use one of: {', '.join(_MARKER_NAMES)}", line, col)
+
+
+def _duration(parser: _Parser, text: str, line: int, col: int) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise parser.error(str(exc), line, col) from None
+
+
+def _ssml_break(parser: _Parser, tag: str, line: int, col: int) -> Pause:
+    match = _SSML_TIME.search(tag)
+    if not match:
+        raise parser.error('<break> needs a time attribute, e.g. <break time="1500ms"/>', line, col)
+    seconds = _duration(parser, match.group(1), line, col)
+    if seconds > MAX_PAUSE_S:
+        raise parser.error(f"pause of {seconds:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
+    return Pause(seconds, seconds, seconds, Position(line, col))
+
+
+def _at(parser: _Parser, args: list[str], where: Position, col: int) -> At:
+    if len(args) != 1:
+        raise parser.error("[at] takes one time, e.g. [at 1:00] or [at 90s]", where.line, where.col)
+    seconds = _duration(parser, args[0], where.line, col)
+    if seconds > MAX_AT_S:
+        raise parser.error(f"[at {args[0]}] is beyond the 3 hour limit", where.line, col)
+    return At(seconds, where)
+
+
+def _pause(parser: _Parser, spec: str, where: Position, col: int) -> Pause:
+    line = where.line
+    if not spec:
+        raise parser.error("[pause] needs a length, e.g. [pause 3s], [pause 2-8s] or [pause *]", line, col)
+    if spec == "*":
+        return Pause(1.0, float("inf"), 4.0, where)
+    low_text, dash, high_text = spec.partition("-")
+    if dash:
+        unit = re.sub(r"^[\d.:\s]+", "", high_text)
+        low_spec = low_text if re.search(r"[a-z:]", low_text, re.IGNORECASE) else low_text + unit
+        low = _duration(parser, low_spec, line, col)
+        high = _duration(parser, high_text, line, col + len(low_text) + 1 + len(high_text) - len(high_text.lstrip()))
+        if high < low:
+            raise parser.error(f"pause range {spec} runs backwards; write the shorter length first", line, col)
+    else:
+        low = high = _duration(parser, spec, line, col)
+    if high > MAX_PAUSE_S:
+        raise parser.error(f"pause of {high:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
+    return Pause(low, high, (low + high) / 2, where)
+
+
+_BREATHE_USAGE = "write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]"
+
+
+def _breathe(parser: _Parser, args: list[tuple[str, int]], where: Position, col: int) -> Breathe:
+    line = where.line
+    if not args:
+        raise parser.error(f"[breathe] needs a pattern; {_BREATHE_USAGE}", line, col)
+    pattern = _pattern(parser, args[0][0], line, col)
+    cycles: tuple[int, int, int] = (5, 5, 5)
+    count = False
+    for arg, arg_col in args[1:]:
+        lowered = arg.lower()
+        if lowered == "count":
+            count = True
+        elif lowered.startswith("x"):
+            cycles = _cycles(parser, lowered[1:], line, arg_col)
+        else:
+            raise parser.error(f"unknown breathe option '{arg}'; {_BREATHE_USAGE}", line, arg_col)
+    return Breathe(pattern, *cycles, count=count, at=where)
+
+
+def _pattern(parser: _Parser, spec: str, line: int, col: int) -> tuple[float, ...]:
+    preset = BREATH_PRESETS.get(spec.lower())
+    if preset:
+        return preset
+    parts = spec.split("-")
+    if len(parts) not in (3, 4):
+        names = ", ".join(BREATH_PRESETS)
+        raise parser.error(
+            f"breath pattern '{spec}' needs 3 or 4 lengths in seconds (in-hold-out or in-hold-out-hold) or a preset ({names})",
+            line,
+            col,
+        )
+    values = []
+    for part in parts:
+        try:
+            value = float(part.removesuffix("s"))
+        except ValueError:
+            raise parser.error(f"breath phase '{part}' is not a number of seconds", line, col) from None
+        if not 0 <= value <= MAX_PHASE_S or value != value:
+            raise parser.error(f"breath phase '{part}' must be from 0 to {MAX_PHASE_S:g} seconds", line, col)
+        values.append(value)
+    if values[0] < 1 or values[2] < 1:
+        raise parser.error(f"breathing in and out take at least 1 second each, not '{spec}'", line, col)
+    return tuple(values)
+
+
+def _cycles(parser: _Parser, spec: str, line: int, col: int) -> tuple[int, int, int]:
+    """``xN`` fixed, ``xN-M`` elastic (default: the middle), ``xN+`` at
+    least N (default N) and ``x*`` any number (default 5)."""
+    if spec == "*":
+        return 1, MAX_CYCLES, 5
+    open_ended = spec.endswith("+")
+    low, dash, high = spec.removesuffix("+").partition("-")
+    if not low.isdecimal() or (dash and (open_ended or not high.isdecimal())):
+        raise parser.error(f"cycle count 'x{spec}' must be xN, xN-M, xN+ or x*, e.g. x5", line, col)
+    low_n = int(low) if len(low) < 10 else MAX_CYCLES + 1
+    high_n = (int(high) if len(high) < 10 else MAX_CYCLES + 1) if dash else low_n
+    if open_ended and low_n < MAX_CYCLES:
+        return low_n, MAX_CYCLES, low_n
+    if open_ended or not 1 <= low_n <= high_n <= MAX_CYCLES:
+        raise parser.error(f"cycle count 'x{spec}' must be between 1 and {MAX_CYCLES}, smaller number first", line, col)
+    return low_n, high_n, (low_n + high_n + 1) // 2
+
+
+def _clip(parser: _Parser, name: str, where: Position, col: int) -> Clip:
+    line = where.line
+    if not name:
+        raise parser.error("[clip] needs a file name, e.g. [clip welkom.wav]", line, col)
+    if not name.lower().endswith(AUDIO_EXTENSIONS):
+        raise parser.error(f"clip '{name}' must be a sound file ({', '.join(AUDIO_EXTENSIONS)})", line, col)
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise parser.error(
+            f"clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path",
+            line,
+            col,
+        )
+    for folder in parser.clip_dirs:
+        try:
+            candidate = (folder / relative).resolve()
+            if candidate.is_relative_to(folder.resolve()) and candidate.is_file():
+                return Clip(candidate, where)
+        except (OSError, ValueError):  # a name the file system cannot hold: not found
+            continue
+    searched = ", ".join(str(folder) for folder in parser.clip_dirs) or "no folders"
+    raise parser.error(f"clip '{name}' not found; looked in {searched}", line, col)

@@ -8,6 +8,7 @@ the same timeline.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ from pathlib import Path
 from . import rules
 from .clock import format_clock, format_clock_tenths
 from .errors import ScriptError, UsageError
-from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Pause, Script, Speech, parse_duration
+from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech, parse_duration
 
 COUNT_WORDS = {
     "nl": ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
@@ -132,20 +133,55 @@ STAR_PAUSE_CAP_S = 30.0
 sentence lose the listener."""
 UNBOUNDED_CYCLES_PER_STRETCH = 4.0
 LENGTH_TOLERANCE_S = 1.0
+"""A session planned for a length lands at most this far from it."""
 MIN_GAP_SCALE = 0.6
 PAUSE_OVERFLOW_PER_STRETCH = 0.25
+AT_ON_TIME_S = 1e-6
+"""What comes before an ``[at]`` may run this far past its time (float
+rounding) and still count as on time."""
+AT_WAIT_GROWTH_S = STAR_PAUSE_CAP_S
+"""In a stretched session the silence before an ``[at]`` (its wait) may grow
+by at most this much over its wait at the script's own pace; a longer
+session than that allows is out of reach rather than a long silence."""
+_FAR = 1e6
+"""A stretch beyond every elastic item's maximum."""
 
 
 @dataclass(frozen=True)
-class _Choice:
-    """The lengths picked for the elastic items: seconds per pause and cycles
-    per breathing block (by item index), and the scale for ``[at]`` times."""
+class _Segment:
+    """The items from the start, or from an ``[at]``, up to the next ``[at]``."""
 
-    pause_s: dict[int, float]
-    cycles: dict[int, int]
-    at_scale: float = 1.0
+    first: int
+    """Index of the segment's first item (after its marker)."""
+    stop: int
+    """Index just past its last item (the next marker, or the end)."""
+    marker: At | None
+    """The ``[at]`` it starts with; None for the first segment."""
+
+    @property
+    def time_s(self) -> float:
+        """Where the segment starts at the script's own pace."""
+        return self.marker.time_s if self.marker else 0.0
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """The lengths picked for one segment's elastic items: seconds per pause
+    and cycles per breathing block (by item index); items not named keep
+    their default."""
+
+    pause_s: dict[int, float] = field(default_factory=dict)
+    cycles: dict[int, int] = field(default_factory=dict)
     gap_scale: float = 1.0
     """Sentence and paragraph gaps shrink (never grow) for short sessions."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A stretch per segment, and the factor for every ``[at]`` time."""
+
+    stretches: tuple[_Stretch, ...]
+    at_scale: float = 1.0
 
 
 def _elastic(low: float, default: float, high: float, growth: float, stretch: float) -> float:
@@ -156,8 +192,8 @@ def _elastic(low: float, default: float, high: float, growth: float, stretch: fl
     return min(high, default + growth * (stretch - 1.0))
 
 
-def _choose(script: Script, pause_stretch: float, cycle_stretch: float, at_scale: float = 1.0, overflow: bool = False) -> _Choice:
-    """Elastic lengths for one pair of stretches (0 = shortest, 1 = default).
+def _choose(script: Script, segment: _Segment, pause_stretch: float, cycle_stretch: float, overflow: bool = False) -> _Stretch:
+    """Elastic lengths in one segment for a pair of stretches (0 = shortest, 1 = default).
 
     Pauses reach their maximum at stretch 2; past it they grow on by a
     quarter of their range per unit, which only the final fitting step uses,
@@ -167,23 +203,35 @@ def _choose(script: Script, pause_stretch: float, cycle_stretch: float, at_scale
     """
     pauses: dict[int, float] = {}
     cycles: dict[int, int] = {}
-    blocks = [i for i, item in enumerate(script.items) if isinstance(item, Breathe) and item.cycles_max > item.cycles_min]
-    for index, item in enumerate(script.items):
+    items = script.items
+    blocks = [
+        i
+        for i in range(segment.first, segment.stop)
+        if isinstance(items[i], Breathe) and items[i].cycles_max > items[i].cycles_min
+    ]
+    for index in range(segment.first, segment.stop):
+        item = items[index]
         if isinstance(item, Pause) and item.elastic:
-            unbounded = math.isinf(item.max_s)
-            high = min(item.max_s, max(STAR_PAUSE_CAP_S, item.min_s))
-            value = _elastic(item.min_s, item.default_s, high, (high - item.default_s), pause_stretch)
-            if overflow and pause_stretch > 2.0 and not unbounded:
-                value += (pause_stretch - 2.0) * (high - item.min_s) * PAUSE_OVERFLOW_PER_STRETCH
-            pauses[index] = value
+            pauses[index] = _pause_s(item, pause_stretch, overflow)
         elif index in blocks:
-            item_b: Breathe = item  # type: ignore[assignment]
-            unbounded = item_b.cycles_max >= MAX_CYCLES
-            growth = UNBOUNDED_CYCLES_PER_STRETCH if unbounded else item_b.cycles_max - item_b.cycles_default
-            value = _elastic(item_b.cycles_min, item_b.cycles_default, item_b.cycles_max, growth, cycle_stretch)
             offset = (blocks.index(index) + 0.5) / len(blocks) if cycle_stretch != 1.0 else 0.5
-            cycles[index] = int(min(item_b.cycles_max, max(item_b.cycles_min, math.floor(value + offset))))
-    return _Choice(pauses, cycles, at_scale, _elastic(MIN_GAP_SCALE, 1.0, 1.0, 0.0, pause_stretch))
+            cycles[index] = _cycles_at(item, cycle_stretch, offset)  # type: ignore[arg-type]
+    return _Stretch(pauses, cycles, _elastic(MIN_GAP_SCALE, 1.0, 1.0, 0.0, pause_stretch))
+
+
+def _pause_s(item: Pause, stretch: float, overflow: bool) -> float:
+    high = min(item.max_s, max(STAR_PAUSE_CAP_S, item.min_s))
+    value = _elastic(item.min_s, item.default_s, high, high - item.default_s, stretch)
+    if overflow and stretch > 2.0 and not math.isinf(item.max_s):
+        value += (stretch - 2.0) * (high - item.min_s) * PAUSE_OVERFLOW_PER_STRETCH
+    return value
+
+
+def _cycles_at(block: Breathe, stretch: float, offset: float) -> int:
+    unbounded = block.cycles_max >= MAX_CYCLES
+    growth = UNBOUNDED_CYCLES_PER_STRETCH if unbounded else block.cycles_max - block.cycles_default
+    value = _elastic(block.cycles_min, block.cycles_default, block.cycles_max, growth, stretch)
+    return int(min(block.cycles_max, max(block.cycles_min, math.floor(value + offset))))
 
 
 def plan_timeline(
@@ -206,29 +254,35 @@ def plan_timeline(
     settings:
         Gaps and lead-in/tail lengths.
     target_s:
-        The wanted session length. Elastic pauses stretch or shrink (each in
-        proportion to its range) and elastic breathing blocks gain or lose
-        whole cycles until the session lands within 1 s of it; ``[at]``
-        times scale with the stretch. None plays every item at its default.
+        The wanted session length. Every ``[at]`` time scales by
+        ``target_s`` over the script's own length; between them, elastic
+        pauses stretch or shrink (each in proportion to its range) and
+        elastic breathing blocks gain or lose whole cycles, so that what
+        comes before a marker fills the time up to it and the session lands
+        within 1 s of the target. Any length :func:`length_range` gives
+        works. None plays every item at its default.
 
     Raises
     ------
     ScriptError
-        When an ``[at]`` marker is already passed, naming the line and by how
-        much, or when ``target_s`` is out of the script's reach (the message
-        gives the possible range).
+        When an ``[at]`` marker is already passed at the script's own pace
+        (every such marker, each with its line and by how much), or when
+        ``target_s`` is out of the script's reach (the message gives the
+        possible range, or the nearest lengths when whole breath cycles
+        cannot meet it).
     """
     layout = _Layout(script, speech_s, clip_s or {}, settings)
-    choice = _choose(script, 1.0, 1.0)
+    plan = layout.default_plan()
     if target_s is not None:
-        choice = _fit(script, layout, target_s)
-    elif (default_s := layout.length(choice, check_at=False)) > settings.max_session_s:
+        plan = _Fitter(layout).fit(target_s)
+    elif (default_s := layout.default_length_s) > settings.max_session_s:
         raise ScriptError(
             f"this session would last {format_clock_tenths(default_s)}; the limit is {format_clock_tenths(settings.max_session_s)} "
             "(fewer cycles or shorter pauses, or raise the limit with VOICEGUIDE_MAX_MINUTES)",
             script.source,
         )
-    events, end = layout.run(choice, build=True)
+    events: list[Event] = []
+    end = layout.length_s(plan, events)
     meta = script.meta
     return Timeline(
         title=meta.title,
@@ -247,67 +301,16 @@ def length_range(
     clip_s: Mapping[Path, float] | None = None,
     settings: PlanSettings = PlanSettings(),
 ) -> tuple[float, float]:
-    """The shortest and longest session the script allows (the longest is
-    capped at the 3 hour session limit)."""
+    """The shortest and longest session the script allows, in seconds (the
+    longest is capped at the session limit). Every length in between plans
+    (see :func:`plan_timeline`), except where whole breath cycles alone
+    must make it up: then the nearest lengths are named.
+
+    Raises ScriptError when an ``[at]`` is already passed at the script's own pace.
+    """
     layout = _Layout(script, speech_s, clip_s or {}, settings)
-    default = layout.length(_choose(script, 1.0, 1.0))
-    return _reach(script, layout, default)
-
-
-def _reach(script: Script, layout: _Layout, default_s: float) -> tuple[float, float]:
-    shortest = layout.length(_choose(script, 0.0, 0.0), check_at=False)
-    longest = layout.length(_choose(script, 1e6, 1e6), check_at=False)
-    return shortest, min(longest, layout.settings.max_session_s)
-
-
-def _fit(script: Script, layout: _Layout, target_s: float) -> _Choice:
-    default_s = layout.length(_choose(script, 1.0, 1.0), check_at=False)
-    at_scale = target_s / default_s
-    shortest, longest = _reach(script, layout, default_s)
-
-    def length(pause_stretch: float, cycle_stretch: float, overflow: bool = False) -> float:
-        return layout.length(_choose(script, pause_stretch, cycle_stretch, at_scale, overflow), check_at=False)
-
-    def out_of_reach() -> ScriptError:
-        return ScriptError(
-            f"cannot make this session {format_clock_tenths(target_s)} long; it can be from {format_clock_tenths(shortest)} to {format_clock_tenths(longest)}",
-            script.source,
-        )
-
-    if not shortest - LENGTH_TOLERANCE_S <= target_s <= longest + LENGTH_TOLERANCE_S or target_s > layout.settings.max_session_s:
-        raise out_of_reach()
-    # 1. whole breath cycles and pauses together: the largest stretch that
-    #    does not overshoot; 2. pauses alone close the remaining gap (less
-    #    than one breath cycle).
-    stretch = _bisect(lambda x: length(x, x), target_s, high=_upper(lambda x: length(x, x), target_s))
-    low = min(stretch, 2.0)
-    pause_stretch = _bisect(
-        lambda x: length(x, stretch, True), target_s, low=low, high=_upper(lambda x: length(x, stretch, True), target_s, low + 2)
-    )
-    choice = _choose(script, pause_stretch, stretch, at_scale, overflow=True)
-    if abs(layout.length(choice, check_at=False) - target_s) > LENGTH_TOLERANCE_S:
-        raise out_of_reach()
-    layout.length(choice)  # raises on a passed [at]
-    return choice
-
-
-def _upper(length: Callable[[float], float], target_s: float, high: float = 2.0) -> float:
-    while length(high) < target_s and high < 1e6:
-        high *= 2
-    return high
-
-
-def _bisect(length: Callable[[float], float], target_s: float, low: float = 0.0, high: float = 2.0) -> float:
-    """The largest x in [low, high] with length(x) <= target (length is non-decreasing)."""
-    if length(low) > target_s:
-        return low
-    for _ in range(50):
-        middle = (low + high) / 2
-        if length(middle) <= target_s:
-            low = middle
-        else:
-            high = middle
-    return low
+    layout.default_plan()
+    return _Fitter(layout).reach()
 
 
 class _Layout:
@@ -318,71 +321,349 @@ class _Layout:
         self.speech_s = speech_s
         self.clip_s = clip_s
         self.settings = settings
+        self.segments = _segments(script)
+        self.default_length_s = 0.0
 
-    def length(self, choice: _Choice, check_at: bool = True) -> float:
-        return self.run(choice, build=False, check_at=check_at)[1]
+    def default_plan(self) -> _Plan:
+        """Every item at its default; raises ScriptError naming every ``[at]`` that is passed."""
+        plan = _Plan(tuple(_Stretch() for _ in self.segments))
+        late: list[ScriptError] = []
+        self.default_length_s = self.length_s(plan, late=late)
+        if late:
+            raise ScriptError.several(late)
+        return plan
 
-    def run(self, choice: _Choice, build: bool, check_at: bool = True) -> tuple[list[Event], float]:
-        script, settings = self.script, self.settings
-        language = script.meta.language
-        events: list[Event] = []
-        cursor = settings.lead_in_s
+    def origin_s(self, number: int) -> float:
+        """Where a segment's own items start, from its time: after the lead-in for the first."""
+        return self.settings.lead_in_s if number == 0 else 0.0
+
+    def measure(self, number: int, stretch: _Stretch) -> tuple[float, float]:
+        """A segment's (cursor, end of its last sound), in seconds from its time."""
+        return self.walk(self.segments[number], stretch, self.origin_s(number))
+
+    def run(
+        self, plan: _Plan, events: list[Event] | None = None, late: list[ScriptError] | None = None, upto: int | None = None
+    ) -> tuple[float, float]:
+        """Place every item (or those before segment ``upto``): the cursor
+        after them and the end of the last sound. ``late`` collects the
+        ``[at]`` markers that are passed (planning goes on after them)."""
+        cursor = end = self.settings.lead_in_s
+        for segment, stretch in zip(self.segments[:upto], plan.stretches):
+            if segment.marker is not None:
+                cursor = self._wait(segment.marker, segment.marker.time_s * plan.at_scale, cursor, events, late)
+            cursor, segment_end = self.walk(segment, stretch, cursor, events)
+            end = max(end, segment_end)
+        return cursor, end
+
+    def length_s(self, plan: _Plan, events: list[Event] | None = None, late: list[ScriptError] | None = None) -> float:
+        """The session's length: until the last sound and the cursor, and the tail after."""
+        return max(self.run(plan, events, late)) + self.settings.tail_s
+
+    def _wait(
+        self, marker: At, time_s: float, cursor: float, events: list[Event] | None, late: list[ScriptError] | None
+    ) -> float:
+        if cursor > time_s + AT_ON_TIME_S:
+            error = ScriptError(
+                f"[at {format_clock_tenths(time_s)}] is already passed by {_seconds_text(cursor - time_s)} s "
+                f"(what comes before it lasts until {format_clock_tenths(cursor)}); move the marker later or shorten what precedes it",
+                self.script.source,
+                marker.at.line,
+                marker.at.col,
+            )
+            if late is None:
+                raise error
+            late.append(error)
+        elif time_s > cursor:
+            if events is not None:
+                events.append(Event(Kind.SILENCE, round(cursor, 6), round(time_s - cursor, 6), "", marker.at.line, marker.at.col))
+            return time_s
+        return cursor
+
+    def walk(self, segment: _Segment, stretch: _Stretch, cursor: float, events: list[Event] | None = None) -> tuple[float, float]:
+        """Place one segment's items from ``cursor``: (cursor after them, end of the last sound)."""
+        settings = self.settings
         end = cursor
         previous: Speech | None = None
 
-        def add(kind: Kind, duration: float, text: str = "", line: int = 0, col: int = 0) -> None:
+        def add(kind: Kind, duration: float, item: Item, text: str = "") -> None:
             nonlocal end
             end = max(end, cursor + duration)
-            if build:
-                events.append(Event(kind, round(cursor, 6), round(duration, 6), text, line, col))
+            if events is not None:
+                events.append(Event(kind, round(cursor, 6), round(duration, 6), text, item.at.line, item.at.col))
 
-        for index, item in enumerate(script.items):
+        for index in range(segment.first, segment.stop):
+            item = self.script.items[index]
             if isinstance(item, Speech):
                 if previous is not None:
                     gap = settings.sentence_gap_s if previous.paragraph == item.paragraph else settings.paragraph_gap_s
-                    cursor += gap * choice.gap_scale
-                length = self.speech_s[item.text]
-                add(Kind.SPEECH, length, item.text, item.at.line, item.at.col)
-                cursor += length
+                    cursor += gap * stretch.gap_scale
+                add(Kind.SPEECH, self.speech_s[item.text], item, item.text)
+                cursor += self.speech_s[item.text]
                 previous = item
                 continue
             previous = None
             if isinstance(item, Pause):
-                seconds = choice.pause_s.get(index, item.default_s)
+                seconds = stretch.pause_s.get(index, item.default_s)
                 if seconds > 0:
-                    add(Kind.SILENCE, seconds, "", item.at.line, item.at.col)
+                    add(Kind.SILENCE, seconds, item)
                 cursor += seconds
-            elif isinstance(item, At):
-                time_s = item.time_s * choice.at_scale
-                if cursor > time_s + 1e-6:
-                    if check_at:
-                        raise ScriptError(
-                            f"[at {format_clock_tenths(time_s)}] is already passed by {cursor - time_s:.1f} s "
-                            f"(what comes before it lasts until {format_clock_tenths(cursor)}); move the marker later or shorten what precedes it",
-                            script.source,
-                            item.at.line,
-                            item.at.col,
-                        )
-                elif time_s > cursor:
-                    add(Kind.SILENCE, time_s - cursor, "", item.at.line, item.at.col)
-                    cursor = time_s
             elif isinstance(item, Chapter):
-                add(Kind.CHAPTER, 0.0, item.title, item.at.line, item.at.col)
+                add(Kind.CHAPTER, 0.0, item, item.title)
             elif isinstance(item, Breathe):
-                cycles = choice.cycles.get(index, item.cycles_default)
-                cursor = _plan_breathing(item, cycles, cursor, language, self.speech_s, events if build else None)
+                cycles = stretch.cycles.get(index, item.cycles_default)
+                cursor = _plan_breathing(item, cycles, cursor, self.script.meta.language, self.speech_s, events)
                 end = max(end, cursor)
-            elif isinstance(item, Bell):
-                add(Kind.BELL, settings.bell_s, "", item.at.line, item.at.col)
-                cursor += settings.bell_advance_s
-            elif isinstance(item, Chime):
-                add(Kind.CHIME, settings.chime_s, "", item.at.line, item.at.col)
-                cursor += settings.chime_s
-            elif isinstance(item, Clip):
-                length = self.clip_s[item.path]
-                add(Kind.CLIP, length, str(item.path), item.at.line, item.at.col)
-                cursor += length
-        return events, max(end, cursor) + settings.tail_s
+            elif isinstance(item, Bell | Chime | Clip):
+                kind, duration, advance, text = self._sound(item)
+                add(kind, duration, item, text)
+                cursor += advance
+        return cursor, end
+
+    def _sound(self, item: Bell | Chime | Clip) -> tuple[Kind, float, float, str]:
+        """A bell, chime or clip: (kind, how long it sounds, how long until the next item, its text)."""
+        settings = self.settings
+        if isinstance(item, Bell):
+            return Kind.BELL, settings.bell_s, settings.bell_advance_s, ""
+        if isinstance(item, Chime):
+            return Kind.CHIME, settings.chime_s, settings.chime_s, ""
+        return Kind.CLIP, self.clip_s[item.path], self.clip_s[item.path], str(item.path)
+
+
+def _segments(script: Script) -> tuple[_Segment, ...]:
+    markers = [(index, item) for index, item in enumerate(script.items) if isinstance(item, At)]
+    starts = [(0, None), *((index + 1, marker) for index, marker in markers)]
+    stops = [index for index, _ in markers] + [len(script.items)]
+    return tuple(_Segment(first, stop, marker) for (first, marker), stop in zip(starts, stops))
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    """How far the session scale (its length over the script's own) may go."""
+
+    low: float
+    """No part before a marker can shrink enough below this."""
+    high: float
+    """Above this, some marker would wait AT_WAIT_GROWTH_S longer than at the script's own pace."""
+    last_low: float
+    """The part after the last marker (or the whole script) reaches this far down..."""
+    last_high: float
+    """...and this far up."""
+
+
+class _Fitter:
+    """Fits a script to a session length (see plan_timeline).
+
+    With the session ``scale`` times the script's own length, every ``[at]``
+    lands at ``scale`` times its time. Every part before a marker fills the
+    time up to it, keeping the marker's wait (the silence before it) as it is
+    at the script's own pace as far as its elastic items allow: the wait
+    shrinks when the part cannot shrink enough, and grows, by at most
+    AT_WAIT_GROWTH_S, when it cannot grow enough. The part after the last
+    marker fills the rest of the session, landing within
+    LENGTH_TOLERANCE_S. Each of these bounds the scale from below or above
+    (see :class:`_Bounds`), so the lengths that work form one range, broken
+    only where whole breath cycles alone must make up the last part.
+    """
+
+    def __init__(self, layout: _Layout):
+        self.layout = layout
+        self.script = layout.script
+        self.segments = layout.segments
+        self.last = len(self.segments) - 1
+        self.own_s = layout.default_length_s
+        self.own_waits_s = [max(0.0, self._span_s(n) - self.length(n, 1.0, 1.0)) for n in range(self.last)]
+        """The silence before each marker at the script's own pace."""
+
+    def length(
+        self, number: int, pause_stretch: float, cycle_stretch: float, overflow: bool = False, carry_s: float = 0.0
+    ) -> float:
+        """A part's cursor (before a marker) or its length with the tail (the
+        last part, which lasts at least until ``carry_s``, the ring-out of what
+        came before) at these stretches, in seconds from its time."""
+        cursor, end = self.layout.measure(number, self._choose(number, pause_stretch, cycle_stretch, overflow))
+        if number < self.last:
+            return cursor
+        return max(cursor, end, carry_s) + self.layout.settings.tail_s
+
+    def _choose(self, number: int, pause_stretch: float, cycle_stretch: float, overflow: bool = False) -> _Stretch:
+        return _choose(self.script, self.segments[number], pause_stretch, cycle_stretch, overflow)
+
+    def _span_s(self, number: int) -> float:
+        """A part's time at the script's own pace, up to the next marker (the session's end for the last)."""
+        following = self.segments[number + 1].time_s if number < self.last else self.own_s
+        return following - self.segments[number].time_s
+
+    @functools.cached_property
+    def bounds(self) -> _Bounds:
+        low, high = 0.0, math.inf
+        for number in range(self.last):
+            span = self._span_s(number)
+            if span > 0:
+                low = max(low, self.length(number, 0.0, 0.0) / span)
+                high = min(high, (self.length(number, _FAR, _FAR) + self.own_waits_s[number] + AT_WAIT_GROWTH_S) / span)
+        span = self._span_s(self.last)
+        last_low = self._last_low(self.length(self.last, 0.0, 0.0) / span, low)
+        return _Bounds(low, high, last_low, self.length(self.last, _FAR, _FAR) / span)
+
+    def _last_low(self, low: float, floor: float) -> float:
+        """The last part's lowest scale, raised where a bell from before the
+        last marker rings on past it longer than the part lasts (rare: it
+        needs a short last part). The ring-out shrinks as the scale grows."""
+        span = self._span_s(self.last)
+        start = max(low, floor)
+        rings_s = [end - cursor for cursor, end in (self.layout.measure(n, self._choose(n, 0.0, 0.0)) for n in range(self.last))]
+        if self.length(self.last, 0.0, 0.0, carry_s=max(rings_s, default=0.0)) <= self.length(self.last, 0.0, 0.0):
+            return low  # nothing rings on past a marker for longer than the last part lasts anyway
+
+        def runs_long(scale: float) -> bool:
+            return self.length(self.last, 0.0, 0.0, carry_s=self._carry_s(scale)) > span * scale
+
+        if not runs_long(start):
+            return low
+        high = 2 * start
+        while runs_long(high) and high < _FAR:
+            start, high = high, 2 * high
+        for _ in range(60):
+            middle = (start + high) / 2
+            start, high = (start, middle) if not runs_long(middle) else (middle, high)
+        return high
+
+    def _carry_s(self, scale: float, stretches: list[_Stretch] | None = None) -> float:
+        """How long sounds from before the last marker ring on past it at ``scale``."""
+        stretches = stretches if stretches is not None else self._fill_all(scale)
+        plan = _Plan((*stretches, _Stretch()), scale)
+        _, end = self.layout.run(plan, upto=self.last)
+        return max(0.0, end - self.segments[self.last].time_s * scale)
+
+    def _fill_all(self, scale: float) -> list[_Stretch]:
+        return [self._fill(n, self._span_s(n) * scale - self.own_waits_s[n]) for n in range(self.last)]
+
+    def reach(self) -> tuple[float, float]:
+        bounds = self.bounds
+        shortest = max(bounds.low, bounds.last_low) * self.own_s
+        longest = min(bounds.high, bounds.last_high) * self.own_s
+        return shortest, min(longest, self.layout.settings.max_session_s)
+
+    def fit(self, target_s: float) -> _Plan:
+        shortest, longest = self.reach()
+        if (
+            not shortest - LENGTH_TOLERANCE_S <= target_s <= longest + LENGTH_TOLERANCE_S
+            or target_s > self.layout.settings.max_session_s
+        ):
+            raise ScriptError(
+                f"cannot make this session {format_clock_tenths(target_s)} long; "
+                f"it can be from {format_clock_tenths(shortest)} to {format_clock_tenths(longest)}",
+                self.script.source,
+            )
+        # a target just outside the markers' bounds (within the tolerance) keeps them
+        # at the bound; the last part then makes up the rest
+        bounds = self.bounds
+        scale = min(max(target_s / self.own_s, bounds.low), bounds.high)
+        stretches = self._fill_all(scale)
+        last_s = target_s - self.segments[self.last].time_s * scale
+        landed = self._land(last_s, self._carry_s(scale, stretches))
+        if isinstance(landed, tuple):
+            raise self._steps(target_s, scale, *landed)
+        return _Plan((*stretches, landed), scale)
+
+    def _fill(self, number: int, length_s: float) -> _Stretch:
+        """Stretches for a part before a marker: the longest it can be up to ``length_s``
+        (or its shortest: the marker's wait takes the difference)."""
+
+        def both(x: float) -> float:
+            return self.length(number, x, x)
+
+        cycle, more = _bracket(both, length_s, high=_upper(both, length_s))
+        low = min(cycle, 2.0)
+        pause = _bracket(lambda x: self.length(number, x, cycle), length_s, low=low, high=max(low, 2.0))[0]
+        # one cycle more with shorter pauses may come closer (pauses stay within their range here)
+        fewer = _bracket(lambda x: self.length(number, x, more), length_s, high=min(more, 2.0))[0]
+        if self.length(number, pause, cycle) < self.length(number, fewer, more) <= length_s:
+            return self._choose(number, fewer, more)
+        return self._choose(number, pause, cycle)
+
+    def _land(self, length_s: float, carry_s: float) -> _Stretch | tuple[float, float]:
+        """Stretches that make the last part last ``length_s`` (within the
+        tolerance), or the nearest lengths (below, above) it can have."""
+        last = self.last
+
+        def near(length: float) -> bool:
+            return abs(length - length_s) <= LENGTH_TOLERANCE_S
+
+        def both(x: float) -> float:
+            return self.length(last, x, x, carry_s=carry_s)
+
+        # 1. whole breath cycles and pauses together: the largest stretch that
+        #    does not overshoot; 2. pauses alone close the remaining gap (less
+        #    than one breath cycle), growing past their maximum if they must.
+        cycle, more = _bracket(both, length_s, high=_upper(both, length_s))
+
+        def pauses(x: float) -> float:
+            return self.length(last, x, cycle, True, carry_s)
+
+        low = min(cycle, 2.0)
+        pause = _bracket(pauses, length_s, low=low, high=_upper(pauses, length_s, low + 2))[0]
+        if near(pauses(pause)):
+            return self._choose(last, pause, cycle, True)
+        # 3. one cycle more, with pauses and gaps shorter than that stretch gives them
+        pause = _bracket(lambda x: self.length(last, x, more, carry_s=carry_s), length_s, high=more)[0]
+        if near(self.length(last, pause, more, carry_s=carry_s)):
+            return self._choose(last, pause, more)
+        return self.length(last, _FAR, cycle, carry_s=carry_s), self.length(last, 0.0, more, carry_s=carry_s)
+
+    def _steps(self, target_s: float, scale: float, below_s: float, above_s: float) -> ScriptError:
+        """Whole breath cycles cannot meet the length: name the nearest lengths that work."""
+        # the last part's length at this scale, and how a session's length moves with it
+        start_s = self.segments[self.last].time_s * scale
+        per_second = self.own_s / self._span_s(self.last)
+        shortest, longest = self.reach()
+        lengths = [target_s + (length - (target_s - start_s)) * per_second for length in (below_s, above_s)]
+        # one just past an end of the range (within the tolerance) is shown as that end, which works
+        options = [
+            min(max(length, shortest), longest)
+            for length in lengths
+            if shortest - LENGTH_TOLERANCE_S <= length <= longest + LENGTH_TOLERANCE_S
+        ]
+        if len(options) == 2:
+            nearest = f"lengths in steps of {lengths[1] - lengths[0]:.0f} s: {' or '.join(map(format_clock_tenths, options))}"
+        else:
+            nearest = f"whole breath cycles make it {' or '.join(map(format_clock_tenths, options)) or 'other lengths'}"
+        return ScriptError(f"cannot make this session {format_clock_tenths(target_s)} long; {nearest}", self.script.source)
+
+
+def _seconds_text(seconds: float) -> str:
+    """``3.0``, or for less than a twentieth of a second ``0.012``: never a bare ``0.0``."""
+    return f"{seconds:.1f}" if seconds >= 0.05 else f"{seconds:.3f}" if seconds >= 0.0005 else f"{seconds:.1g}"
+
+
+def _upper(length: Callable[[float], float], target_s: float, high: float = 2.0) -> float:
+    while length(high) < target_s and high < _FAR:
+        high *= 2
+    return high
+
+
+def _bracket(length: Callable[[float], float], target_s: float, low: float = 0.0, high: float = 2.0) -> tuple[float, float]:
+    """For a non-decreasing ``length``: the largest x in [low, high] with
+    length(x) <= target, and just above it the smallest x found past it
+    (``low`` twice when even low overshoots, ``high`` twice when even high fits)."""
+    if length(low) > target_s:
+        return low, low
+    if length(high) <= target_s:
+        return high, high
+    for _ in range(50):
+        middle = (low + high) / 2
+        if middle in (low, high):
+            break
+        if length(middle) <= target_s:
+            low = middle
+        else:
+            high = middle
+    return low, high
+
+
+def _bisect(length: Callable[[float], float], target_s: float, low: float = 0.0, high: float = 2.0) -> float:
+    """The largest x in [low, high] with length(x) <= target (length is non-decreasing)."""
+    return _bracket(length, target_s, low, high)[0]
 
 
 def _plan_breathing(

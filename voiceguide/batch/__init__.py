@@ -1,1 +1,6 @@
-"""Trainer bundles: many tracks from one manifest."""
+"""Trainer bundles: many tracks from one manifest.
+
+``manifest``  read and check the TOML manifest (every problem at once)
+``render``    plan and render the tracks in a process pool, resumably
+``page``      playlist.m3u8, index.html (from the .html templates here) and the zip
+"""

@@ -22,7 +22,8 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except VoiceguideError as exc:
-                click.echo(f"voiceguide: {exc}", err=True)
+                for line in str(exc).splitlines() or [""]:  # a ScriptError may carry several, one per line
+                    click.echo(f"voiceguide: {line}", err=True)
                 sys.exit(exc.exit_code)
             except KeyboardInterrupt:
                 click.echo("voiceguide: interrupted", err=True)

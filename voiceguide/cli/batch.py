@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from .. import rules
-from ..batch.bundle import read_manifest, render_bundle
+from ..batch.manifest import read_manifest
+from ..batch.render import TrackResult, plan_tracks, render_bundle
+from ..clock import format_clock
 from .options import range_type
 
 
@@ -24,33 +26,46 @@ from .options import range_type
 )
 @click.option("--jobs", type=range_type(rules.JOBS), help="Tracks rendered at once (default: one per core).")
 @click.option("--zip", "make_zip", is_flag=True, help="Also pack the bundle into FOLDER.zip.")
-@click.option("--check", "check_only", is_flag=True, help="Only read and check the manifest; render nothing.")
+@click.option("--check", "check_only", is_flag=True, help="Only check the manifest and plan every track; render nothing.")
 def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_only: bool) -> None:
     """Render every track of a TOML manifest into a folder: audio, transcripts,
     an M3U8 playlist and index.html. Tracks render in parallel; unchanged
-    tracks are skipped on a rerun.
+    tracks are skipped on a rerun, and a track that fails does not stop the
+    others (exit 1, naming it; run again to render what is missing).
 
     \b
     Example:
+      voiceguide batch groep.toml -o bundle/ --check
       voiceguide batch groep.toml -o bundle/
       voiceguide batch groep.toml -o bundle/ --zip
     """
     parsed = read_manifest(manifest)
     if check_only:
-        click.echo(f"ok: {len(parsed.tracks)} tracks")
+        lengths = plan_tracks(parsed, jobs=jobs).values()
+        click.echo(f"ok: {len(parsed.tracks)} tracks, from {format_clock(min(lengths))} to {format_clock(max(lengths))}")
         return
     show = sys.stderr.isatty()
 
     def progress(done: int, total: int, result) -> None:
-        verb = "rendered" if result.rendered else "unchanged"
+        verb = ("rendered" if result.rendered else "unchanged") if isinstance(result, TrackResult) else "failed"
         bar = "#" * round(20 * done / total)
         line = f"[{bar:<20}] {done}/{total} {verb} {result.track.file}"
         click.echo(("\r" + line.ljust(78)) if show else line, err=True, nl=not show or done == total)
 
     outcome = render_bundle(parsed, folder, jobs=jobs, make_zip=make_zip, progress=progress)
     rendered = sum(1 for r in outcome.results if r.rendered)
+    count = f"{len(outcome.results)} of {len(parsed.tracks)}" if outcome.failures else f"{len(outcome.results)}"
     click.echo(
-        f"wrote {folder}: {len(outcome.results)} tracks ({rendered} rendered, {len(outcome.results) - rendered} unchanged), playlist.m3u8, index.html"
+        f"wrote {folder}: {count} tracks ({rendered} rendered, {len(outcome.results) - rendered} unchanged), playlist.m3u8, index.html"
     )
     if outcome.archive:
         click.echo(f"wrote {outcome.archive}")
+    if outcome.failures:
+        for failure in outcome.failures:
+            click.echo(f"voiceguide: {failure}", err=True)
+        click.echo(
+            f"voiceguide: {len(outcome.failures)} of {len(parsed.tracks)} tracks failed; "
+            "run the same command again to render only what is missing",
+            err=True,
+        )
+        sys.exit(1)

@@ -74,6 +74,8 @@ def timeline_rows(timeline: Timeline) -> list[tuple[str, str, str, str]]:
 def check(script: str, lang: str | None) -> None:
     """Check a script for errors and for what would not sound right; exits 2 on errors.
 
+    Every error and warning is listed in one run, in file order, one line each.
+
     \b
     Example:
       voiceguide check my-script.vg

@@ -20,6 +20,7 @@ place, so a tagged file appears whole or not at all.
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,11 +171,33 @@ def _id3_frames(tags: Tags) -> list:
     return frames
 
 
+class _FramesInOrder:
+    """Writes ID3 frames in the order they were added.
+
+    mutagen sorts frames by size before writing, which scatters the chapter
+    frames (chp2, chp0, chp3, CTOC, chp1), and players such as ffprobe list
+    chapters in the order their frames stand. ``_write`` is the hook mutagen's
+    ID3 classes use to serialise their frames; this keeps the frames as
+    :func:`_id3_frames` lists them: the text frames, the table of contents,
+    then the chapters in time order.
+    """
+
+    def _write(self, config):
+        from mutagen.id3._tags import save_frame
+
+        return bytearray().join(save_frame(frame, config=config) for frame in self.values())
+
+
+@functools.cache
+def _in_order(id3_class: type) -> type:
+    return type(f"InOrder{id3_class.__name__}", (_FramesInOrder, id3_class), {})
+
+
 def _write_id3(file: BinaryIO, kind: str, tags: Tags) -> None:
     if kind == "MP3":
         from mutagen.id3 import ID3
 
-        id3 = ID3()
+        id3 = _in_order(ID3)()
         for frame in _id3_frames(tags):
             id3.add(frame)
         id3.save(file, v2_version=3, v1=0, padding=lambda info: 0)
@@ -184,6 +207,7 @@ def _write_id3(file: BinaryIO, kind: str, tags: Tags) -> None:
     wave = WAVE(file)
     if wave.tags is None:
         wave.add_tags()
+    wave.tags.__class__ = _in_order(type(wave.tags))
     for frame in _id3_frames(tags):
         wave.tags.add(frame)
     file.seek(0)

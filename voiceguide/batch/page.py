@@ -1,0 +1,115 @@
+"""What a bundle folder shows: ``playlist.m3u8``, ``index.html`` and the zip.
+
+The page is a static, accessible HTML file with no scripts, fonts or files
+from elsewhere, made from the templates ``page.html``, ``track.html`` and
+``transcript.html`` beside this module. It lists every track that exists,
+with a player, its length and what is said in it.
+"""
+
+from __future__ import annotations
+
+import html
+import zipfile
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from ..atomic import AtomicFile, write_atomically
+from ..clock import format_clock
+
+if TYPE_CHECKING:
+    from .manifest import Manifest, Track
+    from .render import TrackResult
+
+PLAYLIST = "playlist.m3u8"
+INDEX = "index.html"
+MIME_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg; codecs=opus"}
+
+
+@cache
+def _template(name: str) -> Template:
+    text = resources.files("voiceguide.batch").joinpath(name).read_text(encoding="utf-8")
+    return Template(text.rstrip("\n"))
+
+
+def write_page(
+    manifest: Manifest, results: list[TrackResult], folder: Path, *, make_zip: bool = False
+) -> tuple[Path, Path, Path | None]:
+    """Write the playlist and the page for ``results`` (and the zip): their paths."""
+    playlist = write_atomically(folder / PLAYLIST, playlist_text(manifest, results).encode("utf-8"))
+    index = write_atomically(folder / INDEX, index_html(manifest, results).encode("utf-8"))
+    archive = zip_bundle(folder, manifest, results) if make_zip else None
+    return playlist, index, archive
+
+
+def playlist_text(manifest: Manifest, results: Iterable[TrackResult]) -> str:
+    """An extended M3U playlist; each entry says ``artist - title`` as the file's tags do."""
+    lines = ["#EXTM3U", f"#PLAYLIST:{manifest.title}"]
+    for result in results:
+        track = result.track
+        lines.append(f"#EXTINF:{round(result.duration_s)},{track.artist + ' - ' if track.artist else ''}{track.title}")
+        lines.append(track.file)
+    return "\n".join(lines) + "\n"
+
+
+def index_html(manifest: Manifest, results: list[TrackResult]) -> str:
+    """The bundle's page."""
+    language = next((r.track.language for r in results if r.track.language), "nl")
+    return _template("page.html").substitute(
+        language=language,
+        title=html.escape(manifest.title),
+        author=f"\n    <p>{html.escape(manifest.author)}</p>" if manifest.author else "",
+        tracks="\n".join(_track_html(manifest, result, language) for result in results),
+    )
+
+
+def _track_html(manifest: Manifest, result: TrackResult, page_language: str) -> str:
+    track = result.track
+    return _template("track.html").substitute(
+        heading=f"track-{track.number}",
+        lang=f' lang="{track.language}"' if track.language and track.language != page_language else "",
+        number=track.number,
+        title=html.escape(track.title),
+        seconds=round(result.duration_s),
+        length=format_clock(result.duration_s),
+        href=quote(track.file),
+        mime=MIME_TYPES[manifest.format],
+        file=html.escape(track.file),
+        transcript=_transcript_html(track, result.transcript, result.lines),
+    )
+
+
+def _transcript_html(track: Track, transcript: str | None, lines: tuple[str, ...]) -> str:
+    if not transcript:
+        return ""
+    return _template("transcript.html").substitute(
+        lines="<br>".join(html.escape(line) for line in lines),
+        href=quote(transcript_file(track, transcript)),
+        kind=transcript.upper(),
+    )
+
+
+def transcript_file(track: Track, transcript: str) -> str:
+    """The transcript's file name beside the track's audio."""
+    return str(Path(track.file).with_suffix(f".{transcript}"))
+
+
+def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult]) -> Path:
+    """``FOLDER.zip`` beside the folder, with every track, transcript, the playlist and the page."""
+    archive = folder.with_suffix(".zip")
+    names = [r.track.file for r in results]
+    if manifest.transcript:
+        names += [transcript_file(r.track, manifest.transcript) for r in results]
+    names += [PLAYLIST, INDEX]
+    with AtomicFile(archive, replace=True) as out:
+        assert out.file is not None
+        with zipfile.ZipFile(out.file, "w", compression=zipfile.ZIP_STORED) as bundle:
+            for name in names:
+                if (folder / name).is_file():
+                    bundle.write(folder / name, f"{folder.name}/{name}")
+        out.commit()
+    return archive
