@@ -10,7 +10,9 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from voiceguide import load_script, prepare_session
 from voiceguide.cli import cli
+from voiceguide.clock import format_clock
 
 COMMANDS = sorted(cli.commands)
 
@@ -30,12 +32,15 @@ def test_list_shows_all_built_ins_in_both_languages():
     result = run("list")
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split() == ["NAME", "LANG", "TITLE", "ABOUT"]
+    assert lines[0].split() == ["NAME", "LANG", "TITLE", "LENGTH"]
     rows = {tuple(line.split()[:2]) for line in lines[1:]}
     assert rows == {(n, lang) for n in ("herinnering", "veilige-plek", "zelfkalmering") for lang in ("nl", "en")}
     for line in lines[1:]:
+        name, language = line.split()[:2]
         minutes, seconds = line.split()[-1].split(":")
         assert 2 <= int(minutes) <= 3
+        # the length a session of it really has, as show and export plan it
+        assert line.split()[-1] == format_clock(prepare_session(load_script(name, language)).duration_s)
 
 
 def test_show_prints_the_timeline(write_script):

@@ -185,12 +185,13 @@ def test_a_marker_passed_by_a_hair_says_by_how_much():
 
 
 def test_whole_breath_cycles_name_the_nearest_lengths(write_script):
-    # lead-in 1 s, 12 s cycles, a 7 s chime and a 2.5 s tail: 10.5 s + 12 s per cycle
+    # lead-in 1 s, 12 s cycles, the chime rung out (9.9 s) and a 1.5 s tail: 12.4 s + 12 s per cycle
     path = write_script("[breathe seed x1+]\n[chime]")
-    result = CliRunner().invoke(cli, ["show", str(path), "--minutes", "10"])
+    result = CliRunner().invoke(cli, ["show", str(path), "--length", "10:06"])
     assert result.exit_code == 2
     assert (
-        result.output == f"voiceguide: {path}: cannot make this session 10:00 long; lengths in steps of 12 s: 9:58.5 or 10:10.5\n"
+        result.output
+        == f"voiceguide: {path}: cannot make this session 10:06 long; lengths in steps of 12 s: 10:00.4 or 10:12.4\n"
     )
-    for length in ("9:58.5", "10:10.5"):
+    for length in ("10:00.4", "10:12.4"):
         assert CliRunner().invoke(cli, ["show", str(path), "--length", length]).exit_code == 0

@@ -63,3 +63,24 @@ def test_chime_has_three_falling_notes():
     notes = [dominant_hz(wave[int((0.05 + 0.6 * i) * RATE) : int((0.55 + 0.6 * i) * RATE)], RATE, 300, 600) for i in range(3)]
     assert notes[0] > 500
     assert abs(wave[-1]) < 1e-4
+
+
+@pytest.mark.parametrize("rate", [22_050, 44_100, 48_000])
+def test_the_chime_rings_out_before_it_ends(rate):
+    """Its last 0.5 s are at least 40 dB under its attack: nothing is cut
+    while it still rings (the end guard is only 10 ms)."""
+    from voiceguide.tones import CHIME_S
+
+    x = tones.chime(CHIME_S, rate, -30.0).astype(np.float64)
+    attack = np.sqrt(np.mean(x[: int(0.5 * rate)] ** 2))
+    last = np.sqrt(np.mean(x[-int(0.5 * rate) :] ** 2))
+    assert 20 * np.log10(last / attack) <= -40
+
+
+def test_a_bell_rings_out_before_its_event_ends():
+    from voiceguide.tones import BELL_S
+
+    rate = 44_100
+    x = tones.bell(BELL_S, rate, -30.0).astype(np.float64)
+    attack = np.sqrt(np.mean(x[: int(0.5 * rate)] ** 2))
+    assert 20 * np.log10(np.sqrt(np.mean(x[-int(0.5 * rate) :] ** 2)) / attack) <= -40

@@ -21,6 +21,13 @@ class Audio:
         return len(self.samples) / self.sample_rate
 
 
+def quantize(audio: Audio) -> Audio:
+    """``audio`` on the 16-bit grid (what the phrase cache stores), so audio
+    made now and audio read back from the cache are the same samples."""
+    grid = np.clip(np.round(audio.samples.astype(np.float64) * 32768.0), -32768, 32767) / 32768.0
+    return Audio(grid.astype(np.float32), audio.sample_rate)
+
+
 def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from contextlib import closing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -125,24 +126,21 @@ class BuiltinEntry:
     name: str
     language: str
     title: str
-    estimated_s: float
-    """Its length at the default settings, in seconds."""
-
-
-def estimate_duration(script: Script) -> float:
-    """Planned length with speech lengths estimated from the word count
-    (no engine needed; within a few percent for espeak at the script's rate)."""
-    from .timeline import plan_timeline, spoken_texts
-
-    words_per_s = script.meta.rate / 60
-    lengths = {text: 0.3 + len(text.split()) / words_per_s for text in spoken_texts(script)}
-    return plan_timeline(script, lengths, {}).duration_s
+    length_s: float
+    """Its planned length at the default settings, in seconds."""
 
 
 def list_builtins() -> list[BuiltinEntry]:
-    """Every built-in exercise in every language, with its title and length."""
+    """Every built-in exercise in every language, with its title and its
+    planned length at the default settings (the length an export has:
+    phrases are synthesized, from the phrase cache after the first time)."""
+    from .session import prepare_session  # the pipeline imports this module's neighbours, not this module
+    from .speech.engine import open_engine
+
     entries = []
-    for builtin in builtins():
-        script = parse_script(builtin.text(), builtin.resource_name)
-        entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, estimate_duration(script)))
+    with closing(open_engine()) as engine:
+        for builtin in builtins():
+            script = parse_script(builtin.text(), f"<built-in {builtin.resource_name}>")
+            session = prepare_session(script, engine=engine)
+            entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, session.duration_s))
     return entries

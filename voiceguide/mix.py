@@ -33,8 +33,9 @@ class MixSettings:
     bell_below_voice_db: float = 12.0
     peak_dbfs: float = -1.0
     """No sample of the mix goes above this."""
-    fade_out_s: float = 2.0
-    """The closing fade over the session's last seconds."""
+    fade_out_s: float = 1.5
+    """The closing fade over the session's last seconds: the planner's silent
+    tail, so the closing chime has rung out before it starts."""
     block_frames: int = 8192
     ambience: str = "none"
     """Background noise under the whole session: ``none``, ``pink`` or ``brown``."""

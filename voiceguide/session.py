@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .audio import Audio, resample
+from .audio import Audio, quantize, resample
 from .dsp.level import level_clip, level_voice, vowel_onset_s
 from .errors import ScriptError
 from .mix import Mixer, MixSettings
@@ -101,11 +101,10 @@ def prepare_session(
     lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language)
     try:
         settings = voice_settings(script, engine, voice)
-        raw = synthesize_phrases(spoken_texts(script), settings, engine, phrase_cache, lexicon)
+        speech = levelled_phrases(spoken_texts(script), settings, engine, phrase_cache, lexicon, mix)
     finally:
         if own_engine:
             engine.close()
-    speech = {text: level_voice(audio, mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs) for text, audio in raw.items()}
     onsets = {word: vowel_onset_s(speech[word]) for word in count_words(script) if word in speech}
     clips = load_clips(script, mix)
     timeline = plan_timeline(
@@ -117,6 +116,43 @@ def prepare_session(
     )
     timeline = place_counts_on_beat(timeline, onsets)
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets)
+
+
+LEVEL_VERSION = 1
+"""Bump when :func:`voiceguide.dsp.level.level_voice` changes what it makes:
+levelled phrases in the cache are then made again."""
+
+
+def levelled_phrases(
+    texts: list[str], settings: VoiceSettings, engine: SpeechEngine, cache: PhraseCache | None, lexicon: Lexicon, mix: MixSettings
+) -> dict[str, Audio]:
+    """Every phrase levelled for the mix (stages 1 and 2), from the cache where it can.
+
+    The cache keeps each phrase twice: as the engine made it, and levelled
+    at the mix's rate and level; a warm export reads the levelled one and
+    neither synthesizes, resamples nor compresses. Levelled audio is kept on
+    the 16-bit grid (:func:`~voiceguide.audio.quantize`) whether it comes from
+    the cache or not, so cold and warm exports are the same bytes.
+    """
+    texts = list(dict.fromkeys(texts))
+    levelled: dict[str, Audio] = {}
+    level_keys: dict[str, str] = {}
+    if cache is not None:
+        engine_id = engine.describe()
+        tag = f"|level {LEVEL_VERSION} {mix.sample_rate} {mix.voice_rms_dbfs} {mix.peak_dbfs}"
+        for text in texts:
+            level_keys[text] = cache.derived_key(cache.key(engine_id, settings, lexicon.apply(text)), tag)
+            found = cache.get(level_keys[text])
+            if found is not None:
+                levelled[text] = found
+    missing = [text for text in texts if text not in levelled]
+    if missing:
+        raw = synthesize_phrases(missing, settings, engine, cache, lexicon)
+        for text in missing:
+            levelled[text] = quantize(level_voice(raw[text], mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs))
+            if cache is not None:
+                cache.put(level_keys[text], levelled[text])
+    return {text: levelled[text] for text in texts}
 
 
 def voice_settings(script: Script, engine: SpeechEngine, options: VoiceOptions = VoiceOptions()) -> VoiceSettings:

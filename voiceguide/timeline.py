@@ -19,6 +19,7 @@ from . import rules
 from .clock import format_clock, format_clock_tenths
 from .errors import ScriptError, UsageError
 from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech, parse_duration
+from .tones import BELL_S, CHIME_S
 
 COUNT_WORDS = {
     "nl": ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
@@ -53,12 +54,13 @@ class PlanSettings:
     """Between two sentences of one paragraph."""
     paragraph_gap_s: float = 1.6
     """Between two paragraphs."""
-    bell_s: float = 7.0
-    """How long a bell rings out (the event length)."""
+    bell_s: float = BELL_S
+    """How long a bell rings out (the event length: it rings on under what follows)."""
     bell_advance_s: float = 3.5
     """How long after a bell stroke the next item starts."""
-    chime_s: float = 7.0
-    tail_s: float = 2.5
+    chime_s: float = CHIME_S
+    """The closing chime, rung out to 42 dB under its attack (about 9.7 s)."""
+    tail_s: float = 1.5
     """Silence (with the closing fade) after the last event."""
     max_session_s: float = field(default_factory=rules.max_session_s)
     """No session may plan longer than this (a shared script must not make

@@ -19,6 +19,13 @@ EXHALE_HZ = (293.7, 196.0)
 HOLD_HZ = 293.7
 BELL_HZ = 392.0
 CHIME_HZ = (523.3, 392.0, 329.6)  # C5, G4, E4: a soft descending arpeggio
+CHIME_NOTE_S = 0.6
+"""Time between the chime's notes."""
+CHIME_DECAY_SCALE = 0.6
+"""The chime's notes ring shorter than the bell (decay times x 0.6)."""
+RING_OUT_DB = 42.0
+"""A bell or chime event lasts until its partials have decayed this far:
+it rings out naturally and is never cut while still audible."""
 
 # Partials of a small bowl-like bell: (frequency ratio, relative amplitude,
 # decay time constant in seconds). The ratios are inharmonic on purpose.
@@ -84,18 +91,35 @@ def hold(duration_s: float, sample_rate: int, rms_dbfs: float, soft: bool = True
     return glide(duration_s, HOLD_HZ, HOLD_HZ, sample_rate, rms_dbfs - 8.0, swell_s=0.25)
 
 
+def ring_out_s(decay_scale: float = 1.0) -> float:
+    """How long a bell (its decay times scaled by ``decay_scale``) takes to
+    decay RING_OUT_DB: ``tau * ln(10^(dB/20))`` for its slowest partial."""
+    slowest = max(decay_s for _, _, decay_s in BELL_PARTIALS) * decay_scale
+    return slowest * float(np.log(10 ** (RING_OUT_DB / 20)))
+
+
+BELL_S = ring_out_s()
+"""A bell's natural length (it rings on under what follows it)."""
+CHIME_S = (len(CHIME_HZ) - 1) * CHIME_NOTE_S + ring_out_s(CHIME_DECAY_SCALE)
+"""The closing chime's natural length, its last note rung out."""
+
+
 @lru_cache(maxsize=16)
-def bell(duration_s: float, sample_rate: int, rms_dbfs: float, fundamental_hz: float = BELL_HZ) -> np.ndarray:
+def bell(
+    duration_s: float, sample_rate: int, rms_dbfs: float, fundamental_hz: float = BELL_HZ, decay_scale: float = 1.0
+) -> np.ndarray:
     """A struck bell: inharmonic partials, each decaying exponentially.
 
     ``rms_dbfs`` is the level over the first second, where the bell is heard.
+    Given at least its :func:`ring_out_s`, it ends more than 40 dB under its
+    attack; the last 10 ms only guard against a click.
     """
     n = int(round(duration_s * sample_rate))
     t = np.arange(n) / sample_rate
     wave = np.zeros(n)
     for ratio, amplitude, decay_s in BELL_PARTIALS:
-        wave += amplitude * np.exp(-t / decay_s) * np.sin(2 * np.pi * fundamental_hz * ratio * t)
-    wave = apply_fades(wave, int(0.004 * sample_rate), int(0.4 * sample_rate))
+        wave += amplitude * np.exp(-t / (decay_s * decay_scale)) * np.sin(2 * np.pi * fundamental_hz * ratio * t)
+    wave = apply_fades(wave, int(0.004 * sample_rate), int(0.01 * sample_rate))
     head = wave[:sample_rate]
     rms = float(np.sqrt(np.mean(np.square(head, dtype=np.float64)))) or 1.0
     return _frozen((wave * (db_to_gain(rms_dbfs) / rms)).astype(np.float32))
@@ -103,13 +127,20 @@ def bell(duration_s: float, sample_rate: int, rms_dbfs: float, fundamental_hz: f
 
 @lru_cache(maxsize=4)
 def chime(duration_s: float, sample_rate: int, rms_dbfs: float) -> np.ndarray:
-    """The closing chime: three soft bell notes, falling, 0.6 s apart."""
+    """The closing chime: three soft bell notes, falling, 0.6 s apart, each
+    ringing out (give it :data:`CHIME_S`)."""
     n = int(round(duration_s * sample_rate))
     out = np.zeros(n, dtype=np.float32)
     for index, freq in enumerate(CHIME_HZ):
-        offset = int(index * 0.6 * sample_rate)
+        offset = int(index * CHIME_NOTE_S * sample_rate)
         if offset >= n:
             break
-        note = bell(duration_s - index * 0.6, sample_rate, rms_dbfs - 3.0 * index, fundamental_hz=freq)
+        note = bell(
+            duration_s - index * CHIME_NOTE_S,
+            sample_rate,
+            rms_dbfs - 3.0 * index,
+            fundamental_hz=freq,
+            decay_scale=CHIME_DECAY_SCALE,
+        )
         out[offset : offset + len(note)] += note[: n - offset]
     return _frozen(out)

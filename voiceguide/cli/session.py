@@ -27,8 +27,8 @@ def list_exercises() -> None:
     Example:
       voiceguide list
     """
-    rows = [(entry.name, entry.language, entry.title, format_clock(entry.estimated_s)) for entry in list_builtins()]
-    table(("NAME", "LANG", "TITLE", "ABOUT"), rows)
+    rows = [(entry.name, entry.language, entry.title, format_clock(entry.length_s)) for entry in list_builtins()]
+    table(("NAME", "LANG", "TITLE", "LENGTH"), rows)
 
 
 @click.command()

@@ -85,6 +85,11 @@ class PhraseCache:
         identity = json.dumps([engine_id, asdict(voice), text], ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
+    @staticmethod
+    def derived_key(key: str, tag: str) -> str:
+        """The key of something made from entry ``key`` (e.g. the phrase levelled for a mix)."""
+        return hashlib.sha256((key + tag).encode("utf-8")).hexdigest()
+
     def path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.vgc"
 
