@@ -456,3 +456,19 @@ def test_the_page_shows_what_is_said_not_the_transcript_header(bundle):
     said = re.findall(r"<details><summary>Transcript</summary>\s*<p>(.*?)</p>", page)
     assert len(said) == len(manifest.tracks)
     assert all(text.split("<br>")[0] == "Welkom." and text.split("<br>")[-1] == "Tot ziens." for text in said)
+
+
+def test_every_track_of_a_bundle_has_its_voice_at_one_loudness(bundle):
+    """Tracks of 0.5 to 1 minute, with and without ambience: the voice is the
+    anchor, so it lands at the same loudness in every one (the file's own
+    measurement, held to the decoded audio for one track)."""
+    import mutagen
+
+    folder, manifest, _ = bundle
+    speech = []
+    for track in manifest.tracks:
+        id3 = mutagen.File(str(folder / "out" / track.file)).tags
+        values = {frame.desc: str(frame.text[0]) for frame in id3.getall("TXXX")}
+        speech.append(float(values["VOICEGUIDE_SPEECH_LOUDNESS"].split()[0]))
+    assert max(speech) - min(speech) <= 1.0
+    assert all(value == pytest.approx(-16.0, abs=0.5) for value in speech)

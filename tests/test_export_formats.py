@@ -594,3 +594,30 @@ def test_cli_without_a_terminal_refuses_with_one_line(script_file, tmp_path):
     result = run_cli("export", str(script_file), "-o", str(out))
     assert result.exit_code == 1
     assert result.output.strip() == f"voiceguide: {out} already exists; pass --force to replace it"
+
+
+@pytest.mark.parametrize("name", list(EXPORTS))
+def test_loudness_tags_say_how_loud_the_file_is(exported, name):
+    """ReplayGain 2.0 (R128_TRACK_GAIN for Opus) from the integrated loudness,
+    and the speech and integrated loudness themselves."""
+    import mutagen
+
+    result = exported[name]
+    tags = mutagen.File(str(result.path))
+    samples, rate = sf.read(str(result.path), dtype="float32")
+    integrated = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
+    if name.startswith("wav") or name == "mp3":
+        id3 = tags.tags
+        values = {frame.desc: str(frame.text[0]) for frame in id3.getall("TXXX")}
+    else:
+        values = {key.upper(): value for key, value in tags.tags}
+    assert values["VOICEGUIDE_SPEECH_LOUDNESS"] == f"{result.speech_lufs:.1f} LUFS"
+    assert float(values["VOICEGUIDE_SPEECH_LOUDNESS"].split()[0]) == pytest.approx(-16.0, abs=0.3)
+    assert float(values["VOICEGUIDE_INTEGRATED_LOUDNESS"].split()[0]) == pytest.approx(integrated, abs=0.15)
+    if name == "opus":
+        assert "REPLAYGAIN_TRACK_GAIN" not in values  # RFC 7845: Opus carries R128 gains only
+        assert int(values["R128_TRACK_GAIN"]) / 256 == pytest.approx(-23.0 - integrated, abs=0.15)
+    else:
+        gain = float(values["REPLAYGAIN_TRACK_GAIN"].split()[0])
+        assert gain == pytest.approx(-18.0 - integrated, abs=0.15)
+        assert 0 < float(values["REPLAYGAIN_TRACK_PEAK"]) <= 10 ** (-1.0 / 20) + 1e-6

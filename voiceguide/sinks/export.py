@@ -51,7 +51,7 @@ from ..errors import ExportError, UsageError
 from ..mix import Mixer
 from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS
 from .mp3 import Mp3Writer, lame_input_gain
-from .tags import session_tags, write_tags
+from .tags import LoudnessTags, session_tags, write_tags
 from .transcript import render_transcript
 
 log = logging.getLogger(__name__)
@@ -318,8 +318,14 @@ def export_session(
                     plan.speech_lufs,
                 )
             measured, limiter_db = _write_audio(out, mixer, fmt, subtype, bitrate_kbps, plan)
+            result = measured.result()
+            loudness = LoudnessTags(
+                speech_loudness(timeline, measured.profile()) + codec_db,
+                result.integrated_lufs + codec_db,
+                result.true_peak_dbtp + codec_db,
+            )
             assert out.file is not None
-            write_tags(out.file, fmt.tag_kind, tags)
+            write_tags(out.file, fmt.tag_kind, replace(tags, loudness=loudness))
             if text_file is not None and transcript_text is not None:
                 with text_file as text_out:
                     assert text_out.file is not None
@@ -333,16 +339,14 @@ def export_session(
     except (OSError, sf.LibsndfileError, RuntimeError, MutagenError) as exc:
         detail = getattr(exc, "strerror", None) or str(exc)
         raise ExportError(f"{path}: writing failed ({detail}); nothing was written") from None
-    profile = measured.profile()
-    result = measured.result()
     return ExportResult(
         path=path,
         duration_s=mixer.total_frames / rate,
         sample_rate=rate,
         format=fmt.name,
-        loudness_lufs=result.integrated_lufs + codec_db,
-        speech_lufs=speech_loudness(timeline, profile) + codec_db,
-        true_peak_dbtp=result.true_peak_dbtp + codec_db,
+        loudness_lufs=loudness.integrated_lufs,
+        speech_lufs=loudness.speech_lufs,
+        true_peak_dbtp=loudness.true_peak_dbtp,
         ceiling_dbtp=true_peak_dbtp,
         peak_margin_db=fmt.margin_db(bitrate_kbps) if fmt.lossy else 0.0,
         limiter_db=limiter_db,

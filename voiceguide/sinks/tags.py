@@ -46,6 +46,29 @@ class ChapterMark:
 
 
 @dataclass(frozen=True)
+class LoudnessTags:
+    """How loud the file is, for players that normalise (ReplayGain, R128)."""
+
+    speech_lufs: float
+    """The voice's loudness (BS.1770 gated over the speech): what the export aims at."""
+    integrated_lufs: float
+    """The whole file's integrated loudness (BS.1770-4)."""
+    true_peak_dbtp: float
+
+    def replaygain_db(self) -> float:
+        """ReplayGain 2.0 track gain: to the -18 LUFS reference, from the integrated loudness."""
+        return REPLAYGAIN_REFERENCE_LUFS - self.integrated_lufs
+
+    def r128_q78(self) -> int:
+        """Opus R128_TRACK_GAIN: Q7.8 fixed point dB to -23 LUFS (RFC 7845 5.2.1)."""
+        return max(-32768, min(32767, round((R128_REFERENCE_LUFS - self.integrated_lufs) * 256)))
+
+
+REPLAYGAIN_REFERENCE_LUFS = -18.0
+R128_REFERENCE_LUFS = -23.0
+
+
+@dataclass(frozen=True)
 class Tags:
     """What is written into an exported file."""
 
@@ -60,6 +83,7 @@ class Tags:
     year: int | None = None
     comment: str = ""
     chapters: tuple[ChapterMark, ...] = field(default=())
+    loudness: LoudnessTags | None = None
 
 
 def export_year() -> int:
@@ -131,7 +155,7 @@ def write_tags(file: BinaryIO, kind: str, tags: Tags) -> None:
 
 
 def _id3_frames(tags: Tags) -> list:
-    from mutagen.id3 import CHAP, COMM, CTOC, TALB, TDRC, TIT2, TLAN, TPE1, TRCK, TSSE, CTOCFlags
+    from mutagen.id3 import CHAP, COMM, CTOC, TALB, TDRC, TIT2, TLAN, TPE1, TRCK, TSSE, TXXX, CTOCFlags
 
     utf8 = 3  # mutagen stores v2.3 text as UTF-16, which every reader knows
     language = ISO_639_2.get(tags.language, "und")
@@ -147,6 +171,8 @@ def _id3_frames(tags: Tags) -> list:
     if tags.comment:
         frames.append(COMM(encoding=utf8, lang=language, desc="", text=[tags.comment]))
     frames.append(TSSE(encoding=utf8, text=["voiceguide"]))
+    for name, value in _loudness_pairs(tags.loudness, "MP3"):
+        frames.append(TXXX(encoding=utf8, desc=name, text=[value]))
     if tags.chapters:
         ids = [f"chp{index}" for index in range(len(tags.chapters))]
         frames.append(
@@ -214,7 +240,26 @@ def _write_id3(file: BinaryIO, kind: str, tags: Tags) -> None:
     wave.save(file, v2_version=3, padding=lambda info: 0)
 
 
-def _vorbis_comments(tags: Tags) -> list[tuple[str, str]]:
+def _loudness_pairs(loudness: LoudnessTags | None, kind: str) -> list[tuple[str, str]]:
+    """ReplayGain 2.0 (ID3 TXXX, Vorbis comments) or, for Opus, R128_TRACK_GAIN
+    (Opus files must not carry ReplayGain, RFC 7845), plus voiceguide's own
+    speech and integrated loudness."""
+    if loudness is None:
+        return []
+    if kind == "OPUS":
+        pairs = [("R128_TRACK_GAIN", str(loudness.r128_q78()))]
+    else:
+        pairs = [
+            ("REPLAYGAIN_TRACK_GAIN", f"{loudness.replaygain_db():+.2f} dB"),
+            ("REPLAYGAIN_TRACK_PEAK", f"{10 ** (loudness.true_peak_dbtp / 20):.6f}"),
+        ]
+    return pairs + [
+        ("VOICEGUIDE_SPEECH_LOUDNESS", f"{loudness.speech_lufs:.1f} LUFS"),
+        ("VOICEGUIDE_INTEGRATED_LOUDNESS", f"{loudness.integrated_lufs:.1f} LUFS"),
+    ]
+
+
+def _vorbis_comments(tags: Tags, kind: str = "") -> list[tuple[str, str]]:
     pairs = [("TITLE", tags.title), ("ALBUM", tags.album)]
     if tags.artist:
         pairs.append(("ARTIST", tags.artist))
@@ -226,6 +271,7 @@ def _vorbis_comments(tags: Tags) -> list[tuple[str, str]]:
         pairs.append(("DATE", str(tags.year)))
     if tags.comment:
         pairs.append(("COMMENT", tags.comment))
+    pairs += _loudness_pairs(tags.loudness, kind)
     for index, chapter in enumerate(tags.chapters, start=1):
         pairs.append((f"CHAPTER{index:03d}", format_timestamp(chapter.start_s)))
         pairs.append((f"CHAPTER{index:03d}NAME", chapter.title))
@@ -251,7 +297,7 @@ def _write_vorbis(file: BinaryIO, kind: str, tags: Tags) -> None:
     if audio.tags is None:
         audio.add_tags()
     audio.tags.clear()
-    for key, value in _vorbis_comments(tags):
+    for key, value in _vorbis_comments(tags, kind):
         audio.tags.append((key, value))
     file.seek(0)
     if kind == "FLAC":
