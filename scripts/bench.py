@@ -1,8 +1,16 @@
-"""voiceguide benchmarks: every number in one run, printed as a Markdown table.
+"""voiceguide benchmarks: every number measured side by side in one run.
 
-Each measurement runs the real command in a fresh process (Python start-up
-and imports included, as a user sees it), with its own phrase cache folder
-so "cold" really means nothing cached. Peak memory is the child's max RSS.
+The yardstick is the pipeline a user would hand-roll, lean:
+``bench/baseline_pipeline.sh`` (espeak-ng per phrase, sox, lame; a copy of
+the shared yardstick) on ``bench/session.txt``, a 247 s Dutch session, and
+``bench/session.vg``, the same session in voiceguide's format. Every timed
+command runs in a fresh process (start-up and imports included, as a user
+sees it); "cold" means an empty phrase cache. The rounds are interleaved and
+the table gives medians and the ratio to the pipeline's median, so a machine
+that drifts affects both sides alike. Floors show what the parts alone cost.
+
+    scripts/bench              # prints a Markdown table (and writes bench/latest.md)
+    scripts/bench --rounds 3   # fewer rounds
 """
 
 from __future__ import annotations
@@ -10,15 +18,24 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+BENCH = ROOT / "bench"
+SHARED = ROOT.parent / "shared" / "bench"
+"""The shared yardstick, when this checkout sits beside it (preferred: it is the reference)."""
+
+
+def yardstick(name: str) -> Path:
+    return SHARED / name if (SHARED / name).exists() else BENCH / name
 
 
 @dataclass
@@ -56,33 +73,111 @@ def session_seconds(exercise: str, extra: list[str], env: dict[str, str]) -> flo
     return (int(hours[0]) * 3600 if hours else 0) + int(minutes) * 60 + int(seconds)
 
 
-def export_rows(work: Path) -> list[tuple[str, str, str]]:
-    rows = []
-    cache = work / "cache-export"
-    env = {"VOICEGUIDE_CACHE_DIR": str(cache)}
-    for suffix in ("mp3", "wav"):
-        cold_env = {"VOICEGUIDE_CACHE_DIR": str(work / f"cache-cold-{suffix}")}
-        cold = run(["export", "zelfkalmering", "-o", str(work / f"cold.{suffix}"), "--force"], cold_env)
-        warm = run(["export", "zelfkalmering", "-o", str(work / f"warm.{suffix}"), "--force"], cold_env)
-        length = session_seconds("zelfkalmering", [], env)
-        rows.append(
-            (
-                f"export default session ({length / 60:.1f} min) to {suffix.upper()}, cold cache",
-                f"{cold.seconds:.2f} s",
-                f"{length / cold.seconds:.0f}x real time",
-            )
+def timed(command: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def median_of(measure: Callable[[int], float], rounds: int) -> float:
+    return statistics.median(measure(index) for index in range(rounds))
+
+
+@dataclass
+class Row:
+    what: str
+    seconds: float | None
+    note: str = ""
+    goal: str = ""
+
+    def cells(self, baseline: float) -> tuple[str, str, str, str]:
+        if self.seconds is None:
+            return (self.what, "skipped", self.note, self.goal)
+        ratio = f"{self.seconds / baseline:.2f}x" if baseline else ""
+        return (self.what, f"{self.seconds:.2f} s", ratio + (f"; {self.note}" if self.note else ""), self.goal)
+
+
+def session_phrases() -> list[str]:
+    """The sentences voiceguide speaks for session.vg (one phrase each)."""
+    sys.path.insert(0, str(ROOT))
+    from voiceguide import load_script
+    from voiceguide.timeline import spoken_texts
+
+    return spoken_texts(load_script(yardstick("session.vg")))
+
+
+def pipeline_rows(work: Path, rounds: int) -> tuple[float, list[Row]]:
+    """The pipeline against voiceguide's exports of the same session, interleaved."""
+    session_txt, session_vg = yardstick("session.txt"), yardstick("session.vg")
+    times: dict[str, list[float]] = {"pipeline": [], "cold mp3": [], "warm mp3": [], "warm wav": []}
+    warm = {"VOICEGUIDE_CACHE_DIR": str(work / "cache-warm")}
+    run(["export", str(session_vg), "-o", str(work / "warm-up.mp3"), "--force"], warm)
+    for index in range(rounds):
+        times["pipeline"].append(
+            timed(["bash", str(yardstick("baseline_pipeline.sh")), str(session_txt), str(work / "pipeline.mp3")])
         )
+        cold = {"VOICEGUIDE_CACHE_DIR": str(work / f"cache-cold-{index}")}
+        times["cold mp3"].append(run(["export", str(session_vg), "-o", str(work / "cold.mp3"), "--force"], cold).seconds)
+        times["warm mp3"].append(run(["export", str(session_vg), "-o", str(work / "warm.mp3"), "--force"], warm).seconds)
+        times["warm wav"].append(run(["export", str(session_vg), "-o", str(work / "warm.wav"), "--force"], warm).seconds)
+    baseline = statistics.median(times["pipeline"])
+    rows = [
+        Row("hand-rolled pipeline (espeak-ng + sox + lame), session.txt to MP3", baseline, "the yardstick"),
+        Row("voiceguide export session.vg to MP3, cold cache", statistics.median(times["cold mp3"]), goal="<= 0.60x"),
+        Row("voiceguide export session.vg to MP3, warm cache", statistics.median(times["warm mp3"]), goal="<= 0.50x"),
+        Row("voiceguide export session.vg to WAV, warm cache", statistics.median(times["warm wav"]), goal="<= 0.30x"),
+    ]
+    return baseline, rows
+
+
+def floor_rows(work: Path, rounds: int) -> list[Row]:
+    """What the parts alone cost: espeak-ng in one process, LAME alone, and
+    voiceguide's own cold synthesis of the same phrases."""
+    rows = []
+    phrases = session_phrases()
+    text = work / "phrases.txt"
+    text.write_text("\n".join(phrases) + "\n", encoding="utf-8")
+    one_process = median_of(
+        lambda _: timed(["espeak-ng", "-v", "nl+f3", "-s", "130", "-f", str(text), "-w", str(work / "all.wav")]), rounds
+    )
+    rows.append(Row("floor: one espeak-ng process speaking the same phrases", one_process))
+    sys.path.insert(0, str(ROOT))
+    from voiceguide import load_script
+    from voiceguide.session import VoiceOptions, voice_settings
+    from voiceguide.speech.espeak import EspeakEngine
+    from voiceguide.speech.lexicon import load_lexicon
+    from voiceguide.speech.phrases import synthesize_phrases
+
+    script = load_script(yardstick("session.vg"))
+
+    def synthesis(_: int) -> float:
+        start = time.perf_counter()
+        with EspeakEngine() as engine:  # a new server: cold
+            synthesize_phrases(phrases, voice_settings(script, engine, VoiceOptions()), engine, None, load_lexicon("nl"))
+        return time.perf_counter() - start
+
+    ours = median_of(synthesis, rounds)
+    rows.append(
+        Row(
+            "voiceguide's cold synthesis of those phrases (new server, in process)",
+            ours,
+            f"{ours / one_process:.2f}x one espeak-ng process",
+            "<= 1.5x espeak-ng",
+        )
+    )
+    wav = work / "warm.wav"
+    if wav.exists() and shutil.which("lame"):
         rows.append(
-            (
-                f"export default session ({length / 60:.1f} min) to {suffix.upper()}, warm cache",
-                f"{warm.seconds:.2f} s",
-                f"{length / warm.seconds:.0f}x real time; {cold.seconds / warm.seconds:.1f}x faster than cold",
+            Row(
+                "floor: lame -q 5 encoding voiceguide's WAV to MP3 alone",
+                median_of(
+                    lambda _: timed(["lame", "--quiet", "-q", "5", "-m", "m", "-b", "96", str(wav), str(work / "lame.mp3")]),
+                    rounds,
+                ),
             )
         )
     return rows
 
-
-# --- live playback: time to first sample -----------------------------------------------------
 
 ASOUNDRC = """pcm.!default {
   type file
@@ -163,191 +258,104 @@ def time_to_first_sample(script: str, env: dict[str, str], capture: Path) -> tup
     return first, audible
 
 
-def play_rows(work: Path) -> list[tuple[str, str, str]]:
-    """Time to first sample of ``voiceguide play`` for a 3- and a 60-minute
-    session, warm phrase cache, median of three. The output is ALSA's file
-    plugin over its null device (an .asoundrc in a temporary HOME), which
-    writes what it is given at once, so the file shows when sound starts."""
+def play_rows(work: Path, rounds: int) -> list[Row]:
+    """From the command to the first sound of the voice at the output, cold
+    cache, for the default session and a 60-minute one. The output is ALSA's
+    file plugin over its null device (an .asoundrc in a temporary HOME): it
+    writes what it gets at once, so the file shows when sound starts; the
+    session's 1 s lead-in is silent, so the first non-silent sample is the voice."""
     home = work / "alsa-home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     capture = work / "played.wav"
     (home / ".asoundrc").write_text(ASOUNDRC % capture)
-    env = {"HOME": str(home), "VOICEGUIDE_CACHE_DIR": str(work / "cache-play")}
-    startup = min(run(["--version"], env).seconds for _ in range(3))
-    rows = [("start-up floor: `voiceguide --version` (Python, imports)", f"{startup:.2f} s", "")]
-    for script in ("zelfkalmering", str(hour_script(work / "hour.vg"))):
-        length = session_seconds(script, [], env)  # also fills the phrase cache
-        times = sorted(time_to_first_sample(script, env, capture) for _ in range(3))
-        first, audible = times[1]
-        name = "default session" if script == "zelfkalmering" else "generated session"
-        rows.append(
-            (
-                f"play {name} ({length / 60:.0f} min), warm cache: first sample at the output",
-                f"{first:.2f} s",
-                f"{first - startup:+.2f} s over start-up",
-            )
-        )
-        rows.append(
-            (
-                f"play {name} ({length / 60:.0f} min), warm cache: first non-silent sample",
-                f"{audible:.2f} s",
-                "session prepared; the null output skips the 1 s lead-in",
-            )
-        )
+    rows = []
+    for script, name in (("zelfkalmering", "default session"), (str(hour_script(work / "hour.vg")), "60-minute session")):
+
+        def first_voice(index: int, script: str = script, name: str = name) -> float:
+            env = {"HOME": str(home), "VOICEGUIDE_CACHE_DIR": str(work / f"cache-play-{name}-{index}")}
+            return time_to_first_sample(script, env, capture)[1]
+
+        rows.append(Row(f"play {name}: first voice at the output, cold cache", median_of(first_voice, rounds), goal="<= 0.6 s"))
     return rows
 
 
-def reference_pipeline(work: Path) -> float:
-    """The same work by hand, the way one would script it without
-    voiceguide: espeak-ng per phrase, sox to resample, synthesize the cues,
-    place everything on the timeline and mix, normalise, lame to MP3.
-    Returns the wall time; the timeline comes from voiceguide (not timed)."""
-    sys.path.insert(0, str(ROOT))
-    from voiceguide import Kind, load_script, prepare_session
-
-    session = prepare_session(load_script("zelfkalmering"))
-    timeline = session.timeline
-    folder = work / "pipeline"
-    folder.mkdir()
-    start = time.perf_counter()
-    phrases: dict[str, Path] = {}
-    placed: list[Path] = []
-    for index, event in enumerate(timeline.events):
-        if event.kind in (Kind.SPEECH, Kind.COUNT):
-            if event.text not in phrases:
-                raw = folder / f"phrase-{len(phrases)}.wav"
-                subprocess.run(["espeak-ng", "-v", "nl", "-s", str(session.voice.rate), "-w", str(raw), event.text], check=True)
-                phrases[event.text] = raw
-            source = [str(phrases[event.text])]
-            effects = ["rate", "44100", "gain", "-3"]
-        elif event.kind in (Kind.INHALE, Kind.EXHALE, Kind.HOLD):
-            sweep = {"inhale": "196-293.7", "exhale": "293.7-196", "hold": "293.7"}[event.kind.value]
-            source = ["-n", "-r", "44100"]
-            effects = [
-                "synth",
-                f"{event.duration_s}",
-                "sine",
-                sweep,
-                "fade",
-                "h",
-                "0.35",
-                f"{event.duration_s}",
-                "0.35",
-                "gain",
-                "-18",
-            ]
-        elif event.kind in (Kind.BELL, Kind.CHIME):
-            source = ["-n", "-r", "44100"]
-            effects = [
-                "synth",
-                f"{event.duration_s}",
-                "sine",
-                "392",
-                "sine",
-                "784",
-                "fade",
-                "q",
-                "0.004",
-                f"{event.duration_s}",
-                f"{event.duration_s - 0.1}",
-                "gain",
-                "-15",
-            ]
-        else:
-            continue
-        out = folder / f"event-{index}.wav"
-        subprocess.run(["sox", *source, "-c", "1", str(out), *effects, "pad", f"{event.start_s}"], check=True)
-        placed.append(out)
-    mixed = folder / "mixed.wav"
-    # sox mixes a limited number of inputs at once: mix in groups, then the groups
-    groups = []
-    for number in range(0, len(placed), 64):
-        group = folder / f"group-{number}.wav"
-        chunk = placed[number : number + 64]
-        subprocess.run(
-            ["sox", "-m", *map(str, chunk), str(group)] if len(chunk) > 1 else ["sox", str(chunk[0]), str(group)], check=True
-        )
-        groups.append(group)
-    subprocess.run(
-        ["sox", "-m", *map(str, groups), str(mixed), "gain", "-n", "-1"]
-        if len(groups) > 1
-        else ["sox", str(groups[0]), str(mixed), "gain", "-n", "-1"],
-        check=True,
-    )
-    subprocess.run(["lame", "--quiet", "-m", "m", "-b", "96", "--cbr", str(mixed), str(folder / "session.mp3")], check=True)
-    return time.perf_counter() - start
-
-
-def pipeline_rows(work: Path) -> list[tuple[str, str, str]]:
-    if not all(shutil.which(tool) for tool in ("espeak-ng", "sox", "lame")):
-        return [("espeak-ng + sox + lame pipeline", "skipped", "install sox and lame to compare")]
-    by_hand = reference_pipeline(work)
-    ours = run(
-        ["export", "zelfkalmering", "-o", str(work / "ours.mp3"), "--force"],
-        {"VOICEGUIDE_CACHE_DIR": str(work / "cache-vs-pipeline")},
-    )
-    return [
-        ("espeak-ng + sox + lame by hand, default session to MP3 (no cache)", f"{by_hand:.2f} s", ""),
-        (
-            "voiceguide export, same session to MP3 (cold cache)",
-            f"{ours.seconds:.2f} s",
-            f"{by_hand / ours.seconds:.2f}x the pipeline's speed",
-        ),
-    ]
-
-
-def memory_rows(work: Path) -> list[tuple[str, str, str]]:
+def memory_rows(work: Path) -> list[Row]:
     env = {"VOICEGUIDE_CACHE_DIR": str(work / "cache-memory")}
     rows = []
     for script, name in (("zelfkalmering", "3-minute"), (str(hour_script(work / "hour-mem.vg")), "60-minute")):
         length = session_seconds(script, [], env)
         exported = run(["export", script, "-o", str(work / "memory.mp3"), "--force"], env)
         rows.append(
-            (
-                f"peak memory, export of a {name} session ({length / 60:.0f} min) to MP3",
-                f"{exported.max_rss_mb:.0f} MB",
-                f"{exported.seconds:.1f} s, {length / exported.seconds:.0f}x real time",
+            Row(
+                f"export of a {name} session ({length / 60:.0f} min) to MP3, warm cache",
+                exported.seconds,
+                f"peak memory {exported.max_rss_mb:.0f} MB, {length / exported.seconds:.0f}x real time",
             )
         )
     return rows
 
 
-def batch_rows(work: Path) -> list[tuple[str, str, str]]:
+def batch_rows(work: Path) -> list[Row]:
+    """Eight tracks (2 exercises x 2 lengths x 2 languages), cold cache each
+    time, one job against two."""
     manifest = work / "bench.toml"
     manifest.write_text(
-        '[bundle]\ntitle = "Bench"\n[grid]\nexercises = ["zelfkalmering", "veilige-plek"]\nminutes = [2, 3]\n', encoding="utf-8"
+        '[bundle]\ntitle = "Bench"\n[grid]\nexercises = ["zelfkalmering", "veilige-plek"]\nminutes = [2, 3]\nlanguages = ["nl", "en"]\n',
+        encoding="utf-8",
     )
-    env = {"VOICEGUIDE_CACHE_DIR": str(work / "cache-batch")}
-    run(["batch", str(manifest), "-o", str(work / "warm-up"), "--jobs", "2"], env)  # fills the phrase cache for both
-    one = run(["batch", str(manifest), "-o", str(work / "one"), "--jobs", "1"], env)
-    cores = os.cpu_count() or 1
-    many = run(["batch", str(manifest), "-o", str(work / "many"), "--jobs", str(cores)], env)
+    one = run(
+        ["batch", str(manifest), "-o", str(work / "one"), "--jobs", "1"], {"VOICEGUIDE_CACHE_DIR": str(work / "cache-batch-1")}
+    )
+    two = run(
+        ["batch", str(manifest), "-o", str(work / "two"), "--jobs", "2"], {"VOICEGUIDE_CACHE_DIR": str(work / "cache-batch-2")}
+    )
     return [
-        ("batch of 4 tracks (2-3 min, MP3), one at a time", f"{one.seconds:.1f} s", ""),
-        (
-            f"batch of 4 tracks, {cores} at a time ({cores} cores)",
-            f"{many.seconds:.1f} s",
-            f"{one.seconds / many.seconds:.2f}x speed-up",
+        Row("batch of 8 tracks (2-3 min, MP3), --jobs 1, cold cache", one.seconds),
+        Row(
+            "batch of 8 tracks, --jobs 2, cold cache",
+            two.seconds,
+            f"{one.seconds / two.seconds:.2f}x faster than --jobs 1",
+            ">= 1.8x",
         ),
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per comparison (default 5)")
+    parser.add_argument(
+        "--only", choices=["pipeline", "floors", "play", "memory", "batch"], action="append", help="run only these parts"
+    )
+    args = parser.parse_args()
+    missing = [tool for tool in ("espeak-ng", "sox", "lame") if not shutil.which(tool)]
+    if missing:
+        raise SystemExit(f"bench: the yardstick needs {', '.join(missing)}; scripts/bench installs them (scripts/setup --bench)")
+    parts = args.only or ["pipeline", "floors", "play", "memory", "batch"]
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as folder:
         work = Path(folder)
         started = time.perf_counter()
-        rows = export_rows(work)
-        rows += pipeline_rows(work)
-        rows += play_rows(work)
-        rows += memory_rows(work)
-        rows += batch_rows(work)
-        rows.append(("the whole benchmark", f"{time.perf_counter() - started:.0f} s", ""))
-    print("| measurement | result | ratio |")
-    print("|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+        baseline, rows = pipeline_rows(work, args.rounds) if "pipeline" in parts or "floors" in parts else (0.0, [])
+        if "floors" in parts:
+            rows += floor_rows(work, args.rounds)
+        if "play" in parts:
+            rows += play_rows(work, max(3, args.rounds // 2))
+        if "memory" in parts:
+            rows += memory_rows(work)
+        if "batch" in parts:
+            rows += batch_rows(work)
+        total = time.perf_counter() - started
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, {args.rounds} interleaved rounds, medians; "
+        "ratios are to the hand-rolled pipeline's median.",
+        "",
+        "| measurement | median | ratio / note | goal |",
+        "|---|---|---|---|",
+        *("| " + " | ".join(row.cells(baseline)) + " |" for row in rows),
+        f"| the whole benchmark | {total:.0f} s | | |",
+    ]
+    print("\n".join(lines))
+    if not args.only:
+        (BENCH / "latest.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -98,11 +98,14 @@ class Ambience:
         return out.astype(np.float32)
 
     def _gain(self, start: int, frames: int) -> np.ndarray:
-        positions = np.arange(start, start + frames, dtype=np.float64)
+        return self.gain_at(np.arange(start, start + frames, dtype=np.float64))
+
+    def gain_at(self, positions: np.ndarray) -> np.ndarray:
+        """The ambience's gain (ducking and its fades) at sample ``positions`` (rising)."""
         ramp = DUCK_RAMP_S * self.rate
         # how much voice is "near": 1 inside a phrase, easing to 0 over the ramp
-        near = (self._voice_starts - ramp < start + frames) & (self._voice_ends + ramp > start)
-        activity = np.zeros(frames)
+        near = (self._voice_starts - ramp < positions[-1] + 1) & (self._voice_ends + ramp > positions[0])
+        activity = np.zeros(len(positions))
         for begin, end in zip(self._voice_starts[near], self._voice_ends[near]):
             before = np.clip((positions - (begin - ramp)) / ramp, 0, 1)
             after = np.clip(((end + ramp) - positions) / ramp, 0, 1)
@@ -157,8 +160,12 @@ class Mixer:
 
     def _event_audio(self, index: int) -> np.ndarray:
         cached = self._rendered.get(index)
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self._rendered[index] = self.event_audio(index)
+        return cached
+
+    def event_audio(self, index: int) -> np.ndarray:
+        """The samples of sounding event ``index`` (of :attr:`sounding`), before mixing."""
         event = self.sounding[index]
         s = self.settings
         rate = s.sample_rate
@@ -178,7 +185,6 @@ class Mixer:
             audio = tones.chime(event.duration_s, rate, s.bell_rms_dbfs)
         else:  # silence
             audio = np.zeros(0, dtype=np.float32)
-        self._rendered[index] = audio
         return audio
 
     def render(self, start: int, frames: int) -> np.ndarray:

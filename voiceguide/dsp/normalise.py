@@ -9,7 +9,7 @@ the whole file falls with the share of quiet cues and pauses and is
 reported, not targeted.
 
 The plan needs no render of the mix. The voice's loudness is known from the
-levelled phrases alone: :func:`voice_profile` places each voice event's
+levelled phrases alone: :func:`mix_profiles` places each voice event's
 K-weighted energy and peaks (measured once per distinct phrase) on the
 session's 10 ms frame grid, and BS.1770's gating over that profile is the
 speech loudness. :func:`plan_levels` finds the gain that brings it to the
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import Audio
 from ..timeline import Kind, Timeline
 from .dynamics import LookaheadGain, limit_gain_db
 from .loudness import LoudnessMeter, LoudnessProfile, gated_loudness
@@ -74,28 +73,69 @@ def voice_events(timeline: Timeline) -> list:
     return [event for event in timeline.events if event.kind in VOICE_KINDS and event.duration_s > 0]
 
 
-def voice_profile(timeline: Timeline, audio_for, sample_rate: int, total_frames: int) -> LoudnessProfile:
-    """The session's voice alone as a loudness profile: K-weighted energy and
-    sample peak per 10 ms frame. ``audio_for(event)`` gives a voice event's
-    levelled audio at ``sample_rate``; each distinct one is measured once."""
-    grid = LoudnessMeter(sample_rate, true_peak=False).profile()
-    frame = grid.frame_frames
-    frames = -(-total_frames // frame)
-    energy = np.zeros(frames)
-    peak = np.zeros(frames, dtype=np.float32)
-    measured: dict[int, LoudnessProfile] = {}
-    for event in voice_events(timeline):
-        audio: Audio = audio_for(event)
-        profile = measured.get(id(audio))
-        if profile is None:
-            meter = LoudnessMeter(sample_rate, true_peak=False)
-            meter.add(audio.samples)
-            profile = measured[id(audio)] = meter.profile()
-        first = int(round(event.start_s * sample_rate)) // frame
-        count = max(0, min(len(profile.energy), frames - first))
-        energy[first : first + count] += profile.energy[:count]
-        np.maximum(peak[first : first + count], profile.peak[:count], out=peak[first : first + count])
-    return LoudnessProfile(sample_rate, frame, grid.frames_per_step, energy, peak, total_frames)
+class _Profiles:
+    """Frame profiles (K-weighted energy and sample peak per 10 ms frame) of
+    whole sounds, each distinct sound measured once, placed on a session's grid."""
+
+    def __init__(self, sample_rate: int, total_frames: int):
+        grid = LoudnessMeter(sample_rate, true_peak=False).profile()
+        self.sample_rate = sample_rate
+        self.total_frames = total_frames
+        self.frame = grid.frame_frames
+        self.frames_per_step = grid.frames_per_step
+        frames = -(-total_frames // self.frame)
+        self.energy = np.zeros(frames)
+        self.peak = np.zeros(frames, dtype=np.float32)
+        self._measured: dict[int, LoudnessProfile] = {}
+
+    def measure(self, samples: np.ndarray) -> LoudnessProfile:
+        found = self._measured.get(id(samples))
+        if found is None:
+            meter = LoudnessMeter(self.sample_rate, true_peak=False)
+            meter.add(samples)
+            found = self._measured[id(samples)] = meter.profile()
+        return found
+
+    def place(self, samples: np.ndarray, start_s: float) -> None:
+        """Add a sound that starts at ``start_s`` (its energy adds: sounds that
+        overlap, a count over a breath cue, are uncorrelated)."""
+        profile = self.measure(samples)
+        first = int(round(start_s * self.sample_rate)) // self.frame
+        count = max(0, min(len(profile.energy), len(self.energy) - first))
+        self.energy[first : first + count] += profile.energy[:count]
+        np.maximum(self.peak[first : first + count], profile.peak[:count], out=self.peak[first : first + count])
+
+    def result(self) -> LoudnessProfile:
+        return LoudnessProfile(self.sample_rate, self.frame, self.frames_per_step, self.energy, self.peak, self.total_frames)
+
+
+def mix_profiles(mixer) -> tuple[LoudnessProfile, LoudnessProfile]:
+    """The voice alone and the whole mix as loudness profiles, without
+    rendering the mix: every sounding event (voice, cues, bells, chime)
+    measured once per distinct sound and placed at its time, and the
+    ambience's loop measured once and scaled by its ducking gain frame by
+    frame. The whole predicts the integrated loudness of the rendered mix
+    to about 0.1 LU (sounds add as uncorrelated energies; the closing fade
+    over the silent tail is ignored)."""
+    rate = mixer.sample_rate
+    profiles = _Profiles(rate, mixer.total_frames)
+    voice = _Profiles(rate, mixer.total_frames)
+    voice._measured = profiles._measured  # each distinct sound is measured once for both
+    for index, event in enumerate(mixer.sounding):
+        samples = mixer.event_audio(index)
+        if len(samples):
+            profiles.place(samples, event.start_s)
+            if event.kind in VOICE_KINDS:
+                voice.place(samples, event.start_s)
+    if mixer.ambience is not None:
+        loop = profiles.measure(mixer.ambience.loop)  # the loop's own profile, periodic
+        frames = len(profiles.energy)
+        centres = (np.arange(frames) + 0.5) * profiles.frame
+        gain = mixer.ambience.gain_at(centres)
+        tiled = np.resize(loop.energy, frames)
+        profiles.energy += tiled * gain**2
+        np.maximum(profiles.peak, (np.resize(loop.peak, frames) * gain).astype(np.float32), out=profiles.peak)
+    return voice.result(), profiles.result()
 
 
 def speech_steps(timeline: Timeline, profile: LoudnessProfile) -> np.ndarray:

@@ -45,8 +45,22 @@ from mutagen import MutagenError
 
 from ..atomic import AtomicFile
 from ..audio import db_to_gain, resample
-from ..dsp.loudness import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS, LoudnessMeter
-from ..dsp.normalise import MAX_LIMITING_DB, LevelPlan, make_limiter, plan_levels, speech_loudness, voice_profile
+from ..dsp.loudness import (
+    DEFAULT_CEILING_DBTP,
+    DEFAULT_TARGET_LUFS,
+    LoudnessMeter,
+    LoudnessProfile,
+    TruePeakDetector,
+    amplitude_to_db,
+)
+from ..dsp.normalise import (
+    LIMITER_RELEASE_DB_PER_S,
+    MAX_LIMITING_DB,
+    LevelPlan,
+    make_limiter,
+    mix_profiles,
+    plan_levels,
+)
 from ..errors import ExportError, UsageError
 from ..mix import Mixer
 from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS
@@ -301,9 +315,10 @@ def export_session(
         raise ExportError(f"{path}: cannot write in {audio_file.folder} ({(exc.strerror or str(exc)).lower()})") from None
     try:
         with audio_file as out:
-            codec_db = _codec_level_change(fmt, bitrate_kbps, mixer, subtype)
+            voice, whole = mix_profiles(mixer)
+            codec_db = _codec_level_change(fmt, bitrate_kbps, mixer, subtype, voice)
             plan = plan_levels(
-                voice_profile(timeline, mixer.voice_audio, rate, mixer.total_frames),
+                voice,
                 loudness_lufs,
                 true_peak_dbtp,
                 codec_change_db=codec_db,
@@ -317,13 +332,9 @@ def export_session(
                     loudness_lufs,
                     plan.speech_lufs,
                 )
-            measured, limiter_db = _write_audio(out, mixer, fmt, subtype, bitrate_kbps, plan)
-            result = measured.result()
-            loudness = LoudnessTags(
-                speech_loudness(timeline, measured.profile()) + codec_db,
-                result.integrated_lufs + codec_db,
-                result.true_peak_dbtp + codec_db,
-            )
+            true_peak, limiter_db = _write_audio(out, mixer, fmt, subtype, bitrate_kbps, plan)
+            integrated = whole.predict_lufs(plan.gain_db, plan.ceiling_dbtp, LIMITER_RELEASE_DB_PER_S)
+            loudness = LoudnessTags(plan.speech_lufs, integrated + codec_db, true_peak + codec_db)
             assert out.file is not None
             write_tags(out.file, fmt.tag_kind, replace(tags, loudness=loudness))
             if text_file is not None and transcript_text is not None:
@@ -366,15 +377,19 @@ def _check_targets(path: Path, transcript: str | None, force: bool) -> None:
             raise ExportError(f"{target} already exists; pass --force to replace it")
 
 
-def _write_audio(out: AtomicFile, mixer: Mixer, fmt: OutputFormat, subtype: str, bitrate_kbps: int | None, plan: LevelPlan):
-    """The one pass that makes the file: mix, gain, limit, measure, encode.
+def _write_audio(
+    out: AtomicFile, mixer: Mixer, fmt: OutputFormat, subtype: str, bitrate_kbps: int | None, plan: LevelPlan
+) -> tuple[float, float]:
+    """The one pass that makes the file: mix, gain, limit, encode.
 
-    Returns the meter (loudness and true peak of what went into the
-    encoder) and the limiter's deepest reduction in dB. MP3 is encoded in
-    a second thread (lameenc releases the GIL), overlapping the mixing."""
+    Returns the true peak of what went into the encoder (dBTP) and the
+    limiter's deepest reduction (dB). Loudness is not measured here: it is
+    planned from the sounds' profiles (:mod:`voiceguide.dsp.normalise`), and
+    the tests hold that plan to the decoded files. MP3 is encoded in a second
+    thread (lameenc releases the GIL), overlapping the mixing."""
     rate = mixer.sample_rate
     limiter = make_limiter(rate, plan.ceiling_dbtp)
-    meter = LoudnessMeter(rate)
+    meter = _PeakMeter()
     gain = np.float32(db_to_gain(plan.gain_db))
     blocks = limiter.stream(block * gain for block in mixer.blocks(block_frames=BLOCK_FRAMES))
     try:
@@ -392,10 +407,26 @@ def _write_audio(out: AtomicFile, mixer: Mixer, fmt: OutputFormat, subtype: str,
                     sink.write(block)
     except (sf.LibsndfileError, RuntimeError, AssertionError) as exc:  # soundfile asserts on short writes
         raise OSError(_write_failure(exc, out.folder)) from None
-    return meter, limiter.max_reduction_db
+    return meter.dbtp(), limiter.max_reduction_db
 
 
-def _encode_in_thread(blocks, meter: LoudnessMeter, write) -> None:
+class _PeakMeter:
+    """The true peak (BS.1770-4 Annex 2) of a stream, oversampling only
+    stretches that could top the largest peak so far."""
+
+    def __init__(self) -> None:
+        self.detector = TruePeakDetector()
+        self.peak = 0.0
+
+    def add(self, block: np.ndarray) -> None:
+        self.peak = max(self.peak, self.detector.peak(block, floor=self.peak), float(np.max(np.abs(block), initial=0.0)))
+
+    def dbtp(self) -> float:
+        self.peak = max(self.peak, self.detector.flush(floor=self.peak))
+        return amplitude_to_db(self.peak)
+
+
+def _encode_in_thread(blocks, meter: _PeakMeter, write) -> None:
     """Feed ``write`` from a second thread while this one mixes and measures."""
     pending: queue.Queue = queue.Queue(maxsize=8)
     failure: list[BaseException] = []
@@ -435,7 +466,7 @@ def _write_failure(exc: BaseException, folder: Path) -> str:
     return str(exc).strip() or "the encoder stopped"
 
 
-def _codec_level_change(fmt: OutputFormat, bitrate_kbps: int | None, mixer: Mixer, subtype: str) -> float:
+def _codec_level_change(fmt: OutputFormat, bitrate_kbps: int | None, mixer: Mixer, subtype: str, voice: LoudnessProfile) -> float:
     """How much louder (+) or quieter (-) the codec makes the session, in dB.
 
     LAME scales its input by a fixed gain (0.95 up to 160 kbps: -0.45 dB,
@@ -451,7 +482,6 @@ def _codec_level_change(fmt: OutputFormat, bitrate_kbps: int | None, mixer: Mixe
     length = min(mixer.total_frames, int(CALIBRATION_S * rate))
     if length < rate:
         return 0.0
-    voice = voice_profile(mixer.timeline, mixer.voice_audio, rate, mixer.total_frames)
     step_frames = voice.frame_frames * voice.frames_per_step
     loudest = int(np.argmax(voice.step_energy())) * step_frames
     start = max(0, min(loudest - length // 2, mixer.total_frames - length))
