@@ -66,7 +66,7 @@ def test_the_chime_rings_out_before_the_session_fades(engine):
     session = prepare_session(load_script("veilige-plek"), engine=engine)
     chime = session.timeline.of_kind(Kind.CHIME)[-1]
     fade_start = session.duration_s - session.mixer.settings.fade_out_s
-    assert chime.end_s <= fade_start + 1e-6
+    assert chime.end_s <= fade_start + 1e-5  # event times are rounded to the microsecond
     audio = session.mixer.render_all()
     rate = session.sample_rate
     attack = np.sqrt(np.mean(audio[int(chime.start_s * rate) : int((chime.start_s + 0.5) * rate)].astype(np.float64) ** 2))

@@ -153,7 +153,8 @@ class Mixer:
 
     def _length(self, event: Event) -> int:
         if event.kind in (Kind.SPEECH, Kind.COUNT):
-            return len(self.voice[event.text].samples)
+            known = getattr(self.voice, "frames", None)  # lazily levelled phrases know their length
+            return known(event.text) if known else len(self.voice[event.text].samples)
         if event.kind is Kind.CLIP:
             return len(self.clips[Path(event.text)].samples)
         return int(round(event.duration_s * self.settings.sample_rate))

@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +29,7 @@ import numpy as np
 import soundfile as sf
 
 from .audio import Audio, quantize, resample
-from .dsp.level import level_clip, level_voice, vowel_onset_s
+from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
 from .mix import Mixer, MixSettings
 from .script import Clip, Script
@@ -36,7 +38,7 @@ from .speech.engine import SpeechEngine, VoiceSettings, open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.phrases import synthesize_phrases
 from .speech.voices import resolve_voice
-from .timeline import PlanSettings, Timeline, count_words, place_counts_on_beat, plan_timeline, spoken_texts
+from .timeline import Kind, PlanSettings, Timeline, count_words, place_counts_on_beat, plan_timeline, spoken_texts
 
 MAX_CLIP_S = 600.0
 
@@ -109,33 +111,90 @@ def prepare_session(
     clips = load_clips(script, mix)
     timeline = plan_timeline(
         script,
-        {text: audio.duration_s for text, audio in speech.items()},
+        {text: speech.frames(text) / mix.sample_rate for text in speech},
         {path: audio.duration_s for path, audio in clips.items()},
         plan,
         target_s=target_s,
     )
     timeline = place_counts_on_beat(timeline, onsets)
+    speech.level_ahead([event.text for event in timeline.events if event.kind in (Kind.SPEECH, Kind.COUNT)])
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets)
 
 
-LEVEL_VERSION = 1
+LEVEL_VERSION = 3
 """Bump when :func:`voiceguide.dsp.level.level_voice` changes what it makes:
 levelled phrases in the cache are then made again."""
 
 
+class Phrases(Mapping[str, Audio]):
+    """The session's phrases, levelled for the mix (stage 2), made when first used.
+
+    Their lengths are known at once (:func:`voiceguide.dsp.level.voice_frames`),
+    so the session is planned before any phrase is levelled; a phrase is
+    levelled the first time it is needed (by the mixer, or by
+    :meth:`level_ahead` in the background, in the order they are spoken),
+    then kept, and written to the phrase cache. So ``play`` starts sounding
+    once the first phrase is ready, and ``show`` never levels at all.
+    Levelled audio is kept on the 16-bit grid (:func:`~voiceguide.audio.quantize`)
+    whether it comes from the cache or not: cold and warm exports are the same bytes.
+    """
+
+    def __init__(self, ready: dict[str, Audio], raw: dict[str, Audio], mix: MixSettings, store):
+        self._ready = dict(ready)
+        self._raw = dict(raw)
+        self._mix = mix
+        self._store = store
+        self._locks = {text: threading.Lock() for text in raw}
+        self._order = [*ready, *raw]
+        self._frames = {text: len(audio.samples) for text, audio in ready.items()}
+        self._frames.update(
+            {text: voice_frames(len(shape(audio)), audio.sample_rate, mix.sample_rate) for text, audio in raw.items()}
+        )
+        self._worker: threading.Thread | None = None
+
+    def frames(self, text: str) -> int:
+        """The phrase's length at the mix rate, without levelling it."""
+        return self._frames[text]
+
+    def __getitem__(self, text: str) -> Audio:
+        found = self._ready.get(text)
+        if found is not None:
+            return found
+        with self._locks[text]:  # KeyError for a text the session does not have
+            if text not in self._ready:
+                mix = self._mix
+                audio = quantize(level_voice(self._raw[text], mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs))
+                self._store(text, audio)
+                self._ready[text] = audio
+            return self._ready[text]
+
+    def __iter__(self):
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def level_ahead(self, order: list[str]) -> None:
+        """Level the phrases not yet made, in ``order``, in a background thread."""
+        pending = [text for text in dict.fromkeys(order) if text not in self._ready]
+        if pending and self._worker is None:
+            self._worker = threading.Thread(target=lambda: [self[text] for text in pending], name="voiceguide-level")
+            self._worker.start()
+
+
 def levelled_phrases(
     texts: list[str], settings: VoiceSettings, engine: SpeechEngine, cache: PhraseCache | None, lexicon: Lexicon, mix: MixSettings
-) -> dict[str, Audio]:
-    """Every phrase levelled for the mix (stages 1 and 2), from the cache where it can.
+) -> Phrases:
+    """Every phrase of the script, for the mix (stages 1 and 2): from the
+    cache levelled where it can, else synthesized (or from the cache as the
+    engine made it) and levelled when first used (see :class:`Phrases`).
 
-    The cache keeps each phrase twice: as the engine made it, and levelled
-    at the mix's rate and level; a warm export reads the levelled one and
-    neither synthesizes, resamples nor compresses. Levelled audio is kept on
-    the 16-bit grid (:func:`~voiceguide.audio.quantize`) whether it comes from
-    the cache or not, so cold and warm exports are the same bytes.
+    The cache keeps each phrase twice, as the engine made it and levelled at
+    the mix's rate and level: a warm export reads the levelled one and
+    neither synthesizes, resamples nor compresses.
     """
     texts = list(dict.fromkeys(texts))
-    levelled: dict[str, Audio] = {}
+    ready: dict[str, Audio] = {}
     level_keys: dict[str, str] = {}
     if cache is not None:
         engine_id = engine.describe()
@@ -144,15 +203,15 @@ def levelled_phrases(
             level_keys[text] = cache.derived_key(cache.key(engine_id, settings, lexicon.apply(text)), tag)
             found = cache.get(level_keys[text])
             if found is not None:
-                levelled[text] = found
-    missing = [text for text in texts if text not in levelled]
-    if missing:
-        raw = synthesize_phrases(missing, settings, engine, cache, lexicon)
-        for text in missing:
-            levelled[text] = quantize(level_voice(raw[text], mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs))
-            if cache is not None:
-                cache.put(level_keys[text], levelled[text])
-    return {text: levelled[text] for text in texts}
+                ready[text] = found
+    missing = [text for text in texts if text not in ready]
+    raw = synthesize_phrases(missing, settings, engine, cache, lexicon) if missing else {}
+
+    def store(text: str, audio: Audio) -> None:
+        if cache is not None:
+            cache.put(level_keys[text], audio)
+
+    return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store)
 
 
 def voice_settings(script: Script, engine: SpeechEngine, options: VoiceOptions = VoiceOptions()) -> VoiceSettings:

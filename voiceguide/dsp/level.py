@@ -4,19 +4,21 @@ The path of a phrase, in order:
 
 1. **trim** leading and trailing near-silence (below ``SILENCE_DBFS``),
    keeping a 20 ms margin;
-2. **resample** to the mix rate (soxr, band-limited);
-3. **release**: espeak stops a phrase dead, often while still loud (the
+2. **release**: espeak stops a phrase dead, often while still loud (the
    last 20 ms within 1-10 dB of the speaking level, then digital zero in
    about 5 ms), so the end sounds cut off. The last ``RELEASE_S`` of the
    speech decay linearly in dB down to ``RELEASE_DEPTH_DB`` (a natural
    voice decays over about 80 ms), and ``TAIL_S`` of silence follows;
-4. **edge fades** of ``EDGE_FADE_S`` (raised cosine) kill clicks;
-5. **peak taming**: peaks more than ``PEAK_THRESHOLD_ABOVE_RMS_DB`` above
+3. **edge fades** of ``EDGE_FADE_S`` (raised cosine) kill clicks;
+4. **peak taming**: peaks more than ``PEAK_THRESHOLD_ABOVE_RMS_DB`` above
    the phrase's speaking level are compressed 3:1 with a soft knee
    (:func:`voiceguide.dsp.dynamics.tame_peaks`): espeak's crest factor
    drops from about 17 dB to 14, so an export reaches its loudness with
    little work left for the true-peak limiter;
-6. **gain** to the voice level of the mix (RMS while speaking).
+5. **gain** to the voice level of the mix (RMS while speaking);
+6. **resample** to the mix rate (soxr, band-limited). Last, so the work
+   before it runs on the engine's samples (22.05 kHz for espeak: half of
+   a 44.1 kHz mix); the export's limiter sees the resampled peaks.
 
 :func:`vowel_onset_s` finds where the vowel of a short word starts, so a
 spoken count can be placed with its vowel on the beat (a listener hears the
@@ -24,6 +26,8 @@ vowel, not the consonant before it, as the moment of the count).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -50,17 +54,45 @@ ONSET_RISE_DB = -6.0
 
 def level_voice(audio: Audio, sample_rate: int, voice_rms_dbfs: float, peak_dbfs: float) -> Audio:
     """A phrase as the engine made it -> ready to mix at ``sample_rate``:
-    trimmed, resampled, released, faded, peaks tamed and levelled to
-    ``voice_rms_dbfs`` while speaking (no peak above ``peak_dbfs - 1.5``)."""
-    trimmed = Audio(trim_silence(audio.samples, audio.sample_rate), audio.sample_rate)
-    resampled = resample(trimmed, sample_rate)
-    return level_clip(Audio(release(resampled.samples, sample_rate), sample_rate), voice_rms_dbfs, peak_dbfs)
+    trimmed, released, faded, peaks tamed, levelled to ``voice_rms_dbfs``
+    while speaking (no peak above ``peak_dbfs - 1.5``) and resampled; its
+    length is :func:`voice_frames` exactly."""
+    shaped = shape(audio)
+    levelled = level_clip(Audio(shaped, audio.sample_rate), voice_rms_dbfs, peak_dbfs).samples
+    step = _resample_step(audio.sample_rate, sample_rate)
+    padded = np.concatenate([levelled, np.zeros(-len(levelled) % step, dtype=np.float32)])
+    out = resample(Audio(padded, audio.sample_rate), sample_rate).samples
+    frames = voice_frames(len(shaped), audio.sample_rate, sample_rate)
+    exact = np.zeros(frames, dtype=np.float32)  # the tail stays digital silence
+    exact[: min(len(out), frames)] = out[:frames]
+    return Audio(exact, sample_rate)
 
 
-def release(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+def shape(audio: Audio) -> np.ndarray:
+    """The phrase trimmed and released (steps 1 and 2), at the engine's rate."""
+    return release(trim_silence(audio.samples, audio.sample_rate), audio.sample_rate, tail_s=0.0)
+
+
+def _resample_step(from_rate: int, to_rate: int) -> int:
+    """Input frames that resample to a whole number of output frames."""
+    return from_rate // math.gcd(from_rate, to_rate)
+
+
+def voice_frames(shaped_frames: int, from_rate: int, to_rate: int) -> int:
+    """The length at ``to_rate`` of a phrase whose shaped length is
+    ``shaped_frames`` at ``from_rate``: padded to a whole resampling step
+    (so resampling has no rounding to do), resampled, plus TAIL_S. Known
+    without levelling, so a session can be planned before its phrases are
+    levelled."""
+    step = _resample_step(from_rate, to_rate)
+    padded = -(-shaped_frames // step) * step
+    return padded * to_rate // from_rate + int(TAIL_S * to_rate)
+
+
+def release(samples: np.ndarray, sample_rate: int, tail_s: float = TAIL_S) -> np.ndarray:
     """End the speech with a natural decay (see the module notes): the last
     ``RELEASE_S`` before its last loud frame fall to -``RELEASE_DEPTH_DB``,
-    then ``TAIL_S`` of silence."""
+    then ``tail_s`` of silence."""
     frame = max(1, sample_rate // 100)
     usable = len(samples) // frame * frame
     if usable == 0:
@@ -72,7 +104,7 @@ def release(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     loud = np.flatnonzero(power > (speaking * db_to_gain(RELEASE_FLOOR_DB)) ** 2)
     end = min(len(samples), (int(loud[-1]) + 1) * frame) if len(loud) else len(samples)
     length = min(end, int(RELEASE_S * sample_rate))
-    out = np.zeros(end + int(TAIL_S * sample_rate), dtype=np.float32)
+    out = np.zeros(end + int(tail_s * sample_rate), dtype=np.float32)
     out[:end] = samples[:end]
     decay_db = -RELEASE_DEPTH_DB * (np.arange(1, length + 1) / length)
     out[end - length : end] *= (10.0 ** (decay_db / 20.0)).astype(np.float32)
