@@ -146,6 +146,11 @@ class LookaheadGain:
         self._box_history = [np.zeros(self._box - 1), np.zeros(self._box - 1)]
         self.max_reduction_db = 0.0
         """The deepest the gain went, in dB (<= 0)."""
+        self._level_delay = np.full(attack + self._hold, -np.inf)
+        self._peak_out = 0.0
+        self.max_output_db = -np.inf
+        """The highest output level (true peak when ``true_peak``): the
+        detector's level of each sample plus the gain it got."""
         self.reduced_frames = 0
         """How many output frames were turned down by more than 0.1 dB."""
 
@@ -153,7 +158,10 @@ class LookaheadGain:
         if self._detector is None:
             peak = np.abs(x)
         else:
-            peak = self._detector.envelope(x, floor=self._active_above)
+            # blocks that can reach neither the ceiling nor the highest output
+            # peak so far are not oversampled: they need no gain and cannot
+            # change the maximum
+            peak = self._detector.envelope(x, floor=min(self._active_above, self._peak_out))
             # the detector lags by its delay (+1 for the neighbour row); the
             # sample itself is a peak candidate too, delayed to match
             lagged = np.concatenate([self._sample_history, np.abs(x)])
@@ -184,13 +192,19 @@ class LookaheadGain:
         n = len(x)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
-        needed = self._gain_db_for(self._levels(x))
+        levels = self._levels(x)
+        needed = self._gain_db_for(levels)
+        # the level of each output sample: its detector level, from attack + hold earlier
+        aligned = np.concatenate([self._level_delay, levels])
+        self._level_delay = aligned[n:]
+        aligned = aligned[:n]
         if self._idle() and not np.any(needed):
             # nothing to turn down and nothing still recovering: the output
             # is the delayed input, exactly what the full path would give
             self._needed_history = np.zeros(self._window - 1)
             delayed = np.concatenate([self._x_delay, x])
             self._x_delay = delayed[n:]
+            self._track_output(aligned)
             return delayed[:n].astype(np.float32)
         # 3. hold: minimum over a trailing window of self._window values
         extended = np.concatenate([self._needed_history, needed])
@@ -207,7 +221,13 @@ class LookaheadGain:
         self._x_delay = delayed[n:]
         self.max_reduction_db = min(self.max_reduction_db, float(np.min(smooth)))
         self.reduced_frames += int(np.count_nonzero(smooth < -0.1))
+        self._track_output(aligned + smooth)
         return (delayed[:n] * 10.0 ** (smooth / 20.0)).astype(np.float32)
+
+    def _track_output(self, output_db: np.ndarray) -> None:
+        if len(output_db):
+            self.max_output_db = max(self.max_output_db, float(np.max(output_db)))
+            self._peak_out = 10 ** (self.max_output_db / 20)
 
     def flush(self) -> np.ndarray:
         """The last ``latency`` frames (pushes silence through)."""

@@ -10,8 +10,8 @@ stays the same however long the session is:
    Vorbis and Opus: measured on a 10 s excerpt). Cues, bells and ambience
    get the same gain, so they keep their distance under the voice.
 2. **write**: the mixer's blocks are gained, passed through the look-ahead
-   true-peak limiter (:mod:`voiceguide.dsp.dynamics`), metered (integrated
-   and speech loudness, true peak, for the summary) and encoded: MP3 with
+   true-peak limiter (:mod:`voiceguide.dsp.dynamics`, which also reports
+   the highest true peak it let through) and encoded: MP3 with
    LAME through lameenc (:mod:`voiceguide.sinks.mp3`, in a second thread,
    with a LAME Info tag so decoders drop the encoder delay and every time
    in the file is exact), the rest with libsndfile.
@@ -50,8 +50,6 @@ from ..dsp.loudness import (
     DEFAULT_TARGET_LUFS,
     LoudnessMeter,
     LoudnessProfile,
-    TruePeakDetector,
-    amplitude_to_db,
 )
 from ..dsp.normalise import (
     LIMITER_RELEASE_DB_PER_S,
@@ -120,12 +118,16 @@ BLOCK_FRAMES = 65_536
 """Export block size: large enough that per-block overhead stays small."""
 CALIBRATION_S = 10.0
 """Seconds of the session encoded in memory to learn a lossy codec's level change."""
-MP3_QUALITY = 5
-"""LAME's -q for MP3 (2 best, 7 fastest). On speech at 96 kbps q2, q3 and q5
-measured alike (decoded SNR 36.8-37.6 dB with LAME's input gain undone,
-log-spectral distance 2.35-2.60 dB, wideband PESQ 4.53-4.61); q5 keeps
-LAME's noise shaping and takes 0.57x the CPU of q2, 0.32x of soundfile's
-LAME (scripts/bench; measured notes in docs/engineering.md)."""
+MP3_QUALITY = 7
+"""LAME's -q for MP3 (2 best, 7 fastest), chosen by listening-oriented
+measurements on what voiceguide encodes (espeak speech, soft glides, bells;
+96 kbps mono 44.1 kHz; docs/engineering.md has the table): decoded SNR with
+LAME's input gain undone 38.4 dB at q7 vs 36.8-37.6 at q2/q3/q5, glides
+62.3 vs 40.8-62.1 dB, bells 67.4 vs 44.2-57.0 dB, pre-echo before bell
+strokes -73.7 vs -66 dB, log-spectral distance 2.46 vs 2.35-2.60 dB,
+wideband PESQ 4.60/4.58 (female/male voice) vs 4.60/4.53 at q5. q7 switches
+LAME's psychoacoustic noise shaping off, which helps music, not this
+material; it takes 0.70x the CPU of q5 and 0.40x of q2."""
 
 # LAME's constant bitrates at each MPEG version.
 _MP3_BITRATES = {
@@ -389,44 +391,26 @@ def _write_audio(
     thread (lameenc releases the GIL), overlapping the mixing."""
     rate = mixer.sample_rate
     limiter = make_limiter(rate, plan.ceiling_dbtp)
-    meter = _PeakMeter()
     gain = np.float32(db_to_gain(plan.gain_db))
     blocks = limiter.stream(block * gain for block in mixer.blocks(block_frames=BLOCK_FRAMES))
     try:
         if fmt.container == "MP3":
             assert out.file is not None
             with Mp3Writer(out.file, rate, bitrate_kbps or DEFAULT_MP3_KBPS, quality=MP3_QUALITY) as encoder:
-                _encode_in_thread(blocks, meter, encoder.write)
+                _encode_in_thread(blocks, encoder.write)
         else:
             options = {} if fmt.compression_level is None else {"compression_level": fmt.compression_level}
             with sf.SoundFile(
                 out.path, "w", samplerate=rate, channels=1, format=fmt.container, subtype=subtype, **options
             ) as sink:
                 for block in blocks:
-                    meter.add(block)
                     sink.write(block)
     except (sf.LibsndfileError, RuntimeError, AssertionError) as exc:  # soundfile asserts on short writes
         raise OSError(_write_failure(exc, out.folder)) from None
-    return meter.dbtp(), limiter.max_reduction_db
+    return limiter.max_output_db, limiter.max_reduction_db
 
 
-class _PeakMeter:
-    """The true peak (BS.1770-4 Annex 2) of a stream, oversampling only
-    stretches that could top the largest peak so far."""
-
-    def __init__(self) -> None:
-        self.detector = TruePeakDetector()
-        self.peak = 0.0
-
-    def add(self, block: np.ndarray) -> None:
-        self.peak = max(self.peak, self.detector.peak(block, floor=self.peak), float(np.max(np.abs(block), initial=0.0)))
-
-    def dbtp(self) -> float:
-        self.peak = max(self.peak, self.detector.flush(floor=self.peak))
-        return amplitude_to_db(self.peak)
-
-
-def _encode_in_thread(blocks, meter: _PeakMeter, write) -> None:
+def _encode_in_thread(blocks, write) -> None:
     """Feed ``write`` from a second thread while this one mixes and measures."""
     pending: queue.Queue = queue.Queue(maxsize=8)
     failure: list[BaseException] = []
@@ -445,7 +429,6 @@ def _encode_in_thread(blocks, meter: _PeakMeter, write) -> None:
         for block in blocks:
             if failure:
                 break
-            meter.add(block)
             pending.put(block)
     finally:
         pending.put(None)
