@@ -364,7 +364,7 @@ def test_same_script_and_settings_give_byte_identical_wav(session, tmp_path, eng
 def test_existing_files_are_not_overwritten_without_force(session, tmp_path):
     audio, text = tmp_path / "keep.wav", tmp_path / "keep.srt"
     text.write_text("precious")
-    with pytest.raises(ExportError, match=re.escape(f"{text} already exists; pass --force to replace it")):
+    with pytest.raises(UsageError, match=re.escape(f"{text} already exists; pass --force to replace it")):
         export_session(session, audio, transcript="srt")
     assert not audio.exists() and text.read_text() == "precious"
     export_session(session, audio, transcript="srt", force=True)
@@ -592,7 +592,7 @@ def test_cli_without_a_terminal_refuses_with_one_line(script_file, tmp_path):
     out = tmp_path / "keep.wav"
     out.write_bytes(b"precious")
     result = run_cli("export", str(script_file), "-o", str(out))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip() == f"voiceguide: {out} already exists; pass --force to replace it"
 
 

@@ -534,7 +534,12 @@ LONG = "a" * 1001
         ("[pause drie]", 1, 8, "'drie' is not a duration; write e.g. 3s, 1.5s, 500ms, 2m or 1:30"),
         ("[pause   drie]", 1, 10, "'drie' is not a duration"),
         ("[pause 3h]", 1, 8, "'3h' is not a duration"),
-        ("[pause -3s]", 1, 8, "'s' is not a duration"),
+        (
+            "[pause -3s]",
+            1,
+            8,
+            "a pause cannot be negative ('-3s'); write a length such as [pause 1s], or a range such as [pause 1-3s]",
+        ),
         ("[pause 1:75]", 1, 8, "'1:75' has 75 seconds; use 0-59 after the colon"),
         ("[pause 2s-x]", 1, 11, "'x' is not a duration"),
         ("[pause 2s - x]", 1, 13, "'x' is not a duration"),

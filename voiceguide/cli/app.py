@@ -14,8 +14,27 @@ from .signals import Terminated, sigterm_raises
 
 
 class _Group(click.Group):
-    """Turns the library's errors into one line and an exit code, and
-    SIGINT/SIGTERM into an orderly exit (130/143) that cleans up first."""
+    """Turns the library's errors and click's usage errors into one line and
+    an exit code (see docs/exit-codes in the README: 2 for usage and bad
+    input, 1 for everything else), and SIGINT/SIGTERM into an orderly exit
+    (130/143) that cleans up first."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:  # bad options, missing arguments, unknown commands
+            where = exc.ctx.command_path if exc.ctx is not None else "voiceguide"
+            click.echo(f"voiceguide: {_one_line(exc.format_message())} (see '{where} --help')", err=True)
+            code = 2
+        except click.Abort:  # Ctrl-C or end of input at a question
+            click.echo("voiceguide: cancelled", err=True)
+            code = 1
+        except click.ClickException as exc:
+            click.echo(f"voiceguide: {_one_line(exc.format_message())}", err=True)
+            code = exc.exit_code
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         with sigterm_raises():
@@ -31,6 +50,12 @@ class _Group(click.Group):
             except Terminated:
                 click.echo("voiceguide: terminated", err=True)
                 sys.exit(143)
+
+
+def _one_line(message: str) -> str:
+    """click's message as one line, starting in lower case, without the final full stop."""
+    text = " ".join(message.split()).rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -165,12 +165,15 @@ class ExportResult:
 def format_for(path: Path, bit_depth: int | None = None) -> tuple[OutputFormat, str]:
     """The output format and soundfile subtype for ``path``'s extension.
 
-    Raises ExportError for an unknown extension or one this libsndfile
-    cannot write, UsageError for a bit depth on a format without one.
+    Raises UsageError for an unknown or missing extension and for a bit
+    depth on a format without one, ExportError for a format this
+    libsndfile cannot write.
     """
     suffix = path.suffix.lower()
+    if not suffix:
+        raise UsageError(f"{path} has no file extension, so no format; add one of {', '.join(FORMATS)} (e.g. {path.name}.mp3)")
     if suffix not in FORMATS:
-        raise ExportError(f"{path}: unknown output format '{suffix or '(none)'}'; use one of: {', '.join(FORMATS)}")
+        raise UsageError(f"{path}: unknown output format '{suffix}'; use one of: {', '.join(FORMATS)}")
     fmt = FORMATS[suffix]
     if fmt.subtype is None:
         if bit_depth is not None and bit_depth not in BIT_DEPTHS:
@@ -373,10 +376,13 @@ def _check_targets(path: Path, transcript: str | None, force: bool) -> None:
         raise ExportError(f"{path} is a folder; give a file name such as {path / 'session.mp3'}")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise ExportError(f"{path}: folder {folder} does not exist; create it first")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
+        except OSError as exc:
+            raise ExportError(f"{path}: cannot create the folder {folder} ({(exc.strerror or str(exc)).lower()})") from None
     if not force:
         for target in existing_targets(path, transcript):
-            raise ExportError(f"{target} already exists; pass --force to replace it")
+            raise UsageError(f"{target} already exists; pass --force to replace it")
 
 
 def _write_audio(
