@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import UsageError
+from .progress import Progress, no_progress
 from .rules import LANGUAGES
 from .script import Script, parse_script, read_script_text, script_clip_dirs
 
@@ -130,7 +131,7 @@ class BuiltinEntry:
     """Its planned length at the default settings, in seconds."""
 
 
-def list_builtins() -> list[BuiltinEntry]:
+def list_builtins(progress: Progress = no_progress) -> list[BuiltinEntry]:
     """Every built-in exercise in every language, with its title and its
     planned length at the default settings (the length an export has:
     phrases are synthesized, from the phrase cache after the first time)."""
@@ -138,8 +139,10 @@ def list_builtins() -> list[BuiltinEntry]:
     from .speech.engine import open_engine
 
     entries = []
+    everything = builtins()
     with closing(open_engine()) as engine:
-        for builtin in builtins():
+        for number, builtin in enumerate(everything):
+            progress("planning the built-ins", number, len(everything))
             script = parse_script(builtin.text(), f"<built-in {builtin.resource_name}>")
             session = prepare_session(script, engine=engine)
             entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, session.duration_s))

@@ -644,7 +644,11 @@ def _pause(parser: _Parser, spec: str, where: Position, col: int) -> Pause:
     if spec == "*":
         return Pause(1.0, float("inf"), 4.0, where)
     if spec.startswith("-"):
-        raise parser.error(f"a pause cannot be negative ('{spec}'); write a length such as [pause 1s], or a range such as [pause 1-3s]", line, col)
+        raise parser.error(
+            f"a pause cannot be negative ('{spec}'); write a length such as [pause 1s], or a range such as [pause 1-3s]",
+            line,
+            col,
+        )
     low_text, dash, high_text = spec.partition("-")
     if dash:
         unit = re.sub(r"^[\d.:\s]+", "", high_text)

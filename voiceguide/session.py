@@ -32,6 +32,7 @@ from .audio import Audio, quantize, resample
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
 from .mix import Mixer, MixSettings
+from .progress import Progress, no_progress
 from .script import Clip, Script
 from .speech.cache import PhraseCache
 from .speech.engine import SpeechEngine, VoiceSettings, open_engine
@@ -86,6 +87,7 @@ def prepare_session(
     plan: PlanSettings = PlanSettings(),
     target_s: float | None = None,
     lexicon: Lexicon | None = None,
+    progress: Progress = no_progress,
 ) -> Session:
     """Synthesize, level and plan ``script``.
 
@@ -103,7 +105,7 @@ def prepare_session(
     lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language)
     try:
         settings = voice_settings(script, engine, voice)
-        speech = levelled_phrases(spoken_texts(script), settings, engine, phrase_cache, lexicon, mix)
+        speech = levelled_phrases(spoken_texts(script), settings, engine, phrase_cache, lexicon, mix, progress)
     finally:
         if own_engine:
             engine.close()
@@ -183,7 +185,13 @@ class Phrases(Mapping[str, Audio]):
 
 
 def levelled_phrases(
-    texts: list[str], settings: VoiceSettings, engine: SpeechEngine, cache: PhraseCache | None, lexicon: Lexicon, mix: MixSettings
+    texts: list[str],
+    settings: VoiceSettings,
+    engine: SpeechEngine,
+    cache: PhraseCache | None,
+    lexicon: Lexicon,
+    mix: MixSettings,
+    progress: Progress = no_progress,
 ) -> Phrases:
     """Every phrase of the script, for the mix (stages 1 and 2): from the
     cache levelled where it can, else synthesized (or from the cache as the
@@ -205,7 +213,7 @@ def levelled_phrases(
             if found is not None:
                 ready[text] = found
     missing = [text for text in texts if text not in ready]
-    raw = synthesize_phrases(missing, settings, engine, cache, lexicon) if missing else {}
+    raw = synthesize_phrases(missing, settings, engine, cache, lexicon, progress) if missing else {}
 
     def store(text: str, audio: Audio) -> None:
         if cache is not None:

@@ -708,7 +708,9 @@ def target_seconds(minutes: float | None = None, length: str | None = None) -> f
     if length is None:
         return None if minutes is None else minutes * 60.0
     if length.strip().replace(".", "", 1).isdigit():
-        raise UsageError(f"--length {length.strip()}: give a unit: {length.strip()}m for minutes, {length.strip()}s for seconds, or m:ss")
+        raise UsageError(
+            f"--length {length.strip()}: give a unit: {length.strip()}m for minutes, {length.strip()}s for seconds, or m:ss"
+        )
     try:
         seconds = parse_duration(length)
     except ValueError as exc:

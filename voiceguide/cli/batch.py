@@ -9,9 +9,10 @@ import click
 
 from .. import rules
 from ..batch.manifest import read_manifest
-from ..batch.render import TrackResult, plan_tracks, render_bundle
+from ..batch.render import plan_tracks, render_bundle
 from ..clock import format_clock
-from .options import range_type
+from .options import quiet_option, range_type
+from .terminal import ProgressLine
 
 
 @click.command()
@@ -27,7 +28,8 @@ from .options import range_type
 @click.option("--jobs", type=range_type(rules.JOBS), help="Tracks rendered at once (default: one per core).")
 @click.option("--zip", "make_zip", is_flag=True, help="Also pack the bundle into FOLDER.zip.")
 @click.option("--check", "check_only", is_flag=True, help="Only check the manifest and plan every track; render nothing.")
-def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_only: bool) -> None:
+@quiet_option
+def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_only: bool, quiet: bool) -> None:
     """Render every track of a TOML manifest into a folder: audio, transcripts,
     an M3U8 playlist and index.html. Tracks render in parallel; unchanged
     tracks are skipped on a rerun, and a track that fails does not stop the
@@ -44,15 +46,12 @@ def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_
         lengths = plan_tracks(parsed, jobs=jobs).values()
         click.echo(f"ok: {len(parsed.tracks)} tracks, from {format_clock(min(lengths))} to {format_clock(max(lengths))}")
         return
-    show = sys.stderr.isatty()
+    with ProgressLine(enabled=False if quiet else None) as line:
 
-    def progress(done: int, total: int, result) -> None:
-        verb = ("rendered" if result.rendered else "unchanged") if isinstance(result, TrackResult) else "failed"
-        bar = "#" * round(20 * done / total)
-        line = f"[{bar:<20}] {done}/{total} {verb} {result.track.file}"
-        click.echo(("\r" + line.ljust(78)) if show else line, err=True, nl=not show or done == total)
+        def progress(done: int, total: int, result) -> None:
+            line("tracks", done, total)
 
-    outcome = render_bundle(parsed, folder, jobs=jobs, make_zip=make_zip, progress=progress)
+        outcome = render_bundle(parsed, folder, jobs=jobs, make_zip=make_zip, progress=progress)
     rendered = sum(1 for r in outcome.results if r.rendered)
     count = f"{len(outcome.results)} of {len(parsed.tracks)}" if outcome.failures else f"{len(outcome.results)}"
     click.echo(

@@ -106,3 +106,10 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     for row in (header, *rows):
         cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
         click.echo("  ".join(cells).rstrip())
+
+
+def quiet_option(command: Callable) -> Callable:
+    """``-q/--quiet``: no progress line (there is none anyway when stderr is not a terminal)."""
+    return click.option("-q", "--quiet", is_flag=True, help="Show no progress (nothing is shown when stderr is not a terminal).")(
+        command
+    )

@@ -13,21 +13,34 @@ from ..errors import VoiceguideError
 from ..exercises import list_builtins, load_script
 from ..lint import check_script
 from ..session import prepare_session
-from ..sinks.export import default_output, existing_targets, export_session, preferred_sample_rate
+from ..sinks.export import ExportResult, default_output, existing_targets, export_session, preferred_sample_rate
 from ..timeline import BREATH_KINDS, Kind, Timeline, target_seconds
-from .options import ambience_options, lang_option, length_options, mix_request, range_type, table, voice_options, voice_request
-from .terminal import is_terminal
+from .options import (
+    ambience_options,
+    lang_option,
+    length_options,
+    mix_request,
+    quiet_option,
+    range_type,
+    table,
+    voice_options,
+    voice_request,
+)
+from .terminal import ProgressLine, is_terminal
 
 
 @click.command(name="list")
-def list_exercises() -> None:
+@quiet_option
+def list_exercises(quiet: bool) -> None:
     """List the built-in exercises.
 
     \b
     Example:
       voiceguide list
     """
-    rows = [(entry.name, entry.language, entry.title, format_clock(entry.length_s)) for entry in list_builtins()]
+    with ProgressLine(enabled=False if quiet else None) as progress:
+        entries = list_builtins(progress)
+    rows = [(entry.name, entry.language, entry.title, format_clock(entry.length_s)) for entry in entries]
     table(("NAME", "LANG", "TITLE", "LENGTH"), rows)
 
 
@@ -35,7 +48,8 @@ def list_exercises() -> None:
 @click.argument("script")
 @voice_options
 @length_options
-def show(script: str, lang: str | None, minutes: float | None, length: str | None, **voice: object) -> None:
+@quiet_option
+def show(script: str, lang: str | None, minutes: float | None, length: str | None, quiet: bool, **voice: object) -> None:
     """Show a script's settings and its planned timeline.
 
     \b
@@ -43,7 +57,10 @@ def show(script: str, lang: str | None, minutes: float | None, length: str | Non
       voiceguide show zelfkalmering --lang en
       voiceguide show veilige-plek --minutes 10
     """
-    session = prepare_session(load_script(script, lang), voice=voice_request(voice), target_s=target_seconds(minutes, length))
+    with ProgressLine(enabled=False if quiet else None) as progress:
+        session = prepare_session(
+            load_script(script, lang), voice=voice_request(voice), target_s=target_seconds(minutes, length), progress=progress
+        )
     timeline = session.timeline
     click.echo(f"{timeline.title}  ({timeline.language}, voice {session.voice.voice_id}, {session.voice.rate} wpm)")
     click.echo(f"length {format_clock(timeline.duration_s)}, {len(timeline.chapters())} chapters\n")
@@ -121,8 +138,16 @@ def check(script: str, lang: str | None) -> None:
 @voice_options
 @length_options
 @ambience_options
+@quiet_option
 def export(
-    script: str, output: Path | None, force: bool, lang: str | None, minutes: float | None, length: str | None, **options
+    script: str,
+    output: Path | None,
+    force: bool,
+    lang: str | None,
+    minutes: float | None,
+    length: str | None,
+    quiet: bool,
+    **options,
 ) -> None:
     """Render a session to an audio file: .wav, .flac, .mp3, .ogg (Vorbis) or .opus.
 
@@ -146,23 +171,31 @@ def export(
             raise VoiceguideError(f"kept {names}; nothing was written")
         force = True
     sample_rate = int(options["sample_rate"]) if options["sample_rate"] else preferred_sample_rate(output)
-    session = prepare_session(
-        load_script(script, lang),
-        voice=voice_request(options),
-        mix=mix_request(options, sample_rate),
-        target_s=target_seconds(minutes, length),
-    )
-    result = export_session(
-        session,
-        output,
-        force=force,
-        bitrate_kbps=options["bitrate"],
-        loudness_lufs=options["loudness"],
-        bit_depth=int(options["bit_depth"]) if options["bit_depth"] else None,
-        album=options["album"],
-        track=options["track"],
-        transcript=options["transcript"],
-    )
+    with ProgressLine(enabled=False if quiet else None, label=output.name) as progress:
+        session = prepare_session(
+            load_script(script, lang),
+            voice=voice_request(options),
+            mix=mix_request(options, sample_rate),
+            target_s=target_seconds(minutes, length),
+            progress=progress,
+        )
+        result = export_session(
+            session,
+            output,
+            force=force,
+            bitrate_kbps=options["bitrate"],
+            loudness_lufs=options["loudness"],
+            bit_depth=int(options["bit_depth"]) if options["bit_depth"] else None,
+            album=options["album"],
+            track=options["track"],
+            transcript=options["transcript"],
+            progress=progress,
+        )
+    report(result)
+
+
+def report(result: ExportResult) -> None:
+    """The export summary: what was written and how it measures."""
     kind = f"{result.format} {result.bitrate_kbps} kbps" if result.bitrate_kbps else result.format
     # a lossy codec moves peaks a little (within the margin kept): say what is certain
     peak = (

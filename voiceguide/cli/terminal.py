@@ -330,4 +330,40 @@ def is_terminal(stream: TextIO | None) -> bool:
         return False
 
 
-__all__ = ["KEY_HELP", "KeyReader", "PlayOutcome", "StatusLine", "format_status", "parse_keys", "play_interactive"]
+class ProgressLine:
+    """Draws a step's progress on one line of a terminal (``synthesizing
+    12/24``, ``writing 40%``), at most ten times a second, and clears it
+    when done; draws nothing when ``enabled`` is false (not a terminal, or
+    ``--quiet``). Use it as the library's ``progress`` callback."""
+
+    def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None, label: str = ""):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = is_terminal(self.stream) if enabled is None else enabled
+        self.label = label
+        self._shown = False
+        self._last = 0.0
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        amount = f"{100 * done // max(total, 1)}%" if what == "writing" else f"{done}/{total}"
+        text = " ".join(part for part in (self.label, what, amount) if part)
+        self.stream.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -61,6 +61,7 @@ from ..dsp.normalise import (
 )
 from ..errors import ExportError, UsageError
 from ..mix import Mixer
+from ..progress import Progress, no_progress
 from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS
 from .mp3 import Mp3Writer, lame_input_gain
 from .tags import LoudnessTags, session_tags, write_tags
@@ -257,6 +258,7 @@ def export_session(
     album: str | None = None,
     track: int | None = None,
     transcript: str | None = None,
+    progress: Progress = no_progress,
 ) -> ExportResult:
     """Render ``session`` into ``path``, normalised on the voice, tagged and atomically.
 
@@ -283,6 +285,8 @@ def export_session(
     transcript:
         ``vtt``, ``srt`` or ``lrc``: also write the transcript beside the
         audio, e.g. ``session.vtt``.
+    progress:
+        Told how far the writing is (``("writing", block, blocks)``).
 
     Raises
     ------
@@ -337,7 +341,7 @@ def export_session(
                     loudness_lufs,
                     plan.speech_lufs,
                 )
-            true_peak, limiter_db = _write_audio(out, mixer, fmt, subtype, bitrate_kbps, plan)
+            true_peak, limiter_db = _write_audio(out, mixer, fmt, subtype, bitrate_kbps, plan, progress)
             integrated = whole.predict_lufs(plan.gain_db, plan.ceiling_dbtp, LIMITER_RELEASE_DB_PER_S)
             loudness = LoudnessTags(plan.speech_lufs, integrated + codec_db, true_peak + codec_db)
             assert out.file is not None
@@ -386,7 +390,7 @@ def _check_targets(path: Path, transcript: str | None, force: bool) -> None:
 
 
 def _write_audio(
-    out: AtomicFile, mixer: Mixer, fmt: OutputFormat, subtype: str, bitrate_kbps: int | None, plan: LevelPlan
+    out: AtomicFile, mixer: Mixer, fmt: OutputFormat, subtype: str, bitrate_kbps: int | None, plan: LevelPlan, progress: Progress
 ) -> tuple[float, float]:
     """The one pass that makes the file: mix, gain, limit, encode.
 
@@ -398,7 +402,15 @@ def _write_audio(
     rate = mixer.sample_rate
     limiter = make_limiter(rate, plan.ceiling_dbtp)
     gain = np.float32(db_to_gain(plan.gain_db))
-    blocks = limiter.stream(block * gain for block in mixer.blocks(block_frames=BLOCK_FRAMES))
+    total = -(-mixer.total_frames // BLOCK_FRAMES)
+
+    def gained():
+        for index, block in enumerate(mixer.blocks(block_frames=BLOCK_FRAMES)):
+            progress("writing", index, total)
+            yield block * gain
+        progress("writing", total, total)
+
+    blocks = limiter.stream(gained())
     try:
         if fmt.container == "MP3":
             assert out.file is not None

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..audio import Audio
+from ..progress import Progress, no_progress
 from .cache import PhraseCache
 from .engine import SpeechEngine, VoiceSettings
 from .lexicon import Lexicon
+
+PROGRESS_STEP = 8
+"""Phrases sent to the engine at once between progress reports."""
 
 
 def synthesize_phrases(
@@ -16,6 +20,7 @@ def synthesize_phrases(
     engine: SpeechEngine,
     cache: PhraseCache | None,
     lexicon: Lexicon | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Audio]:
     """Synthesize every distinct text once, from the cache where possible.
 
@@ -37,13 +42,18 @@ def synthesize_phrases(
         else:
             cache.hits += 1  # type: ignore[union-attr]
             result[text] = audio
-    if missing:
-        texts_to_say = [spoken[text] for text in missing]
-        many = getattr(engine, "synthesize_many", None)
-        made = many(texts_to_say, voice) if many else [engine.synthesize(said, voice) for said in texts_to_say]
-        for (text, key), audio in zip(missing.items(), made):
+    pending = list(missing.items())
+    many = getattr(engine, "synthesize_many", None)
+    for start in range(0, len(pending), PROGRESS_STEP):
+        progress("synthesizing", start, len(pending))
+        chunk = pending[start : start + PROGRESS_STEP]
+        said = [spoken[text] for text, _ in chunk]
+        made = many(said, voice) if many else [engine.synthesize(text, voice) for text in said]
+        for (text, key), audio in zip(chunk, made):
             if cache:
                 cache.misses += 1
                 cache.put(key, audio)
             result[text] = audio
+    if pending:
+        progress("synthesizing", len(pending), len(pending))
     return {text: result[text] for text in spoken}
