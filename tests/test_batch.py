@@ -282,7 +282,7 @@ def test_batch_check_reports_every_problem_at_once_in_file_order(tmp_path):
         f"voiceguide: {manifest}:2:1: format must be one of mp3, wav, flac, ogg, opus, not 'aiff'",
         f"voiceguide: {manifest}:6:1: unknown exercise 'veilige-plak'; did you mean veilige-plek?",
         f"voiceguide: {manifest}:7:1: minutes must be a number from 0.5 to 180, not 'lang'",
-        f"voiceguide: {manifest}:8:1: unknown key 'speed' in [[track]]; known keys: ambience, exercise, file, language, minutes, rate, script, title, voice",
+        f"voiceguide: {manifest}:8:1: unknown key 'speed' in [[track]]; known keys: ambience, exercise, file, language, minutes, rate, script, title, voice, voice_pack",
         f"voiceguide: {manifest}:11:1: script file 'missing.vg' not found next to the manifest",
         f"voiceguide: {manifest}:14:1: unknown exercise 'herinering'; did you mean herinnering?",
         f"voiceguide: {manifest}:15:1: minutes must be a number from 0.5 to 180, not 0.1",
