@@ -46,11 +46,12 @@ from .audio import Audio
 from .clock import format_clock, format_clock_tenths
 from .dsp.recording import (
     FRAME_S,
+    HIGH_PASS_HZ,
+    HIGH_PASS_ORDER,
     MIN_VOICE_OVER_NOISE_DB,
     VOICE_ABOVE_NOISE_DB,
     RecordingError,
     frame_levels_db,
-    high_pass,
     process_recording,
     voice_threshold_db,
 )
@@ -195,7 +196,7 @@ class _Part:
 def find_parts(audio: Audio, source: str | Path = "<take>") -> list[tuple[float, float]]:
     """(start, end) in seconds of every stretch of voice between pauses of
     ``PHRASE_PAUSE_S`` or more (see the module notes, steps 1 and 2)."""
-    levels = frame_levels_db(high_pass(audio).samples, audio.sample_rate, FRAME_S)
+    levels = _voice_levels_db(audio)
     if len(levels) == 0:
         raise TakeError("holds no audio", source)
     noise, loud, _ = voice_threshold_db(levels)
@@ -212,6 +213,25 @@ def find_parts(audio: Audio, source: str | Path = "<take>") -> list[tuple[float,
     if not parts:
         raise TakeError("no voice heard in the take: it is silent or only noise", source)
     return parts
+
+
+def _voice_levels_db(audio: Audio, block_s: float = 10.0) -> np.ndarray:
+    """Levels of 10 ms frames of the take, high-passed like a recording
+    (causal here, block by block: only levels are needed, and a long take
+    must not be copied whole in float64)."""
+    from scipy.signal import butter, sosfilt
+
+    rate = audio.sample_rate
+    frame = int(round(FRAME_S * rate))
+    block = max(frame, int(block_s * rate) // frame * frame)
+    sos = butter(2 * HIGH_PASS_ORDER, HIGH_PASS_HZ, "highpass", fs=rate, output="sos")
+    state = np.zeros((sos.shape[0], 2))
+    mean = float(np.mean(audio.samples, dtype=np.float64))
+    levels = []
+    for start in range(0, len(audio.samples), block):
+        filtered, state = sosfilt(sos, audio.samples[start : start + block] - mean, zi=state)
+        levels.append(frame_levels_db(filtered, rate, FRAME_S))
+    return np.concatenate(levels) if levels else np.zeros(0)
 
 
 def expected_length(text: str) -> float:
