@@ -163,6 +163,7 @@ def _record_here(recorder: Recorder, input_device: str | None, device: str | Non
     with KeyReader(sys.stdin, on_key, parse=parse_record_keys):
         while recorder.step is not Step.DONE:
             if recorder.step is Step.READY:
+                line.clear()  # the phrase is written below whatever the line showed
                 _show_phrase(out, recorder)
                 line.show(_help(Step.READY))
             elif recorder.step is Step.RECORDING:
