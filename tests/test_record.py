@@ -123,13 +123,13 @@ def played(home: Path) -> np.ndarray:
     return np.frombuffer(data[: len(data) // 4 * 4], dtype="<f4")
 
 
-def sounding(samples: np.ndarray, min_s: float = 0.5) -> list[tuple[int, int]]:
+def sounding(samples: np.ndarray, min_s: float = 0.5, rate: int = RATE) -> list[tuple[int, int]]:
     """(start, end) of every stretch louder than -50 dBFS (10 ms frames) lasting ``min_s`` or more."""
-    frame = RATE // 100
+    frame = rate // 100
     usable = len(samples) // frame * frame
     loud = np.sqrt(np.mean(samples[:usable].reshape(-1, frame).astype(np.float64) ** 2, axis=1)) > 10 ** (-50 / 20)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
-    return [(a * frame, b * frame) for a, b in zip(edges[::2], edges[1::2]) if (b - a) * frame >= min_s * RATE]
+    return [(a * frame, b * frame) for a, b in zip(edges[::2], edges[1::2]) if (b - a) * frame >= min_s * rate]
 
 
 # --- the steps --------------------------------------------------------------------------------
@@ -416,3 +416,36 @@ def test_record_without_a_microphone_says_so_in_one_line(terminal, alsa, tmp_pat
         "(see 'voiceguide devices --input')"
     )
     assert not (tmp_path / "anna").exists()
+
+
+def test_play_speaks_with_the_voice_pack(alsa, tmp_path):
+    """What was recorded is what ``play --voice-pack`` plays, phrase by phrase."""
+    script = tmp_path / "opnemen.vg"
+    script.write_text(SCRIPT, encoding="utf-8")
+    pack = VoicePack.create(tmp_path / "anna", speaker="Anna", language="nl")
+    for text, pitch in zip(TEXTS, (300.0, 340.0, 380.0)):
+        pack.add(text, Audio(spoken(pitch, 1.2).astype(np.float32), RATE))
+    (alsa / "played.raw").unlink(missing_ok=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voiceguide",
+            "play",
+            str(script),
+            "--voice-pack",
+            str(pack.folder),
+            "--strict",
+            "--quiet",
+            "--no-diary",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "HOME": str(alsa), "VOICEGUIDE_ENGINE": "fake"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out = played(alsa)  # the player opens the output at 44.1 kHz
+    heard = [round(dominant_hz(out[a:b], 44_100)) for a, b in sounding(out, rate=44_100)]
+    assert heard == [300, 340, 380]
