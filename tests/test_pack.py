@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import Audio, active_rms, gain_to_db
 from voiceguide.cli import cli
-from voiceguide.dsp.level import vowel_onset_s
+from voiceguide.dsp.level import TAIL_S, vowel_onset_s
 from voiceguide.session import VoiceOptions
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.lexicon import Lexicon
@@ -223,18 +223,22 @@ def test_recordings_are_not_cached_as_engine_audio_and_a_re_recording_is_heard_a
 
 
 def test_a_recording_keeps_its_own_release_where_the_engine_voice_gets_one(tmp_path, script, fake_engine):
-    """A recording is levelled like a clip: nothing cut, no release laid on
-    top of the speaker's own decay (level_voice would end it 40 ms after
-    its last loud frame and add a fixed 60 ms fade)."""
+    """A recording is levelled without the engine voice's trim and release:
+    nothing cut, no release laid on top of the speaker's own decay
+    (level_voice would end it 40 ms after its last loud frame with a fixed
+    60 ms fade); only the usual 40 ms of silence follows, as for every phrase."""
     pack = VoicePack.create(tmp_path / "anna", speaker="Anna", language="nl")
     recorded = voice(310.0, 1.5, rate=44_100, release_s=0.4)
     pack.add("Tot ziens.", recorded)
     session = prepare_session(script, engine=fake_engine, voice=VoiceOptions(voice_pack=tmp_path / "anna"))
     levelled = session.mixer.voice["Tot ziens."].samples
-    assert len(levelled) == len(recorded.samples)  # same rate: not a sample cut or added
-    tail = int(0.4 * 44_100)
-    decay_in = rms_dbfs(recorded.samples[-tail : -tail // 2]) - rms_dbfs(recorded.samples[-tail // 2 : -tail // 4])
-    decay_out = rms_dbfs(levelled[-tail : -tail // 2]) - rms_dbfs(levelled[-tail // 2 : -tail // 4])
+    tail = int(TAIL_S * 44_100)
+    assert len(levelled) == len(recorded.samples) + tail  # same rate: not a sample cut
+    assert not levelled[-tail:].any()
+    levelled = levelled[:-tail]
+    end = int(0.4 * 44_100)
+    decay_in = rms_dbfs(recorded.samples[-end : -end // 2]) - rms_dbfs(recorded.samples[-end // 2 : -end // 4])
+    decay_out = rms_dbfs(levelled[-end : -end // 2]) - rms_dbfs(levelled[-end // 2 : -end // 4])
     assert decay_out == pytest.approx(decay_in, abs=0.5)
 
 

@@ -105,7 +105,7 @@ def prepare_session(
     ``lexicon`` defaults to the built-in and user respellings for the
     script's language. ``voice.voice_pack`` puts a voice pack in front of
     the engine (a missing phrase is one warning, or with ``voice.strict``
-    a VoicePackError); its recordings are levelled like clips.
+    a VoicePackError); its recordings keep their own natural ends.
     """
     pack = VoicePack.open(voice.voice_pack, script.meta.language) if voice.voice_pack is not None else None
     if pack is not None:
