@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audio_checks import high_band_dbfs, rms_dbfs, span
+from audio_checks import dominant_hz, high_band_dbfs, rms_dbfs, span
 from click.testing import CliRunner
 
 from voiceguide.batch.manifest import read_manifest
@@ -282,7 +282,7 @@ def test_batch_check_reports_every_problem_at_once_in_file_order(tmp_path):
         f"voiceguide: {manifest}:2:1: format must be one of mp3, wav, flac, ogg, opus, not 'aiff'",
         f"voiceguide: {manifest}:6:1: unknown exercise 'veilige-plak'; did you mean veilige-plek?",
         f"voiceguide: {manifest}:7:1: minutes must be a number from 0.5 to 180, not 'lang'",
-        f"voiceguide: {manifest}:8:1: unknown key 'speed' in [[track]]; known keys: ambience, exercise, file, language, minutes, rate, script, title, voice",
+        f"voiceguide: {manifest}:8:1: unknown key 'speed' in [[track]]; known keys: ambience, exercise, file, language, minutes, rate, script, title, voice, voice_pack",
         f"voiceguide: {manifest}:11:1: script file 'missing.vg' not found next to the manifest",
         f"voiceguide: {manifest}:14:1: unknown exercise 'herinering'; did you mean herinnering?",
         f"voiceguide: {manifest}:15:1: minutes must be a number from 0.5 to 180, not 0.1",
@@ -472,3 +472,89 @@ def test_every_track_of_a_bundle_has_its_voice_at_one_loudness(bundle):
         speech.append(float(values["VOICEGUIDE_SPEECH_LOUDNESS"].split()[0]))
     assert max(speech) - min(speech) <= 1.0
     assert all(value == pytest.approx(-16.0, abs=0.5) for value in speech)
+
+
+# --- voice packs ----------------------------------------------------------------------
+
+
+PACK_SCRIPT = """---
+title: Pakket
+language: nl
+rate: 150
+---
+Ga rustig zitten. [pause 1-6s]
+[breathe 3-1-4 x1+]
+Tot ziens.
+"""
+
+
+def pack_voice(f0_hz: float, seconds: float = 1.0, rate: int = 48_000):
+    from voiceguide.audio import Audio
+
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (np.sin(2 * np.pi * f0_hz * t) + 0.5 * np.sin(4 * np.pi * f0_hz * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t) ** 2)
+    return Audio((0.1 * tone / np.sqrt(np.mean(tone**2))).astype(np.float32), rate)
+
+
+@pytest.fixture
+def packed(tmp_path, monkeypatch):
+    from voiceguide.speech.pack import VoicePack
+
+    monkeypatch.setenv("VOICEGUIDE_ENGINE", "fake")  # workers inherit it; the pack speaks everything anyway
+    (tmp_path / "pakket.vg").write_text(PACK_SCRIPT, encoding="utf-8")
+    pack = VoicePack.create(tmp_path / "anna", speaker="Anna", language="nl")
+    pack.add("Ga rustig zitten.", pack_voice(330.0, 1.2))
+    pack.add("Tot ziens.", pack_voice(390.0, 0.8))
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(
+        '[bundle]\ntitle = "Eigen stem"\nformat = "wav"\nvoice_pack = "anna"\n\n'
+        '[[track]]\nscript = "pakket.vg"\nfile = "met-stem.wav"\n\n'
+        '[[track]]\nscript = "pakket.vg"\nfile = "met-stem-lang.wav"\nminutes = 0.75\n',
+        encoding="utf-8",
+    )
+    return tmp_path, manifest, pack
+
+
+def test_a_bundle_speaks_with_its_voice_pack_and_renders_again_when_a_recording_changes(packed):
+    from voiceguide import Kind, load_script, prepare_session
+    from voiceguide.session import VoiceOptions
+
+    folder, manifest, pack = packed
+    out = folder / "out"
+    first = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out)], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert read_manifest(manifest).tracks[0].voice_pack == str(folder / "anna")
+    samples, rate = sf.read(str(out / "met-stem.wav"), dtype="float32")
+    session = prepare_session(load_script(folder / "pakket.vg"), voice=VoiceOptions(voice_pack=folder / "anna"))
+    for event, pitch in zip(session.timeline.of_kind(Kind.SPEECH), (330.0, 390.0)):
+        assert dominant_hz(span(samples, rate, event.start_s + 0.1, event.end_s - 0.1), rate) == pytest.approx(pitch, abs=3)
+    again = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out)], catch_exceptions=False)
+    assert "2 tracks (0 rendered, 2 unchanged)" in again.output
+    pack.add("Tot ziens.", pack_voice(450.0, 0.8))  # the trainer re-records a phrase
+    third = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out)], catch_exceptions=False)
+    assert "2 tracks (2 rendered, 0 unchanged)" in third.output
+    samples, rate = sf.read(str(out / "met-stem.wav"), dtype="float32")
+    last = session.timeline.of_kind(Kind.SPEECH)[-1]
+    assert dominant_hz(span(samples, rate, last.start_s + 0.1, last.end_s - 0.1), rate) == pytest.approx(450.0, abs=3)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('"nergens"', "voice pack 'nergens': no such voice pack folder; make one with: voiceguide record SCRIPT -o FOLDER"),
+        ('"engels"', "voice pack 'engels': the voice pack speaks 'en' and the script is 'nl'; use a pack recorded in 'nl'"),
+        ("3", "voice_pack must be a folder (made with 'voiceguide record'), beside the manifest or a full path"),
+    ],
+    ids=["missing", "other-language", "not-a-name"],
+)
+def test_a_bad_voice_pack_in_a_manifest_is_found_at_its_line(packed, value, message):
+    from voiceguide.speech.pack import VoicePack
+
+    folder, manifest, _ = packed
+    VoicePack.create(folder / "engels", speaker="Anna", language="en")
+    manifest.write_text(
+        f'[bundle]\ntitle = "Eigen stem"\n\n[[track]]\nscript = "pakket.vg"\nvoice_pack = {value}\n', encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out"), "--check"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"voiceguide: {manifest}:6:1: {message}"]

@@ -68,6 +68,10 @@ MP3_KBPS = Range(32, 320, "kbps", whole=True)
 MAX_BUNDLE_TRACKS = 200
 """A manifest expands to at most this many tracks."""
 MAX_MANIFEST_BYTES = 1_000_000
+MAX_TAKE_S = 30 * 60.0
+"""A take of a whole script (``record --from-take``) lasts at most this long:
+a script's speech is minutes, and the take is held in memory (about 350 MB
+for 30 minutes at 48 kHz)."""
 
 LANGUAGES = ("nl", "en")
 """Languages of the built-in exercises and of scripts."""

@@ -37,6 +37,7 @@ from .script import Clip, Script
 from .speech.cache import PhraseCache
 from .speech.engine import SpeechEngine, VoiceSettings, open_engine
 from .speech.lexicon import Lexicon, load_lexicon
+from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
 from .speech.phrases import synthesize_phrases
 from .speech.voices import resolve_voice
 from .timeline import Kind, PlanSettings, Timeline, count_words, place_counts_on_beat, plan_timeline, spoken_texts
@@ -55,6 +56,11 @@ class VoiceOptions:
     engine: str | None = None
     """``espeak`` or ``pyttsx3`` (None: the platform's default, see
     :func:`voiceguide.speech.engine.default_engine_name`)."""
+    voice_pack: Path | None = None
+    """A voice pack folder: its recordings speak the phrases it has, the
+    engine the rest (see :mod:`voiceguide.speech.pack`)."""
+    strict: bool = False
+    """Refuse a voice pack that lacks any of the script's phrases."""
 
 
 @dataclass
@@ -67,6 +73,8 @@ class Session:
     voice: VoiceSettings
     count_onsets_s: dict[str, float] = field(default_factory=dict)
     """Per count word, where its vowel starts in its audio (s)."""
+    recorded: frozenset[str] = frozenset()
+    """The phrases spoken by a voice pack's recordings."""
 
     @property
     def sample_rate(self) -> int:
@@ -97,13 +105,20 @@ def prepare_session(
     ``False``/``None`` disables caching. ``target_s`` stretches or shrinks
     the session to that length (see :func:`~voiceguide.timeline.plan_timeline`).
     ``lexicon`` defaults to the built-in and user respellings for the
-    script's language.
+    script's language. ``voice.voice_pack`` puts a voice pack in front of
+    the engine (a missing phrase is one warning, or with ``voice.strict``
+    a VoicePackError); its recordings keep their own natural ends.
     """
+    pack = VoicePack.open(voice.voice_pack, script.meta.language) if voice.voice_pack is not None else None
+    if pack is not None:
+        check_coverage(pack, spoken_texts(script), strict=voice.strict)
     own_engine = engine is None
     engine = engine or open_engine(voice.engine)
     phrase_cache = PhraseCache() if cache is True else (cache or None)
     lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language)
     try:
+        if pack is not None:
+            engine = VoicePackEngine(pack, engine)
         settings = voice_settings(script, engine, voice)
         speech = levelled_phrases(spoken_texts(script), settings, engine, phrase_cache, lexicon, mix, progress)
     finally:
@@ -120,7 +135,8 @@ def prepare_session(
     )
     timeline = place_counts_on_beat(timeline, onsets)
     speech.level_ahead([event.text for event in timeline.events if event.kind in (Kind.SPEECH, Kind.COUNT)])
-    return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets)
+    recorded = frozenset(text for text in speech if pack is not None and pack.has(text))
+    return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets, recorded)
 
 
 LEVEL_VERSION = 3
@@ -139,6 +155,10 @@ class Phrases(Mapping[str, Audio]):
     once the first phrase is ready, and ``show`` never levels at all.
     Levelled audio is kept on the 16-bit grid (:func:`~voiceguide.audio.quantize`)
     whether it comes from the cache or not: cold and warm exports are the same bytes.
+    A voice pack's recording (:class:`~voiceguide.speech.pack.Recording`) is
+    levelled with ``natural_end``: it is trimmed and ends with the speaker's
+    own release already, so it gets neither the trim nor the release made for
+    a synthesized voice's abrupt end.
     """
 
     def __init__(self, ready: dict[str, Audio], raw: dict[str, Audio], mix: MixSettings, store):
@@ -150,7 +170,12 @@ class Phrases(Mapping[str, Audio]):
         self._order = [*ready, *raw]
         self._frames = {text: len(audio.samples) for text, audio in ready.items()}
         self._frames.update(
-            {text: voice_frames(len(shape(audio)), audio.sample_rate, mix.sample_rate) for text, audio in raw.items()}
+            {
+                text: voice_frames(
+                    len(shape(audio, natural_end=isinstance(audio, Recording))), audio.sample_rate, mix.sample_rate
+                )
+                for text, audio in raw.items()
+            }
         )
         self._worker: threading.Thread | None = None
 
@@ -165,7 +190,9 @@ class Phrases(Mapping[str, Audio]):
         with self._locks[text]:  # KeyError for a text the session does not have
             if text not in self._ready:
                 mix = self._mix
-                audio = quantize(level_voice(self._raw[text], mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs))
+                raw = self._raw[text]
+                natural = isinstance(raw, Recording)
+                audio = quantize(level_voice(raw, mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs, natural_end=natural))
                 self._store(text, audio)
                 self._ready[text] = audio
             return self._ready[text]
@@ -199,7 +226,10 @@ def levelled_phrases(
 
     The cache keeps each phrase twice, as the engine made it and levelled at
     the mix's rate and level: a warm export reads the levelled one and
-    neither synthesizes, resamples nor compresses.
+    neither synthesizes, resamples nor compresses. A voice pack's recordings
+    are not kept as the engine made them (they are on disk already); their
+    levelled copies are keyed by the pack's identity (in the engine's
+    ``describe()``), so a re-recorded phrase is levelled anew.
     """
     texts = list(dict.fromkeys(texts))
     ready: dict[str, Audio] = {}

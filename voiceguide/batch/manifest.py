@@ -20,6 +20,10 @@ bundle's settings and defaults for every track::
     minutes = [2, 5]
     voices = ["auto", "gmw/nl+f3"]
 
+``voice_pack = "anna-nl"`` (a folder beside the manifest, made with
+``voiceguide record``) has a trainer's recordings speak, in ``[bundle]``
+for every track, or in a ``[[track]]`` or the ``[grid]``.
+
 :func:`read_manifest` reports every problem at once, in file order, each
 at the ``file:line:col`` of the value that is wrong. What it cannot see
 without speech (whether a track fits its length) is checked by
@@ -55,10 +59,11 @@ _BUNDLE_KEYS = (
     "rate",
     "ambience",
     "minutes",
+    "voice_pack",
 )
-_TRACK_KEYS = ("exercise", "script", "minutes", "language", "voice", "rate", "ambience", "title", "file")
-_GRID_KEYS = ("exercises", "scripts", "minutes", "voices", "languages", "rate", "ambience")
-_DEFAULT_KEYS = ("language", "voice", "rate", "ambience", "minutes")
+_TRACK_KEYS = ("exercise", "script", "minutes", "language", "voice", "rate", "ambience", "title", "file", "voice_pack")
+_GRID_KEYS = ("exercises", "scripts", "minutes", "voices", "languages", "rate", "ambience", "voice_pack")
+_DEFAULT_KEYS = ("language", "voice", "rate", "ambience", "minutes", "voice_pack")
 """[bundle] keys that are defaults for every track."""
 _NO_TRANSCRIPT = "none"
 _FILE_NAME = re.compile(r"[\w.\- ]{1,120}")
@@ -92,6 +97,8 @@ class Track:
     length_at: Place = (0, 0)
     """Where its length is given (the track's place when it has none)."""
     voice_at: Place = (0, 0)
+    voice_pack: str | None = None
+    """A voice pack folder (absolute), checked to be of the track's language."""
 
 
 @dataclass(frozen=True)
@@ -270,6 +277,12 @@ def _string(key: str) -> Callable[[object], str]:
     return check
 
 
+def _folder(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("voice_pack must be a folder (made with 'voiceguide record'), beside the manifest or a full path")
+    return value
+
+
 _TRACK_VALUES: dict[str, Callable[[object], object]] = {
     "minutes": _minutes,
     "rate": _rate,
@@ -278,6 +291,7 @@ _TRACK_VALUES: dict[str, Callable[[object], object]] = {
     "language": _language,
     "title": _title,
     "file": _string("file"),
+    "voice_pack": _folder,
     "script": _string("script"),
     "exercise": lambda value: value,  # checked against the built-ins with the track's language
 }
@@ -407,7 +421,8 @@ class _Checker:
             return []
         self.known(grid, _GRID_KEYS, "grid", "[grid]")
         lists = {key: self._grid_list(grid, key) for key in _GRID_LISTS}
-        extra = self.checked({key: grid[key] for key in ("rate", "ambience") if key in grid}, _TRACK_VALUES, "grid")
+        scalars = ("rate", "ambience", "voice_pack")
+        extra = self.checked({key: grid[key] for key in scalars if key in grid}, _TRACK_VALUES, "grid")
         if not grid.get("exercises") and not grid.get("scripts"):
             self.report("[grid] needs 'exercises' or 'scripts'", at)
         places = {**default_places, **{key: self.places.key("grid", 0, key) for key in extra}}
@@ -469,6 +484,9 @@ class _Checker:
         file = self._file(values, places, fmt, number, source, language)
         if file is None:
             return None
+        pack = self._voice_pack(values, places, language or self._script_language(source))
+        if pack is False:
+            return None
         title = values.get("title") or (
             script_title + (f" ({minutes:g} min)" if minutes else "") + (f" [{voice}]" if voice not in (None, "auto") else "")
         )
@@ -487,7 +505,27 @@ class _Checker:
             source_at=places.get("exercise") or places.get("script") or spec.at,
             length_at=places.get("minutes") or spec.at,
             voice_at=places.get("voice") or spec.at,
+            voice_pack=pack,
         )
+
+    def _voice_pack(self, values: dict, places: dict[str, Place], language: str) -> str | None | bool:
+        """The track's voice pack as an absolute folder, None without one,
+        False when it cannot be used (reported)."""
+        relative = values.get("voice_pack")
+        if relative is None:
+            return None
+        from ..speech.pack import VoicePack, VoicePackError
+
+        folder = (self.path.parent / relative).resolve()
+        try:
+            VoicePack.open(folder, language)
+        except VoicePackError as exc:
+            self.report(f"voice pack '{relative}': {exc.message}", places["voice_pack"])
+            return False
+        return str(folder)
+
+    def _script_language(self, source: str) -> str:
+        return load_script(source).meta.language
 
     def _source(self, values: dict, places: dict[str, Place]) -> tuple[str, str | None, str, str] | None:
         """(source, language, the script's title and author), or None when it is wrong (reported)."""

@@ -89,7 +89,7 @@ def _prepare(manifest: Manifest, track: Track):
     script = replace(script, meta=replace(script.meta, title=track.title, author=track.artist))
     return prepare_session(
         script,
-        voice=VoiceOptions(voice=track.voice, rate=track.rate),
+        voice=VoiceOptions(voice=track.voice, rate=track.rate, voice_pack=Path(track.voice_pack) if track.voice_pack else None),
         mix=MixSettings(sample_rate=preferred_sample_rate(track.file), ambience=track.ambience),
         target_s=track.minutes * 60 if track.minutes else None,
     )
@@ -210,7 +210,8 @@ def _track_name(manifest: Path, track: Track) -> str:
 
 def track_fingerprint(manifest: Manifest, track: Track) -> str:
     """What a track's audio depends on: its settings, the bundle's export
-    settings, the script text, its clips and the voiceguide version."""
+    settings, the script text, its clips, its voice pack's recordings and
+    the voiceguide version."""
     from ..sinks.tags import _version
 
     script = load_script(track.source, track.language)
@@ -222,9 +223,19 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
         "bundle": [manifest.title, manifest.format, manifest.transcript, manifest.bitrate_kbps, manifest.loudness_lufs],
         "script": hashlib.sha256(str((script.items, script.meta)).encode()).hexdigest(),
         "clips": clip_digests,
+        "voice_pack": _pack_identity(track.voice_pack),
         "version": _version(),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _pack_identity(folder: str | None) -> str | None:
+    """The voice pack's identity (changes with any recording), None without one."""
+    if folder is None:
+        return None
+    from ..speech.pack import VoicePack
+
+    return VoicePack.open(folder).identity
 
 
 def render_bundle(

@@ -9,10 +9,11 @@ One module per group of commands:
 ``practice``  log, next, diary
 ``batch``     batch
 ``voices``    voices
+``record``    record (a trainer's own voice into a voice pack)
 ``terminal``  keys and the status line while playing
 """
 
-from . import batch, play, practice, session, voices
+from . import batch, play, practice, record, session, voices
 from .app import cli, main
 
 for command in (
@@ -27,6 +28,7 @@ for command in (
     practice.next_length,
     practice.diary,
     batch.batch,
+    record.record,
 ):
     cli.add_command(command)
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from .. import rules
+from ..errors import UsageError
 from ..mix import MixSettings
 from ..session import VoiceOptions
 
@@ -21,7 +22,16 @@ def range_type(allowed: rules.Range) -> click.ParamType:
 
 
 def voice_options(command: Callable) -> Callable:
-    """``--lang``, ``--voice`` and ``--rate``."""
+    """``--lang``, ``--voice``, ``--rate``, ``--voice-pack`` and ``--strict``."""
+    command = click.option(
+        "--strict", is_flag=True, help="Refuse a voice pack that lacks any phrase (instead of the engine voice saying it)."
+    )(command)
+    command = click.option(
+        "--voice-pack",
+        type=click.Path(path_type=Path),
+        metavar="PACK",
+        help="Your own recordings (see 'voiceguide record'); the engine voice says what the pack lacks.",
+    )(command)
     command = click.option(
         "--rate", type=range_type(rules.RATE_WPM), help="Words per minute (default: the script's, usually 125)."
     )(command)
@@ -65,7 +75,14 @@ def ambience_options(command: Callable) -> Callable:
 
 
 def voice_request(options: dict[str, Any]) -> VoiceOptions:
-    return VoiceOptions(voice=options.get("voice"), rate=options.get("rate"))
+    if options.get("strict") and not options.get("voice_pack"):
+        raise UsageError("--strict applies to a voice pack: add --voice-pack PACK")
+    return VoiceOptions(
+        voice=options.get("voice"),
+        rate=options.get("rate"),
+        voice_pack=options.get("voice_pack"),
+        strict=bool(options.get("strict")),
+    )
 
 
 def mix_request(options: dict[str, Any], sample_rate: int = rules.DEFAULT_SAMPLE_RATE) -> MixSettings:

@@ -8,7 +8,7 @@ from ..errors import DeviceError
 from ..exercises import load_script
 from ..practice.log import session_length_s
 from ..session import prepare_session
-from ..sinks.devices import NO_DEVICE, output_devices
+from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
 from ..timeline import target_seconds
 from .options import ambience_options, data_dir, data_dir_option, length_options, mix_request, table, voice_options, voice_request
 from .practice import after_play
@@ -62,16 +62,20 @@ def play(
 
 
 @click.command()
-def devices() -> None:
+@click.option(
+    "--input", "inputs", is_flag=True, help="List the microphones (input devices) instead, for 'record --input-device'."
+)
+def devices(inputs: bool) -> None:
     """List the audio output devices; exits 1 when there is none.
 
     \b
     Example:
       voiceguide devices
+      voiceguide devices --input
     """
-    found = output_devices()
+    found = input_devices() if inputs else output_devices()
     if not found:
-        raise DeviceError(NO_DEVICE)
+        raise DeviceError(NO_INPUT_DEVICE if inputs else NO_DEVICE)
     rows = [
         (str(d.index) + (" *" if d.is_default else ""), d.name, d.hostapi, str(d.channels), str(d.default_rate)) for d in found
     ]

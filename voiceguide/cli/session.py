@@ -14,7 +14,7 @@ from ..exercises import list_builtins, load_script
 from ..lint import check_script
 from ..session import prepare_session
 from ..sinks.export import ExportResult, default_output, existing_targets, export_session, preferred_sample_rate
-from ..timeline import BREATH_KINDS, Kind, Timeline, target_seconds
+from ..timeline import BREATH_KINDS, Kind, Timeline, spoken_texts, target_seconds
 from .options import (
     ambience_options,
     lang_option,
@@ -52,24 +52,41 @@ def list_exercises(quiet: bool) -> None:
 def show(script: str, lang: str | None, minutes: float | None, length: str | None, quiet: bool, **voice: object) -> None:
     """Show a script's settings and its planned timeline.
 
+    With --voice-pack, a VOICE column says which phrases the pack's
+    recordings speak (pack) and which the engine (engine).
+
     \b
     Example:
       voiceguide show zelfkalmering --lang en
       voiceguide show veilige-plek --minutes 10
+      voiceguide show zelfkalmering --voice-pack ~/anna-nl
     """
+    request = voice_request(voice)
     with ProgressLine(enabled=False if quiet else None) as progress:
         session = prepare_session(
-            load_script(script, lang), voice=voice_request(voice), target_s=target_seconds(minutes, length), progress=progress
+            load_script(script, lang), voice=request, target_s=target_seconds(minutes, length), progress=progress
         )
     timeline = session.timeline
     click.echo(f"{timeline.title}  ({timeline.language}, voice {session.voice.voice_id}, {session.voice.rate} wpm)")
+    if request.voice_pack is not None:
+        phrases = len(spoken_texts(session.script))
+        click.echo(f"voice pack {request.voice_pack}: {len(session.recorded)} of {phrases} phrases recorded")
     click.echo(f"length {format_clock(timeline.duration_s)}, {len(timeline.chapters())} chapters\n")
-    table(("START", "LENGTH", "WHAT", "DETAIL"), timeline_rows(timeline))
+    if request.voice_pack is None:
+        table(("START", "LENGTH", "WHAT", "DETAIL"), timeline_rows(timeline))
+    else:
+        table(("START", "LENGTH", "WHAT", "VOICE", "DETAIL"), timeline_rows(timeline, session.recorded))
 
 
-def timeline_rows(timeline: Timeline) -> list[tuple[str, str, str, str]]:
-    """Rows for the timeline table; spoken counts are folded into the breath phase they belong to."""
-    counted = {(e.line, e.cycle) for e in timeline.events if e.kind is Kind.COUNT}
+def timeline_rows(timeline: Timeline, recorded: frozenset[str] | None = None) -> list[tuple[str, ...]]:
+    """Rows for the timeline table; spoken counts are folded into the breath
+    phase they belong to. With ``recorded`` (the phrases a voice pack
+    speaks), a VOICE column before DETAIL says ``pack`` or ``engine`` for
+    every row that speaks."""
+    counted: dict[tuple[int, int], list[str]] = {}
+    for e in timeline.events:
+        if e.kind is Kind.COUNT:
+            counted.setdefault((e.line, e.cycle), []).append(e.text)
     rows = []
     for event in timeline.events:
         if event.kind is Kind.COUNT:
@@ -80,8 +97,15 @@ def timeline_rows(timeline: Timeline) -> list[tuple[str, str, str, str]]:
         elif event.kind is Kind.CLIP:
             detail = Path(event.text).name
         length = "" if event.kind is Kind.CHAPTER else f"{event.duration_s:.1f}s"
-        rows.append((format_clock_tenths(event.start_s, always=True), length, event.kind.value, detail))
-    rows.append((format_clock_tenths(timeline.duration_s, always=True), "", "end", ""))
+        row: tuple[str, ...] = (format_clock_tenths(event.start_s, always=True), length, event.kind.value, detail)
+        if recorded is not None:
+            spoken = [event.text] if event.kind is Kind.SPEECH else []
+            if event.kind in BREATH_KINDS:
+                spoken = counted.get((event.line, event.cycle), [])
+            voice = ("pack" if all(text in recorded for text in spoken) else "engine") if spoken else ""
+            row = (*row[:3], voice, row[3])
+        rows.append(row)
+    rows.append((format_clock_tenths(timeline.duration_s, always=True), "", "end", *([""] if recorded is not None else []), ""))
     return rows
 
 

@@ -68,12 +68,13 @@ def parse_keys(data: bytes) -> list[str]:
 
 
 class KeyReader:
-    """Calls ``on_key(name)`` from a thread for every key pressed (see
-    :func:`parse_keys`), while the context is open."""
+    """Calls ``on_key(name)`` from a thread for every key pressed (named by
+    ``parse``, :func:`parse_keys` unless given), while the context is open."""
 
-    def __init__(self, stream: TextIO, on_key: Callable[[str], None]):
+    def __init__(self, stream: TextIO, on_key: Callable[[str], None], parse: Callable[[bytes], list[str]] = parse_keys):
         self.stream = stream
         self.on_key = on_key
+        self.parse = parse
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._saved: list | None = None
@@ -144,7 +145,7 @@ class KeyReader:
                     data += os.read(fd, 64)
             except (OSError, ValueError):
                 return
-            self._emit(parse_keys(data))
+            self._emit(self.parse(data))
 
     def _run_windows(self) -> None:  # pragma: no cover - Windows only
         import msvcrt
@@ -156,10 +157,9 @@ class KeyReader:
             char = msvcrt.getwch()  # type: ignore[attr-defined]
             if char in ("\x00", "\xe0"):
                 key = {"K": "left", "M": "right"}.get(msvcrt.getwch())  # type: ignore[attr-defined]
+                self._emit([key] if key else [])
             else:
-                key = {" ": "space", "q": "q", "Q": "q", "\x1b": "esc"}.get(char)
-            if key:
-                self._emit([key])
+                self._emit(self.parse(char.encode("utf-8", "ignore")))
 
 
 # --- the status line ----------------------------------------------------------------------

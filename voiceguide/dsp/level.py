@@ -52,12 +52,12 @@ ONSET_RISE_DB = -6.0
 """The vowel starts where this band first comes within 6 dB of its peak."""
 
 
-def level_voice(audio: Audio, sample_rate: int, voice_rms_dbfs: float, peak_dbfs: float) -> Audio:
+def level_voice(audio: Audio, sample_rate: int, voice_rms_dbfs: float, peak_dbfs: float, *, natural_end: bool = False) -> Audio:
     """A phrase as the engine made it -> ready to mix at ``sample_rate``:
     trimmed, released, faded, peaks tamed, levelled to ``voice_rms_dbfs``
     while speaking (no peak above ``peak_dbfs - 1.5``) and resampled; its
-    length is :func:`voice_frames` exactly."""
-    shaped = shape(audio)
+    length is :func:`voice_frames` exactly. ``natural_end``: see :func:`shape`."""
+    shaped = shape(audio, natural_end=natural_end)
     levelled = level_clip(Audio(shaped, audio.sample_rate), voice_rms_dbfs, peak_dbfs).samples
     step = _resample_step(audio.sample_rate, sample_rate)
     padded = np.concatenate([levelled, np.zeros(-len(levelled) % step, dtype=np.float32)])
@@ -68,8 +68,12 @@ def level_voice(audio: Audio, sample_rate: int, voice_rms_dbfs: float, peak_dbfs
     return Audio(exact, sample_rate)
 
 
-def shape(audio: Audio) -> np.ndarray:
-    """The phrase trimmed and released (steps 1 and 2), at the engine's rate."""
+def shape(audio: Audio, *, natural_end: bool = False) -> np.ndarray:
+    """The phrase trimmed and released (steps 1 and 2), at the engine's rate.
+    ``natural_end``: a person's recording, trimmed already and ending with
+    its own release (a voice pack's), is left as it is."""
+    if natural_end:
+        return np.asarray(audio.samples, dtype=np.float32)
     return release(trim_silence(audio.samples, audio.sample_rate), audio.sample_rate, tail_s=0.0)
 
 

@@ -14,6 +14,7 @@ from ..errors import DeviceError
 from ..rules import SAMPLE_RATES
 
 NO_DEVICE = "no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3"
+NO_INPUT_DEVICE = "no microphone (audio input device) found; record elsewhere and import the take: voiceguide record SCRIPT --from-take FILE -o PACK"
 
 
 def sounddevice_module() -> Any:
@@ -43,7 +44,7 @@ class DeviceInfo:
     name: str
     hostapi: str
     channels: int
-    """Maximum output channels."""
+    """Maximum output channels (input channels for an input device)."""
     default_rate: int
     """The device's default sample rate in Hz."""
     is_default: bool = False
@@ -51,11 +52,21 @@ class DeviceInfo:
 
 def output_devices() -> list[DeviceInfo]:
     """Every device with at least one output channel (empty without a sound card)."""
+    return _devices("output")
+
+
+def input_devices() -> list[DeviceInfo]:
+    """Every device with at least one input channel (microphones)."""
+    return _devices("input")
+
+
+def _devices(kind: str) -> list[DeviceInfo]:
     sd = sounddevice_module()
+    channels = f"max_{kind}_channels"
     try:
         devices = sd.query_devices()
         hostapis = sd.query_hostapis()
-        default = sd.default.device[1]
+        default = sd.default.device[1 if kind == "output" else 0]
     except sd.PortAudioError as exc:
         raise DeviceError(f"cannot list audio devices ({exc})") from None
     return [
@@ -63,12 +74,12 @@ def output_devices() -> list[DeviceInfo]:
             int(d["index"]),
             str(d["name"]),
             str(hostapis[d["hostapi"]]["name"]),
-            int(d["max_output_channels"]),
+            int(d[channels]),
             int(d["default_samplerate"]),
             int(d["index"]) == default,
         )
         for d in devices
-        if d["max_output_channels"] > 0
+        if d[channels] > 0
     ]
 
 
@@ -78,9 +89,19 @@ def find_device(device: int | str | None = None) -> DeviceInfo:
 
     Raises DeviceError when there is no output at all or none matches.
     """
-    outputs = output_devices()
+    return _match(device, output_devices(), "output", NO_DEVICE)
+
+
+def find_input_device(device: int | str | None = None) -> DeviceInfo:
+    """The input ``device`` names (an index, or part of a name), or the
+    system's default input, like :func:`find_device` for outputs."""
+    return _match(device, input_devices(), "input", NO_INPUT_DEVICE)
+
+
+def _match(device: int | str | None, outputs: list[DeviceInfo], kind: str, none_found: str) -> DeviceInfo:
+    """The one of ``outputs`` (devices of ``kind``) that ``device`` names."""
     if not outputs:
-        raise DeviceError(NO_DEVICE)
+        raise DeviceError(none_found)
     if device is None or device == "":
         return next((d for d in outputs if d.is_default), outputs[0])
     if isinstance(device, int) or str(device).strip().isdigit():
@@ -93,8 +114,9 @@ def find_device(device: int | str | None = None) -> DeviceInfo:
         return found[0]
     listing = ", ".join(f"{d.index} {d.name}" for d in (found or outputs))
     if not found:
-        raise DeviceError(f"no output device matches '{device}'; choose one of: {listing} (see 'voiceguide devices')")
-    raise DeviceError(f"'{device}' matches several output devices: {listing}; give the number")
+        command = "voiceguide devices" + (" --input" if kind == "input" else "")
+        raise DeviceError(f"no {kind} device matches '{device}'; choose one of: {listing} (see '{command}')")
+    raise DeviceError(f"'{device}' matches several {kind} devices: {listing}; give the number")
 
 
 def is_available(device: int | str | None = None) -> bool:

@@ -29,12 +29,20 @@ def synthesize_phrases(
     audio). Returns the engine's raw audio per original text (at the
     engine's sample rate). Phrases missing from the cache go to the engine
     together when it can speak several at once (``synthesize_many``).
+
+    An engine with recordings (a voice pack: ``recording(text) -> Audio |
+    None``) is asked first, by the original text: a recording is neither
+    respelled nor cached.
     """
     spoken = {text: lexicon.apply(text) if lexicon else text for text in dict.fromkeys(texts)}
     engine_id = engine.describe()
     result: dict[str, Audio] = {}
     missing: dict[str, str] = {}
+    recording = getattr(engine, "recording", None)
     for text, said in spoken.items():
+        if recording is not None and (recorded := recording(text)) is not None:
+            result[text] = recorded
+            continue
         key = cache.key(engine_id, voice, said) if cache else ""
         audio = cache.get(key) if cache else None
         if audio is None:

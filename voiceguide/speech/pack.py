@@ -1,0 +1,458 @@
+"""A voice pack: a trainer's own recordings of a script's phrases.
+
+A pack is a folder::
+
+    anna-nl/
+      voicepack.json            # format, speaker, language, sample rate, created, voiceguide version
+      phrases/
+        ga-rustig-zitten-3fa9c2d1e0b4a7f2.flac
+        een-9b1e...flac         # count words are phrases too
+        ...
+
+One FLAC (mono, 16 bit, at the pack's sample rate) per phrase. Its file
+name is derived from the phrase's *normalised* text (:func:`normalise`:
+Unicode NFC, case folded, runs of white space made one space), so a phrase
+is found without an index, and a phrase that several scripts share is
+recorded once. The FLAC's title tag holds the phrase as it was written.
+Recordings are stored already processed (trimmed with a natural release,
+high-passed, levelled: :func:`voiceguide.dsp.recording.process_recording`).
+
+Every write is atomic and touches one file: the manifest once when the pack
+is made, then one FLAC per phrase (:class:`~voiceguide.atomic.AtomicFile`).
+A pack is never half-written, whenever the recorder stops.
+
+:class:`VoicePackEngine` puts a pack in front of a speech engine: a phrase
+the pack has comes from its recording, any other from the engine (the
+fallback). Recordings are found by the script's own text, before the
+lexicon respells it, and never pass through the phrase cache (see
+:meth:`VoicePackEngine.recording`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .. import rules
+from ..atomic import AtomicFile, write_atomically
+from ..audio import Audio, resample
+from ..errors import ScriptError
+from .cache import read_json_cache, write_json_cache
+from .engine import SpeechEngine, VoiceInfo, VoiceSettings
+
+log = logging.getLogger(__name__)
+
+PACK_FORMAT = 1
+"""The manifest format this voiceguide writes and reads; a newer one is refused."""
+MANIFEST_NAME = "voicepack.json"
+PHRASE_FOLDER = "phrases"
+DEFAULT_SAMPLE_RATE = 48_000
+PACK_SAMPLE_RATES = (22_050, 44_100, 48_000)
+MAX_MANIFEST_BYTES = 64_000
+_SLUG_WORDS = 6
+_SLUG_CHARS = 40
+
+
+class VoicePackError(ScriptError):
+    """A voice pack that cannot be used: missing, not a pack, damaged, of a
+    newer format or another language (exit 2; located at the file when
+    there is one)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Recording(Audio):
+    """A phrase from a voice pack: a person's voice, already trimmed with its
+    own natural release. :func:`~voiceguide.session.prepare_session` levels it
+    like a clip, without the release made for a synthesized voice's abrupt end."""
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """What the manifest says."""
+
+    speaker: str
+    language: str
+    sample_rate: int
+    """Of every recording in the pack, in Hz."""
+    created: str
+    """When the pack was made (ISO 8601, UTC)."""
+    voiceguide: str
+    """The voiceguide version that made it."""
+    format: int = PACK_FORMAT
+
+
+def normalise(text: str) -> str:
+    """The key a phrase is stored under: NFC, case folded, white space folded.
+
+    >>> normalise("  Voel je\\n  VOETEN. ")
+    'voel je voeten.'
+    """
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def phrase_file_name(text: str) -> str:
+    """``voel-je-voeten-op-de-3fa9c2d1e0b4a7f2.flac``: a readable start and a
+    digest of the normalised text (so the name is unique and stable)."""
+    key = normalise(text)
+    ascii_text = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+    slug = "-".join(re.findall(r"[a-z0-9]+", ascii_text)[:_SLUG_WORDS])[:_SLUG_CHARS].strip("-") or "phrase"
+    return f"{slug}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}.flac"
+
+
+def short(text: str, length: int = 32) -> str:
+    """A phrase cut to ``length`` characters for messages: ``Voel je voeten...``."""
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 3].rstrip() + "..."
+
+
+def voiceguide_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("voiceguide")
+    except Exception:  # running from a checkout that is not installed
+        return "0"
+
+
+class VoicePack:
+    """A voice pack folder (see the module notes). Open one with
+    :meth:`open`, make one with :meth:`create`."""
+
+    def __init__(self, folder: Path, info: PackInfo):
+        self.folder = folder
+        self.info = info
+
+    # --- opening and making -----------------------------------------------------------
+
+    @classmethod
+    def open(cls, folder: str | Path, language: str | None = None) -> VoicePack:
+        """The pack in ``folder``; with ``language``, it must be of that language.
+
+        Raises VoicePackError (one line) for a folder that is missing, a file,
+        not a pack, or a pack that is damaged, newer or of another language.
+        """
+        folder = Path(folder)
+        if folder.is_file():
+            raise VoicePackError("is a file, not a voice pack folder", folder)
+        if not folder.is_dir():
+            raise VoicePackError("no such voice pack folder; make one with: voiceguide record SCRIPT -o FOLDER", folder)
+        manifest = folder / MANIFEST_NAME
+        if not manifest.is_file():
+            raise VoicePackError(
+                f"not a voice pack (it has no {MANIFEST_NAME}); make one with: voiceguide record SCRIPT -o FOLDER", folder
+            )
+        pack = cls(folder, _read_manifest(manifest))
+        if language is not None and pack.info.language != language:
+            raise VoicePackError(
+                f"the voice pack speaks '{pack.info.language}' and the script is '{language}'; use a pack recorded in '{language}'",
+                folder,
+            )
+        return pack
+
+    @classmethod
+    def create(cls, folder: str | Path, *, speaker: str, language: str, sample_rate: int = DEFAULT_SAMPLE_RATE) -> VoicePack:
+        """Make a new, empty pack in ``folder`` (new, or an empty folder).
+
+        Raises VoicePackError when ``folder`` is a file, a folder with other
+        files in it, or its parent folder does not exist.
+        """
+        folder = Path(folder)
+        if language not in rules.LANGUAGES:
+            raise VoicePackError(f"language '{language}' is not supported; use one of: {', '.join(rules.LANGUAGES)}", folder)
+        if sample_rate not in PACK_SAMPLE_RATES:
+            raise VoicePackError(
+                f"sample rate {sample_rate} Hz: a pack records at {', '.join(map(str, PACK_SAMPLE_RATES))} Hz", folder
+            )
+        cls.check_new(folder)
+        info = PackInfo(
+            speaker=speaker.strip() or "unknown",
+            language=language,
+            sample_rate=sample_rate,
+            created=datetime.now(UTC).replace(microsecond=0).isoformat(),
+            voiceguide=voiceguide_version(),
+        )
+        try:
+            (folder / PHRASE_FOLDER).mkdir(parents=True, exist_ok=True)
+            text = json.dumps(
+                {
+                    "format": info.format,
+                    "speaker": info.speaker,
+                    "language": info.language,
+                    "sample_rate": info.sample_rate,
+                    "created": info.created,
+                    "voiceguide": info.voiceguide,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            write_atomically(folder / MANIFEST_NAME, (text + "\n").encode("utf-8"), replace=False)
+        except OSError as exc:
+            raise VoicePackError(f"cannot write the voice pack ({exc.strerror or exc})", folder) from None
+        return cls(folder, info)
+
+    @staticmethod
+    def exists(folder: str | Path) -> bool:
+        """Whether ``folder`` holds a voice pack (its manifest, at least)."""
+        return (Path(folder) / MANIFEST_NAME).is_file()
+
+    @staticmethod
+    def check_new(folder: str | Path) -> None:
+        """Raise VoicePackError unless a new pack can be made in ``folder``:
+        it must not be a file or a folder with other things in it, and its
+        parent folder must exist. (Checked before any work, so a refused
+        folder costs nothing.)"""
+        folder = Path(folder)
+        if folder.is_file():
+            raise VoicePackError("is a file; give a folder for the voice pack", folder)
+        try:
+            crowded = folder.is_dir() and any(folder.iterdir())
+        except OSError as exc:
+            raise VoicePackError(f"cannot read the folder ({exc.strerror or exc})", folder) from None
+        if crowded:
+            raise VoicePackError(
+                f"is a folder with other files in it and no {MANIFEST_NAME}; give a new folder for the pack", folder
+            )
+        parent = folder.parent if str(folder.parent) else Path(".")
+        if not parent.is_dir():
+            raise VoicePackError(f"folder {parent} does not exist; create it first", folder)
+
+    @classmethod
+    def open_or_create(
+        cls, folder: str | Path, *, speaker: str, language: str, sample_rate: int = DEFAULT_SAMPLE_RATE
+    ) -> VoicePack:
+        """The pack in ``folder`` (of ``language``), made first if there is none."""
+        if cls.exists(folder):
+            return cls.open(folder, language)
+        return cls.create(folder, speaker=speaker, language=language, sample_rate=sample_rate)
+
+    # --- phrases ------------------------------------------------------------------------
+
+    def path(self, text: str) -> Path:
+        """Where the recording of ``text`` is (or would be) kept."""
+        return self.folder / PHRASE_FOLDER / phrase_file_name(text)
+
+    def has(self, text: str) -> bool:
+        """Whether the pack has a recording of ``text`` (not read: see :meth:`check`)."""
+        return self.path(text).is_file()
+
+    def missing(self, texts: list[str]) -> list[str]:
+        """The distinct ``texts`` the pack has no recording of, in order."""
+        return [text for text in dict.fromkeys(texts) if not self.has(text)]
+
+    def check(self, text: str) -> str | None:
+        """Why the recording of ``text`` cannot be used (damaged, not this
+        phrase), or None when it reads (a missing one is not checked)."""
+        try:
+            self._read(text)
+        except VoicePackError as exc:
+            return exc.message
+        return None
+
+    def recording(self, text: str) -> Recording | None:
+        """The recording of ``text``, None when the pack has none.
+
+        Raises VoicePackError for a recording that cannot be read.
+        """
+        if not self.has(text):
+            return None
+        return self._read(text)
+
+    def _read(self, text: str) -> Recording:
+        path = self.path(text)
+        try:
+            with sf.SoundFile(str(path)) as file:
+                title = file.title
+                frames = file.frames
+                samples = file.read(dtype="float32", always_2d=True)
+                rate = file.samplerate
+        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+            detail = (getattr(exc, "strerror", None) or str(exc).replace("Error : ", "")).rstrip(". ")
+            raise VoicePackError(
+                f"the recording of '{short(text)}' is damaged ({detail}); record it again with 'voiceguide record'", path
+            ) from None
+        if frames == 0 or len(samples) != frames:
+            raise VoicePackError(
+                f"the recording of '{short(text)}' is empty or cut short; record it again with 'voiceguide record'", path
+            )
+        if title and normalise(title) != normalise(text):
+            raise VoicePackError(f"holds '{short(title)}', not '{short(text)}': the file was renamed; record it again", path)
+        return Recording(np.ascontiguousarray(samples.mean(axis=1), dtype=np.float32), int(rate))
+
+    def add(self, text: str, audio: Audio) -> Path:
+        """Store ``audio`` (processed already) as the recording of ``text``,
+        replacing an older one; atomically: the old recording or the new, never part.
+
+        Raises VoicePackError when it cannot be written.
+        """
+        audio = resample(audio, self.info.sample_rate)
+        samples = np.clip(np.asarray(audio.samples, dtype=np.float32), -1.0, 1.0)
+        path = self.path(text)
+        try:
+            path.parent.mkdir(exist_ok=True)
+            with AtomicFile(path, replace=True) as out:
+                # libsndfile takes strings only before the first samples
+                with sf.SoundFile(out.path, "w", self.info.sample_rate, 1, "PCM_16", format="FLAC") as flac:
+                    flac.title = text
+                    flac.software = f"voiceguide {voiceguide_version()}"
+                    flac.write(samples)
+                out.commit()
+        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
+            detail = getattr(exc, "strerror", None) or str(exc)
+            raise VoicePackError(f"cannot write the recording of '{short(text)}' ({detail}); nothing was changed", path) from None
+        self.__dict__.pop("identity", None)  # the pack changed
+        return path
+
+    def recorded(self) -> list[Path]:
+        """Every recording file in the pack, by name."""
+        try:
+            return sorted(
+                p for p in (self.folder / PHRASE_FOLDER).iterdir() if p.suffix == ".flac" and not p.name.startswith(".")
+            )
+        except OSError:
+            return []
+
+    # --- identity -----------------------------------------------------------------------
+
+    @cached_property
+    def identity(self) -> str:
+        """A digest of the manifest and of every recording's contents: it
+        changes whenever a recording is added, replaced or edited.
+
+        File digests are kept in the cache folder by size and modification
+        time, so an unchanged pack costs a ``stat`` per file, not a read.
+        """
+        cache_key = "voicepack-" + hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:32]
+        known = read_json_cache(cache_key)
+        known = known if isinstance(known, dict) else {}
+        digests: dict[str, list] = {}
+        hasher = hashlib.sha256((self.folder / MANIFEST_NAME).read_bytes())
+        for path in self.recorded():
+            try:
+                stat = path.stat()
+                entry = known.get(path.name)
+                if not (isinstance(entry, list) and entry[:2] == [stat.st_size, stat.st_mtime_ns]):
+                    entry = [stat.st_size, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()]
+            except OSError:
+                continue
+            digests[path.name] = entry
+            hasher.update(f"{path.name}:{entry[2]}\n".encode())
+        if digests != known:
+            write_json_cache(cache_key, digests)
+        return hasher.hexdigest()[:32]
+
+
+def _read_manifest(path: Path) -> PackInfo:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise VoicePackError(f"cannot read the manifest ({exc.strerror or exc})", path) from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise VoicePackError("is too large to be a voice pack manifest", path)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise VoicePackError("not UTF-8 text; a voice pack manifest is JSON", path) from None
+    except json.JSONDecodeError as exc:
+        raise VoicePackError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from None
+    if not isinstance(data, dict):
+        raise VoicePackError("must be a JSON object with format, speaker, language and sample_rate", path)
+    version = data.get("format")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise VoicePackError("'format' must be a whole number (the pack format version)", path)
+    if version > PACK_FORMAT:
+        raise VoicePackError(
+            f"the voice pack has format {version}, made by a newer voiceguide ({data.get('voiceguide', '?')}); "
+            f"this one reads format {PACK_FORMAT}: update voiceguide",
+            path,
+        )
+    language = data.get("language")
+    if language not in rules.LANGUAGES:
+        raise VoicePackError(f"'language' must be one of {', '.join(rules.LANGUAGES)}, not {language!r}", path)
+    rate = data.get("sample_rate")
+    if rate not in PACK_SAMPLE_RATES or isinstance(rate, bool):
+        raise VoicePackError(f"'sample_rate' must be one of {', '.join(map(str, PACK_SAMPLE_RATES))}, not {rate!r}", path)
+    texts = {key: data.get(key, "") for key in ("speaker", "created", "voiceguide")}
+    for key, value in texts.items():
+        if not isinstance(value, str):
+            raise VoicePackError(f"'{key}' must be a string", path)
+    return PackInfo(texts["speaker"] or "unknown", language, int(rate), texts["created"], texts["voiceguide"], version)
+
+
+# --- the engine ---------------------------------------------------------------------------
+
+
+class VoicePackEngine:
+    """A voice pack in front of a speech engine (a
+    :class:`~voiceguide.speech.engine.SpeechEngine` itself): a phrase the
+    pack has is its recording, any other is the ``fallback`` engine's.
+
+    :meth:`recording` lets :func:`~voiceguide.speech.phrases.synthesize_phrases`
+    take recordings by the script's own text, before the lexicon respells
+    it, and past the phrase cache (a recording is on disk already, and a
+    cached copy could outlive a re-recorded phrase). :meth:`describe`
+    includes the pack's identity all the same, so whatever else a cache
+    keeps from this engine changes when the pack does. Closing it closes
+    the fallback.
+    """
+
+    def __init__(self, pack: VoicePack, fallback: SpeechEngine):
+        self.pack = pack
+        self.fallback = fallback
+        self.name = f"voicepack+{fallback.name}"
+
+    def recording(self, text: str) -> Recording | None:
+        """The pack's recording of ``text`` (the phrase as the script writes it), or None."""
+        return self.pack.recording(text)
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        return self.recording(text) or self.fallback.synthesize(text, settings)
+
+    def synthesize_many(self, texts: list[str], settings: VoiceSettings) -> list[Audio]:
+        found: list[Audio | None] = [self.recording(text) for text in texts]
+        rest = [text for text, audio in zip(texts, found) if audio is None]
+        many = getattr(self.fallback, "synthesize_many", None)
+        made = (
+            iter(many(rest, settings) if many else [self.fallback.synthesize(text, settings) for text in rest])
+            if rest
+            else iter(())
+        )
+        return [audio if audio is not None else next(made) for audio in found]
+
+    def voices(self) -> list[VoiceInfo]:
+        return self.fallback.voices()
+
+    def describe(self) -> str:
+        return f"{self.fallback.describe()}+voicepack:{self.pack.identity}"
+
+    def close(self) -> None:
+        self.fallback.close()
+
+
+def check_coverage(pack: VoicePack, texts: list[str], *, strict: bool = False) -> list[str]:
+    """The phrases of ``texts`` that ``pack`` has no recording of; they are
+    logged as one warning (the engine voice says them), or with ``strict``
+    refused.
+
+    Raises VoicePackError with ``strict`` when any phrase is missing.
+    """
+    missing = pack.missing(texts)
+    if missing:
+        listed = ", ".join(f"'{short(text, 40)}'" for text in missing)
+        counted = f"{len(missing)} of {len(dict.fromkeys(texts))} phrases"
+        if strict:
+            raise VoicePackError(
+                f"has no recording of {counted}: {listed}; record them with 'voiceguide record', or leave out --strict",
+                pack.folder,
+            )
+        log.warning("voice pack %s has no recording of %s; the engine voice says them: %s", pack.folder, counted, listed)
+    return missing
