@@ -183,10 +183,30 @@ def test_the_rate_becomes_a_length_scale_on_the_measured_line():
     assert length_scale_for(points, 10) == SCALE_LIMITS[1] and length_scale_for(points, 5000) == SCALE_LIMITS[0]
 
 
+def phonemes(text: str, voice: str) -> list[list[str]]:
+    return [["".join(clause) for clause in sentence] for sentence in piper._phonemizer().sentences(text, voice)]
+
+
 def test_phonemes_keep_punctuation_and_split_sentences():
-    sentences = piper._phonemizer().sentences("Breathe in. Two, three; hold it: let go! Really?", "en-us")
-    assert ["".join(s) for s in sentences] == ["bɹˈiːð ˈɪn.", "tˈuː, θɹˈiː; hˈoʊld ɪt: lˈɛt ɡˈoʊ!", "ɹˈiəli?"]
-    assert "".join(piper._phonemizer().sentences("Adem in, en uit.", "nl")[0]) == "ˈaːdəm ˈɪn, ɛn ˈœyt."
+    assert phonemes("Breathe in. Two, three; hold it: let go! Really?", "en-us") == [
+        ["bɹˈiːð ˈɪn."],
+        ["tˈuː, ", "θɹˈiː; ", "hˈoʊld ɪt: ", "lˈɛt ɡˈoʊ!"],
+        ["ɹˈiəli?"],
+    ]
+    assert phonemes("Adem in, en uit", "nl") == [["ˈaːdəm ˈɪn, ", "ɛn ˈœyt"]]  # no full stop: still one sentence
+
+
+def test_a_long_sentence_is_spoken_in_runs_of_bounded_length():
+    sentence = piper._phonemizer().sentences("Breathe in, " + "and let your breath flow softly through your body " * 20, "en-us")[
+        0
+    ]
+    runs = piper.model_runs(sentence, 120)
+    assert len(runs) > 8 and all(len(run) <= 120 for run in runs)
+    assert "".join(runs[0]) == "bɹˈiːð ˈɪn, "  # the clause alone: the long one after it does not fit beside it
+    assert [word for run in runs for word in "".join(run).split()] == "".join(
+        "".join(c) for c in sentence
+    ).split()  # nothing lost
+    assert piper.model_runs(sentence[:1], 120) == [list("bɹˈiːð ˈɪn, ")]
 
 
 def test_phoneme_ids_pad_every_phoneme_and_leave_unknown_ones_out(tmp_path):

@@ -24,7 +24,9 @@ How a phrase is made (what Piper's own runtime does, checked against it):
    ``phoneme_id_map``.
 3. **audio**: onnxruntime runs the network once per sentence with the
    scales (noise, length, noise width); the sentences are joined with
-   :data:`SENTENCE_GAP_S` of silence.
+   :data:`SENTENCE_GAP_S` of silence. A sentence longer than about 20 s of
+   speech is spoken in several runs, cut at its clauses (or between words),
+   so memory stays bounded (:func:`model_runs`).
 
 Determinism: the network draws Gaussian noise inside the graph (two
 ``RandomNormalLike`` nodes, for the durations and the voice), from a
@@ -87,6 +89,10 @@ on its own and stops about 0.1 s after it)."""
 NOISE_SEED = 20261126
 NOISE_TABLE_SIZE = 1 << 20
 """Values in each fixed noise table; longer draws repeat the table."""
+RUN_PHONEMES_AT_SCALE_1 = 400
+"""Phonemes the model speaks in one run at length scale 1 (about 20 s of
+speech; fewer at larger scales, so a run stays about that long)."""
+MIN_RUN_PHONEMES = 40
 DEFAULT_JOBS = 2
 """Sentences synthesised at once, one onnxruntime thread each."""
 PITCH_NEUTRAL = 50
@@ -326,15 +332,16 @@ class _Phonemizer:
         self.version = (lib.espeak_Info(None) or b"").decode(errors="replace")
         self.lock = threading.Lock()
 
-    def sentences(self, text: str, voice: str) -> list[list[str]]:
+    def sentences(self, text: str, voice: str) -> list[list[list[str]]]:
         """``text`` as phonemes (one string per Unicode code point, as Piper
-        splits them), a list per sentence."""
+        splits them): per sentence, its clauses, each ending in the
+        punctuation that ended it."""
         data = text.replace("\0", " ").encode("utf-8")
         buffer = ctypes.create_string_buffer(data)
         start = ctypes.addressof(buffer)
         pointer = ctypes.c_void_p(start)
-        sentences: list[list[str]] = []
-        current: list[str] = []
+        sentences: list[list[list[str]]] = []
+        current: list[list[str]] = []
         with self.lock:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise EngineError(f"espeak-ng has no voice '{voice}', which this Piper model reads with")
@@ -346,14 +353,48 @@ class _Phonemizer:
                 # that ended it is the last one followed by at most that.
                 found = _TERMINATOR.search(consumed.decode("utf-8", errors="replace"))
                 terminator = found.group(1) if found else ""
-                clause = _LANGUAGE_SWITCH.sub("", phonemes) + terminator + (" " if terminator in ",:;" and terminator else "")
-                current.extend(unicodedata.normalize("NFD", clause))
-                if terminator and terminator in _SENTENCE_ENDS:
+                # A clause that goes on (comma, or a long clause espeak cut
+                # without punctuation) is followed by a space, as words are.
+                ends = terminator and terminator in _SENTENCE_ENDS
+                clause = _LANGUAGE_SWITCH.sub("", phonemes) + terminator + ("" if ends else " ")
+                if clause.strip():
+                    current.append(list(unicodedata.normalize("NFD", clause)))
+                if ends and current:
                     sentences.append(current)
                     current = []
         if current:
             sentences.append(current)
-        return [sentence for sentence in sentences if any(not p.isspace() for p in sentence)]
+        for sentence in sentences:
+            while sentence[-1] and sentence[-1][-1] == " ":
+                sentence[-1].pop()  # the last clause of the text, ended by no punctuation
+        return sentences
+
+
+def model_runs(clauses: Sequence[Sequence[str]], limit: int) -> list[list[str]]:
+    """One sentence's clauses grouped into runs of the model of at most
+    ``limit`` phonemes: whole clauses where they fit, a longer clause cut
+    between words. A run's memory and time grow with its length (about 20 MB
+    per second of speech), and a 1000-character sentence would otherwise be
+    a minute of speech in one run."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for clause in clauses:
+        pieces = [list(clause)]
+        if len(clause) > limit:
+            pieces, words = [], "".join(clause).split(" ")
+            for word in words:
+                if pieces and len(pieces[-1]) + 1 + len(word) <= limit:
+                    pieces[-1] += [" ", *word]
+                else:
+                    pieces += [list(word[i : i + limit]) for i in range(0, max(len(word), 1), limit)]
+        for piece in pieces:
+            if current and len(current) + len(piece) > limit:
+                runs.append(current)
+                current = []
+            current += piece
+    if current:
+        runs.append(current)
+    return [run for run in runs if any(not p.isspace() for p in run)]
 
 
 @cache
@@ -488,10 +529,10 @@ class PiperNetwork:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        serialized = graph_model.SerializeToString()
+        del graph_model  # the parsed model is as large as the file: free it before onnxruntime makes its own copy
         try:
-            self.session = onnxruntime.InferenceSession(
-                graph_model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
             raise UsageError(f"{what} (onnxruntime cannot load it: {_one_line(str(exc))[:200]})") from None
 
@@ -633,8 +674,16 @@ class PiperEngine:
         model = self.model(voice_id)
         network = self.network(voice_id)
         phonemizer = _phonemizer()
-        sentences = [[phoneme_ids(model, s) for s in phonemizer.sentences(text, model.espeak_voice)] for text in texts]
-        flat = [ids for phrase in sentences for ids in phrase]
+        limit = max(MIN_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, length_scale)))
+        # per phrase, per sentence: the runs of the model
+        plan = [
+            [
+                [phoneme_ids(model, run) for run in model_runs(sentence, limit)]
+                for sentence in phonemizer.sentences(text, model.espeak_voice)
+            ]
+            for text in texts
+        ]
+        flat = [ids for phrase in plan for sentence in phrase for ids in sentence]
         if self.jobs > 1 and len(flat) > 1:
             with ThreadPoolExecutor(min(self.jobs, len(flat))) as pool:
                 spoken = iter(list(pool.map(lambda ids: network.run(ids, length_scale), flat)))
@@ -642,10 +691,11 @@ class PiperEngine:
             spoken = iter([network.run(ids, length_scale) for ids in flat])
         gap = np.zeros(int(SENTENCE_GAP_S * model.sample_rate), dtype=np.float32)
         result = []
-        for phrase in sentences:
+        for phrase in plan:
             parts: list[np.ndarray] = []
-            for index in range(len(phrase)):
-                parts += [gap, next(spoken)] if index else [next(spoken)]
+            for index, sentence in enumerate(phrase):
+                parts += [gap] if index else []
+                parts += [next(spoken) for _ in sentence]
             samples = np.concatenate(parts) if parts else np.zeros(model.sample_rate // 10, dtype=np.float32)
             result.append(Audio(on_pcm16_grid(samples), model.sample_rate))
         return result
