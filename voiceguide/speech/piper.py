@@ -23,8 +23,9 @@ How a phrase is made (what Piper's own runtime does, checked against it):
 2. **ids**: ``^`` + (phoneme id, pad id)... + ``$`` through the config's
    ``phoneme_id_map``.
 3. **audio**: onnxruntime runs the network once per sentence with the
-   scales (noise, length, noise width); the sentences are joined with
-   :data:`SENTENCE_GAP_S` of silence. A sentence longer than about 20 s of
+   scales (noise, length, noise width); the sentences are joined as they
+   come, as Piper does: the model ends each with its own pause (0.2-0.3 s at
+   its own pace, 0.4-0.8 s at a calm one, with the start of the next). A sentence longer than about 20 s of
    speech is spoken in several runs, cut at its clauses (or between words),
    so memory stays bounded (:func:`model_runs`).
 
@@ -83,9 +84,9 @@ PREFIX = "piper:"
 INSTALL_HINT = "pip install 'voiceguide[piper]'"
 MAX_CONFIG_BYTES = 2_000_000
 """A Piper config is a few kB (a multi-speaker one a few hundred)."""
-SENTENCE_GAP_S = 0.25
-"""Silence between the sentences of one phrase (Piper speaks each sentence
-on its own and stops about 0.1 s after it)."""
+ENGINE_VERSION = 1
+"""Bump when the way a phrase is made changes (phonemes, runs, joins): the
+phrase cache keys on it, so cached phrases are then made again."""
 NOISE_SEED = 20261126
 NOISE_TABLE_SIZE = 1 << 20
 """Values in each fixed noise table; longer draws repeat the table."""
@@ -309,7 +310,8 @@ class _Phonemizer:
 
     def __init__(self) -> None:
         from .espeak_client import find_library
-        from .espeak_server import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT, INSTALL_HINT
+        from .espeak_server import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT
+        from .espeak_server import INSTALL_HINT as ESPEAK_HINT
 
         library = find_library()
         try:
@@ -317,7 +319,7 @@ class _Phonemizer:
                 raise OSError("libespeak-ng not found")
             lib = ctypes.CDLL(library)
         except OSError as exc:
-            raise EngineError(f"Piper voices read text with espeak-ng, which is missing ({exc}); {INSTALL_HINT}") from None
+            raise EngineError(f"Piper voices read text with espeak-ng, which is missing ({exc}); {ESPEAK_HINT}") from None
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
@@ -327,7 +329,7 @@ class _Phonemizer:
         lib.espeak_Info.argtypes = [ctypes.c_void_p]
         lib.espeak_Info.restype = ctypes.c_char_p
         if lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, INITIALIZE_DONT_EXIT) <= 0:
-            raise EngineError(f"espeak-ng could not start; {INSTALL_HINT}")
+            raise EngineError(f"espeak-ng could not start; {ESPEAK_HINT}")
         self.lib = lib
         self.version = (lib.espeak_Info(None) or b"").decode(errors="replace")
         self.lock = threading.Lock()
@@ -612,9 +614,10 @@ class PiperEngine:
         return [VoiceInfo(m.voice_id, m.description or m.name, (m.language,)) for m in find_models()]
 
     def describe(self) -> str:
-        """Engine identity for cache keys: the runtime's version, espeak-ng's
-        library and data, the noise, the pace calibration, and every model
-        this engine has resolved (size and content hash)."""
+        """Engine identity for cache keys: this engine's version, the
+        runtime's, espeak-ng's library and data, the noise, the pace
+        calibration, and every model this engine has resolved (size and
+        content hash)."""
         from importlib.metadata import PackageNotFoundError, version
 
         from .espeak_client import find_library
@@ -629,7 +632,7 @@ class PiperEngine:
         data = espeak_data_dir()
         espeak = f"{Path(os.path.realpath(library)).name if library else '?'}@{int(data.stat().st_mtime) if data else 0}"
         models = ",".join(f"{voice}={identity}" for voice, identity in sorted(self._identities.items()))
-        return f"piper|onnxruntime {runtime}|{espeak}|noise {NOISE_SEED}|pace {PACE_VERSION}|{models}"
+        return f"piper {ENGINE_VERSION}|onnxruntime {runtime}|{espeak}|noise {NOISE_SEED}|pace {PACE_VERSION}|{models}"
 
     # speech
 
@@ -689,13 +692,9 @@ class PiperEngine:
                 spoken = iter(list(pool.map(lambda ids: network.run(ids, length_scale), flat)))
         else:
             spoken = iter([network.run(ids, length_scale) for ids in flat])
-        gap = np.zeros(int(SENTENCE_GAP_S * model.sample_rate), dtype=np.float32)
         result = []
         for phrase in plan:
-            parts: list[np.ndarray] = []
-            for index, sentence in enumerate(phrase):
-                parts += [gap] if index else []
-                parts += [next(spoken) for _ in sentence]
+            parts = [next(spoken) for sentence in phrase for _ in sentence]
             samples = np.concatenate(parts) if parts else np.zeros(model.sample_rate // 10, dtype=np.float32)
             result.append(Audio(on_pcm16_grid(samples), model.sample_rate))
         return result
