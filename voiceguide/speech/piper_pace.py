@@ -13,7 +13,7 @@ each model is measured once, at :data:`SCALES`, on the reference sentences
 of its language (:data:`voiceguide.speech.pace_texts.REFERENCE`), and the
 line through those points gives the scale for any rate. The points are
 remembered in the cache folder under the model's identity (size and content
-hash), so a model is measured once per cache folder (15-25 s here).
+hash), so a model is measured once per cache folder (10-25 s here).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def pace_points(model, identity: str, speak: Callable[[str, float], Audio]) -> l
             pass
     texts = REFERENCE.get(model.base_language) or REFERENCE[FALLBACK_LANGUAGE]
     words = sum(count_words(text) for text in texts)
-    log.warning("measuring the pace of %s once (about 20 s; remembered after that)", model.voice_id)
+    log.warning("measuring the pace of %s once (10-25 s; remembered after that)", model.voice_id)
     points = []
     for scale in SCALES:
         seconds = sum(level_voice(speak(text, scale), MEASURE_RATE_HZ, -20.0, -1.0).duration_s for text in texts)
