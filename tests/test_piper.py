@@ -90,7 +90,14 @@ def test_voices_says_where_piper_voices_go_when_there_are_none(voices_folder):
     assert f"(natural Piper voices: none in {voices_folder}; see docs/natural-voice.md)" in result.output
 
 
-def test_a_piper_voice_picks_the_piper_engine_and_resolves_from_front_matter(voices_folder, write_script):
+@pytest.fixture
+def any_runtime(monkeypatch):
+    """Resolving a voice checks that the runtime is installed; tests of
+    resolution alone run where it is not."""
+    monkeypatch.setattr(piper, "check_runtime", lambda: None)
+
+
+def test_a_piper_voice_picks_the_piper_engine_and_resolves_from_front_matter(voices_folder, write_script, any_runtime):
     path = fake_model(voices_folder)
     engine = open_engine(None, "piper:en_US-tiny-medium")
     assert isinstance(engine, PiperEngine)
@@ -162,7 +169,7 @@ def test_without_the_runtime_a_piper_voice_gives_the_pip_command(voices_folder, 
         piper._runtime()
 
 
-def test_the_model_identity_follows_the_content_and_is_remembered(tmp_path):
+def test_the_model_identity_follows_the_content_and_is_remembered(tmp_path, any_runtime):
     path = fake_model(tmp_path, body=b"a" * 1000)
     model = read_model(path)
     first = model_identity(model)
