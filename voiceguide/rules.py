@@ -86,9 +86,11 @@ DEFAULT_SAMPLE_RATE = 44_100
 DEFAULT_LOUDNESS_LUFS = -16.0
 DEFAULT_MP3_KBPS = 96
 
-VOICE_ID = re.compile(r"[A-Za-z0-9_+/.:\- ]{1,80}")
-"""An engine voice id as a script, a manifest or --voice may give it:
-``auto``, ``gmw/nl+f3``, ``piper:nl_NL-mls-medium``."""
+VOICE_ID = re.compile(r"(?!piper:.*(/|\.onnx$|\.json$))[A-Za-z0-9_+/.:\- ]{1,80}")
+"""An engine voice id as a script or a manifest may give it: ``auto``,
+``gmw/nl+f3``, ``piper:nl_NL-mls-medium``. A Piper voice is named, never a
+path: a shared script must not make voiceguide open a file of its choosing
+(``--voice piper:PATH`` on the command line may)."""
 
 
 class Severity(str, Enum):

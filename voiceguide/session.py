@@ -54,7 +54,8 @@ class VoiceOptions:
     """Words per minute, as heard."""
     pitch: int | None = None
     engine: str | None = None
-    """``espeak`` or ``pyttsx3`` (None: the platform's default, see
+    """``espeak``, ``pyttsx3`` or ``piper`` (None: ``piper`` for a ``piper:``
+    voice, else the platform's default, see
     :func:`voiceguide.speech.engine.default_engine_name`)."""
     voice_pack: Path | None = None
     """A voice pack folder: its recordings speak the phrases it has, the
@@ -113,7 +114,7 @@ def prepare_session(
     if pack is not None:
         check_coverage(pack, spoken_texts(script), strict=voice.strict)
     own_engine = engine is None
-    engine = engine or open_engine(voice.engine)
+    engine = engine or open_engine(voice.engine, voice.voice or script.meta.voice)
     phrase_cache = PhraseCache() if cache is True else (cache or None)
     lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language)
     try:
@@ -257,7 +258,8 @@ def voice_settings(script: Script, engine: SpeechEngine, options: VoiceOptions =
     overridden by ``options``, with the voice resolved to one the engine has."""
     meta = script.meta
     requested = options.voice or meta.voice
-    voice_id = resolve_voice(requested, meta.language, engine.voices())
+    own_resolve = getattr(engine, "resolve_voice", None)  # an engine with voices beyond its list (Piper model files)
+    voice_id = own_resolve(requested, meta.language) if own_resolve else resolve_voice(requested, meta.language, engine.voices())
     return VoiceSettings(voice_id, options.rate or meta.rate, meta.pitch if options.pitch is None else options.pitch, meta.volume)
 
 

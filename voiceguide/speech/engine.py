@@ -59,7 +59,7 @@ class SpeechEngine(Protocol):
     def close(self) -> None: ...
 
 
-ENGINES = ("espeak", "pyttsx3")
+ENGINES = ("espeak", "pyttsx3", "piper")
 """Engines ``--engine`` (or $VOICEGUIDE_ENGINE) can name."""
 
 
@@ -72,12 +72,17 @@ def default_engine_name() -> str:
     return "espeak" if sys.platform.startswith("linux") else "pyttsx3"
 
 
-def open_engine(name: str | None = None) -> SpeechEngine:
-    """A new engine by name (default: :func:`default_engine_name`); close it after use.
+def open_engine(name: str | None = None, voice: str | None = None) -> SpeechEngine:
+    """A new engine by name (default: the one ``voice`` needs, a ``piper:``
+    voice the Piper engine, else :func:`default_engine_name`); close it after use.
 
-    Raises UsageError for an engine that does not exist.
+    Raises UsageError for an engine that does not exist or cannot speak ``voice``.
     """
-    name = name or default_engine_name()
+    from .piper import is_piper_voice
+
+    if is_piper_voice(voice) and name not in (None, "piper"):
+        raise UsageError(f"'{voice}' is a Piper voice; the {name} engine cannot speak it")
+    name = name or ("piper" if is_piper_voice(voice) else default_engine_name())
     if name == "espeak":
         from .espeak import EspeakEngine
 
@@ -86,6 +91,10 @@ def open_engine(name: str | None = None) -> SpeechEngine:
         from .pyttsx3 import Pyttsx3Engine
 
         return Pyttsx3Engine()
+    if name == "piper":
+        from .piper import PiperEngine
+
+        return PiperEngine()
     if name == "fake":  # the deterministic test engine
         from .fake import FakeEngine
 
@@ -94,12 +103,18 @@ def open_engine(name: str | None = None) -> SpeechEngine:
 
 
 def list_voices(language: str | None = None, engine: str | None = None) -> list[VoiceInfo]:
-    """The engine's voices, those for ``language`` (``nl``, ``en``...) when given."""
+    """The engine's voices, those for ``language`` (``nl``, ``en``...) when
+    given. Without ``engine``: the default engine's voices, then the Piper
+    voices in the user's voices folder."""
     speaker = open_engine(engine)
     try:
         found = speaker.voices()
     finally:
         speaker.close()
+    if engine is None and speaker.name != "piper":
+        from .piper import PiperEngine
+
+        found += PiperEngine().voices()  # reads the voices' configs only: no runtime needed
     if language:
         language = language.lower()
         found = [v for v in found if any(lang.lower().split("-")[0] == language for lang in v.languages)]

@@ -1,0 +1,724 @@
+"""Piper voices: natural neural speech from a voice model file (VITS, ONNX).
+
+A Piper voice is two files: ``NAME.onnx`` (the network) and
+``NAME.onnx.json`` (its config: sample rate, language, espeak-ng voice,
+phoneme ids). The user downloads both (see docs/natural-voice.md) into the
+voices folder, :func:`voices_dir` (``~/.local/share/voiceguide/voices`` on
+Linux), and speaks with ``--voice piper:NAME`` or ``voice: piper:NAME`` in a
+script; ``--voice piper:PATH/NAME.onnx`` names a file anywhere (on the
+command line only: a shared script or manifest cannot name a file, see
+:data:`voiceguide.rules.VOICE_ID`).
+
+How a phrase is made (what Piper's own runtime does, checked against it):
+
+1. **phonemes**: libespeak-ng, the library the espeak engine drives, turns
+   the text into IPA one clause at a time in the model's espeak voice
+   (``espeak_TextToPhonemes``). The clause's punctuation is kept, because the
+   model was trained with it (a comma gives a pause, a question mark a rise),
+   and sentences end at ``.``, ``?`` and ``!``. espeak-ng 1.51 does not report
+   which punctuation ended a clause, so it is read from the text espeak
+   consumed. Piper's own runtime bundles a newer espeak-ng: on the 38 pace
+   sentences 27 gave the same phoneme ids, the rest differ in a vowel or a
+   glide where espeak-ng's English rules changed between versions.
+2. **ids**: ``^`` + (phoneme id, pad id)... + ``$`` through the config's
+   ``phoneme_id_map``.
+3. **audio**: onnxruntime runs the network once per sentence with the
+   scales (noise, length, noise width); the sentences are joined as they
+   come, as Piper does: the model ends each with its own pause (0.2-0.3 s at
+   its own pace, 0.4-0.8 s at a calm one, with the start of the next). A sentence longer than about 20 s of
+   speech is spoken in several runs, cut at its clauses (or between words),
+   so memory stays bounded (:func:`model_runs`).
+
+Determinism: the network draws Gaussian noise inside the graph (two
+``RandomNormalLike`` nodes, for the durations and the voice), from a
+generator that runs on from one call to the next, so the same phrase came
+out a different length each time. When a model is loaded those nodes are
+replaced, in memory, by slices of a fixed table of Gaussian noise (a seeded
+draw): every call starts from the same noise, so the same text, model and
+settings give the same samples in any order, in any process. The noise keeps
+its distribution, so the voice sounds as it does in Piper.
+
+Pace: the script's rate (words per minute as heard) becomes Piper's length
+scale through a calibration measured once per model and remembered
+(:mod:`voiceguide.speech.piper_pace`).
+
+Why this runtime: Piper's own ``piper-tts`` is GPL-3.0; of the permissive
+ones, ``piper-onnx`` phonemises every model as American English (and needs
+the GPL ``phonemizer-fork``), ``sherpa-onnx`` only loads models re-exported
+with its own metadata (a downloaded Piper model fails with "'sample_rate'
+does not exist in the metadata"), and ``pipersynth`` (Apache-2.0) speaks
+well (the same phonemes as here) but runs the espeak-ng command line per
+phrase on espeak-ng 1.51, pulls in six young packages and gives no hold on
+the graph's noise. A Piper model is one onnxruntime call, so voiceguide runs
+it with onnxruntime (MIT) directly and uses ``onnx`` (Apache-2.0) to fix the
+noise; both come with ``pip install 'voiceguide[piper]'``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import Audio
+from ..errors import EngineError, UsageError
+from .cache import read_json_cache, write_json_cache
+from .engine import VoiceInfo, VoiceSettings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "piper:"
+"""Voice ids of Piper voices start with this: ``piper:NAME`` or ``piper:PATH``."""
+INSTALL_HINT = "pip install 'voiceguide[piper]'"
+MAX_CONFIG_BYTES = 2_000_000
+"""A Piper config is a few kB (a multi-speaker one a few hundred)."""
+ENGINE_VERSION = 1
+"""Bump when the way a phrase is made changes (phonemes, runs, joins): the
+phrase cache keys on it, so cached phrases are then made again."""
+NOISE_SEED = 20261126
+NOISE_TABLE_SIZE = 1 << 20
+"""Values in each fixed noise table; longer draws repeat the table."""
+RUN_PHONEMES_AT_SCALE_1 = 400
+"""Phonemes the model speaks in one run at length scale 1 (about 20 s of
+speech; fewer at larger scales, so a run stays about that long)."""
+MIN_RUN_PHONEMES = 40
+DEFAULT_JOBS = 2
+"""Sentences synthesised at once, one onnxruntime thread each."""
+PITCH_NEUTRAL = 50
+_TERMINATOR = re.compile(r"([.,?!:;])[\"'\u201d\u2019)\]\s]*\S?$")
+_SENTENCE_ENDS = ".?!"
+_LANGUAGE_SWITCH = re.compile(r"\([^)]*\)")
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_PIPER_INPUTS = {"input", "input_lengths", "scales"}
+
+
+def is_piper_voice(voice_id: str | None) -> bool:
+    """Whether ``voice_id`` names a Piper voice (``piper:...``)."""
+    return bool(voice_id) and str(voice_id).startswith(PREFIX)
+
+
+def voices_dir() -> Path:
+    """The folder of the user's Piper voices: ``voices`` in voiceguide's data
+    folder (``$VOICEGUIDE_DATA_DIR``, else ``~/.local/share/voiceguide`` on Linux)."""
+    from ..practice.store import resolve_data_dir
+
+    return resolve_data_dir() / "voices"
+
+
+# --- models on disk ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PiperModel:
+    """A Piper voice model file and what its config says."""
+
+    path: Path
+    """The network, ``NAME.onnx``."""
+    config_path: Path
+    """Its config, ``NAME.onnx.json``."""
+    name: str
+    """The file name without ``.onnx``, e.g. ``nl_NL-mls-medium``."""
+    language: str
+    """What it speaks, e.g. ``nl-NL`` (the config's language code, else its espeak voice)."""
+    espeak_voice: str
+    """The espeak-ng voice its phonemes come from, e.g. ``nl`` or ``en-us``."""
+    sample_rate: int
+    """Hz."""
+    phoneme_ids: Mapping[str, tuple[int, ...]]
+    phoneme_map: Mapping[str, tuple[str, ...]]
+    """Phonemes the model was trained to read as others."""
+    speaker: int | None
+    """The speaker of a multi-speaker model (its default), None for one speaker."""
+    noise_scale: float
+    noise_w: float
+    description: str
+    """Dataset and quality, for listings: ``mls, medium``."""
+    in_voices_dir: bool = False
+
+    @property
+    def voice_id(self) -> str:
+        """``piper:NAME`` for a model in the voices folder, else ``piper:PATH``."""
+        return PREFIX + (self.name if self.in_voices_dir else str(self.path))
+
+    @property
+    def base_language(self) -> str:
+        """``nl`` for ``nl-BE``."""
+        return re.split(r"[-_]", self.language, maxsplit=1)[0].lower()
+
+
+def read_model(path: Path, *, in_voices_dir: bool = False) -> PiperModel:
+    """Read the config of the Piper model at ``path`` (the ``.onnx`` file, or
+    its ``.onnx.json``). Raises UsageError, one line, when it is missing or
+    not a Piper config. The network itself is checked when it is loaded."""
+    path = Path(path).expanduser()
+    if path.name.endswith(".onnx.json"):
+        path = path.with_name(path.name[: -len(".json")])
+    if not path.is_file():
+        raise UsageError(f"no Piper voice model at {path}")
+    config_path = path.with_name(path.name + ".json")
+    if not config_path.is_file():
+        raise UsageError(
+            f"{path.name} has no {config_path.name} beside it; a Piper voice is two files: NAME.onnx and NAME.onnx.json"
+        )
+    try:
+        if config_path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ValueError(f"larger than {MAX_CONFIG_BYTES // 1000} kB")
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        return _model_from_config(path, config_path, config, in_voices_dir)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        reason = getattr(exc, "strerror", None) or (f"no {exc}" if isinstance(exc, KeyError) else str(exc))
+        raise UsageError(f"{config_path} is not a Piper voice config ({_one_line(reason)})") from None
+
+
+def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_dir: bool) -> PiperModel:
+    if not isinstance(config, dict):
+        raise ValueError("not a JSON object")
+    phoneme_type = config.get("phoneme_type", "espeak")
+    if phoneme_type != "espeak":
+        raise ValueError(f"phonemes of type {phoneme_type!r}; voiceguide speaks models phonemised by espeak-ng")
+    espeak_voice = config["espeak"]["voice"]
+    sample_rate = config["audio"]["sample_rate"]
+    if (
+        not isinstance(espeak_voice, str)
+        or not espeak_voice
+        or not isinstance(sample_rate, int)
+        or not 8000 <= sample_rate <= 96000
+    ):
+        raise ValueError("its espeak voice or sample rate is not valid")
+    phoneme_ids = {
+        str(phoneme): tuple(int(i) for i in ids)
+        for phoneme, ids in dict(config["phoneme_id_map"]).items()
+        if isinstance(ids, list)
+    }
+    if not all(key in phoneme_ids for key in "^_$"):
+        raise ValueError("its phoneme_id_map lacks ^, _ or $")
+    phoneme_map = {str(k): tuple(str(p) for p in v) for k, v in dict(config.get("phoneme_map") or {}).items()}
+    speakers = int(config.get("num_speakers", 1))
+    inference = dict(config.get("inference") or {})
+    language = dict(config.get("language") or {}).get("code") or espeak_voice
+    dataset = config.get("dataset") or ""
+    quality = dict(config.get("audio") or {}).get("quality") or ""
+    return PiperModel(
+        path=path,
+        config_path=config_path,
+        name=path.name[: -len(".onnx")] if path.name.endswith(".onnx") else path.name,
+        language=str(language).replace("_", "-"),
+        espeak_voice=espeak_voice,
+        sample_rate=sample_rate,
+        phoneme_ids=phoneme_ids,
+        phoneme_map=phoneme_map,
+        speaker=int(config.get("default_speaker_id", 0)) if speakers > 1 else None,
+        noise_scale=float(inference.get("noise_scale", 0.667)),
+        noise_w=float(inference.get("noise_w", 0.8)),
+        description=", ".join(str(part) for part in (dataset, quality) if part),
+        in_voices_dir=in_voices_dir,
+    )
+
+
+def find_models(folder: Path | None = None) -> list[PiperModel]:
+    """The Piper models in ``folder`` (default :func:`voices_dir`) and its
+    subfolders, by name; a model without a readable config is skipped with a
+    warning, and of two with one name the first path wins."""
+    folder = voices_dir() if folder is None else folder
+    found: dict[str, PiperModel] = {}
+    for path in sorted(folder.rglob("*.onnx")) if folder.is_dir() else ():
+        try:
+            model = read_model(path, in_voices_dir=True)
+        except UsageError as exc:
+            log.warning("skipping a voice in %s: %s", folder, exc)
+            continue
+        if model.name in found:
+            log.warning("two Piper voices are named %s; using %s", model.name, found[model.name].path)
+            continue
+        found[model.name] = model
+    return [found[name] for name in sorted(found)]
+
+
+def find_model(spec: str, language: str | None = None) -> PiperModel:
+    """The model a voice id names: ``piper:NAME`` (in the voices folder),
+    ``piper:PATH`` (a file; contains a folder separator or ends in ``.onnx``)
+    or ``piper:auto`` (the first voice in the folder for ``language``).
+    Raises UsageError, one line, when there is no such model or it speaks
+    another language than ``language``."""
+    name = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
+    if "/" in name or os.sep in name or name.endswith((".onnx", ".json")):
+        model = read_model(Path(name))
+    elif name == "auto":
+        models = [m for m in find_models() if language is None or m.base_language == language]
+        if not models:
+            raise UsageError(
+                f"no Piper voice for language '{language}' in {voices_dir()}; put NAME.onnx and NAME.onnx.json there"
+            )
+        return models[0]
+    else:
+        if not _NAME.fullmatch(name):
+            raise UsageError(f"'{spec}' is not a Piper voice name; see 'voiceguide voices'")
+        models = {m.name: m for m in find_models()}
+        if name not in models:
+            raise UsageError(f"no Piper voice '{name}' in {voices_dir()}; see 'voiceguide voices'")
+        model = models[name]
+    if language is not None and model.base_language != language:
+        raise UsageError(
+            f"{model.voice_id} speaks {model.language}, but the script is in '{language}'; "
+            f"choose a voice for it (voiceguide voices --lang {language})"
+        )
+    return model
+
+
+def model_identity(model: PiperModel) -> str:
+    """What the phrase cache and the pace calibration key on: the size and
+    SHA-256 of the network and its config. Hashing 60 MB takes a few tenths
+    of a second, so it is remembered by path, size and modification time."""
+    stats = [model.path.stat(), model.config_path.stat()]
+    stamp = [[s.st_size, s.st_mtime_ns] for s in stats]
+    key = "piper-model-" + hashlib.sha256(str(model.path.resolve()).encode()).hexdigest()[:24]
+    remembered = read_json_cache(key)
+    if isinstance(remembered, dict) and remembered.get("stamp") == stamp and isinstance(remembered.get("identity"), str):
+        return remembered["identity"]
+    digest = hashlib.sha256()
+    for path in (model.path, model.config_path):
+        with open(path, "rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+    identity = f"{stats[0].st_size}-{digest.hexdigest()[:32]}"
+    write_json_cache(key, {"stamp": stamp, "identity": identity})
+    return identity
+
+
+# --- phonemes -----------------------------------------------------------------------------------
+
+
+class _Phonemizer:
+    """libespeak-ng's text to IPA, in this process.
+
+    Only ``espeak_TextToPhonemes`` runs here, never synthesis; its output
+    does not depend on what was phonemised before (checked: 68 sentences in
+    two orders gave the same phonemes), unlike espeak's audio.
+    """
+
+    def __init__(self) -> None:
+        from .espeak_client import find_library
+        from .espeak_server import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT
+        from .espeak_server import INSTALL_HINT as ESPEAK_HINT
+
+        library = find_library()
+        try:
+            if library is None:
+                raise OSError("libespeak-ng not found")
+            lib = ctypes.CDLL(library)
+        except OSError as exc:
+            raise EngineError(f"Piper voices read text with espeak-ng, which is missing ({exc}); {ESPEAK_HINT}") from None
+        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_Initialize.restype = ctypes.c_int
+        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        lib.espeak_SetVoiceByName.restype = ctypes.c_int
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        lib.espeak_Info.argtypes = [ctypes.c_void_p]
+        lib.espeak_Info.restype = ctypes.c_char_p
+        if lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, INITIALIZE_DONT_EXIT) <= 0:
+            raise EngineError(f"espeak-ng could not start; {ESPEAK_HINT}")
+        self.lib = lib
+        self.version = (lib.espeak_Info(None) or b"").decode(errors="replace")
+        self.lock = threading.Lock()
+
+    def sentences(self, text: str, voice: str) -> list[list[list[str]]]:
+        """``text`` as phonemes (one string per Unicode code point, as Piper
+        splits them): per sentence, its clauses, each ending in the
+        punctuation that ended it."""
+        data = text.replace("\0", " ").encode("utf-8")
+        buffer = ctypes.create_string_buffer(data)
+        start = ctypes.addressof(buffer)
+        pointer = ctypes.c_void_p(start)
+        sentences: list[list[list[str]]] = []
+        current: list[list[str]] = []
+        with self.lock:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise EngineError(f"espeak-ng has no voice '{voice}', which this Piper model reads with")
+            while pointer.value:
+                before = pointer.value - start
+                phonemes = (self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, 0x02) or b"").decode(errors="replace")
+                consumed = data[before : (pointer.value - start) if pointer.value else len(data)]
+                # espeak reads one character past the clause: the punctuation
+                # that ended it is the last one followed by at most that.
+                found = _TERMINATOR.search(consumed.decode("utf-8", errors="replace"))
+                terminator = found.group(1) if found else ""
+                # A clause that goes on (comma, or a long clause espeak cut
+                # without punctuation) is followed by a space, as words are.
+                ends = terminator and terminator in _SENTENCE_ENDS
+                clause = _LANGUAGE_SWITCH.sub("", phonemes) + terminator + ("" if ends else " ")
+                if clause.strip():
+                    current.append(list(unicodedata.normalize("NFD", clause)))
+                if ends and current:
+                    sentences.append(current)
+                    current = []
+        if current:
+            sentences.append(current)
+        for sentence in sentences:
+            while sentence[-1] and sentence[-1][-1] == " ":
+                sentence[-1].pop()  # the last clause of the text, ended by no punctuation
+        return sentences
+
+
+def model_runs(clauses: Sequence[Sequence[str]], limit: int) -> list[list[str]]:
+    """One sentence's clauses grouped into runs of the model of at most
+    ``limit`` phonemes: whole clauses where they fit, a longer clause cut
+    between words. A run's memory and time grow with its length (about 20 MB
+    per second of speech), and a 1000-character sentence would otherwise be
+    a minute of speech in one run."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for clause in clauses:
+        pieces = [list(clause)]
+        if len(clause) > limit:
+            pieces, words = [], "".join(clause).split(" ")
+            for word in words:
+                if pieces and len(pieces[-1]) + 1 + len(word) <= limit:
+                    pieces[-1] += [" ", *word]
+                else:
+                    pieces += [list(word[i : i + limit]) for i in range(0, max(len(word), 1), limit)]
+        for piece in pieces:
+            if current and len(current) + len(piece) > limit:
+                runs.append(current)
+                current = []
+            current += piece
+    if current:
+        runs.append(current)
+    return [run for run in runs if any(not p.isspace() for p in run)]
+
+
+@cache
+def _phonemizer() -> _Phonemizer:
+    """One espeak-ng per process."""
+    return _Phonemizer()
+
+
+def phoneme_ids(model: PiperModel, phonemes: Sequence[str]) -> list[int]:
+    """Piper's ids for one sentence: ``^`` ``_`` then each phoneme and ``_``, then ``$``.
+    Phonemes the model does not know are left out (as Piper does)."""
+    ids = [*model.phoneme_ids["^"], *model.phoneme_ids["_"]]
+    pad = model.phoneme_ids["_"]
+    for phoneme in phonemes:
+        for mapped in model.phoneme_map.get(phoneme, (phoneme,)):
+            known = model.phoneme_ids.get(mapped)
+            if known:
+                ids.extend(known)
+                ids.extend(pad)
+    ids.extend(model.phoneme_ids["$"])
+    return ids
+
+
+# --- the network --------------------------------------------------------------------------------
+
+
+RUNTIME_MISSING = f"Piper voices need onnxruntime and onnx, which are not installed: {INSTALL_HINT}"
+
+
+def check_runtime() -> None:
+    """Raise EngineError with the pip command (exit 1) unless the runtime is
+    installed; cheap: nothing is imported."""
+    import importlib.util
+
+    for name in ("onnxruntime", "onnx"):
+        try:
+            found = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            raise EngineError(RUNTIME_MISSING)
+
+
+def _runtime():
+    """onnx and onnxruntime, or EngineError with the pip command (exit 1)."""
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError:
+        raise EngineError(RUNTIME_MISSING) from None
+    return onnx, onnxruntime
+
+
+def fix_noise(graph_model) -> int:
+    """Replace the random-noise nodes of an ONNX model (in place) by slices of
+    fixed Gaussian tables, so every call draws the same noise. Returns how
+    many were replaced. See the module notes."""
+    graph = graph_model.graph
+    nodes = []
+    replaced = 0
+    for node in graph.node:
+        if node.op_type in ("RandomNormalLike", "RandomNormal"):
+            nodes += _fixed_noise(graph, node, f"voiceguide_noise_{replaced}_", NOISE_SEED + replaced)
+            replaced += 1
+        else:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return replaced
+
+
+def _fixed_noise(graph, node, prefix: str, seed: int) -> list:
+    """Nodes that make what ``node`` (a RandomNormal[Like]) made, from a fixed
+    table added to ``graph``: the first N values of the table, repeated as
+    often as needed, shaped like the noise asked for."""
+    from onnx import helper, numpy_helper
+
+    attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    table = np.random.default_rng(seed).standard_normal(NOISE_TABLE_SIZE).astype(np.float32)
+    table = table * np.float32(attributes.get("scale", 1.0)) + np.float32(attributes.get("mean", 0.0))
+    constants = {"table": table, "size": [NOISE_TABLE_SIZE], "one": [1], "zero": [0]}
+    nodes = []
+    if node.op_type == "RandomNormal":
+        constants["shape"] = [int(d) for d in attributes["shape"]]
+    else:
+        nodes.append(helper.make_node("Shape", [node.input[0]], [prefix + "shape"]))
+    for name, values in constants.items():
+        array = values if isinstance(values, np.ndarray) else np.array(values, dtype=np.int64)
+        graph.initializer.append(numpy_helper.from_array(array, prefix + name))
+    p = prefix
+    dtype = attributes.get("dtype", 1)  # 1 is float
+    nodes += [
+        helper.make_node("ReduceProd", [p + "shape"], [p + "count"], keepdims=1),
+        # repeats = (count - 1) // size + 1: enough copies of the table for any length
+        helper.make_node("Sub", [p + "count", p + "one"], [p + "count_1"]),
+        helper.make_node("Div", [p + "count_1", p + "size"], [p + "whole"]),
+        helper.make_node("Add", [p + "whole", p + "one"], [p + "repeats"]),
+        helper.make_node("Tile", [p + "table", p + "repeats"], [p + "tiled"]),
+        helper.make_node("Slice", [p + "tiled", p + "zero", p + "count"], [p + "flat"]),
+        helper.make_node("Reshape", [p + "flat", p + "shape"], [node.output[0] if dtype == 1 else p + "noise"]),
+    ]
+    if dtype != 1:
+        nodes.append(helper.make_node("Cast", [p + "noise"], [node.output[0]], to=dtype))
+    return nodes
+
+
+class PiperNetwork:
+    """One Piper model loaded into onnxruntime, its noise fixed.
+
+    Raises UsageError (exit 2) when the file is not a Piper model.
+    ``run`` may be called from several threads at once.
+    """
+
+    def __init__(self, model: PiperModel):
+        onnx, onnxruntime = _runtime()
+        self.model = model
+        what = f"{model.path} is not a Piper voice model"
+        try:
+            graph_model = onnx.load(str(model.path), load_external_data=False)
+        except Exception as exc:  # noqa: BLE001 - protobuf and onnx raise many kinds; all mean "unreadable"
+            raise UsageError(f"{what} (onnx cannot read it: {_one_line(str(exc)) or type(exc).__name__})") from None
+        inputs = {i.name for i in graph_model.graph.input}
+        if not _PIPER_INPUTS <= inputs:
+            shown = ", ".join(sorted(inputs)) or "none"
+            raise UsageError(f"{what} (its inputs are {shown}; a Piper model takes input, input_lengths and scales)")
+        self.takes_speaker = "sid" in inputs
+        if fix_noise(graph_model) == 0:
+            log.warning("%s draws no noise that voiceguide knows of; its output may vary from run to run", model.path.name)
+        options = onnxruntime.SessionOptions()
+        # One thread per call: calls run side by side (see PiperEngine), and
+        # one thread gives the same samples on any machine.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        serialized = graph_model.SerializeToString()
+        del graph_model  # the parsed model is as large as the file: free it before onnxruntime makes its own copy
+        try:
+            self.session = onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
+            raise UsageError(f"{what} (onnxruntime cannot load it: {_one_line(str(exc))[:200]})") from None
+
+    def run(self, ids: Sequence[int], length_scale: float) -> np.ndarray:
+        """Float32 samples at the model's sample rate for one sentence's ids."""
+        model = self.model
+        feed = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([model.noise_scale, length_scale, model.noise_w], dtype=np.float32),
+        }
+        if self.takes_speaker:
+            feed["sid"] = np.array([model.speaker or 0], dtype=np.int64)
+        try:
+            output = self.session.run(None, feed)[0]
+        except Exception as exc:  # noqa: BLE001
+            raise EngineError(f"the Piper voice {model.name} failed: {_one_line(str(exc))[:200]}") from None
+        samples = np.asarray(output, dtype=np.float32).reshape(-1)
+        if not np.all(np.isfinite(samples)):
+            raise EngineError(f"the Piper voice {model.name} made no usable audio (not finite)")
+        return samples
+
+
+# --- the engine ---------------------------------------------------------------------------------
+
+
+class PiperEngine:
+    """Implements :class:`~voiceguide.speech.engine.SpeechEngine` with Piper models.
+
+    Voice ids are ``piper:NAME`` (a model in :func:`voices_dir`) or
+    ``piper:PATH``; :meth:`resolve_voice` turns a script's or the user's
+    request into one and checks its language. Models are loaded on first use
+    and kept until :meth:`close`.
+
+    Parameters
+    ----------
+    jobs:
+        Sentences synthesised at once (threads; onnxruntime releases the GIL).
+    """
+
+    name = "piper"
+
+    def __init__(self, *, jobs: int = DEFAULT_JOBS):
+        self.jobs = max(1, jobs)
+        self._models: dict[str, PiperModel] = {}
+        self._identities: dict[str, str] = {}
+        self._networks: dict[str, PiperNetwork] = {}
+        self._scales: dict[tuple[str, int], float] = {}
+        self._lock = threading.Lock()
+
+    # which voice
+
+    def resolve_voice(self, requested: str, language: str) -> str:
+        """The id to speak ``requested`` with for a script in ``language``
+        (``auto`` is the first Piper voice for it in the voices folder).
+        Raises UsageError for an unknown voice or a language mismatch."""
+        if requested != "auto" and not is_piper_voice(requested):
+            raise UsageError(
+                f"'{requested}' is not a Piper voice; the piper engine speaks piper:NAME or piper:PATH (see 'voiceguide voices')"
+            )
+        model = find_model(PREFIX + "auto" if requested == "auto" else requested, language)
+        check_runtime()  # before hashing the model: a missing runtime is the first thing to fix
+        self._models[model.voice_id] = model
+        self._identities[model.voice_id] = model_identity(model)
+        return model.voice_id
+
+    def model(self, voice_id: str) -> PiperModel:
+        """The model behind a voice id (resolving it if it was not yet)."""
+        if voice_id not in self._models:
+            model = find_model(voice_id)
+            self._models[voice_id] = model
+            self._identities[voice_id] = model_identity(model)
+        return self._models[voice_id]
+
+    def voices(self) -> list[VoiceInfo]:
+        """The Piper voices in the voices folder (the network files are not read)."""
+        return [VoiceInfo(m.voice_id, m.description or m.name, (m.language,)) for m in find_models()]
+
+    def describe(self) -> str:
+        """Engine identity for cache keys: this engine's version, the
+        runtime's, espeak-ng's library and data, the noise, the pace
+        calibration, and every model this engine has resolved (size and
+        content hash)."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        from .espeak_client import find_library
+        from .piper_pace import PACE_VERSION
+        from .voices import espeak_data_dir
+
+        try:
+            runtime = version("onnxruntime")
+        except PackageNotFoundError:
+            runtime = "?"
+        library = find_library()
+        data = espeak_data_dir()
+        espeak = f"{Path(os.path.realpath(library)).name if library else '?'}@{int(data.stat().st_mtime) if data else 0}"
+        models = ",".join(f"{voice}={identity}" for voice, identity in sorted(self._identities.items()))
+        return f"piper {ENGINE_VERSION}|onnxruntime {runtime}|{espeak}|noise {NOISE_SEED}|pace {PACE_VERSION}|{models}"
+
+    # speech
+
+    def network(self, voice_id: str) -> PiperNetwork:
+        """The loaded network of a voice (loaded on first use)."""
+        model = self.model(voice_id)
+        with self._lock:
+            if voice_id not in self._networks:
+                self._networks[voice_id] = PiperNetwork(model)
+            return self._networks[voice_id]
+
+    def length_scale(self, voice_id: str, wpm: float) -> float:
+        """Piper's length scale that speaks ``wpm`` words per minute over
+        speech time with this voice (calibrated once per model)."""
+        from .piper_pace import length_scale_for, pace_points
+
+        key = (voice_id, round(wpm))
+        if key not in self._scales:
+            model = self.model(voice_id)
+            points = pace_points(model, self._identities[voice_id], lambda text, scale: self.speak(voice_id, text, scale))
+            self._scales[key] = length_scale_for(points, wpm)
+        return self._scales[key]
+
+    def speak(self, voice_id: str, text: str, length_scale: float) -> Audio:
+        """One phrase at a given length scale (no pace calibration)."""
+        return self._speak_all(voice_id, [text], length_scale)[0]
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        return self.synthesize_many([text], settings)[0]
+
+    def synthesize_many(self, texts: list[str], settings: VoiceSettings) -> list[Audio]:
+        """Several phrases, their sentences ``jobs`` at a time; the result does not depend on ``jobs``."""
+        if settings.pitch != PITCH_NEUTRAL:
+            log.warning("pitch %d is ignored: Piper voices have no pitch setting", settings.pitch)
+        scale = self.length_scale(settings.voice_id, settings.rate)
+        made = self._speak_all(settings.voice_id, texts, scale)
+        if settings.volume != 1.0:
+            made = [Audio(on_pcm16_grid(audio.samples * np.float32(settings.volume)), audio.sample_rate) for audio in made]
+        return made
+
+    def _speak_all(self, voice_id: str, texts: Sequence[str], length_scale: float) -> list[Audio]:
+        model = self.model(voice_id)
+        network = self.network(voice_id)
+        phonemizer = _phonemizer()
+        limit = max(MIN_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, length_scale)))
+        # per phrase, per sentence: the runs of the model
+        plan = [
+            [
+                [phoneme_ids(model, run) for run in model_runs(sentence, limit)]
+                for sentence in phonemizer.sentences(text, model.espeak_voice)
+            ]
+            for text in texts
+        ]
+        flat = [ids for phrase in plan for sentence in phrase for ids in sentence]
+        if self.jobs > 1 and len(flat) > 1:
+            with ThreadPoolExecutor(min(self.jobs, len(flat))) as pool:
+                spoken = iter(list(pool.map(lambda ids: network.run(ids, length_scale), flat)))
+        else:
+            spoken = iter([network.run(ids, length_scale) for ids in flat])
+        result = []
+        for phrase in plan:
+            parts = [next(spoken) for sentence in phrase for _ in sentence]
+            samples = np.concatenate(parts) if parts else np.zeros(model.sample_rate // 10, dtype=np.float32)
+            result.append(Audio(on_pcm16_grid(samples), model.sample_rate))
+        return result
+
+    def close(self) -> None:
+        self._networks.clear()
+
+    def __enter__(self) -> PiperEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def on_pcm16_grid(samples: np.ndarray) -> np.ndarray:
+    """``samples`` (float32) rounded to the 16-bit values the phrase cache
+    keeps, so a phrase from the cache is the very phrase the network made;
+    a phrase peaking above full scale is first scaled down to it (Piper's
+    output peaks near 0.7; the level is set later, see dsp.level)."""
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    if peak > 1.0:
+        samples = samples / np.float32(peak)
+    return (np.clip(np.round(samples * 32768.0), -32768, 32767) / 32768.0).astype(np.float32)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
