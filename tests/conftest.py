@@ -1,4 +1,12 @@
-"""Shared fixtures: isolated user folders, the real and the fake speech engine."""
+"""Shared fixtures (isolated user folders, the real and the fake speech
+engine) and the two test tiers.
+
+``scripts/test`` runs everything. ``scripts/test --fast`` sets
+VOICEGUIDE_TEST_TIER=fast: speech comes from the deterministic fake engine
+(VOICEGUIDE_ENGINE=fake, also for the commands tests start), and tests that
+need espeak-ng itself, an audio device, a browser or a Piper voice are left
+out. Those are marked here from the fixtures they use, or by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,38 @@ import os
 from pathlib import Path
 
 import pytest
+
+FAST = os.environ.get("VOICEGUIDE_TEST_TIER") == "fast"
+LEFT_OUT_WHEN_FAST = ("espeak", "device", "browser", "piper")
+DEVICE_FIXTURES = {"alsa_home", "capture", "terminal", "alsa"}
+
+
+def pytest_configure(config):
+    for marker, meaning in (
+        ("espeak", "needs the real espeak-ng (its audio, pace or timing is the point)"),
+        ("device", "plays or records through ALSA's file plugin"),
+        ("browser", "opens a page in Debian's headless Chromium"),
+    ):
+        config.addinivalue_line("markers", f"{marker}: {meaning}")
+    if FAST:
+        os.environ["VOICEGUIDE_ENGINE"] = "fake"
+
+
+def pytest_collection_modifyitems(config, items):
+    kept, left_out = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "engine" in fixtures:
+            item.add_marker(pytest.mark.espeak)
+        if fixtures & DEVICE_FIXTURES:
+            item.add_marker(pytest.mark.device)
+        if FAST and any(item.get_closest_marker(marker) for marker in LEFT_OUT_WHEN_FAST):
+            left_out.append(item)
+        else:
+            kept.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session", autouse=True)

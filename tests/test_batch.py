@@ -163,6 +163,7 @@ def test_rerun_skips_unchanged_tracks_and_renders_changed_ones(bundle, tmp_path)
     assert "7 tracks (0 rendered, 7 unchanged)" in restored.output, "the first render is still remembered"
 
 
+@pytest.mark.browser
 def test_index_html_plays_every_track_in_chromium(bundle):
     chromium = shutil.which("chromium")
     if chromium is None:

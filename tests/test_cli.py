@@ -140,6 +140,7 @@ def test_check_warns_about_repaired_encoding_damage(write_script):
     assert "encoding damage '\u01ab' was read as '\u00eb'" in result.output
 
 
+@pytest.mark.espeak  # real speech lengths are the point
 def test_check_warns_when_a_count_runs_into_the_next_cue(write_script):
     path = write_script("---\nrate: 80\n---\n[breathe 3.5-0-4 x1 count]")
     result = run("check", str(path))

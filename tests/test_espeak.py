@@ -25,6 +25,8 @@ from voiceguide.timeline import Kind
 
 BUILT_INS = [(name, language) for name in ("herinnering", "veilige-plek", "zelfkalmering") for language in ("nl", "en")]
 
+pytestmark = pytest.mark.espeak  # left out of the fast tier (conftest.py)
+
 
 def speech_wpm(session) -> float:
     """Words per minute over speech time, as ``voiceguide show`` would count them."""

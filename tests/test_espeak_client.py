@@ -55,6 +55,8 @@ A = "Adem in door je neus terwijl ik tel tot vier."
 B = "Voel het contact van je voeten met de vloer, en van je lichaam met de stoel."
 C = "Breathe in slowly, and let your shoulders soften."
 
+pytestmark = pytest.mark.espeak  # left out of the fast tier (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[EspeakClient]:

@@ -45,6 +45,7 @@ def espeak_library() -> Path:
 
 
 @needs_namespaces
+@pytest.mark.espeak  # espeak-ng itself is what goes missing
 def test_missing_espeak_ng_is_one_clear_line(tmp_path):
     library = espeak_library()
     out = tmp_path / "x.mp3"

@@ -14,6 +14,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from voiceguide.clock import format_clock_tenths
 from voiceguide.errors import ScriptError
@@ -93,7 +94,9 @@ def _seconds_text(seconds: float) -> str:
     return f"{(int(seconds * 1000) + 1) / 1000:.3f}s"
 
 
-CASES = settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+CASES = settings(
+    max_examples=examples(2500), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @CASES
@@ -107,7 +110,7 @@ def test_every_length_in_the_reported_range_plans_within_a_second(case, fraction
         _plans_or_names_cycle_steps(script, lengths, target)
 
 
-@settings(CASES, max_examples=600)
+@settings(CASES, max_examples=examples(600))
 @given(case=scripts(), beyond_s=st.floats(1.5, 600.0))
 def test_lengths_outside_the_range_are_refused_with_that_range(case, beyond_s):
     script, lengths = case

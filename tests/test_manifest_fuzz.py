@@ -6,6 +6,7 @@ import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from voiceguide.batch.manifest import ManifestError, read_manifest
 
@@ -61,7 +62,9 @@ LINES = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(st.lists(LINES, max_size=14))
 def test_manifest_lines_raise_only_manifest_errors(tmp_path, lines):
     path = tmp_path / "m.toml"
@@ -80,7 +83,7 @@ def test_manifest_lines_raise_only_manifest_errors(tmp_path, lines):
         assert len({t.file.lower() for t in manifest.tracks}) == len(manifest.tracks)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=200))
 def test_any_bytes_raise_only_manifest_errors(tmp_path, data):
     path = tmp_path / "m.toml"

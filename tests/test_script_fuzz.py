@@ -12,6 +12,7 @@ import pytest
 import soundfile
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from tiers import examples
 
 from voiceguide.errors import ScriptError
 from voiceguide.script import (
@@ -33,7 +34,9 @@ from voiceguide.script import (
     parse_script,
 )
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +316,7 @@ def test_marker_alphabet_only_raises_script_error(text):
     parse_or_error(text)
 
 
-@settings(FUZZ, max_examples=600)
+@settings(FUZZ, max_examples=examples(600))
 @given(text=script_text)
 @example(text="---\nrate: " + "1" * 5000 + "\n---\nHallo.")
 @example(text="[breathe seed x" + "1" * 5000 + "]")
@@ -382,7 +385,7 @@ def test_breathe_round_trip(phases, low, extra, count):
     assert item.count is count
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=examples(400))
 @given(
     front=st.one_of(st.just(""), valid_front),
     lines=st.lists(st.one_of(valid_line, st.just([("", None)]), st.just([("# Hoofdstuk", Chapter)])), min_size=1, max_size=8),

@@ -22,6 +22,8 @@ from voiceguide.speech.pyttsx3 import Pyttsx3Engine
 
 SENTENCE = "Adem rustig in en voel hoe je lichaam zwaarder wordt op de stoel."
 
+pytestmark = pytest.mark.espeak  # left out of the fast tier (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def pyttsx3_engine():
