@@ -85,6 +85,14 @@ class Session:
     def duration_s(self) -> float:
         return self.timeline.duration_s
 
+    def level_ahead(self) -> None:
+        """Start levelling, in a background thread and in speaking order, the
+        phrases not levelled yet (a sink that will need them all calls this:
+        export and play; show and check never level)."""
+        phrases = self.mixer.voice
+        if isinstance(phrases, Phrases):
+            phrases.level_ahead([event.text for event in self.timeline.events if event.kind in (Kind.SPEECH, Kind.COUNT)])
+
 
 def prepare_session(
     script: Script,
@@ -135,7 +143,6 @@ def prepare_session(
         target_s=target_s,
     )
     timeline = place_counts_on_beat(timeline, onsets)
-    speech.level_ahead([event.text for event in timeline.events if event.kind in (Kind.SPEECH, Kind.COUNT)])
     recorded = frozenset(text for text in speech if pack is not None and pack.has(text))
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets, recorded)
 

@@ -9,11 +9,12 @@ One module per group of commands:
 ``practice``  log, next, diary
 ``batch``     batch
 ``voices``    voices
+``storage``   cache
 ``record``    record (a trainer's own voice into a voice pack)
 ``terminal``  keys and the status line while playing
 """
 
-from . import batch, play, practice, record, session, voices
+from . import batch, play, practice, record, session, storage, voices
 from .app import cli, main
 
 for command in (
@@ -29,6 +30,7 @@ for command in (
     practice.diary,
     batch.batch,
     record.record,
+    storage.cache,
 ):
     cli.add_command(command)
 

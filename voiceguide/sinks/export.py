@@ -306,6 +306,7 @@ def export_session(
         raise UsageError(
             LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
         )
+    session.level_ahead()  # the second core levels phrases while this one plans
     mixer = session_mixer(session, fmt.sample_rate or session.sample_rate)
     rate = mixer.sample_rate
     if fmt.container == "MP3":

@@ -120,6 +120,7 @@ class Player:
     def load(self, session: Session, start_s: float = 0.0) -> None:
         """Play ``session`` (prepared at :attr:`sample_rate`) from ``start_s``."""
         self.transport.load(session.mixer, session.timeline, start_s)
+        session.level_ahead()  # phrases not levelled yet are made in the background, ahead of the render thread
 
     def pause(self) -> None:
         self.transport.pause()

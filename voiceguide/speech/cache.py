@@ -8,7 +8,7 @@ import logging
 import os
 import struct
 import zlib
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,39 @@ def private_folder(folder: Path) -> Path:
         current.mkdir(mode=0o700, exist_ok=True)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
+
+
+CACHE_FOLDERS = ("phrases", "meta")
+"""What voiceguide keeps in its cache folder: synthesized and levelled
+phrases, and small facts (voice lists, calibrations, pack digests)."""
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    """How much the cache holds."""
+
+    folder: Path
+    files: int
+    bytes: int
+
+
+def cache_usage() -> CacheUsage:
+    """The cache folder and what voiceguide keeps in it."""
+    root = cache_root()
+    files = [path for name in CACHE_FOLDERS for path in (root / name).rglob("*") if path.is_file()]
+    return CacheUsage(root, len(files), sum(path.stat().st_size for path in files))
+
+
+def clear_cache() -> CacheUsage:
+    """Delete what voiceguide keeps in its cache folder (only its own
+    folders in it, nothing else) and say how much that was. Everything in
+    it is made again when needed, at the cost of time."""
+    import shutil
+
+    usage = cache_usage()
+    for name in CACHE_FOLDERS:
+        shutil.rmtree(usage.folder / name, ignore_errors=True)
+    return usage
 
 
 def read_json_cache(key: str) -> object | None:
