@@ -55,3 +55,47 @@ def test_the_readme_example_exports(example, tmp_path):
     length = re.search(r"^length (\d+):(\d\d)", shown.output, re.MULTILINE)
     assert length, shown.output
     assert sf.info(str(out)).duration == pytest.approx(int(length.group(1)) * 60 + int(length.group(2)), abs=1.0)
+
+
+RUNNABLE = "<!-- runnable -->"
+
+
+def runnable_commands() -> list[str]:
+    """Every ``voiceguide ...`` line of the README's fenced blocks marked runnable, in order."""
+    text = README.read_text(encoding="utf-8")
+    commands = []
+    for found in re.finditer(re.escape(RUNNABLE) + r"[^\n]*\n\s*(`{3,})[^\n]*\n(.*?)\n\1", text, re.DOTALL):
+        for line in found.group(2).splitlines():
+            line = line.split(" #", 1)[0].strip()
+            if line.startswith("voiceguide "):
+                commands.append(line)
+    return commands
+
+
+def test_the_readme_has_runnable_blocks():
+    assert len(runnable_commands()) >= 8
+
+
+def test_every_runnable_command_in_the_readme_works_as_written(tmp_path):
+    """The README's marked blocks are run as written, in one folder, in
+    order (a later command may use what an earlier one made)."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    root = README.parent
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    env = {
+        **os.environ,
+        "VOICEGUIDE_DATA_DIR": str(tmp_path / "data"),
+        "VOICEGUIDE_CACHE_DIR": os.environ["VOICEGUIDE_CACHE_DIR"],
+    }
+    for command in runnable_commands():
+        args = shlex.split(command)[1:]
+        result = subprocess.run(
+            [sys.executable, "-m", "voiceguide", *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
+        )
+        assert result.returncode == 0, f"README: {command}\n{result.stderr}"
+    assert (tmp_path / "calm.mp3").is_file() and (tmp_path / "out" / "safe-place.vtt").is_file()

@@ -13,6 +13,7 @@ from .. import rules
 from ..errors import UsageError
 from ..mix import MixSettings
 from ..session import VoiceOptions
+from ..speech.engine import ENGINES
 
 
 def range_type(allowed: rules.Range) -> click.ParamType:
@@ -22,7 +23,12 @@ def range_type(allowed: rules.Range) -> click.ParamType:
 
 
 def voice_options(command: Callable) -> Callable:
-    """``--lang``, ``--voice``, ``--rate``, ``--voice-pack`` and ``--strict``."""
+    """``--lang``, ``--voice``, ``--rate``, ``--engine``, ``--voice-pack`` and ``--strict``."""
+    command = click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        help="Speech engine (default: espeak on Linux, pyttsx3 on Windows and macOS; or $VOICEGUIDE_ENGINE).",
+    )(command)
     command = click.option(
         "--strict", is_flag=True, help="Refuse a voice pack that lacks any phrase (instead of the engine voice saying it)."
     )(command)
@@ -80,6 +86,7 @@ def voice_request(options: dict[str, Any]) -> VoiceOptions:
     return VoiceOptions(
         voice=options.get("voice"),
         rate=options.get("rate"),
+        engine=options.get("engine"),
         voice_pack=options.get("voice_pack"),
         strict=bool(options.get("strict")),
     )
