@@ -17,7 +17,7 @@ def lines(output: str) -> list[str]:
 
 
 MARKERS = "pause, at, breathe, bell, chime, clip"
-SETTINGS = "author, hold_tone, language, pitch, rate, title, voice, volume"
+SETTINGS = "author, hold_tone, language, lexicon, pitch, rate, title, voice, volume"
 
 
 def test_check_lists_every_marker_error_at_once(write_script):

@@ -17,7 +17,8 @@ from .errors import ScriptError
 from .exercises import script_source
 from .rules import Severity
 from .script import Breathe, Chapter, Script, check_script_text
-from .session import Session, prepare_session
+from .session import Session, prepare_session, script_lexicon
+from .speech.lexicon import Lexicon, load_lexicon
 from .timeline import BREATH_KINDS, Kind
 
 MAX_COMFORTABLE_HOLD_S = 8.0
@@ -118,6 +119,25 @@ def timeline_warnings(session: Session) -> list[Finding]:
     return list(found.values())
 
 
+def pronunciation_warnings(script: Script, lexicon: Lexicon) -> list[Finding]:
+    """A warning for every word the speech engine is known to say wrong and
+    no lexicon entry fixes (see :mod:`voiceguide.speech.lexicon`)."""
+    found = []
+    for sentence in script.sentences():
+        for offset, word in lexicon.problems(sentence.text):
+            found.append(
+                Finding(
+                    Severity.WARNING,
+                    f"espeak-ng is known to say '{word}' wrong and no lexicon entry fixes it; reword it, "
+                    "or give a respelling in a lexicon (see docs/engines.md)",
+                    script.source,
+                    sentence.at.line,
+                    sentence.at.col + offset if "\n" not in sentence.text[:offset] else sentence.at.col,
+                )
+            )
+    return found
+
+
 def check_script(name_or_path: str | Path, *, language: str | None = None) -> list[Finding]:
     """Every finding for a script or built-in, errors and warnings together,
     in file order (findings without a line last).
@@ -134,6 +154,7 @@ def check_script(name_or_path: str | Path, *, language: str | None = None) -> li
     findings = [error_finding(error) for error in report.errors] + script_warnings(report.script)
     if not report.errors:
         try:
+            findings += pronunciation_warnings(report.script, load_lexicon(report.script.meta.language, script_lexicon(report.script)))
             session = prepare_session(report.script)
         except ScriptError as error:
             findings += [error_finding(each) for each in error.errors]

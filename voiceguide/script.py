@@ -183,6 +183,8 @@ class Meta:
     author: str = ""
     hold_tone: str = "soft"
     """``soft`` (a quiet held note) or ``silent``."""
+    lexicon: str = ""
+    """A file of respellings beside the script (see :mod:`voiceguide.speech.lexicon`)."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ class ScriptReport:
 # --- parsing ------------------------------------------------------------------
 
 _MARKER_NAMES = ("pause", "at", "breathe", "bell", "chime", "clip")
-_META_KEYS = {"title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone"}
+_META_KEYS = {"title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone", "lexicon"}
 _TOKEN = re.compile(r"\[|<break\b[^>]*?/?>|\]", re.IGNORECASE)
 _SSML_TIME = re.compile(r"""time\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _SSML_OTHER_TAG = re.compile(r"<\s*/?\s*[a-zA-Z]")
@@ -561,6 +563,8 @@ def _meta_value(key: str, value: str) -> object:
         return volume
     if key in ("language", "hold_tone"):
         return _meta_choice(key, value)
+    if key == "lexicon" and not re.fullmatch(r"[\w.\- ]{1,120}\.(tsv|txt)", value):
+        raise ValueError(f"lexicon must be the name of a .tsv file beside the script (no folders), not '{value}'")
     if key == "voice" and not rules.VOICE_ID.fullmatch(value):
         raise ValueError(f"voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'")
     if not value:

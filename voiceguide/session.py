@@ -124,7 +124,7 @@ def prepare_session(
     own_engine = engine is None
     engine = engine or open_engine(voice.engine, voice.voice or script.meta.voice)
     phrase_cache = PhraseCache() if cache is True else (cache or None)
-    lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language)
+    lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language, script_lexicon(script))
     try:
         if pack is not None:
             engine = VoicePackEngine(pack, engine)
@@ -258,6 +258,13 @@ def levelled_phrases(
             cache.put(level_keys[text], audio)
 
     return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store)
+
+
+def script_lexicon(script: Script) -> Path | None:
+    """The lexicon file a script names in its front matter (``lexicon: words.tsv``), beside it."""
+    if not script.meta.lexicon:
+        return None
+    return Path(script.source).resolve().parent / script.meta.lexicon
 
 
 def voice_settings(script: Script, engine: SpeechEngine, options: VoiceOptions = VoiceOptions()) -> VoiceSettings:
