@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
-
-from voiceguide.cli import cli
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from helpers import run
 
 
 def lines(output: str) -> list[str]:

@@ -8,17 +8,13 @@ import sys
 
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
+from helpers import run
 
 from voiceguide import load_script, prepare_session
 from voiceguide.cli import cli
 from voiceguide.clock import format_clock
 
 COMMANDS = sorted(cli.commands)
-
-
-def run(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -20,7 +20,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
+from helpers import run
 from mutagen.id3 import ID3, CTOCFlags
 from mutagen.mp3 import MP3
 from mutagen.wave import WAVE
@@ -28,7 +28,6 @@ from scipy.signal import resample_poly
 
 from voiceguide import load_script, prepare_session
 from voiceguide.atomic import sweep_stale_temps
-from voiceguide.cli import cli
 from voiceguide.cli import session as cli_session
 from voiceguide.errors import ExportError, UsageError
 from voiceguide.sinks.export import export_session
@@ -523,8 +522,7 @@ def test_a_codec_missing_from_libsndfile_is_a_clear_error(session, tmp_path, mon
         export_session(session, tmp_path / "x.opus")
 
 
-def run_cli(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+run_cli = run
 
 
 @pytest.fixture

@@ -16,11 +16,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_checks import dominant_hz, rms_dbfs, span
-from click.testing import CliRunner
+from helpers import run
 
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import Audio, active_rms, gain_to_db
-from voiceguide.cli import cli
 from voiceguide.dsp.level import TAIL_S, vowel_onset_s
 from voiceguide.session import VoiceOptions
 from voiceguide.speech.cache import PhraseCache
@@ -270,10 +269,6 @@ def test_recorded_counts_are_placed_with_their_vowel_on_the_beat(tmp_path, scrip
 
 
 # --- the command line -------------------------------------------------------------------------
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
+from helpers import run
 
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import active_rms
@@ -38,10 +39,6 @@ CONFIG = {
     "inference": {"noise_scale": 0.667, "length_scale": 1, "noise_w": 0.8},
     "phoneme_id_map": {"_": [0], "^": [1], "$": [2], " ": [3], ".": [10], "h": [20], "ə": [59], "ˈ": [120]},
 }
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def one_line(result) -> str:

@@ -14,24 +14,19 @@ Ctrl-C.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
-import pty
 import signal
 import struct
 import subprocess
 import sys
-import termios
-import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from audio_checks import rms_dbfs
+from helpers import Terminal
 from scipy.signal import correlate
 
 from voiceguide import load_script, prepare_session
@@ -588,85 +583,12 @@ def test_an_unknown_device_is_one_line(capture, alsa_home):
 # --- in a terminal: keys, Ctrl-C ---------------------------------------------------------------
 
 
-class Terminal:
-    """``voiceguide play`` in a pseudo-terminal that is its controlling
-    terminal (so it is in the foreground and Ctrl-C is a real SIGINT)."""
-
-    def __init__(self, args: list[str], env: dict[str, str]):
-        self.master, self.slave = pty.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-        self.settings = termios.tcgetattr(self.slave)
-        self.mark = uuid.uuid4().hex
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide", "play", *args],
-            stdin=self.slave,
-            stdout=self.slave,
-            stderr=self.slave,
-            env={**env, "VOICEGUIDE_TEST_MARK": self.mark},
-            start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-        )
-        self.output = b""
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError as exc:
-                if exc.errno in (errno.EIO, errno.EBADF):
-                    return
-                raise
-            if not chunk:
-                return
-            self.output += chunk
-
-    def type(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def wait(self, timeout_s: float = 30) -> int:
-        try:
-            code = self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(
-                f"voiceguide play still running after {timeout_s} s; it showed: {self.output[-600:]!r}"
-            ) from None
-        time.sleep(0.1)
-        return code
-
-    def restored(self) -> bool:
-        return termios.tcgetattr(self.slave) == self.settings
-
-    def leftovers(self) -> list[int]:
-        """Processes still running that were started by this player."""
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    if f"VOICEGUIDE_TEST_MARK={self.mark}".encode() in (entry / "environ").read_bytes():
-                        found.append(int(entry.name))
-                except OSError:
-                    continue
-        return found
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
 @pytest.fixture
 def terminal(alsa_home, capture, tmp_path):
     opened = []
 
     def start(*args: str) -> Terminal:
-        term = Terminal(list(args), voiceguide_env(alsa_home, capture))
+        term = Terminal(["play", *args], voiceguide_env(alsa_home, capture))
         opened.append(term)
         return term
 

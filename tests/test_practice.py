@@ -18,8 +18,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from helpers import run
 
-from voiceguide.cli import cli
 from voiceguide.cli import practice as cli_practice
 from voiceguide.cli.options import data_dir_option
 from voiceguide.cli.terminal import PlayOutcome
@@ -36,10 +36,6 @@ def data(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "data"
     monkeypatch.setenv("VOICEGUIDE_DATA_DIR", str(folder))
     return folder
-
-
-def run(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 def vg(*args: str, data: Path, input: str | None = None) -> subprocess.CompletedProcess:

@@ -15,14 +15,9 @@ recording is read as fast as it goes, so only the silence stop ends it
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 import threading
 import time
 from pathlib import Path
@@ -30,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_checks import dominant_hz
+from helpers import Terminal
 
 from voiceguide.audio import Audio
 from voiceguide.cli.record import parse_record_keys
@@ -249,76 +245,13 @@ def test_a_take_is_played_back_on_the_output(alsa):
 # --- the command in a terminal -----------------------------------------------------------------
 
 
-class Terminal:
-    """``voiceguide record`` in a pseudo-terminal that is its controlling terminal."""
-
-    def __init__(self, args: list[str], env: dict[str, str]):
-        self.master, self.slave = pty.openpty()
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        self.settings = termios.tcgetattr(self.slave)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "voiceguide", "record", *args],
-            stdin=self.slave,
-            stdout=self.slave,
-            stderr=self.slave,
-            env=env,
-            start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-        )
-        self.output = b""
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 4096)
-            except OSError as exc:
-                if exc.errno in (errno.EIO, errno.EBADF):
-                    return
-                raise
-            if not chunk:
-                return
-            self.output += chunk
-
-    def type(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def shows(self, text: str, times: int = 1, timeout_s: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.output.count(text.encode()) < times:
-            assert self.process.poll() is None or self.output.count(text.encode()) >= times, self.text()[-800:]
-            assert time.monotonic() < deadline, f"waited for {text!r} x{times}; the screen shows: {self.text()[-800:]!r}"
-            time.sleep(0.02)
-
-    def text(self) -> str:
-        return self.output.decode("utf-8", "replace")
-
-    def wait(self, timeout_s: float = 30.0) -> int:
-        code = self.process.wait(timeout=timeout_s)
-        time.sleep(0.1)
-        return code
-
-    def restored(self) -> bool:
-        return termios.tcgetattr(self.slave) == self.settings
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
 @pytest.fixture
 def terminal(alsa, tmp_path):
     opened = []
 
     def start(*args: str) -> Terminal:
         env = {**os.environ, "HOME": str(alsa), "TERM": "xterm", "VOICEGUIDE_ENGINE": "fake"}
-        term = Terminal(list(args), env)
+        term = Terminal(["record", *args], env, rows=30)
         opened.append(term)
         return term
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
+from helpers import run
 from scipy.signal import correlate
 
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import Audio, resample, trim_silence
-from voiceguide.cli import cli
 from voiceguide.session import VoiceOptions
 from voiceguide.speech.engine import VoiceSettings
 from voiceguide.speech.pack import VoicePack
@@ -99,10 +98,6 @@ def write_take(audio: Audio, path: Path) -> Path:
     else:
         sf.write(str(path), audio.samples, audio.sample_rate)
     return path
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture
