@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,23 @@ class Audio:
     @property
     def duration_s(self) -> float:
         return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True, eq=False)
+class Blocks:
+    """A stream of audio: mono float32 blocks in order, with their sample
+    rate and how many frames they make in all (what sinks consume)."""
+
+    sample_rate: int
+    frames: int
+    blocks: Iterable[np.ndarray]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self.blocks)
+
+    def map(self, change: Callable[[np.ndarray], np.ndarray]) -> Blocks:
+        """The same stream with ``change`` applied to every block (same lengths)."""
+        return Blocks(self.sample_rate, self.frames, (change(block) for block in self.blocks))
 
 
 def quantize(audio: Audio) -> Audio:

@@ -154,7 +154,9 @@ def check_script(name_or_path: str | Path, *, language: str | None = None) -> li
     findings = [error_finding(error) for error in report.errors] + script_warnings(report.script)
     if not report.errors:
         try:
-            findings += pronunciation_warnings(report.script, load_lexicon(report.script.meta.language, script_lexicon(report.script)))
+            findings += pronunciation_warnings(
+                report.script, load_lexicon(report.script.meta.language, script_lexicon(report.script))
+            )
             session = prepare_session(report.script)
         except ScriptError as error:
             findings += [error_finding(each) for each in error.errors]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tones
-from .audio import Audio, db_to_gain, raised_cosine
+from .audio import Audio, Blocks, db_to_gain, raised_cosine
 from .rules import AMBIENCES, DEFAULT_SAMPLE_RATE
 from .timeline import Event, Kind, Timeline
 
@@ -225,6 +225,10 @@ class Mixer:
         size = block_frames or self.settings.block_frames
         for position in range(start, self.total_frames, size):
             yield self.render(position, size)
+
+    def stream(self, block_frames: int | None = None) -> Blocks:
+        """The whole session as a stream of blocks, for a sink."""
+        return Blocks(self.sample_rate, self.total_frames, self.blocks(block_frames=block_frames))
 
     def render_all(self) -> np.ndarray:
         return np.concatenate(list(self.blocks())) if self.total_frames else np.zeros(0, dtype=np.float32)

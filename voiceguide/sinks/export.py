@@ -44,7 +44,7 @@ import soundfile as sf
 from mutagen import MutagenError
 
 from ..atomic import AtomicFile
-from ..audio import db_to_gain, resample
+from ..audio import Blocks, db_to_gain, resample
 from ..dsp.loudness import (
     DEFAULT_CEILING_DBTP,
     DEFAULT_TARGET_LUFS,
@@ -286,7 +286,7 @@ def export_session(
         ``vtt``, ``srt`` or ``lrc``: also write the transcript beside the
         audio, e.g. ``session.vtt``.
     progress:
-        Told how far the writing is (``("writing", block, blocks)``).
+        Told how far the writing is (``("writing", frames done, frames)``).
 
     Raises
     ------
@@ -342,7 +342,7 @@ def export_session(
                     loudness_lufs,
                     plan.speech_lufs,
                 )
-            true_peak, limiter_db = _write_audio(out, mixer, fmt, subtype, bitrate_kbps, plan, progress)
+            true_peak, limiter_db = _write_audio(out, mixer.stream(BLOCK_FRAMES), fmt, subtype, bitrate_kbps, plan, progress)
             integrated = whole.predict_lufs(plan.gain_db, plan.ceiling_dbtp, LIMITER_RELEASE_DB_PER_S)
             loudness = LoudnessTags(plan.speech_lufs, integrated + codec_db, true_peak + codec_db)
             assert out.file is not None
@@ -391,7 +391,7 @@ def _check_targets(path: Path, transcript: str | None, force: bool) -> None:
 
 
 def _write_audio(
-    out: AtomicFile, mixer: Mixer, fmt: OutputFormat, subtype: str, bitrate_kbps: int | None, plan: LevelPlan, progress: Progress
+    out: AtomicFile, audio: Blocks, fmt: OutputFormat, subtype: str, bitrate_kbps: int | None, plan: LevelPlan, progress: Progress
 ) -> tuple[float, float]:
     """The one pass that makes the file: mix, gain, limit, encode.
 
@@ -400,18 +400,17 @@ def _write_audio(
     planned from the sounds' profiles (:mod:`voiceguide.dsp.normalise`), and
     the tests hold that plan to the decoded files. MP3 is encoded in a second
     thread (lameenc releases the GIL), overlapping the mixing."""
-    rate = mixer.sample_rate
+    rate = audio.sample_rate
     limiter = make_limiter(rate, plan.ceiling_dbtp)
     gain = np.float32(db_to_gain(plan.gain_db))
-    total = -(-mixer.total_frames // BLOCK_FRAMES)
+    written = [0]
 
-    def gained():
-        for index, block in enumerate(mixer.blocks(block_frames=BLOCK_FRAMES)):
-            progress("writing", index, total)
-            yield block * gain
-        progress("writing", total, total)
+    def gained(block: np.ndarray) -> np.ndarray:
+        progress("writing", written[0], audio.frames)
+        written[0] += len(block)
+        return block * gain
 
-    blocks = limiter.stream(gained())
+    blocks = limiter.stream(audio.map(gained))
     try:
         if fmt.container == "MP3":
             assert out.file is not None
@@ -426,6 +425,7 @@ def _write_audio(
                     sink.write(block)
     except (sf.LibsndfileError, RuntimeError, AssertionError) as exc:  # soundfile asserts on short writes
         raise OSError(_write_failure(exc, out.folder)) from None
+    progress("writing", audio.frames, audio.frames)
     return limiter.max_output_db, limiter.max_reduction_db
 
 
