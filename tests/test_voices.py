@@ -35,3 +35,9 @@ def test_unknown_voices_are_refused(engine, requested, message):
 def test_no_voice_for_the_language():
     with pytest.raises(UsageError, match="no voice for language 'nl'"):
         resolve_voice("auto", "nl", [VoiceInfo("x", "X", ("fr",))])
+
+
+def test_an_unknown_voice_lists_the_voices_for_the_language(engine):
+    with pytest.raises(UsageError) as error:
+        resolve_voice("klingon", "nl", engine.voices())
+    assert str(error.value) == "unknown voice 'klingon'; voices for 'nl': gmw/nl (all of them: 'voiceguide voices --lang nl')"

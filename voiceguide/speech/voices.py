@@ -53,7 +53,11 @@ def resolve_voice(requested: str, language: str, available: list[VoiceInfo]) -> 
     by_language.update({voice.id.lower(): voice.id for voice in available})  # ids in any case: gmw/en-us is gmw/en-US
     if base not in ids:
         if base.lower() not in by_language:
-            raise UsageError(f"unknown voice '{requested}'; see 'voiceguide voices --lang {language}' for the ids")
+            ours = [voice.id for voice in available if any(lang.lower().split("-")[0] == language for lang in voice.languages)]
+            listed = ", ".join(ours[:8]) + (", ..." if len(ours) > 8 else "")
+            raise UsageError(
+                f"unknown voice '{requested}'; voices for '{language}': {listed or 'none'} (all of them: 'voiceguide voices --lang {language}')"
+            )
         base = by_language[base.lower()]
     if plus:
         variants = espeak_variants()
