@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DeviceError
+from ..i18n import _
 from ..rules import SAMPLE_RATES
 
 NO_DEVICE = "no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3"
@@ -23,12 +24,13 @@ def sounddevice_module() -> Any:
         import sounddevice
     except OSError:  # the module loads, but PortAudio itself is missing
         raise DeviceError(
-            "PortAudio is not installed, so nothing can be played; install it (sudo apt-get install libportaudio2) "
-            "or write a file with 'voiceguide export'"
+            _(
+                "PortAudio is not installed, so nothing can be played; install it (sudo apt-get install libportaudio2) or write a file with 'voiceguide export'"
+            )
         ) from None
     except ImportError:
         raise DeviceError(
-            "the sounddevice package is missing; pip install sounddevice, or write a file with 'voiceguide export'"
+            _("the sounddevice package is missing; pip install sounddevice, or write a file with 'voiceguide export'")
         ) from None
     return sounddevice
 
@@ -68,7 +70,7 @@ def _devices(kind: str) -> list[DeviceInfo]:
         hostapis = sd.query_hostapis()
         default = sd.default.device[1 if kind == "output" else 0]
     except sd.PortAudioError as exc:
-        raise DeviceError(f"cannot list audio devices ({exc})") from None
+        raise DeviceError(_("cannot list audio devices ({reason})").format(reason=exc)) from None
     return [
         DeviceInfo(
             int(d["index"]),
@@ -115,8 +117,16 @@ def _match(device: int | str | None, outputs: list[DeviceInfo], kind: str, none_
     listing = ", ".join(f"{d.index} {d.name}" for d in (found or outputs))
     if not found:
         command = "voiceguide devices" + (" --input" if kind == "input" else "")
-        raise DeviceError(f"no {kind} device matches '{device}'; choose one of: {listing} (see '{command}')")
-    raise DeviceError(f"'{device}' matches several {kind} devices: {listing}; give the number")
+        raise DeviceError(
+            _("no {kind} device matches '{device}'; choose one of: {listing} (see '{command}')").format(
+                kind=kind, device=device, listing=listing, command=command
+            )
+        )
+    raise DeviceError(
+        _("'{device}' matches several {kind} devices: {listing}; give the number").format(
+            device=device, kind=kind, listing=listing
+        )
+    )
 
 
 def is_available(device: int | str | None = None) -> bool:
@@ -144,6 +154,7 @@ def choose_format(sd: Any, device: DeviceInfo, preferred_rate: int | None = None
                 continue
             return rate, channels
     raise DeviceError(
-        f"output device '{device.name}' accepts none of {', '.join(map(str, SAMPLE_RATES))} Hz; "
-        "choose another with --device (see 'voiceguide devices') or use 'voiceguide export'"
+        _(
+            "output device '{name}' accepts none of {items} Hz; choose another with --device (see 'voiceguide devices') or use 'voiceguide export'"
+        ).format(name=device.name, items=", ".join(map(str, SAMPLE_RATES)))
     )

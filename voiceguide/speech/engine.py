@@ -9,6 +9,7 @@ from typing import Protocol
 
 from ..audio import Audio
 from ..errors import UsageError
+from ..i18n import _
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def open_engine(name: str | None = None, voice: str | None = None) -> SpeechEngi
         from .fake import FakeEngine
 
         return FakeEngine()
-    raise UsageError(f"unknown speech engine '{name}'; use one of: {', '.join(ENGINES)}")
+    raise UsageError(_("unknown speech engine '{name}'; use one of: {items}").format(name=name, items=", ".join(ENGINES)))
 
 
 def list_voices(language: str | None = None, engine: str | None = None) -> list[VoiceInfo]:
