@@ -161,7 +161,9 @@ def check(script: str, lang: str | None) -> None:
         sys.exit(2)
     warnings = len(findings)
     if warnings:
-        click.echo(ngettext("ok: no errors, {count} warning(s)", "ok: no errors, {count} warning(s)", warnings).format(count=warnings))
+        click.echo(
+            ngettext("ok: no errors, {count} warning(s)", "ok: no errors, {count} warning(s)", warnings).format(count=warnings)
+        )
     else:
         click.echo(_("ok: no errors, no warnings"))
 

@@ -30,6 +30,4 @@ def voices(lang: str | None) -> None:
         raise UsageError(_("no voices for language '{language}'; run 'voiceguide voices' for all").format(language=lang))
     table((_("ID"), _("NAME"), _("LANGUAGES")), rows)
     if not any(is_piper_voice(v.id) for v in found):
-        click.echo(
-            _("(natural Piper voices: none in {folder}; see docs/natural-voice.md)").format(folder=voices_dir()), err=True
-        )
+        click.echo(_("(natural Piper voices: none in {folder}; see docs/natural-voice.md)").format(folder=voices_dir()), err=True)

@@ -82,7 +82,7 @@ def open_engine(name: str | None = None, voice: str | None = None) -> SpeechEngi
     from .piper import is_piper_voice
 
     if is_piper_voice(voice) and name not in (None, "piper"):
-        raise UsageError(f"'{voice}' is a Piper voice; the {name} engine cannot speak it")
+        raise UsageError(_("'{voice}' is a Piper voice; the {name} engine cannot speak it").format(voice=voice, name=name))
     name = name or ("piper" if is_piper_voice(voice) else default_engine_name())
     if name == "espeak":
         from .espeak import EspeakEngine
