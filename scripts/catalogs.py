@@ -4,8 +4,8 @@ Usage: python scripts/catalogs.py update | compile | check
 
 ``update``  extracts every message from the sources into
             voiceguide/locale/voiceguide.pot and merges it into each
-            language's .po (new messages empty, changed ones fuzzy, gone
-            ones dropped); then translate what is empty or fuzzy.
+            language's .po (new or changed messages empty, gone ones
+            dropped); then translate what is empty or fuzzy.
 ``compile`` writes each .po's .mo beside it (scripts/setup does this).
 ``check``   fails (exit 1) on any message without a translation, a fuzzy
             one, one that no longer exists, or placeholders that differ.
@@ -171,7 +171,7 @@ def update() -> None:
             catalog = read(language)
         else:
             catalog = Catalog(locale=language, domain=i18n.DOMAIN, project="voiceguide", charset="utf-8", fuzzy=False)
-        catalog.update(template, no_fuzzy_matching=False, update_header_comment=False, update_creation_date=False)
+        catalog.update(template, no_fuzzy_matching=True, update_header_comment=False, update_creation_date=False)
         _write(catalog, path)
         print(f"updated {path.relative_to(ROOT)}: {len(problems(language, template))} to translate")
 

@@ -10,7 +10,7 @@ import click
 
 from .. import i18n
 from ..errors import VoiceguideError
-from ..i18n import _
+from ..i18n import N_, _
 from .options import data_dir_option
 from .signals import Terminated, sigterm_raises
 
@@ -107,14 +107,31 @@ def localize_help(command: click.Command) -> None:
     """Put the help texts of ``command`` and of everything under it (the
     docstring, each option's help, the help option's) into the interface
     language; the English originals are kept, so the language can change."""
-    params = [*command.params, getattr(command, "_help_option", None)]
-    for item in (command, *(param for param in params if param is not None)):
+    params = [param for param in (*command.params, getattr(command, "_help_option", None)) if param is not None]
+    for item in (command, *params):
         original = item.__dict__.setdefault("_english_help", getattr(item, "help", None))
         if original:
             item.help = i18n.translate_help(original)  # type: ignore[union-attr]
+    for param in params:
+        if isinstance(param.type, click.Path):  # its metavar (FILE, DIRECTORY) was named when the option was made
+            kind = param.type
+            kind.name = _(
+                "file"
+                if kind.file_okay and not kind.dir_okay
+                else "directory"
+                if kind.dir_okay and not kind.file_okay
+                else "path"
+            )
+    if command.options_metavar:
+        command.options_metavar = _(OPTIONS_METAVAR)
     if isinstance(command, click.Group):
+        command.subcommand_metavar = _(COMMANDS_METAVAR)
         for sub in command.commands.values():
             localize_help(sub)
+
+
+OPTIONS_METAVAR = N_("[OPTIONS]")
+COMMANDS_METAVAR = N_("COMMAND [ARGS]...")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
