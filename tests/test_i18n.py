@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_play import alsa_home, capture, terminal, wait_for  # noqa: F401  (fixtures: the player in a pseudo-terminal)
 
 from voiceguide import i18n
 from voiceguide.cli import cli
@@ -453,3 +454,21 @@ def test_builtin_sessions_in_both_languages_name_their_phases(fake_engine):
     dutch_phases = {dutch.describe(b.start_s + 0.01)[1] for b in dutch.breaths}
     assert english_phases <= {"breathe in", "hold", "breathe out"} and "breathe in" in english_phases
     assert dutch_phases <= {"inademen", "vasthouden", "uitademen"} and "inademen" in dutch_phases
+
+
+def test_play_in_a_terminal_shows_dutch_phases_for_a_dutch_session_under_an_english_interface(request, tmp_path):
+    """The real player in a pseudo-terminal: the status line says
+    ``inademen``/``uitademen`` (the session's words) and ``space
+    pause/resume`` (the interface's), and the diary offer is English."""
+    script = tmp_path / "lang-ademen.vg"
+    script.write_text(DUTCH_BREATHING.replace("x3", "x300"), encoding="utf-8")
+    term = request.getfixturevalue("terminal")(str(script))
+    wait_for(lambda: "inademen" in term.output.decode("utf-8", "replace"), what="a Dutch phase on the status line")
+    term.type(b"q")
+    wait_for(lambda: b"Add a diary entry for this session? [y/N]" in term.output, what="the diary offer")
+    term.type(b"n\r")
+    assert term.wait() == 0
+    shown = term.output.decode("utf-8", "replace")
+    assert re.search(r"Rustig ademen  \S  Ademen  \S  (inademen|vasthouden|uitademen) \d+/300", shown)
+    assert "space pause/resume" in shown and "stopped at" in shown
+    assert "breathe in" not in shown and "breathe out" not in shown
