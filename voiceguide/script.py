@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import rules
 from .errors import ScriptError
-from .i18n import _
+from .i18n import N_, _
 
 MAX_SCRIPT_CHARS = 200_000
 MAX_SENTENCE_CHARS = 1_000
@@ -719,13 +719,13 @@ def _pause(parser: _Parser, spec: str, where: Position, col: int) -> Pause:
     return Pause(low, high, (low + high) / 2, where)
 
 
-_BREATHE_USAGE = "write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]"
+_BREATHE_USAGE = N_("write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]")
 
 
 def _breathe(parser: _Parser, args: list[tuple[str, int]], where: Position, col: int) -> Breathe:
     line = where.line
     if not args:
-        raise parser.error(_("[breathe] needs a pattern; {_BREATHE_USAGE}").format(_BREATHE_USAGE=_BREATHE_USAGE), line, col)
+        raise parser.error(_("[breathe] needs a pattern; {usage}").format(usage=_(_BREATHE_USAGE)), line, col)
     pattern = _pattern(parser, args[0][0], line, col)
     cycles: tuple[int, int, int] = (5, 5, 5)
     count = False
@@ -737,7 +737,7 @@ def _breathe(parser: _Parser, args: list[tuple[str, int]], where: Position, col:
             cycles = _cycles(parser, lowered[1:], line, arg_col)
         else:
             raise parser.error(
-                _("unknown breathe option '{arg}'; {_BREATHE_USAGE}").format(arg=arg, _BREATHE_USAGE=_BREATHE_USAGE),
+                _("unknown breathe option '{arg}'; {usage}").format(arg=arg, usage=_(_BREATHE_USAGE)),
                 line,
                 arg_col,
             )

@@ -642,9 +642,13 @@ class _Fitter:
             if shortest - LENGTH_TOLERANCE_S <= length <= longest + LENGTH_TOLERANCE_S
         ]
         if len(options) == 2:
-            nearest = f"lengths in steps of {lengths[1] - lengths[0]:.0f} s: {' or '.join(map(format_clock_tenths, options))}"
+            nearest = _("lengths in steps of {step_s:.0f} s: {lengths}").format(
+                step_s=lengths[1] - lengths[0], lengths=_(" or ").join(map(format_clock_tenths, options))
+            )
         else:
-            nearest = f"whole breath cycles make it {' or '.join(map(format_clock_tenths, options)) or 'other lengths'}"
+            nearest = _("whole breath cycles make it {lengths}").format(
+                lengths=_(" or ").join(map(format_clock_tenths, options)) or _("other lengths")
+            )
         return ScriptError(
             _("cannot make this session {format_clock_tenths} long; {nearest}").format(
                 format_clock_tenths=format_clock_tenths(target_s), nearest=nearest

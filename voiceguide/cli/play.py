@@ -76,7 +76,7 @@ def devices(inputs: bool) -> None:
     """
     found = input_devices() if inputs else output_devices()
     if not found:
-        raise DeviceError(NO_INPUT_DEVICE if inputs else NO_DEVICE)
+        raise DeviceError(_(NO_INPUT_DEVICE if inputs else NO_DEVICE))
     rows = [
         (str(d.index) + (" *" if d.is_default else ""), d.name, d.hostapi, str(d.channels), str(d.default_rate)) for d in found
     ]

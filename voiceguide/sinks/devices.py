@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DeviceError
-from ..i18n import _
+from ..i18n import N_, _
 from ..rules import SAMPLE_RATES
 
-NO_DEVICE = "no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3"
-NO_INPUT_DEVICE = "no microphone (audio input device) found; record elsewhere and import the take: voiceguide record SCRIPT --from-take FILE -o PACK"
+NO_DEVICE = N_("no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3")
+NO_INPUT_DEVICE = N_(
+    "no microphone (audio input device) found; record elsewhere and import the take: voiceguide record SCRIPT --from-take FILE -o PACK"
+)
 
 
 def sounddevice_module() -> Any:
@@ -91,13 +93,13 @@ def find_device(device: int | str | None = None) -> DeviceInfo:
 
     Raises DeviceError when there is no output at all or none matches.
     """
-    return _match(device, output_devices(), "output", NO_DEVICE)
+    return _match(device, output_devices(), "output", _(NO_DEVICE))
 
 
 def find_input_device(device: int | str | None = None) -> DeviceInfo:
     """The input ``device`` names (an index, or part of a name), or the
     system's default input, like :func:`find_device` for outputs."""
-    return _match(device, input_devices(), "input", NO_INPUT_DEVICE)
+    return _match(device, input_devices(), "input", _(NO_INPUT_DEVICE))
 
 
 def _match(device: int | str | None, outputs: list[DeviceInfo], kind: str, none_found: str) -> DeviceInfo:
