@@ -127,7 +127,7 @@ def timeline_rows(timeline: Timeline, recorded: frozenset[str] | None = None) ->
             )
         elif event.kind is Kind.CLIP:
             detail = Path(event.text).name
-        length = "" if event.kind is Kind.CHAPTER else f"{event.duration_s:.1f}s"
+        length = "" if event.kind is Kind.CHAPTER else format_decimal(event.duration_s) + "s"
         row: tuple[str, ...] = (format_clock_tenths(event.start_s, always=True), length, _(KIND_NAMES[event.kind]), detail)
         if recorded is not None:
             spoken = [event.text] if event.kind is Kind.SPEECH else []
