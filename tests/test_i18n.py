@@ -456,6 +456,7 @@ def test_builtin_sessions_in_both_languages_name_their_phases(fake_engine):
     assert dutch_phases <= {"inademen", "vasthouden", "uitademen"} and "inademen" in dutch_phases
 
 
+@pytest.mark.device  # its fixture is asked for by name, so conftest cannot see it
 def test_play_in_a_terminal_shows_dutch_phases_for_a_dutch_session_under_an_english_interface(request, tmp_path):
     """The real player in a pseudo-terminal: the status line says
     ``inademen``/``uitademen`` (the session's words) and ``space
