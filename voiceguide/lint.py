@@ -139,8 +139,9 @@ def pronunciation_warnings(script: Script, lexicon: Lexicon) -> list[Finding]:
             found.append(
                 Finding(
                     Severity.WARNING,
-                    f"espeak-ng is known to say '{word}' wrong and no lexicon entry fixes it; reword it, "
-                    "or give a respelling in a lexicon (see docs/engines.md)",
+                    _(
+                        "espeak-ng is known to say '{word}' wrong and no lexicon entry fixes it; reword it, or give a respelling in a lexicon (see docs/engines.md)"
+                    ).format(word=word),
                     script.source,
                     sentence.at.line,
                     sentence.at.col + offset if "\n" not in sentence.text[:offset] else sentence.at.col,
@@ -165,7 +166,9 @@ def check_script(name_or_path: str | Path, *, language: str | None = None) -> li
     findings = [error_finding(error) for error in report.errors] + script_warnings(report.script)
     if not report.errors:
         try:
-            findings += pronunciation_warnings(report.script, load_lexicon(report.script.meta.language, script_lexicon(report.script)))
+            findings += pronunciation_warnings(
+                report.script, load_lexicon(report.script.meta.language, script_lexicon(report.script))
+            )
             session = prepare_session(report.script)
         except ScriptError as error:
             findings += [error_finding(each) for each in error.errors]

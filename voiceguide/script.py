@@ -593,7 +593,9 @@ def _meta_value(key: str, value: str) -> object:
     if key in ("language", "hold_tone"):
         return _meta_choice(key, value)
     if key == "lexicon" and not re.fullmatch(r"[\w.\- ]{1,120}\.(tsv|txt)", value):
-        raise ValueError(f"lexicon must be the name of a .tsv file beside the script (no folders), not '{value}'")
+        raise ValueError(
+            _("lexicon must be the name of a .tsv file beside the script (no folders), not '{value}'").format(value=value)
+        )
     if key == "voice" and not rules.VOICE_ID.fullmatch(value):
         raise ValueError(_("voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'").format(value=value))
     if not value:
