@@ -51,10 +51,13 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def isolated_user_folders(tmp_path_factory):
     """Never touch the user's phrase cache or practice log: every test run
-    gets its own folders."""
+    gets its own folders (and speaks English)."""
     folders = {
         "VOICEGUIDE_CACHE_DIR": tmp_path_factory.mktemp("phrase-cache"),
         "VOICEGUIDE_DATA_DIR": tmp_path_factory.mktemp("user-data"),
+        # the tests read English messages whatever the developer's own
+        # locale; tests/test_i18n.py sets the language it checks
+        "LANGUAGE": "en",
     }
     previous = {name: os.environ.get(name) for name in folders}
     os.environ.update({name: str(folder) for name, folder in folders.items()})

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import UsageError
+from .i18n import _
 from .progress import Progress, no_progress
 from .rules import LANGUAGES
 from .script import Script, parse_script, read_script_text, script_clip_dirs
@@ -92,7 +93,9 @@ def script_source(name_or_path: str | Path, language: str | None = None) -> Scri
     when it looks like a typo of one), ScriptError for a file that cannot be read.
     """
     if language is not None and language not in LANGUAGES:
-        raise UsageError(f"language '{language}' is not supported; use one of: {', '.join(LANGUAGES)}")
+        raise UsageError(
+            _("language '{language}' is not supported; use one of: {items}").format(language=language, items=", ".join(LANGUAGES))
+        )
     text = str(name_or_path)
     path = Path(text)
     builtin = None if path.is_file() else find_builtin(text, language)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import ScriptError
 from .exercises import script_source
+from .i18n import N_, _
 from .rules import Severity
 from .script import Breathe, Chapter, Script, check_script_text
 from .session import Session, prepare_session, script_lexicon
@@ -37,7 +38,11 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}:{self.col}" if self.line else self.source
-        return f"{where}: {self.severity.value}: {self.message}"
+        return f"{where}: {_(SEVERITY_NAMES[self.severity])}: {self.message}"
+
+
+SEVERITY_NAMES = {Severity.ERROR: N_("error"), Severity.WARNING: N_("warning")}
+"""How a finding's severity reads in the interface language."""
 
 
 def error_finding(error: ScriptError) -> Finding:
@@ -51,7 +56,7 @@ def script_warnings(script: Script) -> list[Finding]:
         found.append(
             Finding(
                 Severity.WARNING,
-                f"encoding damage '{bad}' was read as '{good}'; fix the text",
+                _("encoding damage '{bad}' was read as '{good}'; fix the text").format(bad=bad, good=good),
                 script.source,
                 where.line,
                 where.col,
@@ -63,7 +68,7 @@ def script_warnings(script: Script) -> list[Finding]:
             found.append(
                 Finding(
                     Severity.WARNING,
-                    f"chapter title '{title}' has a note in it; a note goes on a line of its own, after //",
+                    _("chapter title '{title}' has a note in it; a note goes on a line of its own, after //").format(title=title),
                     script.source,
                     item.at.line,
                     item.at.col,
@@ -76,7 +81,9 @@ def script_warnings(script: Script) -> list[Finding]:
             found.append(
                 Finding(
                     Severity.WARNING,
-                    f"exhale ({item.exhale_s:g} s) is not longer than inhale ({item.inhale_s:g} s); a longer out-breath calms, e.g. 4-2-6",
+                    _(
+                        "exhale ({exhale_s:g} s) is not longer than inhale ({inhale_s:g} s); a longer out-breath calms, e.g. 4-2-6"
+                    ).format(exhale_s=item.exhale_s, inhale_s=item.inhale_s),
                     script.source,
                     line,
                     col,
@@ -87,7 +94,9 @@ def script_warnings(script: Script) -> list[Finding]:
                 found.append(
                     Finding(
                         Severity.WARNING,
-                        f"a {hold:g} s hold is long for most people; keep holds at {MAX_COMFORTABLE_HOLD_S:g} s or less",
+                        _("a {hold:g} s hold is long for most people; keep holds at {MAX_COMFORTABLE_HOLD_S:g} s or less").format(
+                            hold=hold, MAX_COMFORTABLE_HOLD_S=MAX_COMFORTABLE_HOLD_S
+                        ),
                         script.source,
                         line,
                         col,
@@ -108,11 +117,13 @@ def timeline_warnings(session: Session) -> list[Finding]:
         if phase is None:
             continue
         if count.end_s > phase.end_s + 0.01:
-            message = f"the spoken count '{count.text}' ends {count.end_s - phase.end_s:.2f} s into the next breath cue; use whole-second phases or a faster rate"
+            message = _(
+                "the spoken count '{count}' ends {overlap_s:.2f} s into the next breath cue; use whole-second phases or a faster rate"
+            ).format(count=count.text, overlap_s=count.end_s - phase.end_s)
         elif count.duration_s > 1.0:
-            message = (
-                f"the spoken count '{count.text}' takes {count.duration_s:.2f} s and runs into the next count; use a faster rate"
-            )
+            message = _(
+                "the spoken count '{count}' takes {length_s:.2f} s and runs into the next count; use a faster rate"
+            ).format(count=count.text, length_s=count.duration_s)
         else:
             continue
         found.setdefault(message, Finding(Severity.WARNING, message, session.script.source, count.line, count.col))
@@ -128,8 +139,9 @@ def pronunciation_warnings(script: Script, lexicon: Lexicon) -> list[Finding]:
             found.append(
                 Finding(
                     Severity.WARNING,
-                    f"espeak-ng is known to say '{word}' wrong and no lexicon entry fixes it; reword it, "
-                    "or give a respelling in a lexicon (see docs/engines.md)",
+                    _(
+                        "espeak-ng is known to say '{word}' wrong and no lexicon entry fixes it; reword it, or give a respelling in a lexicon (see docs/engines.md)"
+                    ).format(word=word),
                     script.source,
                     sentence.at.line,
                     sentence.at.col + offset if "\n" not in sentence.text[:offset] else sentence.at.col,

@@ -34,6 +34,7 @@ import numpy as np
 from .audio import Audio, resample
 from .dsp.recording import MAX_RECORDING_S, SILENCE_STOP_S, RecordingError, SilenceStop, process_recording
 from .errors import DeviceError
+from .i18n import N_, _
 from .mix import MixSettings
 from .sinks.devices import choose_format, find_device, find_input_device, sounddevice_module
 from .speech.pack import VoicePack
@@ -54,10 +55,10 @@ class Step(str, Enum):
 
 
 KEYS: dict[Step, dict[str, str]] = {
-    Step.READY: {"enter": "record", "q": "save and quit"},
-    Step.RECORDING: {"enter": "stop"},
-    Step.REVIEW: {"n": "keep and go on", "r": "record again", "q": "keep, save and quit"},
-    Step.REJECTED: {"r": "record again", "q": "save and quit"},
+    Step.READY: {"enter": N_("record"), "q": N_("save and quit")},
+    Step.RECORDING: {"enter": N_("stop")},
+    Step.REVIEW: {"n": N_("keep and go on"), "r": N_("record again"), "q": N_("keep, save and quit")},
+    Step.REJECTED: {"r": N_("record again"), "q": N_("save and quit")},
     Step.DONE: {},
 }
 """What each key does at each step (the recorder's help line shows these)."""
@@ -201,7 +202,9 @@ def record_phrase(
                 if stopper is not None and stopper.add(samples):
                     break
     except (sd.PortAudioError, ValueError) as exc:
-        raise DeviceError(f"recording from '{info.name}' failed ({exc}); choose another with --input-device") from None
+        raise DeviceError(
+            _("recording from '{name}' failed ({exc}); choose another with --input-device").format(name=info.name, exc=exc)
+        ) from None
     return Audio(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32), rate)
 
 
@@ -212,7 +215,11 @@ def _input_rate(sd, index: int, wanted: int, default: int) -> int:
             return rate
         except (sd.PortAudioError, ValueError):
             continue
-    raise DeviceError(f"the microphone records at neither {wanted} nor {default} Hz; choose another with --input-device")
+    raise DeviceError(
+        _("the microphone records at neither {wanted} nor {default} Hz; choose another with --input-device").format(
+            wanted=wanted, default=default
+        )
+    )
 
 
 def play_back(audio: Audio, device: int | str | None = None, *, interrupted: Callable[[], bool] = lambda: False) -> None:
@@ -235,4 +242,6 @@ def play_back(audio: Audio, device: int | str | None = None, *, interrupted: Cal
                 break
             time.sleep(0.02)
     except (sd.PortAudioError, ValueError) as exc:
-        raise DeviceError(f"playing the take back on '{info.name}' failed ({exc}); choose another with --device") from None
+        raise DeviceError(
+            _("playing the take back on '{name}' failed ({exc}); choose another with --device").format(name=info.name, exc=exc)
+        ) from None

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from .i18n import _
+
 
 @dataclass(frozen=True)
 class Range:
@@ -36,15 +38,18 @@ class Range:
         return above and value <= self.high  # NaN is never inside
 
     def describe(self) -> str:
-        """``a whole number from 60 to 400``"""
+        """``a whole number from 60 to 400`` (in the interface language)."""
         if self.above_low:
-            return f"a number above {self.low:g} and at most {self.high:g}"
-        return f"a {'whole ' if self.whole else ''}number from {self.low:g} to {self.high:g}"
+            return _("a number above {low:g} and at most {high:g}").format(low=self.low, high=self.high)
+        if self.whole:
+            return _("a whole number from {low:g} to {high:g}").format(low=self.low, high=self.high)
+        return _("a number from {low:g} to {high:g}").format(low=self.low, high=self.high)
 
     def problem(self, what: str, value: object) -> str:
-        """The one-line message for ``value`` outside the range."""
+        """The one-line message for ``value`` outside the range (``what``
+        is a setting's or option's name, shown as written)."""
         shown = repr(value) if isinstance(value, str) else f"{value}"
-        return f"{what} must be {self.describe()}, not {shown}"
+        return _("{what} must be {allowed}, not {value}").format(what=what, allowed=self.describe(), value=shown)
 
 
 RATE_WPM = Range(60, 400, "words per minute", whole=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import rules
 from .errors import ScriptError
+from .i18n import N_, _
 
 MAX_SCRIPT_CHARS = 200_000
 MAX_SENTENCE_CHARS = 1_000
@@ -234,11 +235,13 @@ def parse_duration(text: str) -> float:
         return float(compound.group(1)) * 60 + float(compound.group(2))
     match = _DURATION.match(spec)
     if not match:
-        raise ValueError(f"'{text.strip()}' is not a duration; write e.g. 3s, 1.5s, 500ms, 2m or 1:30")
+        raise ValueError(_("'{strip}' is not a duration; write e.g. 3s, 1.5s, 500ms, 2m or 1:30").format(strip=text.strip()))
     if match.group(1) is not None:
         seconds = float(match.group(2))
         if seconds >= 60:
-            raise ValueError(f"'{text.strip()}' has {match.group(2)} seconds; use 0-59 after the colon")
+            raise ValueError(
+                _("'{strip}' has {group} seconds; use 0-59 after the colon").format(strip=text.strip(), group=match.group(2))
+            )
         return float(match.group(1)) * 60 + seconds
     value = float(match.group(3))
     unit = match.group(4) or "s"
@@ -287,20 +290,25 @@ def read_script_text(path: str | Path) -> str:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ScriptError(
-            "no such script file; give a path to a script or a built-in name (see 'voiceguide list')", path
+            _("no such script file; give a path to a script or a built-in name (see 'voiceguide list')"), path
         ) from None
     except IsADirectoryError:
-        raise ScriptError("is a folder, not a script file", path) from None
+        raise ScriptError(_("is a folder, not a script file"), path) from None
     except OSError as exc:
-        raise ScriptError(f"cannot read: {exc.strerror}", path) from None
+        raise ScriptError(_("cannot read: {strerror}").format(strerror=exc.strerror), path) from None
     if len(raw) > MAX_SCRIPT_CHARS * 4:
-        raise ScriptError(f"script is {len(raw)} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters", path)
+        raise ScriptError(
+            _("script is {count} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters").format(
+                count=len(raw), MAX_SCRIPT_CHARS=MAX_SCRIPT_CHARS
+            ),
+            path,
+        )
     body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = body[: exc.start].decode("utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-        raise ScriptError("not valid UTF-8 text; save the script as UTF-8", path, len(before), len(before[-1]) + 1) from None
+        raise ScriptError(_("not valid UTF-8 text; save the script as UTF-8"), path, len(before), len(before[-1]) + 1) from None
 
 
 def read_script(path: str | Path, *, clip_dirs: tuple[Path, ...] = ()) -> Script:
@@ -339,7 +347,13 @@ class _Parser:
 
     def parse(self, text: str) -> ScriptReport:
         if len(text) > MAX_SCRIPT_CHARS:
-            self.report(f"script has {len(text)} characters; the limit is {MAX_SCRIPT_CHARS}", 1, 1)
+            self.report(
+                _("script has {count} characters; the limit is {MAX_SCRIPT_CHARS}").format(
+                    count=len(text), MAX_SCRIPT_CHARS=MAX_SCRIPT_CHARS
+                ),
+                1,
+                1,
+            )
             return self._result(Meta())
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         meta, body_start = _FrontMatter(self).read(lines)
@@ -348,7 +362,7 @@ class _Parser:
         self._flush()
         playable = any(isinstance(item, (Speech, Breathe, Clip, Bell, Chime)) for item in self.items)
         if not playable and not self.errors:  # with errors, what is missing may just be unreadable
-            self.report("script has nothing to play; add a sentence or a marker such as [breathe seed x5]", len(lines), 1)
+            self.report(_("script has nothing to play; add a sentence or a marker such as [breathe seed x5]"), len(lines), 1)
         return self._result(meta)
 
     def _result(self, meta: Meta) -> ScriptReport:
@@ -375,7 +389,7 @@ class _Parser:
         title_col = indent + 1 + len(stripped) - len(stripped.lstrip("#").lstrip())
         title = self._repair(stripped.lstrip("#").strip(), number, title_col)
         if not title:
-            self.report("chapter heading is empty; write '# Title'", number, indent + 1)
+            self.report(_("chapter heading is empty; write '# Title'"), number, indent + 1)
             return
         self.items.append(Chapter(title, Position(number, indent + 1)))
 
@@ -388,13 +402,13 @@ class _Parser:
             col = token.start() + 1
             position = token.end()
             if token.group() == "]":
-                self.report("']' without an opening '['; markers look like [pause 3s]", number, col)
+                self.report(_("']' without an opening '['; markers look like [pause 3s]"), number, col)
                 continue
             self._flush_text()
             if token.group() == "[":
                 end = raw.find("]", token.end())
                 if end < 0:
-                    self.report("marker is not closed; add ']' (markers look like [pause 3s])", number, col)
+                    self.report(_("marker is not closed; add ']' (markers look like [pause 3s])"), number, col)
                     return
                 position = end + 1
                 self._add(_marker, self, raw[token.end() : end], number, col)
@@ -411,9 +425,10 @@ class _Parser:
 
     def _text(self, fragment: str, line: int, col: int) -> None:
         tag = _SSML_OTHER_TAG.search(fragment)
-        if tag and not any(error.line == line and error.message.startswith("only the SSML") for error in self.errors):
+        ssml = _('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]')
+        if tag and not any(error.line == line and error.message == ssml for error in self.errors):
             # once per line: <speak>...</speak> is one mistake, not two
-            self.report('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]', line, col + tag.start())
+            self.report(ssml, line, col + tag.start())
         if fragment.strip():
             lead = len(fragment) - len(fragment.lstrip())
             self.pending.append((fragment.strip(), line, col + lead))
@@ -437,7 +452,9 @@ class _Parser:
             where = Position(*places[begin + len(chunk) - len(chunk.lstrip())])
             if len(sentence) > MAX_SENTENCE_CHARS:
                 self.report(
-                    f"sentence has {len(sentence)} characters; split it (the limit is {MAX_SENTENCE_CHARS})",
+                    _("sentence has {count} characters; split it (the limit is {MAX_SENTENCE_CHARS})").format(
+                        count=len(sentence), MAX_SENTENCE_CHARS=MAX_SENTENCE_CHARS
+                    ),
                     where.line,
                     where.col,
                 )
@@ -511,7 +528,7 @@ class _FrontMatter:
                 return Meta(**self.values), len(lines)  # type: ignore[arg-type]
         if close is None:
             self.parser.report(
-                "front matter opened with '---' is never closed; add a line '---' after the settings", first + 1, 1
+                _("front matter opened with '---' is never closed; add a line '---' after the settings"), first + 1, 1
             )
             return Meta(**self.values), len(lines)  # type: ignore[arg-type]
         return Meta(**self.values), close + 1  # type: ignore[arg-type]
@@ -525,16 +542,28 @@ class _FrontMatter:
         key, sep, value = raw.partition(":")
         key_col = len(raw) - len(raw.lstrip()) + 1
         if not sep:
-            hint = "" if closed else "; is the closing '---' missing?"
-            self.parser.report(f"front matter line '{stripped}' needs the form 'key: value'{hint}", number, key_col)
+            hint = "" if closed else _("; is the closing '---' missing?")
+            self.parser.report(
+                _("front matter line '{stripped}' needs the form 'key: value'{hint}").format(stripped=stripped, hint=hint),
+                number,
+                key_col,
+            )
             return closed
         key = key.strip().lower()
         value_col = len(raw) - len(value.lstrip()) + 1
         if key not in _META_KEYS:
-            self.parser.report(f"unknown setting '{key}'; known settings: {', '.join(sorted(_META_KEYS))}", number, key_col)
+            self.parser.report(
+                _("unknown setting '{key}'; known settings: {items}").format(key=key, items=", ".join(sorted(_META_KEYS))),
+                number,
+                key_col,
+            )
         elif key in self.first_line:
             self.parser.report(
-                f"setting '{key}' is given twice (first on line {self.first_line[key]}); keep one", number, key_col
+                _("setting '{key}' is given twice (first on line {first_line}); keep one").format(
+                    key=key, first_line=self.first_line[key]
+                ),
+                number,
+                key_col,
             )
         else:
             self.first_line[key] = number
@@ -564,19 +593,27 @@ def _meta_value(key: str, value: str) -> object:
     if key in ("language", "hold_tone"):
         return _meta_choice(key, value)
     if key == "lexicon" and not re.fullmatch(r"[\w.\- ]{1,120}\.(tsv|txt)", value):
-        raise ValueError(f"lexicon must be the name of a .tsv file beside the script (no folders), not '{value}'")
+        raise ValueError(
+            _("lexicon must be the name of a .tsv file beside the script (no folders), not '{value}'").format(value=value)
+        )
     if key == "voice" and not rules.VOICE_ID.fullmatch(value):
-        raise ValueError(f"voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'")
+        raise ValueError(_("voice '{value}' is not a voice id; use 'auto' or an id from 'voiceguide voices'").format(value=value))
     if not value:
-        raise ValueError(f"{key} needs a value")
+        raise ValueError(_("{key} needs a value").format(key=key))
     return value
 
 
 def _meta_choice(key: str, value: str) -> str:
     if key == "language" and value.lower() not in rules.LANGUAGES:
-        raise ValueError(f"language '{value}' is not supported; use one of: {', '.join(rules.LANGUAGES)}")
+        raise ValueError(
+            _("language '{value}' is not supported; use one of: {items}").format(value=value, items=", ".join(rules.LANGUAGES))
+        )
     if key == "hold_tone" and value.lower() not in rules.HOLD_TONES:
-        raise ValueError(f"hold_tone must be {' or '.join(repr(tone) for tone in rules.HOLD_TONES)}, not '{value}'")
+        raise ValueError(
+            _("hold_tone must be {items}, not '{value}'").format(
+                items=" or ".join(repr(tone) for tone in rules.HOLD_TONES), value=value
+            )
+        )
     return value.lower()
 
 
@@ -595,7 +632,7 @@ def _marker(parser: _Parser, body: str, line: int, col: int) -> Item:
     words = [match.group() for match in found]
     where = Position(line, col)
     if not words:
-        raise parser.error(f"empty marker []; use one of: {', '.join(_MARKER_NAMES)}", line, col)
+        raise parser.error(_("empty marker []; use one of: {items}").format(items=", ".join(_MARKER_NAMES)), line, col)
     name, args = words[0].lower(), words[1:]
     # column of the first argument (of the closing ']' when there is none)
     arg_col = col + 1 + (found[1].start() if len(found) > 1 else len(body))
@@ -608,11 +645,13 @@ def _marker(parser: _Parser, body: str, line: int, col: int) -> Item:
         return _breathe(parser, [(match.group(), col + 1 + match.start()) for match in found[1:]], where, arg_col)
     if name in ("bell", "chime"):
         if args:
-            raise parser.error(f"[{name}] takes no arguments", line, arg_col)
+            raise parser.error(_("[{name}] takes no arguments").format(name=name), line, arg_col)
         return Bell(where) if name == "bell" else Chime(where)
     if name == "clip":
         return _clip(parser, rest.strip(), where, arg_col)
-    raise parser.error(f"unknown marker [{words[0]}]; use one of: {', '.join(_MARKER_NAMES)}", line, col)
+    raise parser.error(
+        _("unknown marker [{words}]; use one of: {items}").format(words=words[0], items=", ".join(_MARKER_NAMES)), line, col
+    )
 
 
 def _duration(parser: _Parser, text: str, line: int, col: int) -> float:
@@ -625,31 +664,39 @@ def _duration(parser: _Parser, text: str, line: int, col: int) -> float:
 def _ssml_break(parser: _Parser, tag: str, line: int, col: int) -> Pause:
     match = _SSML_TIME.search(tag)
     if not match:
-        raise parser.error('<break> needs a time attribute, e.g. <break time="1500ms"/>', line, col)
+        raise parser.error(_('<break> needs a time attribute, e.g. <break time="1500ms"/>'), line, col)
     seconds = _duration(parser, match.group(1), line, col)
     if seconds > MAX_PAUSE_S:
-        raise parser.error(f"pause of {seconds:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
+        raise parser.error(
+            _("pause of {seconds:g} s is longer than the {MAX_PAUSE_S:g} s limit").format(
+                seconds=seconds, MAX_PAUSE_S=MAX_PAUSE_S
+            ),
+            line,
+            col,
+        )
     return Pause(seconds, seconds, seconds, Position(line, col))
 
 
 def _at(parser: _Parser, args: list[str], where: Position, col: int) -> At:
     if len(args) != 1:
-        raise parser.error("[at] takes one time, e.g. [at 1:00] or [at 90s]", where.line, where.col)
+        raise parser.error(_("[at] takes one time, e.g. [at 1:00] or [at 90s]"), where.line, where.col)
     seconds = _duration(parser, args[0], where.line, col)
     if seconds > MAX_AT_S:
-        raise parser.error(f"[at {args[0]}] is beyond the 3 hour limit", where.line, col)
+        raise parser.error(_("[at {args}] is beyond the 3 hour limit").format(args=args[0]), where.line, col)
     return At(seconds, where)
 
 
 def _pause(parser: _Parser, spec: str, where: Position, col: int) -> Pause:
     line = where.line
     if not spec:
-        raise parser.error("[pause] needs a length, e.g. [pause 3s], [pause 2-8s] or [pause *]", line, col)
+        raise parser.error(_("[pause] needs a length, e.g. [pause 3s], [pause 2-8s] or [pause *]"), line, col)
     if spec == "*":
         return Pause(1.0, float("inf"), 4.0, where)
     if spec.startswith("-"):
         raise parser.error(
-            f"a pause cannot be negative ('{spec}'); write a length such as [pause 1s], or a range such as [pause 1-3s]",
+            _("a pause cannot be negative ('{spec}'); write a length such as [pause 1s], or a range such as [pause 1-3s]").format(
+                spec=spec
+            ),
             line,
             col,
         )
@@ -660,21 +707,27 @@ def _pause(parser: _Parser, spec: str, where: Position, col: int) -> Pause:
         low = _duration(parser, low_spec, line, col)
         high = _duration(parser, high_text, line, col + len(low_text) + 1 + len(high_text) - len(high_text.lstrip()))
         if high < low:
-            raise parser.error(f"pause range {spec} runs backwards; write the shorter length first", line, col)
+            raise parser.error(
+                _("pause range {spec} runs backwards; write the shorter length first").format(spec=spec), line, col
+            )
     else:
         low = high = _duration(parser, spec, line, col)
     if high > MAX_PAUSE_S:
-        raise parser.error(f"pause of {high:g} s is longer than the {MAX_PAUSE_S:g} s limit", line, col)
+        raise parser.error(
+            _("pause of {high:g} s is longer than the {MAX_PAUSE_S:g} s limit").format(high=high, MAX_PAUSE_S=MAX_PAUSE_S),
+            line,
+            col,
+        )
     return Pause(low, high, (low + high) / 2, where)
 
 
-_BREATHE_USAGE = "write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]"
+_BREATHE_USAGE = N_("write e.g. [breathe 4-2-6 x5 count], [breathe box x4] or [breathe seed x*]")
 
 
 def _breathe(parser: _Parser, args: list[tuple[str, int]], where: Position, col: int) -> Breathe:
     line = where.line
     if not args:
-        raise parser.error(f"[breathe] needs a pattern; {_BREATHE_USAGE}", line, col)
+        raise parser.error(_("[breathe] needs a pattern; {usage}").format(usage=_(_BREATHE_USAGE)), line, col)
     pattern = _pattern(parser, args[0][0], line, col)
     cycles: tuple[int, int, int] = (5, 5, 5)
     count = False
@@ -685,7 +738,11 @@ def _breathe(parser: _Parser, args: list[tuple[str, int]], where: Position, col:
         elif lowered.startswith("x"):
             cycles = _cycles(parser, lowered[1:], line, arg_col)
         else:
-            raise parser.error(f"unknown breathe option '{arg}'; {_BREATHE_USAGE}", line, arg_col)
+            raise parser.error(
+                _("unknown breathe option '{arg}'; {usage}").format(arg=arg, usage=_(_BREATHE_USAGE)),
+                line,
+                arg_col,
+            )
     return Breathe(pattern, *cycles, count=count, at=where)
 
 
@@ -697,7 +754,9 @@ def _pattern(parser: _Parser, spec: str, line: int, col: int) -> tuple[float, ..
     if len(parts) not in (3, 4):
         names = ", ".join(BREATH_PRESETS)
         raise parser.error(
-            f"breath pattern '{spec}' needs 3 or 4 lengths in seconds (in-hold-out or in-hold-out-hold) or a preset ({names})",
+            _(
+                "breath pattern '{spec}' needs 3 or 4 lengths in seconds (in-hold-out or in-hold-out-hold) or a preset ({names})"
+            ).format(spec=spec, names=names),
             line,
             col,
         )
@@ -706,12 +765,16 @@ def _pattern(parser: _Parser, spec: str, line: int, col: int) -> tuple[float, ..
         try:
             value = float(part.removesuffix("s"))
         except ValueError:
-            raise parser.error(f"breath phase '{part}' is not a number of seconds", line, col) from None
+            raise parser.error(_("breath phase '{part}' is not a number of seconds").format(part=part), line, col) from None
         if not 0 <= value <= MAX_PHASE_S or value != value:
-            raise parser.error(f"breath phase '{part}' must be from 0 to {MAX_PHASE_S:g} seconds", line, col)
+            raise parser.error(
+                _("breath phase '{part}' must be from 0 to {MAX_PHASE_S:g} seconds").format(part=part, MAX_PHASE_S=MAX_PHASE_S),
+                line,
+                col,
+            )
         values.append(value)
     if values[0] < 1 or values[2] < 1:
-        raise parser.error(f"breathing in and out take at least 1 second each, not '{spec}'", line, col)
+        raise parser.error(_("breathing in and out take at least 1 second each, not '{spec}'").format(spec=spec), line, col)
     return tuple(values)
 
 
@@ -723,26 +786,36 @@ def _cycles(parser: _Parser, spec: str, line: int, col: int) -> tuple[int, int, 
     open_ended = spec.endswith("+")
     low, dash, high = spec.removesuffix("+").partition("-")
     if not low.isdecimal() or (dash and (open_ended or not high.isdecimal())):
-        raise parser.error(f"cycle count 'x{spec}' must be xN, xN-M, xN+ or x*, e.g. x5", line, col)
+        raise parser.error(_("cycle count 'x{spec}' must be xN, xN-M, xN+ or x*, e.g. x5").format(spec=spec), line, col)
     low_n = int(low) if len(low) < 10 else MAX_CYCLES + 1
     high_n = (int(high) if len(high) < 10 else MAX_CYCLES + 1) if dash else low_n
     if open_ended and low_n < MAX_CYCLES:
         return low_n, MAX_CYCLES, low_n
     if open_ended or not 1 <= low_n <= high_n <= MAX_CYCLES:
-        raise parser.error(f"cycle count 'x{spec}' must be between 1 and {MAX_CYCLES}, smaller number first", line, col)
+        raise parser.error(
+            _("cycle count 'x{spec}' must be between 1 and {MAX_CYCLES}, smaller number first").format(
+                spec=spec, MAX_CYCLES=MAX_CYCLES
+            ),
+            line,
+            col,
+        )
     return low_n, high_n, (low_n + high_n + 1) // 2
 
 
 def _clip(parser: _Parser, name: str, where: Position, col: int) -> Clip:
     line = where.line
     if not name:
-        raise parser.error("[clip] needs a file name, e.g. [clip welkom.wav]", line, col)
+        raise parser.error(_("[clip] needs a file name, e.g. [clip welkom.wav]"), line, col)
     if not name.lower().endswith(AUDIO_EXTENSIONS):
-        raise parser.error(f"clip '{name}' must be a sound file ({', '.join(AUDIO_EXTENSIONS)})", line, col)
+        raise parser.error(
+            _("clip '{name}' must be a sound file ({items})").format(name=name, items=", ".join(AUDIO_EXTENSIONS)), line, col
+        )
     relative = Path(name)
     if relative.is_absolute() or ".." in relative.parts:
         raise parser.error(
-            f"clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path",
+            _(
+                "clip '{name}' must be a file name inside the script's folder or audio_assets/, without '..' or an absolute path"
+            ).format(name=name),
             line,
             col,
         )
@@ -754,4 +827,4 @@ def _clip(parser: _Parser, name: str, where: Position, col: int) -> Clip:
         except (OSError, ValueError):  # a name the file system cannot hold: not found
             continue
     searched = ", ".join(str(folder) for folder in parser.clip_dirs) or "no folders"
-    raise parser.error(f"clip '{name}' not found; looked in {searched}", line, col)
+    raise parser.error(_("clip '{name}' not found; looked in {searched}").format(name=name, searched=searched), line, col)

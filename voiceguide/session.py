@@ -31,6 +31,7 @@ import soundfile as sf
 from .audio import Audio, quantize, resample
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
+from .i18n import _
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
 from .script import Clip, Script
@@ -287,7 +288,9 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
             info = sf.info(str(item.path))
             if info.duration > MAX_CLIP_S:
                 raise ScriptError(
-                    f"clip lasts {info.duration:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s",
+                    _("clip lasts {duration:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s").format(
+                        duration=info.duration, MAX_CLIP_S=MAX_CLIP_S
+                    ),
                     script.source,
                     item.at.line,
                     item.at.col,
@@ -295,7 +298,10 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
             samples, rate = sf.read(str(item.path), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             raise ScriptError(
-                f"clip {item.path.name} cannot be read as audio ({exc})", script.source, item.at.line, item.at.col
+                _("clip {name} cannot be read as audio ({exc})").format(name=item.path.name, exc=exc),
+                script.source,
+                item.at.line,
+                item.at.col,
             ) from None
         mono = Audio(samples.mean(axis=1).astype(np.float32), int(rate))
         clips[item.path] = level_clip(resample(mono, mix.sample_rate), mix.voice_rms_dbfs, mix.peak_dbfs)

@@ -56,6 +56,7 @@ from .dsp.recording import (
     voice_threshold_db,
 )
 from .errors import ScriptError
+from .i18n import _, ngettext
 from .mix import MixSettings
 from .speech.pack import VoicePack, short
 
@@ -112,9 +113,9 @@ def read_take(path: str | Path, max_s: float = rules.MAX_TAKE_S) -> Audio:
     """
     path = Path(path)
     if path.is_dir():
-        raise TakeError("is a folder; give the take's audio file", path)
+        raise TakeError(_("is a folder; give the take's audio file"), path)
     if not path.is_file():
-        raise TakeError("no such file", path)
+        raise TakeError(_("no such file"), path)
     reader = _read_av if path.suffix.lower() in AV_EXTENSIONS else _read_soundfile
     blocks: list[np.ndarray] = []
     frames = 0
@@ -125,14 +126,16 @@ def read_take(path: str | Path, max_s: float = rules.MAX_TAKE_S) -> Audio:
             raise _too_long(path, max_s, None)
         blocks.append(block)
     if frames == 0:
-        raise TakeError("holds no audio", path)
+        raise TakeError(_("holds no audio"), path)
     return Audio(np.concatenate(blocks).astype(np.float32, copy=False), rate)
 
 
 def _too_long(path: Path, max_s: float, duration_s: float | None) -> TakeError:
-    lasts = f"lasts {format_clock(duration_s)}" if duration_s else "is longer than that"
+    lasts = _("lasts {length}").format(length=format_clock(duration_s)) if duration_s else _("is longer than that")
     return TakeError(
-        f"the take {lasts}; a take may last {format_clock(max_s)} at most: read the script once, pausing a second between phrases",
+        _("the take {lasts}; a take may last {longest} at most: read the script once, pausing a second between phrases").format(
+            lasts=lasts, longest=format_clock(max_s)
+        ),
         path,
     )
 
@@ -150,9 +153,11 @@ def _read_soundfile(path: Path, max_s: float) -> Iterator[tuple[np.ndarray, int]
                 yield block.mean(axis=1), rate
     except (sf.LibsndfileError, RuntimeError) as exc:
         detail = str(exc).replace(f"Error opening {str(path)!r}: ", "")
-        raise TakeError(f"cannot be read as audio ({detail}); use WAV, FLAC, MP3, OGG or M4A", path) from None
+        raise TakeError(
+            _("cannot be read as audio ({detail}); use WAV, FLAC, MP3, OGG or M4A").format(detail=detail), path
+        ) from None
     except OSError as exc:
-        raise TakeError(f"cannot be read ({exc.strerror or exc})", path) from None
+        raise TakeError(_("cannot be read ({reason})").format(reason=exc.strerror or exc), path) from None
 
 
 def _read_av(path: Path, max_s: float) -> Iterator[tuple[np.ndarray, int]]:
@@ -160,12 +165,12 @@ def _read_av(path: Path, max_s: float) -> Iterator[tuple[np.ndarray, int]]:
         import av
     except ImportError:
         raise TakeError(
-            "reading M4A/AAC takes needs PyAV: pip install 'voiceguide[m4a]' (or convert the take to WAV, FLAC or MP3)", path
+            _("reading M4A/AAC takes needs PyAV: pip install 'voiceguide[m4a]' (or convert the take to WAV, FLAC or MP3)"), path
         ) from None
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
-                raise TakeError("has no audio stream", path)
+                raise TakeError(_("has no audio stream"), path)
             stream = container.streams.audio[0]
             rate = int(stream.rate or stream.codec_context.sample_rate)
             if container.duration and container.duration / 1e6 > max_s:
@@ -177,7 +182,9 @@ def _read_av(path: Path, max_s: float) -> Iterator[tuple[np.ndarray, int]]:
             for out in resampler.resample(None):
                 yield out.to_ndarray().reshape(-1), rate
     except av.FFmpegError as exc:
-        raise TakeError(f"cannot be read as audio ({exc.strerror or exc}); use WAV, FLAC, MP3, OGG or M4A", path) from None
+        raise TakeError(
+            _("cannot be read as audio ({reason}); use WAV, FLAC, MP3, OGG or M4A").format(reason=exc.strerror or exc), path
+        ) from None
 
 
 # --- splitting ----------------------------------------------------------------------------
@@ -198,10 +205,10 @@ def find_parts(audio: Audio, source: str | Path = "<take>") -> list[tuple[float,
     ``PHRASE_PAUSE_S`` or more (see the module notes, steps 1 and 2)."""
     levels = _voice_levels_db(audio)
     if len(levels) == 0:
-        raise TakeError("holds no audio", source)
-    noise, loud, _ = voice_threshold_db(levels)
+        raise TakeError(_("holds no audio"), source)
+    noise, loud, _threshold = voice_threshold_db(levels)
     if loud - noise < MIN_VOICE_OVER_NOISE_DB:
-        raise TakeError("no voice heard in the take: it is silent or only noise", source)
+        raise TakeError(_("no voice heard in the take: it is silent or only noise"), source)
     threshold = noise + max(VOICE_ABOVE_NOISE_DB, (loud - noise) / 3.0)
     voiced = np.flatnonzero(levels > threshold)
     pause = int(round(PHRASE_PAUSE_S / FRAME_S))
@@ -211,7 +218,7 @@ def find_parts(audio: Audio, source: str | Path = "<take>") -> list[tuple[float,
         if len(group) * FRAME_S >= MIN_PART_S:
             parts.append((float(group[0] * FRAME_S), float((group[-1] + 1) * FRAME_S)))
     if not parts:
-        raise TakeError("no voice heard in the take: it is silent or only noise", source)
+        raise TakeError(_("no voice heard in the take: it is silent or only noise"), source)
     return parts
 
 
@@ -250,7 +257,7 @@ def split_take(audio: Audio, texts: Sequence[str], source: str | Path = "<take>"
     """
     texts = list(texts)
     if not texts:
-        raise TakeError("the script has nothing to say", source)
+        raise TakeError(_("the script has nothing to say"), source)
     parts = [_Part(*span) for span in find_parts(audio, source)]
     expected = [expected_length(text) for text in texts]
     pace = sum(p.length_s for p in parts) / sum(expected)  # seconds per unit, this reader's
@@ -262,23 +269,37 @@ def split_take(audio: Audio, texts: Sequence[str], source: str | Path = "<take>"
     for a, b in steps:
         if a > 1:
             raise TakeError(
-                f"phrase {i + 1} '{short(texts[i])}' found no pause after {format_clock_tenths(parts[j].start_s, always=True)}; "
-                f"read it again with a longer pause (a second or more) before phrase {i + 2} '{short(texts[i + 1])}'",
+                _(
+                    "phrase {number} '{short}' found no pause after {at}; read it again with a longer pause (a second or more) before phrase {next_number} '{next_phrase}'"
+                ).format(
+                    number=i + 1,
+                    short=short(texts[i]),
+                    at=format_clock_tenths(parts[j].start_s, always=True),
+                    next_number=i + 2,
+                    next_phrase=short(texts[i + 1]),
+                ),
                 source,
             )
         if b > 1:
             raise TakeError(
-                f"phrase {i + 1} '{short(texts[i])}' has a pause in it at {format_clock_tenths(parts[j].end_s, always=True)} "
-                f"(or the take holds something the script does not say there); read it again, pausing only between phrases",
+                _(
+                    "phrase {number} '{short}' has a pause in it at {at} (or the take holds something the script does not say there); read it again, pausing only between phrases"
+                ).format(number=i + 1, short=short(texts[i]), at=format_clock_tenths(parts[j].end_s, always=True)),
                 source,
             )
         part = parts[j]
         ratio = part.length_s / (pace * expected[i])
         if not 1 / WILD_RATIO <= ratio <= WILD_RATIO:
             raise TakeError(
-                f"phrase {i + 1} '{short(texts[i])}' would be {part.length_s:.1f} s at "
-                f"{format_clock_tenths(part.start_s, always=True)} where about {pace * expected[i]:.1f} s fits it; "
-                "is the take a reading of this script, in its order (see --sheet)?",
+                _(
+                    "phrase {number} '{short}' would be {length_s:.1f} s at {at} where about {pace:.1f} s fits it; is the take a reading of this script, in its order (see --sheet)?"
+                ).format(
+                    number=i + 1,
+                    short=short(texts[i]),
+                    length_s=part.length_s,
+                    at=format_clock_tenths(part.start_s, always=True),
+                    pace=pace * expected[i],
+                ),
                 source,
             )
         found.append(TakePhrase(i + 1, texts[i], part.start_s, part.end_s))
@@ -337,8 +358,9 @@ def _unaligned(parts: list[_Part], texts: list[str], expected: list[float], pace
     """The error for a take whose parts and phrases differ too much in number to align."""
     if len(parts) > len(texts):
         return TakeError(
-            f"the take has {len(parts)} parts between pauses and the script only {len(texts)} phrases; "
-            "is it a reading of this script (see --sheet)? Pause only between phrases",
+            _(
+                "the take has {count} parts between pauses and the script only {count2} phrases; is it a reading of this script (see --sheet)? Pause only between phrases"
+            ).format(count=len(parts), count2=len(texts)),
             source,
         )
     i = 0
@@ -347,9 +369,17 @@ def _unaligned(parts: list[_Part], texts: list[str], expected: list[float], pace
             break
         i += 1
     return TakeError(
-        f"phrase {i + 1} '{short(texts[i])}' found no pause after {format_clock_tenths(part.start_s, always=True)} "
-        f"(the take has {len(parts)} part{'s' if len(parts) > 1 else ''} between pauses for {len(texts)} phrases); "
-        "read it again with a pause of a second or more after every phrase",
+        ngettext(
+            "phrase {number} '{short}' found no pause after {at} (the take has {count} part between pauses for {count2} phrases); read it again with a pause of a second or more after every phrase",
+            "phrase {number} '{short}' found no pause after {at} (the take has {count} parts between pauses for {count2} phrases); read it again with a pause of a second or more after every phrase",
+            len(parts),
+        ).format(
+            number=i + 1,
+            short=short(texts[i]),
+            at=format_clock_tenths(part.start_s, always=True),
+            count=len(parts),
+            count2=len(texts),
+        ),
         source,
     )
 
@@ -387,7 +417,12 @@ def prepare_take(
             prepared.append((phrase, process_recording(piece, mix)))
         except RecordingError as exc:
             span = f"{format_clock_tenths(phrase.start_s, always=True)}-{format_clock_tenths(phrase.end_s, always=True)}"
-            raise TakeError(f"phrase {phrase.number} '{short(phrase.text)}' ({span}): {exc}", source) from None
+            raise TakeError(
+                _("phrase {number} '{short}' ({span}): {exc}").format(
+                    number=phrase.number, short=short(phrase.text), span=span, exc=exc
+                ),
+                source,
+            ) from None
     return prepared
 
 

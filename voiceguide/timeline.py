@@ -18,6 +18,7 @@ from pathlib import Path
 from . import rules
 from .clock import format_clock, format_clock_tenths
 from .errors import ScriptError, UsageError
+from .i18n import _
 from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech, parse_duration
 from .tones import BELL_S, CHIME_S
 
@@ -279,8 +280,12 @@ def plan_timeline(
         plan = _Fitter(layout).fit(target_s)
     elif (default_s := layout.default_length_s) > settings.max_session_s:
         raise ScriptError(
-            f"this session would last {format_clock_tenths(default_s)}; the limit is {format_clock_tenths(settings.max_session_s)} "
-            "(fewer cycles or shorter pauses, or raise the limit with VOICEGUIDE_MAX_MINUTES)",
+            _(
+                "this session would last {format_clock_tenths}; the limit is {format_clock_tenths2} (fewer cycles or shorter pauses, or raise the limit with VOICEGUIDE_MAX_MINUTES)"
+            ).format(
+                format_clock_tenths=format_clock_tenths(default_s),
+                format_clock_tenths2=format_clock_tenths(settings.max_session_s),
+            ),
             script.source,
         )
     events: list[Event] = []
@@ -366,8 +371,13 @@ class _Layout:
     ) -> float:
         if cursor > time_s + AT_ON_TIME_S:
             error = ScriptError(
-                f"[at {format_clock_tenths(time_s)}] is already passed by {_seconds_text(cursor - time_s)} s "
-                f"(what comes before it lasts until {format_clock_tenths(cursor)}); move the marker later or shorten what precedes it",
+                _(
+                    "[at {format_clock_tenths}] is already passed by {seconds_text} s (what comes before it lasts until {format_clock_tenths2}); move the marker later or shorten what precedes it"
+                ).format(
+                    format_clock_tenths=format_clock_tenths(time_s),
+                    seconds_text=_seconds_text(cursor - time_s),
+                    format_clock_tenths2=format_clock_tenths(cursor),
+                ),
                 self.script.source,
                 marker.at.line,
                 marker.at.col,
@@ -525,7 +535,7 @@ class _Fitter:
         high = 2 * start
         while runs_long(high) and high < _FAR:
             start, high = high, 2 * high
-        for _ in range(60):
+        for _step in range(60):
             middle = (start + high) / 2
             start, high = (start, middle) if not runs_long(middle) else (middle, high)
         return high
@@ -534,7 +544,7 @@ class _Fitter:
         """How long sounds from before the last marker ring on past it at ``scale``."""
         stretches = stretches if stretches is not None else self._fill_all(scale)
         plan = _Plan((*stretches, _Stretch()), scale)
-        _, end = self.layout.run(plan, upto=self.last)
+        _placed, end = self.layout.run(plan, upto=self.last)
         return max(0.0, end - self.segments[self.last].time_s * scale)
 
     def _fill_all(self, scale: float) -> list[_Stretch]:
@@ -553,8 +563,13 @@ class _Fitter:
             or target_s > self.layout.settings.max_session_s
         ):
             raise ScriptError(
-                f"cannot make this session {format_clock_tenths(target_s)} long; "
-                f"it can be from {format_clock_tenths(shortest)} to {format_clock_tenths(longest)}",
+                _(
+                    "cannot make this session {format_clock_tenths} long; it can be from {format_clock_tenths2} to {format_clock_tenths3}"
+                ).format(
+                    format_clock_tenths=format_clock_tenths(target_s),
+                    format_clock_tenths2=format_clock_tenths(shortest),
+                    format_clock_tenths3=format_clock_tenths(longest),
+                ),
                 self.script.source,
             )
         # a target just outside the markers' bounds (within the tolerance) keeps them
@@ -627,10 +642,19 @@ class _Fitter:
             if shortest - LENGTH_TOLERANCE_S <= length <= longest + LENGTH_TOLERANCE_S
         ]
         if len(options) == 2:
-            nearest = f"lengths in steps of {lengths[1] - lengths[0]:.0f} s: {' or '.join(map(format_clock_tenths, options))}"
+            nearest = _("lengths in steps of {step_s:.0f} s: {lengths}").format(
+                step_s=lengths[1] - lengths[0], lengths=_(" or ").join(map(format_clock_tenths, options))
+            )
         else:
-            nearest = f"whole breath cycles make it {' or '.join(map(format_clock_tenths, options)) or 'other lengths'}"
-        return ScriptError(f"cannot make this session {format_clock_tenths(target_s)} long; {nearest}", self.script.source)
+            nearest = _("whole breath cycles make it {lengths}").format(
+                lengths=_(" or ").join(map(format_clock_tenths, options)) or _("other lengths")
+            )
+        return ScriptError(
+            _("cannot make this session {format_clock_tenths} long; {nearest}").format(
+                format_clock_tenths=format_clock_tenths(target_s), nearest=nearest
+            ),
+            self.script.source,
+        )
 
 
 def _seconds_text(seconds: float) -> str:
@@ -652,7 +676,7 @@ def _bracket(length: Callable[[float], float], target_s: float, low: float = 0.0
         return low, low
     if length(high) <= target_s:
         return high, high
-    for _ in range(50):
+    for _step in range(50):
         middle = (low + high) / 2
         if middle in (low, high):
             break
@@ -704,21 +728,25 @@ def _plan_breathing(
 def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
     """The session length asked for with ``--minutes`` or ``--length``."""
     if minutes is not None and length is not None:
-        raise UsageError("give --minutes or --length, not both")
+        raise UsageError(_("give --minutes or --length, not both"))
     if length is None:
         return None if minutes is None else minutes * 60.0
     if length.strip().replace(".", "", 1).isdigit():
         raise UsageError(
-            f"--length {length.strip()}: give a unit: {length.strip()}m for minutes, {length.strip()}s for seconds, or m:ss"
+            _("--length {length}: give a unit: {length}m for minutes, {length}s for seconds, or m:ss").format(
+                length=length.strip()
+            )
         )
     try:
         seconds = parse_duration(length)
     except ValueError as exc:
-        raise UsageError(f"--length {exc}") from None
+        raise UsageError(_("--length {reason}").format(reason=exc)) from None
     limit = rules.max_session_s()
     if not rules.MIN_SESSION_S <= seconds <= limit:
         raise UsageError(
-            f"--length must be between {format_clock(rules.MIN_SESSION_S)} and {format_clock(limit)}, not '{length}'"
+            _("--length must be between {shortest} and {longest}, not '{length}'").format(
+                shortest=format_clock(rules.MIN_SESSION_S), longest=format_clock(limit), length=length
+            )
         )
     return seconds
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from .. import rules
 from ..errors import ScriptError
 from ..exercises import EXERCISES, did_you_mean, find_builtin, load_script
+from ..i18n import _
 
 Place = tuple[int, int]
 """A (line, column) in the manifest; (0, 0) when unknown."""
@@ -129,7 +130,7 @@ def read_manifest(path: str | Path) -> Manifest:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         line, col = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-        raise ManifestError(f"not valid TOML: {message}", path, line, col) from None
+        raise ManifestError(_("not valid TOML: {message}").format(message=message), path, line, col) from None
     return _Checker(path, _Places(text)).manifest(data)
 
 
@@ -137,16 +138,21 @@ def _read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ManifestError("no such manifest file", path) from None
+        raise ManifestError(_("no such manifest file"), path) from None
     except OSError as exc:
-        raise ManifestError(f"cannot read the manifest ({exc.strerror or exc})", path) from None
+        raise ManifestError(_("cannot read the manifest ({reason})").format(reason=exc.strerror or exc), path) from None
     if len(raw) > rules.MAX_MANIFEST_BYTES:
-        raise ManifestError(f"manifest is larger than {rules.MAX_MANIFEST_BYTES // 1_000_000} MB", path)
+        raise ManifestError(
+            _("manifest is larger than {MAX_MANIFEST_BYTES} MB").format(MAX_MANIFEST_BYTES=rules.MAX_MANIFEST_BYTES // 1000000),
+            path,
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start].decode("utf-8").split("\n")
-        raise ManifestError("not valid UTF-8 text; save the manifest as UTF-8", path, len(before), len(before[-1]) + 1) from None
+        raise ManifestError(
+            _("not valid UTF-8 text; save the manifest as UTF-8"), path, len(before), len(before[-1]) + 1
+        ) from None
 
 
 # --- where things stand -------------------------------------------------------------
@@ -213,32 +219,36 @@ def _rate(value: object) -> int:
 
 def _voice(value: object) -> str:
     if not isinstance(value, str) or not rules.VOICE_ID.fullmatch(value):
-        raise ValueError(f"voice must be 'auto' or an engine voice id such as gmw/nl+f3, not {value!r}")
+        raise ValueError(_("voice must be 'auto' or an engine voice id such as gmw/nl+f3, not {value!r}").format(value=value))
     return value
 
 
 def _ambience(value: object) -> str:
     if value not in rules.AMBIENCES:
-        raise ValueError(f"ambience must be one of {', '.join(rules.AMBIENCES)}, not {value!r}")
+        raise ValueError(
+            _("ambience must be one of {items}, not {value!r}").format(items=", ".join(rules.AMBIENCES), value=value)
+        )
     return value  # type: ignore[return-value]
 
 
 def _language(value: object) -> str:
     if value not in rules.LANGUAGES:
-        raise ValueError(f"language '{value}' is not supported; use one of: {', '.join(rules.LANGUAGES)}")
+        raise ValueError(
+            _("language '{value}' is not supported; use one of: {items}").format(value=value, items=", ".join(rules.LANGUAGES))
+        )
     return value  # type: ignore[return-value]
 
 
 def _title(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("title must be a non-empty string")
+        raise ValueError(_("title must be a non-empty string"))
     return value.strip()
 
 
 def _text(key: str) -> Callable[[object], str]:
     def check(value: object) -> str:
         if not isinstance(value, str):
-            raise ValueError(f"{key} must be a string")
+            raise ValueError(_("{key} must be a string").format(key=key))
         return value
 
     return check
@@ -247,7 +257,9 @@ def _text(key: str) -> Callable[[object], str]:
 def _choice(key: str, options: tuple[str, ...]) -> Callable[[object], str]:
     def check(value: object) -> str:
         if value not in options:
-            raise ValueError(f"{key} must be one of {', '.join(options)}, not {value!r}")
+            raise ValueError(
+                _("{key} must be one of {items}, not {value!r}").format(key=key, items=", ".join(options), value=value)
+            )
         return value  # type: ignore[return-value]
 
     return check
@@ -264,7 +276,11 @@ def _bitrate(value: object) -> int:
 
     rates = mp3_bitrates(rules.DEFAULT_SAMPLE_RATE)
     if value not in rules.MP3_KBPS or value not in rates or not isinstance(value, int):
-        raise ValueError(f"bitrate must be one of MP3's bitrates ({', '.join(map(str, rates))} kbps), not {value!r}")
+        raise ValueError(
+            _("bitrate must be one of MP3's bitrates ({items} kbps), not {value!r}").format(
+                items=", ".join(map(str, rates)), value=value
+            )
+        )
     return value
 
 
@@ -279,7 +295,7 @@ def _string(key: str) -> Callable[[object], str]:
 
 def _folder(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("voice_pack must be a folder (made with 'voiceguide record'), beside the manifest or a full path")
+        raise ValueError(_("voice_pack must be a folder (made with 'voiceguide record'), beside the manifest or a full path"))
     return value
 
 
@@ -348,7 +364,9 @@ class _Checker:
         for key in table:
             if key not in keys:
                 self.report(
-                    f"unknown key '{key}' in {shown}; known keys: {', '.join(sorted(keys))}",
+                    _("unknown key '{key}' in {shown}; known keys: {items}").format(
+                        key=key, shown=shown, items=", ".join(sorted(keys))
+                    ),
                     self.places.key(table_name, index, key),
                 )
 
@@ -357,7 +375,10 @@ class _Checker:
     def manifest(self, data: dict) -> Manifest:
         for name in data:
             if name not in ("bundle", "track", "grid"):
-                self.report(f"unknown section or key '{name}'; use [bundle], [[track]] and [grid]", self.places.anywhere(name))
+                self.report(
+                    _("unknown section or key '{name}'; use [bundle], [[track]] and [grid]").format(name=name),
+                    self.places.anywhere(name),
+                )
         bundle = self._bundle(data.get("bundle", {}))
         defaults = {key: bundle[key] for key in _DEFAULT_KEYS if key in bundle}
         default_places = {key: self.places.key("bundle", 0, key) for key in defaults}
@@ -382,31 +403,31 @@ class _Checker:
 
     def _bundle(self, bundle: object) -> dict:
         if not isinstance(bundle, dict):
-            self.report("'bundle' must be a table: [bundle]", self.places.anywhere("bundle"))
+            self.report(_("'bundle' must be a table: [bundle]"), self.places.anywhere("bundle"))
             return {}
         self.known(bundle, _BUNDLE_KEYS, "bundle", "[bundle]")
         good = self.checked(bundle, _BUNDLE_VALUES, "bundle")
         if "bitrate" in good and good.get("format", "mp3") != "mp3":
             self.report(
-                f"bitrate applies to mp3; {good['format']} is written at its encoder's default quality",
+                _("bitrate applies to mp3; {good} is written at its encoder's default quality").format(good=good["format"]),
                 self.places.key("bundle", 0, "bitrate"),
             )
         return good
 
     def _tracks(self, tracks: object, defaults: dict, default_places: dict[str, Place]) -> list[_Spec]:
         if not isinstance(tracks, list):
-            self.report("tracks are written as [[track]] tables", self.places.anywhere("track"))
+            self.report(_("tracks are written as [[track]] tables"), self.places.anywhere("track"))
             return []
         specs = []
         for index, entry in enumerate(tracks):
             at = self.places.table("track[]", index)
             if not isinstance(entry, dict):
-                self.report("a track must be a table", at)
+                self.report(_("a track must be a table"), at)
                 continue
             self.known(entry, _TRACK_KEYS, "track[]", "[[track]]", index)
             own = self.checked(entry, _TRACK_VALUES, "track[]", index)
             if ("exercise" in entry) == ("script" in entry):
-                self.report("a track needs either 'exercise' (a built-in) or 'script' (a file), not both", at)
+                self.report(_("a track needs either 'exercise' (a built-in) or 'script' (a file), not both"), at)
                 continue
             if "exercise" not in own and "script" not in own:
                 continue  # its source is wrong (reported); its other values are still checked
@@ -417,14 +438,14 @@ class _Checker:
     def _grid(self, grid: object, defaults: dict, default_places: dict[str, Place]) -> list[_Spec]:
         at = self.places.table("grid")
         if not isinstance(grid, dict):
-            self.report("'grid' must be a table: [grid]", self.places.anywhere("grid"))
+            self.report(_("'grid' must be a table: [grid]"), self.places.anywhere("grid"))
             return []
         self.known(grid, _GRID_KEYS, "grid", "[grid]")
         lists = {key: self._grid_list(grid, key) for key in _GRID_LISTS}
         scalars = ("rate", "ambience", "voice_pack")
         extra = self.checked({key: grid[key] for key in scalars if key in grid}, _TRACK_VALUES, "grid")
         if not grid.get("exercises") and not grid.get("scripts"):
-            self.report("[grid] needs 'exercises' or 'scripts'", at)
+            self.report(_("[grid] needs 'exercises' or 'scripts'"), at)
         places = {**default_places, **{key: self.places.key("grid", 0, key) for key in extra}}
         for plural in ("minutes", "voices", "languages"):
             if lists[plural]:
@@ -443,7 +464,7 @@ class _Checker:
         value = grid.get(key, [])
         place = self.places.key("grid", 0, key)
         if not isinstance(value, list):
-            self.report(f"{key} must be a list, e.g. {key} = [...]", place)
+            self.report(_("{key} must be a list, e.g. {key} = [...]").format(key=key), place)
             return []
         check = _TRACK_VALUES[_GRID_LISTS[key]]
         good = []
@@ -458,9 +479,14 @@ class _Checker:
 
     def _build(self, specs: list[_Spec], fmt: str, author: str) -> list[Track]:
         if not specs and not self.errors:
-            self.report("the manifest lists no tracks; add [[track]] tables or a [grid]", (1, 1))
+            self.report(_("the manifest lists no tracks; add [[track]] tables or a [grid]"), (1, 1))
         if len(specs) > rules.MAX_BUNDLE_TRACKS:
-            self.report(f"the manifest expands to {len(specs)} tracks; the limit is {rules.MAX_BUNDLE_TRACKS}", (1, 1))
+            self.report(
+                _("the manifest expands to {count} tracks; the limit is {MAX_BUNDLE_TRACKS}").format(
+                    count=len(specs), MAX_BUNDLE_TRACKS=rules.MAX_BUNDLE_TRACKS
+                ),
+                (1, 1),
+            )
             return []
         tracks = [track for number, spec in enumerate(specs, start=1) if (track := self._track(number, spec, fmt, author))]
         seen: dict[str, Track] = {}
@@ -468,7 +494,9 @@ class _Checker:
             key = track.file.lower()
             if key in seen:
                 self.report(
-                    f"file name '{track.file}' is used by track {seen[key].number} too; give each track its own 'file'",
+                    _("file name '{file}' is used by track {number} too; give each track its own 'file'").format(
+                        file=track.file, number=seen[key].number
+                    ),
                     (track.line, track.col),
                 )
             seen.setdefault(key, track)
@@ -520,7 +548,9 @@ class _Checker:
         try:
             VoicePack.open(folder, language)
         except VoicePackError as exc:
-            self.report(f"voice pack '{relative}': {exc.message}", places["voice_pack"])
+            self.report(
+                _("voice pack '{relative}': {message}").format(relative=relative, message=exc.message), places["voice_pack"]
+            )
             return False
         return str(folder)
 
@@ -536,7 +566,9 @@ class _Checker:
             if builtin is None:
                 hint = did_you_mean(name) if isinstance(name, str) else ""
                 self.report(
-                    f"unknown exercise '{name}'; {hint or 'use ' + ', '.join(EXERCISES[:-1]) + ' or ' + EXERCISES[-1]}",
+                    _("unknown exercise '{name}'; {value}").format(
+                        name=name, value=hint or "use " + ", ".join(EXERCISES[:-1]) + " or " + EXERCISES[-1]
+                    ),
                     places["exercise"],
                 )
                 return None
@@ -544,13 +576,15 @@ class _Checker:
         relative = values["script"]
         script_path = (self.path.parent / relative).resolve()
         if not script_path.is_file():
-            self.report(f"script file '{relative}' not found next to the manifest", places["script"])
+            self.report(_("script file '{relative}' not found next to the manifest").format(relative=relative), places["script"])
             return None
         try:
             return (str(script_path), language, *self._script_title(str(script_path), None))
         except ScriptError as exc:
             for error in exc.errors:
-                self.report(f"script '{relative}' has an error: {error}", places["script"])
+                self.report(
+                    _("script '{relative}' has an error: {error}").format(relative=relative, error=error), places["script"]
+                )
             return None
 
     def _script_title(self, source: str, language: str | None) -> tuple[str, str]:
@@ -569,10 +603,10 @@ class _Checker:
             file = f"{number:02d}-{_slug(stem)}-{language or 'nl'}" + (f"-{minutes:g}min" if minutes else "")
             return file + (f"-{_slug(voice)}" if voice not in (None, "auto") else "") + f".{fmt}"
         if not _FILE_NAME.fullmatch(file) or file.startswith("."):
-            self.report("file must be a plain file name (letters, digits, '-', '_', '.', spaces; no folders)", places["file"])
+            self.report(_("file must be a plain file name (letters, digits, '-', '_', '.', spaces; no folders)"), places["file"])
             return None
         if not file.lower().endswith("." + fmt):
-            self.report(f"file '{file}' must end in .{fmt} (the bundle's format)", places["file"])
+            self.report(_("file '{file}' must end in .{fmt} (the bundle's format)").format(file=file, fmt=fmt), places["file"])
             return None
         return file
 

@@ -3,7 +3,9 @@
 The page is a static, accessible HTML file with no scripts, fonts or files
 from elsewhere, made from the templates ``page.html``, ``track.html`` and
 ``transcript.html`` beside this module. It lists every track that exists,
-with a player, its length and what is said in it.
+with a player, its length and what is said in it, in the bundle's language
+(``lang`` on the page; a track in another language carries its own ``lang``
+and its own words), whatever the interface language.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import html
 import zipfile
 from collections.abc import Iterable
 from functools import cache
+from gettext import NullTranslations
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -20,6 +23,7 @@ from urllib.parse import quote
 
 from ..atomic import AtomicFile, write_atomically
 from ..clock import format_clock
+from ..i18n import session_translation
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
@@ -59,8 +63,10 @@ def playlist_text(manifest: Manifest, results: Iterable[TrackResult]) -> str:
 def index_html(manifest: Manifest, results: list[TrackResult]) -> str:
     """The bundle's page."""
     language = next((r.track.language for r in results if r.track.language), "nl")
+    words = session_translation(language)
     return _template("page.html").substitute(
         language=language,
+        playlist=html.escape(words.gettext("Playlist (M3U8)")),
         title=html.escape(manifest.title),
         author=f"\n    <p>{html.escape(manifest.author)}</p>" if manifest.author else "",
         tracks="\n".join(_track_html(manifest, result, language) for result in results),
@@ -69,7 +75,10 @@ def index_html(manifest: Manifest, results: list[TrackResult]) -> str:
 
 def _track_html(manifest: Manifest, result: TrackResult, page_language: str) -> str:
     track = result.track
+    words = session_translation(track.language or page_language)
     return _template("track.html").substitute(
+        length_label=html.escape(words.gettext("Length:")),
+        download=html.escape(words.gettext("Download {file}").format(file=track.file)),
         heading=f"track-{track.number}",
         lang=f' lang="{track.language}"' if track.language and track.language != page_language else "",
         number=track.number,
@@ -78,18 +87,18 @@ def _track_html(manifest: Manifest, result: TrackResult, page_language: str) -> 
         length=format_clock(result.duration_s),
         href=quote(track.file),
         mime=MIME_TYPES[manifest.format],
-        file=html.escape(track.file),
-        transcript=_transcript_html(track, result.transcript, result.lines),
+        transcript=_transcript_html(track, result.transcript, result.lines, words),
     )
 
 
-def _transcript_html(track: Track, transcript: str | None, lines: tuple[str, ...]) -> str:
+def _transcript_html(track: Track, transcript: str | None, lines: tuple[str, ...], words: NullTranslations) -> str:
     if not transcript:
         return ""
     return _template("transcript.html").substitute(
+        summary=html.escape(words.gettext("Transcript")),
         lines="<br>".join(html.escape(line) for line in lines),
         href=quote(transcript_file(track, transcript)),
-        kind=transcript.upper(),
+        download=html.escape(words.gettext("Download the transcript ({kind})").format(kind=transcript.upper())),
     )
 
 

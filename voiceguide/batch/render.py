@@ -29,6 +29,7 @@ from pathlib import Path
 from ..atomic import write_atomically
 from ..errors import ScriptError, VoiceguideError
 from ..exercises import load_script
+from ..i18n import _
 from ..script import Clip
 from .manifest import Manifest, ManifestError, Track
 from .page import transcript_file, write_page
@@ -195,7 +196,13 @@ def _located(manifest: Manifest, track: Track, errors: Iterable[tuple[str, str, 
         place = track.length_at if track.minutes is not None and not line else track.source_at
         # a script's own line:col is kept; a built-in's name adds nothing to the track's
         detail = f"{source}:{line}:{col}: {message}" if line else message
-        located.append(ManifestError(f"track {track.number} ({track.file}): {detail}", manifest.path, *place))
+        located.append(
+            ManifestError(
+                _("track {number} ({file}): {detail}").format(number=track.number, file=track.file, detail=detail),
+                manifest.path,
+                *place,
+            )
+        )
     return located
 
 
@@ -269,7 +276,9 @@ def render_bundle(
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise VoiceguideError(f"{folder}: cannot create the bundle folder ({exc.strerror})") from None
+        raise VoiceguideError(
+            _("{folder}: cannot create the bundle folder ({strerror})").format(folder=folder, strerror=exc.strerror)
+        ) from None
     done = 0
     for result in outcome.results:
         done += 1

@@ -8,7 +8,9 @@ import sys
 
 import click
 
+from .. import i18n
 from ..errors import VoiceguideError
+from ..i18n import N_, _
 from .options import data_dir_option
 from .signals import Terminated, sigterm_raises
 
@@ -20,18 +22,26 @@ class _Group(click.Group):
     (130/143) that cleans up first."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        # The interface language is known before click parses anything, so
+        # that help, usage errors and click's own words all speak it.
+        previous = i18n.set_ui_language(i18n.resolve_language(_requested_ui_language(args)))
+        localize_help(self)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:  # bad options, missing arguments, unknown commands
             where = exc.ctx.command_path if exc.ctx is not None else "voiceguide"
-            click.echo(f"voiceguide: {_one_line(exc.format_message())} (see '{where} --help')", err=True)
+            message = _("{message} (see '{command} --help')").format(message=_one_line(exc.format_message()), command=where)
+            click.echo(f"voiceguide: {message}", err=True)
             code = 2
         except click.Abort:  # Ctrl-C or end of input at a question
-            click.echo("voiceguide: cancelled", err=True)
+            click.echo("voiceguide: " + _("cancelled"), err=True)
             code = 1
         except click.ClickException as exc:
             click.echo(f"voiceguide: {_one_line(exc.format_message())}", err=True)
             code = exc.exit_code
+        finally:
+            i18n.set_ui_language(previous)  # in-process callers (tests) get their language back
         if not standalone_mode:
             return code
         sys.exit(code if isinstance(code, int) else 0)
@@ -45,10 +55,10 @@ class _Group(click.Group):
                     click.echo(f"voiceguide: {line}", err=True)
                 sys.exit(exc.exit_code)
             except KeyboardInterrupt:
-                click.echo("voiceguide: interrupted", err=True)
+                click.echo("voiceguide: " + _("interrupted"), err=True)
                 sys.exit(130)
             except Terminated:
-                click.echo("voiceguide: terminated", err=True)
+                click.echo("voiceguide: " + _("terminated"), err=True)
                 sys.exit(143)
 
 
@@ -58,9 +68,81 @@ def _one_line(message: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
+def _requested_ui_language(args: list[str]) -> str | None:
+    """The value of ``--ui-lang`` among the arguments (before ``--``), if any."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == UI_LANG_OPTION and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(UI_LANG_OPTION + "="):
+            return arg.partition("=")[2]
+    return None
+
+
+UI_LANG_OPTION = "--ui-lang"
+
+# click's own words ("Usage:", "Show this message and exit.", "Missing
+# argument ...") come from the standard library's gettext in click's default
+# domain, which follows only the environment: they are looked up in
+# voiceguide's catalog instead (it carries them), so that --ui-lang applies.
+_CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types", "utils")
+
+
+def _translate_click() -> None:
+    import importlib
+
+    for name in _CLICK_MODULES:
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = i18n._  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+
+
+_translate_click()
+
+
+def localize_help(command: click.Command) -> None:
+    """Put the help texts of ``command`` and of everything under it (the
+    docstring, each option's help, the help option's) into the interface
+    language; the English originals are kept, so the language can change."""
+    params = [param for param in (*command.params, getattr(command, "_help_option", None)) if param is not None]
+    for item in (command, *params):
+        original = item.__dict__.setdefault("_english_help", getattr(item, "help", None))
+        if original:
+            item.help = i18n.translate_help(original)  # type: ignore[union-attr]
+    for param in params:
+        if isinstance(param.type, click.Path):  # its metavar (FILE, DIRECTORY) was named when the option was made
+            kind = param.type
+            kind.name = _(
+                "file"
+                if kind.file_okay and not kind.dir_okay
+                else "directory"
+                if kind.dir_okay and not kind.file_okay
+                else "path"
+            )
+    if command.options_metavar:
+        command.options_metavar = _(OPTIONS_METAVAR)
+    if isinstance(command, click.Group):
+        command.subcommand_metavar = _(COMMANDS_METAVAR)
+        for sub in command.commands.values():
+            localize_help(sub)
+
+
+OPTIONS_METAVAR = N_("[OPTIONS]")
+COMMANDS_METAVAR = N_("COMMAND [ARGS]...")
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="voiceguide")
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (cache hits, engine restarts).")
+@click.option(
+    UI_LANG_OPTION,
+    type=click.Choice(i18n.UI_LANGUAGES),
+    expose_value=False,
+    help="Language of what voiceguide says on screen (default: from LANGUAGE, LC_ALL, LC_MESSAGES or LANG).",
+)
 @data_dir_option
 def cli(verbose: bool) -> None:
     """Turn calming exercise scripts into guided audio.

@@ -11,6 +11,7 @@ from .. import rules
 from ..batch.manifest import read_manifest
 from ..batch.render import plan_tracks, render_bundle
 from ..clock import format_clock
+from ..i18n import _
 from .options import quiet_option, range_type
 from .terminal import ProgressLine
 
@@ -44,7 +45,11 @@ def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_
     parsed = read_manifest(manifest)
     if check_only:
         lengths = plan_tracks(parsed, jobs=jobs).values()
-        click.echo(f"ok: {len(parsed.tracks)} tracks, from {format_clock(min(lengths))} to {format_clock(max(lengths))}")
+        click.echo(
+            _("ok: {count} tracks, from {shortest} to {longest}").format(
+                count=len(parsed.tracks), shortest=format_clock(min(lengths)), longest=format_clock(max(lengths))
+            )
+        )
         return
     with ProgressLine(enabled=False if quiet else None) as line:
 
@@ -53,18 +58,26 @@ def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_
 
         outcome = render_bundle(parsed, folder, jobs=jobs, make_zip=make_zip, progress=progress)
     rendered = sum(1 for r in outcome.results if r.rendered)
-    count = f"{len(outcome.results)} of {len(parsed.tracks)}" if outcome.failures else f"{len(outcome.results)}"
+    count = (
+        _("{done} of {count}").format(done=len(outcome.results), count=len(parsed.tracks))
+        if outcome.failures
+        else f"{len(outcome.results)}"
+    )
     click.echo(
-        f"wrote {folder}: {count} tracks ({rendered} rendered, {len(outcome.results) - rendered} unchanged), playlist.m3u8, index.html"
+        _("wrote {folder}: {count} tracks ({rendered} rendered, {unchanged} unchanged), playlist.m3u8, index.html").format(
+            folder=folder, count=count, rendered=rendered, unchanged=len(outcome.results) - rendered
+        )
     )
     if outcome.archive:
-        click.echo(f"wrote {outcome.archive}")
+        click.echo(_("wrote {path}").format(path=outcome.archive))
     if outcome.failures:
         for failure in outcome.failures:
             click.echo(f"voiceguide: {failure}", err=True)
         click.echo(
-            f"voiceguide: {len(outcome.failures)} of {len(parsed.tracks)} tracks failed; "
-            "run the same command again to render only what is missing",
+            "voiceguide: "
+            + _("{failed} of {count} tracks failed; run the same command again to render only what is missing").format(
+                failed=len(outcome.failures), count=len(parsed.tracks)
+            ),
             err=True,
         )
         sys.exit(1)

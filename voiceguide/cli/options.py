@@ -11,6 +11,7 @@ import click
 
 from .. import rules
 from ..errors import UsageError
+from ..i18n import _
 from ..mix import MixSettings
 from ..session import VoiceOptions
 from ..speech.engine import ENGINES
@@ -82,7 +83,7 @@ def ambience_options(command: Callable) -> Callable:
 
 def voice_request(options: dict[str, Any]) -> VoiceOptions:
     if options.get("strict") and not options.get("voice_pack"):
-        raise UsageError("--strict applies to a voice pack: add --voice-pack PACK")
+        raise UsageError(_("--strict applies to a voice pack: add --voice-pack PACK"))
     return VoiceOptions(
         voice=options.get("voice"),
         rate=options.get("rate"),

@@ -6,6 +6,7 @@ import click
 
 from ..errors import DeviceError
 from ..exercises import load_script
+from ..i18n import _
 from ..practice.log import session_length_s
 from ..session import prepare_session
 from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
@@ -75,8 +76,8 @@ def devices(inputs: bool) -> None:
     """
     found = input_devices() if inputs else output_devices()
     if not found:
-        raise DeviceError(NO_INPUT_DEVICE if inputs else NO_DEVICE)
+        raise DeviceError(_(NO_INPUT_DEVICE if inputs else NO_DEVICE))
     rows = [
         (str(d.index) + (" *" if d.is_default else ""), d.name, d.hostapi, str(d.channels), str(d.default_rate)) for d in found
     ]
-    table(("DEVICE", "NAME", "SYSTEM", "CHANNELS", "RATE"), rows)
+    table((_("DEVICE"), _("NAME"), _("SYSTEM"), _("CHANNELS"), _("RATE")), rows)

@@ -13,10 +13,11 @@ import click
 from .. import rules
 from ..clock import format_clock
 from ..errors import PracticeDataError, UsageError, VoiceguideError
+from ..i18n import _, format_datetime, format_decimal, ngettext
 from ..practice import diary as diary_data
 from ..practice import log as practice_log
 from .options import data_dir, data_dir_option, range_type, table
-from .terminal import is_terminal
+from .terminal import confirm, is_terminal
 
 
 @click.command(name="log")
@@ -40,34 +41,38 @@ def log_command(as_csv: bool, limit: int) -> None:
         return
     sessions = practice_log.recent_sessions(limit, data_dir=folder)
     if not sessions:
-        click.echo("no sessions yet; play one with 'voiceguide play zelfkalmering --next' (it starts at 2 minutes)")
+        click.echo(_("no sessions yet; play one with 'voiceguide play zelfkalmering --next' (it starts at 2 minutes)"))
         return
     rows = [
         (
-            f"{s.played_at:%Y-%m-%d %H:%M}",
+            format_datetime(s.played_at),
             s.exercise,
             s.language or "-",
             format_clock(s.planned_s),
             format_clock(s.played_s),
-            "completed" if s.completed else "stopped early",
+            _("completed") if s.completed else _("stopped early"),
         )
         for s in sessions
     ]
-    table(("WHEN", "EXERCISE", "LANG", "PLANNED", "PLAYED", "HOW"), rows)
+    table((_("WHEN"), _("EXERCISE"), _("LANG"), _("PLANNED"), _("PLAYED"), _("HOW")), rows)
     click.echo()
     totals = practice_log.totals_by_exercise(data_dir=folder)
     table(
-        ("EXERCISE", "SESSIONS", "COMPLETED", "MINUTES"),
-        [(t.exercise, str(t.sessions), str(t.completed), f"{t.played_s / 60:.1f}") for t in totals],
+        (_("EXERCISE"), _("SESSIONS"), _("COMPLETED"), _("MINUTES")),
+        [(t.exercise, str(t.sessions), str(t.completed), format_decimal(t.played_s / 60)) for t in totals],
     )
     click.echo()
     days = practice_log.streak(data_dir=folder)
     if days == 0:
-        click.echo("streak: none (no session today or yesterday); a few minutes today starts one")
+        click.echo(_("streak: none (no session today or yesterday); a few minutes today starts one"))
     elif sessions[0].played_at.date() == date.today():
-        click.echo(f"streak: {days} day{'s' if days != 1 else ''}, today included")
+        click.echo(ngettext("streak: {days} day, today included", "streak: {days} days, today included", days).format(days=days))
     else:
-        click.echo(f"streak: {days} day{'s' if days != 1 else ''}; a session today keeps it going")
+        click.echo(
+            ngettext(
+                "streak: {days} day; a session today keeps it going", "streak: {days} days; a session today keeps it going", days
+            ).format(days=days)
+        )
 
 
 @click.command(name="next")
@@ -96,19 +101,33 @@ def next_length(exercise: str | None, cap: float) -> None:
         found = practice_log.suggestion(
             practice_log.resolve_exercise(exercise, data_dir=folder), cap_minutes=cap, data_dir=folder
         )
-        click.echo(f"{found.exercise}: {found.minutes:g} minutes; {_progress(found)}")
+        click.echo(
+            ngettext(
+                "{exercise}: {minutes} minute; {progress}",
+                "{exercise}: {minutes} minutes; {progress}",
+                1 if found.minutes == 1 else 2,
+            ).format(exercise=found.exercise, minutes=_minutes(found.minutes), progress=_progress(found))
+        )
         return
     suggestions = [
         practice_log.suggestion(name, cap_minutes=cap, data_dir=folder) for name in practice_log.logged_exercises(data_dir=folder)
     ]
-    table(("EXERCISE", "NEXT", "PROGRESS"), [(s.exercise, f"{s.minutes:g} min", _progress(s)) for s in suggestions])
+    table(
+        (_("EXERCISE"), _("NEXT"), _("PROGRESS")),
+        [(s.exercise, _("{minutes} min").format(minutes=_minutes(s.minutes)), _progress(s)) for s in suggestions],
+    )
+
+
+def _minutes(minutes: float) -> str:
+    """``2``, ``2.5`` (``2,5`` in Dutch)."""
+    return format_decimal(minutes, decimals=2, trim=True)
 
 
 def _progress(found: practice_log.Suggestion) -> str:
     if found.next_minutes is None:
-        return f"at the cap ({found.completed_at_length} completed at this length)"
-    return (
-        f"{found.completed_at_length} of {found.sessions_per_step} completed sessions at this length, then {found.next_minutes:g}"
+        return _("at the cap ({count} completed at this length)").format(count=found.completed_at_length)
+    return _("{count} of {needed} completed sessions at this length, then {minutes}").format(
+        count=found.completed_at_length, needed=found.sessions_per_step, minutes=_minutes(found.next_minutes)
     )
 
 
@@ -135,16 +154,19 @@ def diary(ctx: click.Context, limit: int, as_csv: bool) -> None:
         return
     entries = diary_data.diary_entries(limit, data_dir=folder)
     if not entries:
-        click.echo("no diary entries yet; write one with 'voiceguide diary add'")
+        click.echo(_("no diary entries yet; write one with 'voiceguide diary add'"))
         return
     rows = [
-        (f"{e.written_at:%Y-%m-%d %H:%M}", f"{e.tension_before} -> {e.tension_after}", e.need, e.exercise, e.trigger)
+        (format_datetime(e.written_at), f"{e.tension_before} -> {e.tension_after}", _need(e.need), e.exercise, e.trigger)
         for e in entries
     ]
-    table(("WHEN", "TENSION", "NEED", "EXERCISE", "TRIGGER"), rows)
+    table((_("WHEN"), _("TENSION"), _("NEED"), _("EXERCISE"), _("TRIGGER")), rows)
     click.echo()
     drops = diary_data.tension_drop_by_exercise(data_dir=folder)
-    table(("EXERCISE", "ENTRIES", "AVERAGE DROP"), [(d.exercise, str(d.entries), f"{d.average_drop:.1f}") for d in drops])
+    table(
+        (_("EXERCISE"), _("ENTRIES"), _("AVERAGE DROP")),
+        [(d.exercise, str(d.entries), format_decimal(d.average_drop)) for d in drops],
+    )
 
 
 @diary.command(name="add")
@@ -175,18 +197,22 @@ def diary_add(**given: str | None) -> None:
 
 def ask_diary_entry(given: dict[str, str | None], defaults: dict[str, str], folder: Path | None) -> diary_data.DiaryEntry:
     """Check what was given, ask for what is missing (only at a terminal), then write the entry."""
-    for key, _, clean in diary_data.DIARY_QUESTIONS:
+    for key, _question, clean in diary_data.DIARY_QUESTIONS:
         if given.get(key) is not None:
             clean(given[key])  # a bad flag fails now, before any question is asked
     missing = [f"--{key}" for key, _, _ in diary_data.DIARY_QUESTIONS if given.get(key) is None]
     if missing and not is_terminal(sys.stdin):
         raise UsageError(
-            f"missing {', '.join(missing)}; give {'it' if len(missing) == 1 else 'them'}, or run 'voiceguide diary add' in a terminal to be asked"
+            ngettext(
+                "missing {options}; give it, or run 'voiceguide diary add' in a terminal to be asked",
+                "missing {options}; give them, or run 'voiceguide diary add' in a terminal to be asked",
+                len(missing),
+            ).format(options=", ".join(missing))
         )
     answers: dict[str, object] = dict(given)
     for key, question, clean in diary_data.DIARY_QUESTIONS:
         if answers.get(key) is None:
-            answers[key] = click.prompt(question, default=defaults.get(key), value_proc=_reasking(clean))
+            answers[key] = click.prompt(_(question), default=defaults.get(key), value_proc=_reasking(clean))
     return diary_data.add_diary_entry(
         str(answers["trigger"]),
         str(answers["need"]),
@@ -214,18 +240,18 @@ def after_play(script: str, language: str | None, outcome, *, offer_diary: bool 
             data_dir=folder,
         )
     except PracticeDataError as exc:
-        click.echo(f"voiceguide: session not logged: {exc}", err=True)
+        click.echo("voiceguide: " + _("session not logged: {reason}").format(reason=exc), err=True)
         return
     if not diary_data.offer_diary_after(record, interactive=offer_diary and is_terminal(sys.stdin)):
         return
     try:
-        if click.confirm(diary_data.DIARY_OFFER, default=False):
+        if confirm(_(diary_data.DIARY_OFFER)):
             given = {key: None for key, _, _ in diary_data.DIARY_QUESTIONS}
             _echo_entry(ask_diary_entry(given, diary_data.diary_defaults(record), folder))  # type: ignore[arg-type]
     except click.Abort:
         click.echo()  # Ctrl-C or end of input at a question: no entry, no fuss
     except PracticeDataError as exc:
-        click.echo(f"voiceguide: diary entry not written: {exc}", err=True)
+        click.echo("voiceguide: " + _("diary entry not written: {reason}").format(reason=exc), err=True)
 
 
 def _reasking(clean):
@@ -242,8 +268,19 @@ def _reasking(clean):
 
 def _echo_entry(entry: diary_data.DiaryEntry) -> None:
     click.echo(
-        f"added: {entry.trigger} ({entry.need}); {entry.exercise} took tension from {entry.tension_before} to {entry.tension_after}"
+        _("added: {trigger} ({need}); {exercise} took tension from {before} to {after}").format(
+            trigger=entry.trigger,
+            need=_need(entry.need),
+            exercise=entry.exercise,
+            before=entry.tension_before,
+            after=entry.tension_after,
+        )
     )
+
+
+def _need(need: str) -> str:
+    """The needs voiceguide names (safety, connection, appreciation) in the interface language; the user's own words as written."""
+    return _(diary_data.NEED_NAMES[need]) if need in diary_data.NEED_NAMES else need
 
 
 def _echo_csv(export, folder: Path | None) -> None:

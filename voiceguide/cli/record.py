@@ -19,6 +19,7 @@ import click
 
 from ..errors import UsageError
 from ..exercises import load_script
+from ..i18n import _, ngettext
 from ..recorder import KEYS, Recorder, Step, play_back, record_phrase
 from ..sinks.devices import choose_format, find_device, find_input_device, is_available, sounddevice_module
 from ..speech.pack import VoicePack
@@ -105,22 +106,29 @@ def record(
             click.echo(f"{number:3d}  {mark}{text}")
         return
     if pack_folder is None:
-        raise UsageError("give the voice pack folder: voiceguide record SCRIPT -o PACK")
+        raise UsageError(_("give the voice pack folder: voiceguide record SCRIPT -o PACK"))
     existing = VoicePack.open(pack_folder, language) if VoicePack.exists(pack_folder) else None
     if existing is None:
         VoicePack.check_new(pack_folder)  # a file or a crowded folder is refused before any work
     new_pack = {"speaker": speaker or loaded.meta.author or "unknown", "language": language}
     if take is not None:
         prepared = prepare_take(read_take(take), texts, take)
-        for phrase, _ in prepared:
+        for phrase, _audio in prepared:
             click.echo(phrase.describe())
         pack = existing or VoicePack.create(pack_folder, **new_pack)
         replaced = store_take(pack, prepared)
-        click.echo(f"wrote {len(prepared)} recordings to {pack.folder}" + (f" ({replaced} replaced)" if replaced else ""))
+        if replaced:
+            click.echo(
+                _("wrote {count} recordings to {folder} ({replaced} replaced)").format(
+                    count=len(prepared), folder=pack.folder, replaced=replaced
+                )
+            )
+        else:
+            click.echo(_("wrote {count} recordings to {folder}").format(count=len(prepared), folder=pack.folder))
         return
     if not KeyReader.usable(sys.stdin):
         raise UsageError(
-            "recording needs a terminal to read keys from; to import a recording made elsewhere use --from-take FILE"
+            _("recording needs a terminal to read keys from; to import a recording made elsewhere use --from-take FILE")
         )
     find_input_device(input_device)  # no microphone: say so before showing anything
     if device is not None:
@@ -130,12 +138,15 @@ def record(
     _record_here(recorder, input_device, device, playback=is_available(device))
     left = recorder.remaining
     if left == 0:
-        click.echo(f"all {recorder.total} phrases are in {pack.folder}")
+        click.echo(_("all {count} phrases are in {folder}").format(count=recorder.total, folder=pack.folder))
     else:
-        click.echo(
-            f"kept {len(recorder.kept)} take{'s' if len(recorder.kept) != 1 else ''}; {left} phrase{'s' if left != 1 else ''} "
-            f"still to record: run 'voiceguide record {script} -o {pack.folder}' again to go on"
-        )
+        kept = ngettext("kept {count} take", "kept {count} takes", len(recorder.kept)).format(count=len(recorder.kept))
+        still = ngettext(
+            "{left} phrase still to record: run '{command}' again to go on",
+            "{left} phrases still to record: run '{command}' again to go on",
+            left,
+        ).format(left=left, command=f"voiceguide record {script} -o {pack.folder}")
+        click.echo(f"{kept}; {still}")
 
 
 # --- the interactive screen -------------------------------------------------------------------
@@ -157,9 +168,9 @@ def _record_here(recorder: Recorder, input_device: str | None, device: str | Non
             keys.put(key)
 
     if recorder.damaged:
-        line.message(f"{len(recorder.damaged)} damaged recording(s) will be recorded again")
+        line.message(_("{count} damaged recording(s) will be recorded again").format(count=len(recorder.damaged)))
     if not playback:
-        line.message("no output device: takes are not played back")
+        line.message(_("no output device: takes are not played back"))
     with KeyReader(sys.stdin, on_key, parse=parse_record_keys):
         while recorder.step is not Step.DONE:
             if recorder.step is Step.READY:
@@ -168,12 +179,14 @@ def _record_here(recorder: Recorder, input_device: str | None, device: str | Non
                 line.show(_help(Step.READY))
             elif recorder.step is Step.RECORDING:
                 stop.clear()
-                line.show(f"{dot} recording...  Enter stops (so does a second of silence)")
+                line.show(f"{dot} " + _("recording...  Enter stops (so does a second of silence)"))
                 raw = record_phrase(
                     input_device,
                     recorder.pack.info.sample_rate,
                     stop=stop,
-                    on_level=lambda db: line.show(f"{dot} recording...  {_meter(db, bar)}  Enter stops"),
+                    on_level=lambda db: line.show(
+                        f"{dot} " + _("recording...  {meter}  Enter stops").format(meter=_meter(db, bar))
+                    ),
                 )
                 recorder.finish(raw)
                 if recorder.step is Step.REJECTED:
@@ -181,7 +194,11 @@ def _record_here(recorder: Recorder, input_device: str | None, device: str | Non
                     line.show(_help(Step.REJECTED))
                 else:
                     assert recorder.take is not None
-                    line.show(f"playing it back ({recorder.take.duration_s:.1f} s)...  " + _help(Step.REVIEW))
+                    line.show(
+                        _("playing it back ({length_s:.1f} s)...").format(length_s=recorder.take.duration_s)
+                        + "  "
+                        + _help(Step.REVIEW)
+                    )
                     if playback:
                         play_back(recorder.take, device, interrupted=lambda: not keys.empty())
                     line.show(_help(Step.REVIEW))
@@ -200,7 +217,10 @@ def _show_phrase(out: TextIO, recorder: Recorder) -> None:
     """The phrase to read, large, with where we are."""
     width = max(20, shutil.get_terminal_size().columns - 1)
     done = recorder.total - recorder.remaining
-    out.write(f"\r\x1b[K\nphrase {done + 1} of {recorder.total}, {recorder.remaining} to record, pack {recorder.pack.folder}\n\n")
+    where = _("phrase {number} of {count}, {left} to record, pack {folder}").format(
+        number=done + 1, count=recorder.total, left=recorder.remaining, folder=recorder.pack.folder
+    )
+    out.write(f"\r\x1b[K\n{where}\n\n")
     text = recorder.current or ""
     if _double_height():
         for row in textwrap.wrap(text, max(10, width // 2 - 2)):
@@ -224,7 +244,7 @@ def _double_height() -> bool:
 
 
 def _help(step: Step) -> str:
-    return "   ".join(f"{KEY_NAMES[key]}: {what}" for key, what in KEYS[step].items())
+    return "   ".join(f"{KEY_NAMES[key]}: {_(what)}" for key, what in KEYS[step].items())
 
 
 def _meter(peak_dbfs: float, bar: str, size: int = 20) -> str:

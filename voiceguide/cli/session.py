@@ -11,6 +11,7 @@ from .. import rules
 from ..clock import format_clock, format_clock_tenths
 from ..errors import VoiceguideError
 from ..exercises import list_builtins, load_script
+from ..i18n import N_, _, format_decimal, ngettext
 from ..lint import check_script
 from ..session import prepare_session
 from ..sinks.export import ExportResult, default_output, existing_targets, export_session, preferred_sample_rate
@@ -26,7 +27,21 @@ from .options import (
     voice_options,
     voice_request,
 )
-from .terminal import ProgressLine, is_terminal
+from .terminal import ProgressLine, confirm, is_terminal
+
+KIND_NAMES = {
+    Kind.SPEECH: N_("speech"),
+    Kind.COUNT: N_("count"),
+    Kind.SILENCE: N_("silence"),
+    Kind.INHALE: N_("inhale"),
+    Kind.HOLD: N_("hold"),
+    Kind.EXHALE: N_("exhale"),
+    Kind.BELL: N_("bell"),
+    Kind.CHIME: N_("chime"),
+    Kind.CLIP: N_("clip"),
+    Kind.CHAPTER: N_("chapter"),
+}
+"""The WHAT column of ``show``: each kind of event in the interface language."""
 
 
 @click.command(name="list")
@@ -41,7 +56,7 @@ def list_exercises(quiet: bool) -> None:
     with ProgressLine(enabled=False if quiet else None) as progress:
         entries = list_builtins(progress)
     rows = [(entry.name, entry.language, entry.title, format_clock(entry.length_s)) for entry in entries]
-    table(("NAME", "LANG", "TITLE", "LENGTH"), rows)
+    table((_("NAME"), _("LANG"), _("TITLE"), _("LENGTH")), rows)
 
 
 @click.command()
@@ -67,15 +82,29 @@ def show(script: str, lang: str | None, minutes: float | None, length: str | Non
             load_script(script, lang), voice=request, target_s=target_seconds(minutes, length), progress=progress
         )
     timeline = session.timeline
-    click.echo(f"{timeline.title}  ({timeline.language}, voice {session.voice.voice_id}, {session.voice.rate} wpm)")
+    click.echo(
+        _("{title}  ({language}, voice {voice}, {rate} wpm)").format(
+            title=timeline.title, language=timeline.language, voice=session.voice.voice_id, rate=session.voice.rate
+        )
+    )
     if request.voice_pack is not None:
         phrases = len(spoken_texts(session.script))
-        click.echo(f"voice pack {request.voice_pack}: {len(session.recorded)} of {phrases} phrases recorded")
-    click.echo(f"length {format_clock(timeline.duration_s)}, {len(timeline.chapters())} chapters\n")
+        click.echo(
+            _("voice pack {pack}: {recorded} of {phrases} phrases recorded").format(
+                pack=request.voice_pack, recorded=len(session.recorded), phrases=phrases
+            )
+        )
+    chapters = len(timeline.chapters())
+    click.echo(
+        ngettext("length {length}, {count} chapters", "length {length}, {count} chapters", chapters).format(
+            length=format_clock(timeline.duration_s), count=chapters
+        )
+        + "\n"
+    )
     if request.voice_pack is None:
-        table(("START", "LENGTH", "WHAT", "DETAIL"), timeline_rows(timeline))
+        table((_("START"), _("LENGTH"), _("WHAT"), _("DETAIL")), timeline_rows(timeline))
     else:
-        table(("START", "LENGTH", "WHAT", "VOICE", "DETAIL"), timeline_rows(timeline, session.recorded))
+        table((_("START"), _("LENGTH"), _("WHAT"), _("VOICE"), _("DETAIL")), timeline_rows(timeline, session.recorded))
 
 
 def timeline_rows(timeline: Timeline, recorded: frozenset[str] | None = None) -> list[tuple[str, ...]]:
@@ -93,19 +122,23 @@ def timeline_rows(timeline: Timeline, recorded: frozenset[str] | None = None) ->
             continue
         detail = event.text
         if event.kind in BREATH_KINDS:
-            detail = f"cycle {event.cycle}" + (", counted" if (event.line, event.cycle) in counted else "")
+            detail = (_("cycle {cycle}, counted") if (event.line, event.cycle) in counted else _("cycle {cycle}")).format(
+                cycle=event.cycle
+            )
         elif event.kind is Kind.CLIP:
             detail = Path(event.text).name
-        length = "" if event.kind is Kind.CHAPTER else f"{event.duration_s:.1f}s"
-        row: tuple[str, ...] = (format_clock_tenths(event.start_s, always=True), length, event.kind.value, detail)
+        length = "" if event.kind is Kind.CHAPTER else format_decimal(event.duration_s) + "s"
+        row: tuple[str, ...] = (format_clock_tenths(event.start_s, always=True), length, _(KIND_NAMES[event.kind]), detail)
         if recorded is not None:
             spoken = [event.text] if event.kind is Kind.SPEECH else []
             if event.kind in BREATH_KINDS:
                 spoken = counted.get((event.line, event.cycle), [])
-            voice = ("pack" if all(text in recorded for text in spoken) else "engine") if spoken else ""
+            voice = (_("pack") if all(text in recorded for text in spoken) else _("engine")) if spoken else ""
             row = (*row[:3], voice, row[3])
         rows.append(row)
-    rows.append((format_clock_tenths(timeline.duration_s, always=True), "", "end", *([""] if recorded is not None else []), ""))
+    rows.append(
+        (format_clock_tenths(timeline.duration_s, always=True), "", _("end"), *([""] if recorded is not None else []), "")
+    )
     return rows
 
 
@@ -127,7 +160,12 @@ def check(script: str, lang: str | None) -> None:
     if any(f.severity == rules.Severity.ERROR for f in findings):
         sys.exit(2)
     warnings = len(findings)
-    click.echo(f"ok: no errors{f', {warnings} warning(s)' if warnings else ', no warnings'}")
+    if warnings:
+        click.echo(
+            ngettext("ok: no errors, {count} warning(s)", "ok: no errors, {count} warning(s)", warnings).format(count=warnings)
+        )
+    else:
+        click.echo(_("ok: no errors, no warnings"))
 
 
 @click.command()
@@ -190,9 +228,9 @@ def export(
     output = output or default_output(script, lang)
     existing = existing_targets(output, options["transcript"])
     if existing and not force and is_terminal(sys.stdin):
-        names = " and ".join(str(path) for path in existing)
-        if not click.confirm(f"Replace {names}?", default=False):
-            raise VoiceguideError(f"kept {names}; nothing was written")
+        names = _(" and ").join(str(path) for path in existing)
+        if not confirm(_("Replace {files}?").format(files=names)):
+            raise VoiceguideError(_("kept {files}; nothing was written").format(files=names))
         force = True
     sample_rate = int(options["sample_rate"]) if options["sample_rate"] else preferred_sample_rate(output)
     with ProgressLine(enabled=False if quiet else None, label=output.name) as progress:
@@ -223,13 +261,20 @@ def report(result: ExportResult) -> None:
     kind = f"{result.format} {result.bitrate_kbps} kbps" if result.bitrate_kbps else result.format
     # a lossy codec moves peaks a little (within the margin kept): say what is certain
     peak = (
-        f"true peak under {result.ceiling_dbtp:.1f} dBTP"
+        _("true peak under {dbtp} dBTP").format(dbtp=format_decimal(result.ceiling_dbtp))
         if result.peak_margin_db
-        else f"true peak {result.true_peak_dbtp:.1f} dBTP"
+        else _("true peak {dbtp} dBTP").format(dbtp=format_decimal(result.true_peak_dbtp))
     )
     click.echo(
-        f"wrote {result.path} ({format_clock(result.duration_s)}, {kind}, {result.sample_rate} Hz, "
-        f"speech {result.speech_lufs:.1f} LUFS, integrated {result.loudness_lufs:.1f} LUFS, {peak})"
+        _("wrote {path} ({length}, {kind}, {rate} Hz, speech {speech} LUFS, integrated {integrated} LUFS, {peak})").format(
+            path=result.path,
+            length=format_clock(result.duration_s),
+            kind=kind,
+            rate=result.sample_rate,
+            speech=format_decimal(result.speech_lufs),
+            integrated=format_decimal(result.loudness_lufs),
+            peak=peak,
+        )
     )
     if result.transcript:
-        click.echo(f"wrote {result.transcript}")
+        click.echo(_("wrote {path}").format(path=result.transcript))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..i18n import _, format_decimal, ngettext
 from ..practice.store import database_path
 from ..speech.cache import cache_usage, clear_cache
 
@@ -21,9 +22,11 @@ def cache(clear: bool) -> None:
       voiceguide cache --clear
     """
     usage = clear_cache() if clear else cache_usage()
-    size = f"{usage.files} files, {usage.bytes / 1e6:.1f} MB"
+    size = ngettext("{count} files, {megabytes} MB", "{count} files, {megabytes} MB", usage.files).format(
+        count=usage.files, megabytes=format_decimal(usage.bytes / 1e6)
+    )
     if clear:
-        click.echo(f"cleared {usage.folder} ({size})")
+        click.echo(_("cleared {folder} ({size})").format(folder=usage.folder, size=size))
     else:
-        click.echo(f"cache: {usage.folder} ({size}); 'voiceguide cache --clear' empties it")
-    click.echo(f"practice log and diary: {database_path()}")
+        click.echo(_("cache: {folder} ({size}); 'voiceguide cache --clear' empties it").format(folder=usage.folder, size=size))
+    click.echo(_("practice log and diary: {path}").format(path=database_path()))

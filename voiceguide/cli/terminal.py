@@ -22,14 +22,18 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TextIO
 
+import click
+
 from ..clock import format_clock
+from ..i18n import N_, _
 from ..sinks.player import Player
 from ..sinks.transport import INTERRUPT_FADE_S, State, Status
 from .signals import Terminated
 
 log = logging.getLogger(__name__)
 
-KEY_HELP = "space pause/resume   \u2190 back   \u2192 next chapter   q stop"
+KEY_HELP = N_("space pause/resume   \u2190 back   \u2192 next chapter   q stop")
+"""The keys while playing (translated where shown)."""
 ESC_WAIT_S = 0.03
 """After a lone Esc byte, how long to wait for the rest of an arrow key's sequence."""
 REFRESH_S = 0.2
@@ -135,7 +139,7 @@ class KeyReader:
         fd = self.stream.fileno()
         while not self._stop.is_set():
             try:
-                ready, _, _ = select.select([fd], [], [], 0.1)
+                ready, _unused, _unused = select.select([fd], [], [], 0.1)
                 if not ready:
                     continue
                 data = os.read(fd, 64)
@@ -167,16 +171,17 @@ class KeyReader:
 
 def format_status(status: Status, width: int = 80, bar: tuple[str, str] = ("\u2501", "\u2500")) -> str:
     """One line: title, chapter, breath phase, elapsed, a progress bar and
-    the time left, never wider than ``width``."""
+    the time left, never wider than ``width``. The breath phase is in the
+    session's language (it belongs to the session); the rest in the interface's."""
     if status.state is State.PREPARING:
-        return "preparing the session\u2026"[: max(0, width)]
+        return _("preparing the session\u2026")[: max(0, width)]
     parts = [status.title, status.chapter]
     if status.phase:
         parts.append(f"{status.phase} {status.cycle}/{status.cycles}")
     if status.state is State.PAUSED:
-        parts.append("paused")
+        parts.append(_("paused"))
     elif status.state is State.STOPPING:
-        parts.append("stopping")
+        parts.append(_("stopping"))
     left = "  \u00b7  ".join(part for part in parts if part)
     times = (format_clock(int(status.position_s)), "-" + format_clock(int(status.remaining_s)))
     room = width - len(left) - len(times[0]) - len(times[1]) - 6
@@ -280,18 +285,23 @@ def play_interactive(
     line = StatusLine(stderr, enabled=not quiet and is_terminal(stderr))
     try:
         with Player(device) as player:
-            line.show("preparing the session\u2026")
+            line.show(_("preparing the session\u2026"))
             session = prepare(sample_rate=player.sample_rate)
             player.load(session)  # type: ignore[arg-type]
             keys = KeyReader.usable(stdin)  # keys work with --quiet too; only the display is off
             if not quiet and not line.enabled:
                 title = session.timeline.title  # type: ignore[attr-defined]
                 stderr.write(
-                    f"playing {title} ({format_clock(session.duration_s)}) on {player.device.name if player.device else 'default'}\n"
-                )  # type: ignore[attr-defined]
+                    _("playing {title} ({length}) on {device}").format(
+                        title=title,
+                        length=format_clock(session.duration_s),  # type: ignore[attr-defined]
+                        device=player.device.name if player.device else _("default"),
+                    )
+                    + "\n"
+                )
                 stderr.flush()
             if keys:
-                line.message(KEY_HELP)
+                line.message(_(KEY_HELP))
             actions = {
                 "space": player.toggle_pause,
                 "q": player.stop,
@@ -313,9 +323,13 @@ def play_interactive(
                     raise
             status = player.status()
             if player.transport.stopped:
-                line.message(f"stopped at {format_clock(int(status.position_s))} of {format_clock(status.duration_s)}")
+                line.message(
+                    _("stopped at {position} of {length}").format(
+                        position=format_clock(int(status.position_s)), length=format_clock(status.duration_s)
+                    )
+                )
             else:
-                line.message(f"{status.title}: finished ({format_clock(status.duration_s)})")
+                line.message(_("{title}: finished ({length})").format(title=status.title, length=format_clock(status.duration_s)))
             return PlayOutcome(status.duration_s, status.position_s, not player.transport.stopped)
     finally:
         line.clear()
@@ -328,6 +342,28 @@ def is_terminal(stream: TextIO | None) -> bool:
         return bool(stream is not None and stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+PROGRESS_STEPS = (N_("synthesizing"), N_("writing"), N_("planning the built-ins"), N_("tracks"))
+"""The steps the library reports through ``progress(what, done, total)``, translated when drawn."""
+
+
+def confirm(question: str, default: bool = False) -> bool:
+    """Ask ``question`` with a yes/no answer in the interface language
+    (``[y/N]``, in Dutch ``[j/N]``); y/yes and n/no are understood whatever
+    the language. Enter alone gives ``default``; any other answer asks
+    again. Ctrl-C or the end of input raises :class:`click.Abort`."""
+    yes, no = _("y"), _("n")
+    answers = {"y": True, "yes": True, "n": False, "no": False, yes: True, _("yes"): True, no: False, _("no"): False}
+
+    def answer(text: str) -> bool:
+        value = answers.get(text.strip().lower())
+        if value is None:
+            raise click.BadParameter(_("answer {yes} or {no}").format(yes=yes, no=no))
+        return value
+
+    choices = f"{yes.upper()}/{no}" if default else f"{yes}/{no.upper()}"
+    return click.prompt(f"{question} [{choices}]", default=yes if default else no, show_default=False, value_proc=answer)
 
 
 class ProgressLine:
@@ -351,7 +387,7 @@ class ProgressLine:
             return
         self._last = now
         amount = f"{100 * done // max(total, 1)}%" if what == "writing" else f"{done}/{total}"
-        text = " ".join(part for part in (self.label, what, amount) if part)
+        text = " ".join(part for part in (self.label, _(what), amount) if part)
         self.stream.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
         self.stream.flush()
         self._shown = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
+from ..i18n import _
 from ..speech.engine import list_voices
 from ..speech.piper import is_piper_voice, voices_dir
 from .options import table
@@ -26,7 +27,7 @@ def voices(lang: str | None) -> None:
     found = list_voices(lang)
     rows = [(v.id, v.name, ", ".join(v.languages)) for v in found]
     if not rows:
-        raise UsageError(f"no voices for language '{lang}'; run 'voiceguide voices' for all")
-    table(("ID", "NAME", "LANGUAGES"), rows)
+        raise UsageError(_("no voices for language '{language}'; run 'voiceguide voices' for all").format(language=lang))
+    table((_("ID"), _("NAME"), _("LANGUAGES")), rows)
     if not any(is_piper_voice(v.id) for v in found):
-        click.echo(f"(natural Piper voices: none in {voices_dir()}; see docs/natural-voice.md)", err=True)
+        click.echo(_("(natural Piper voices: none in {folder}; see docs/natural-voice.md)").format(folder=voices_dir()), err=True)

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..audio import Audio, raised_cosine
 from ..errors import VoiceguideError
+from ..i18n import _, ngettext
 from ..mix import MixSettings
 from .level import level_clip
 
@@ -121,11 +122,11 @@ def trim_to_voice(audio: Audio) -> Audio:
     samples = audio.samples
     levels = frame_levels_db(samples, rate)
     if len(levels) < 5:
-        raise RecordingError("the recording is too short to hold a phrase; record it again")
+        raise RecordingError(_("the recording is too short to hold a phrase; record it again"))
     noise, loud, threshold = voice_threshold_db(levels)
     if loud - noise < MIN_VOICE_OVER_NOISE_DB or loud < -70.0:
         raise RecordingError(
-            "no voice heard: the recording is silent or only noise; check the microphone and its level, then record again"
+            _("no voice heard: the recording is silent or only noise; check the microphone and its level, then record again")
         )
     frame = int(round(FRAME_S * rate))
     voiced = np.flatnonzero(levels > threshold)
@@ -157,13 +158,18 @@ def process_recording(audio: Audio, mix: MixSettings = MixSettings()) -> Audio:
     """
     if audio.duration_s > MAX_RECORDING_S:
         raise RecordingError(
-            f"the recording lasts over {MAX_RECORDING_S:.0f} s; a phrase is recorded on its own, record it again"
+            _("the recording lasts over {longest:.0f} s; a phrase is recorded on its own, record it again").format(
+                longest=MAX_RECORDING_S
+            )
         )
     runs = clipped_runs(audio.samples)
     if runs:
         raise RecordingError(
-            f"the recording is clipped ({runs} place{'s' if runs > 1 else ''} at full scale): "
-            "turn the input level down or move back from the microphone, and record it again"
+            ngettext(
+                "the recording is clipped ({runs} place at full scale): turn the input level down or move back from the microphone, and record it again",
+                "the recording is clipped ({runs} places at full scale): turn the input level down or move back from the microphone, and record it again",
+                runs,
+            ).format(runs=runs)
         )
     return level_clip(trim_to_voice(high_pass(audio)), mix.voice_rms_dbfs, mix.peak_dbfs)
 

@@ -11,10 +11,13 @@ from typing import TextIO
 
 from ..errors import UsageError
 from ..exercises import find_builtin
+from ..i18n import N_, _
 from .log import SessionRecord
 from .store import MAX_EXERCISE_CHARS, database, one_line, timestamp, transaction
 
 NEEDS = ("safety", "connection", "appreciation")
+NEED_NAMES = {"safety": N_("safety"), "connection": N_("connection"), "appreciation": N_("appreciation")}
+"""How each named need is shown (it is stored in English)."""
 """The needs named in the seed's advice; a diary entry may also give its own words."""
 NEED_ALIASES = {"veiligheid": "safety", "verbinding": "connection", "waardering": "appreciation", "erkenning": "appreciation"}
 MAX_TRIGGER_CHARS = 200
@@ -53,13 +56,13 @@ class TensionDrop:
 
 def clean_trigger(text: str) -> str:
     """A trigger in a few words: 1 to 200 characters, one line."""
-    return one_line(text, "trigger", MAX_TRIGGER_CHARS)
+    return one_line(text, _("trigger"), MAX_TRIGGER_CHARS)
 
 
 def clean_need(text: str) -> str:
     """``safety``, ``connection``, ``appreciation`` (or the Dutch
     veiligheid, verbinding, waardering), or the user's own words."""
-    cleaned = one_line(text, "need", MAX_NEED_CHARS)
+    cleaned = one_line(text, _("need"), MAX_NEED_CHARS)
     key = cleaned.lower()
     if key in NEEDS:
         return key
@@ -69,19 +72,23 @@ def clean_need(text: str) -> str:
 def clean_exercise(text: str) -> str:
     """A built-in's canonical name for any of its names (``safe-place`` ->
     ``veilige-plek``); anything else (a script, a walk) as written."""
-    cleaned = one_line(text, "exercise", MAX_EXERCISE_CHARS)
+    cleaned = one_line(text, _("exercise"), MAX_EXERCISE_CHARS)
     builtin = find_builtin(cleaned)
     return builtin.name if builtin else cleaned
 
 
-def parse_tension(value: int | str, which: str = "tension") -> int:
+def parse_tension(value: int | str, which: str | None = None) -> int:
     """A tension rating: a whole number from 0 (calm) to 10."""
     if isinstance(value, bool):
         value = str(value)
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or not 0 <= value <= 10:
-        raise UsageError(f"{which} must be a whole number from 0 (calm) to 10, not '{value}'")
+        raise UsageError(
+            _("{which} must be a whole number from 0 (calm) to 10, not '{value}'").format(
+                which=which or _("tension"), value=value
+            )
+        )
     return value
 
 
@@ -109,8 +116,8 @@ def add_diary_entry(
         clean_trigger(trigger),
         clean_need(need),
         clean_exercise(exercise),
-        parse_tension(tension_before, "tension before"),
-        parse_tension(tension_after, "tension after"),
+        parse_tension(tension_before, _("tension before")),
+        parse_tension(tension_after, _("tension after")),
     )
     with database(data_dir, create=True) as conn, transaction(conn):
         conn.execute(
@@ -155,17 +162,18 @@ def export_diary_csv(stream: TextIO, *, data_dir: str | Path | None = None) -> i
 
 # --- after play -----------------------------------------------------------------------------
 
-DIARY_OFFER = "Add a diary entry for this session?"
+DIARY_OFFER = N_("Add a diary entry for this session?")
 
 DIARY_QUESTIONS = (
-    ("trigger", "What set it off, in a few words", clean_trigger),
-    ("need", "The need underneath (safety, connection, appreciation, or your own words)", clean_need),
-    ("exercise", "The exercise that helped", clean_exercise),
-    ("before", "Tension before (0 calm - 10)", lambda text: parse_tension(text, "tension before")),
-    ("after", "Tension after (0 calm - 10)", lambda text: parse_tension(text, "tension after")),
+    ("trigger", N_("What set it off, in a few words"), clean_trigger),
+    ("need", N_("The need underneath (safety, connection, appreciation, or your own words)"), clean_need),
+    ("exercise", N_("The exercise that helped"), clean_exercise),
+    ("before", N_("Tension before (0 calm - 10)"), lambda text: parse_tension(text, _("tension before"))),
+    ("after", N_("Tension after (0 calm - 10)"), lambda text: parse_tension(text, _("tension after"))),
 )
-"""What a diary entry asks, in order: (answer key, question, the check that
-turns an answer into its value or raises UsageError)."""
+"""What a diary entry asks, in order: (answer key, question in English (the
+CLI asks it in the interface language), the check that turns an answer into
+its value or raises UsageError)."""
 
 
 def offer_diary_after(record: SessionRecord | None, *, interactive: bool) -> bool:

@@ -13,6 +13,7 @@ from typing import TextIO
 
 from ..errors import UsageError
 from ..exercises import EXERCISES, find_builtin
+from ..i18n import _
 from .store import MAX_EXERCISE_CHARS, database, one_line, timestamp, transaction
 
 log = logging.getLogger(__name__)
@@ -96,9 +97,13 @@ def record_session(
     ``exercise`` is stored as given; use ``exercise_key`` (or ``record_played``)
     to log a built-in under its canonical name.
     """
-    exercise = one_line(exercise, "exercise", MAX_EXERCISE_CHARS)
+    exercise = one_line(exercise, _("exercise"), MAX_EXERCISE_CHARS)
     if not planned_s > 0 or not played_s >= 0:
-        raise UsageError(f"planned length must be above 0 s and played length at least 0 s, not {planned_s} and {played_s}")
+        raise UsageError(
+            _("planned length must be above 0 s and played length at least 0 s, not {planned_s} and {played_s}").format(
+                planned_s=planned_s, played_s=played_s
+            )
+        )
     stamp = timestamp(when)
     with database(data_dir, create=True) as conn, transaction(conn):
         conn.execute(
@@ -231,10 +236,14 @@ def suggestion(
     """
     if not 0 < start_minutes <= 180 or not 0 < step_minutes <= 60 or not 0 < cap_minutes <= 180:
         raise UsageError(
-            f"start, step and cap must be above 0 minutes (cap at most 180), not {start_minutes}, {step_minutes} and {cap_minutes}"
+            _(
+                "start, step and cap must be above 0 minutes (cap at most 180), not {start_minutes}, {step_minutes} and {cap_minutes}"
+            ).format(start_minutes=start_minutes, step_minutes=step_minutes, cap_minutes=cap_minutes)
         )
     if sessions_per_step < 1:
-        raise UsageError(f"sessions per step must be at least 1, not {sessions_per_step}")
+        raise UsageError(
+            _("sessions per step must be at least 1, not {sessions_per_step}").format(sessions_per_step=sessions_per_step)
+        )
     minutes = min(start_minutes, cap_minutes)
     done = 0
     for session in all_sessions(exercise, data_dir=data_dir):
@@ -263,11 +272,13 @@ def suggest_minutes(
 def resolve_exercise(name: str, *, data_dir: str | Path | None = None) -> str:
     """The logged name of ``name`` (see ``exercise_key``); a UsageError when
     it is neither a built-in, a script file nor an exercise in the log."""
-    key, _ = exercise_key(name)
+    key, _language = exercise_key(name)
     if key in EXERCISES or Path(name).is_file() or key in {total.exercise for total in totals_by_exercise(data_dir=data_dir)}:
         return key
     raise UsageError(
-        f"'{name}' is neither a built-in exercise ({', '.join(EXERCISES)}) nor in the practice log; see 'voiceguide log'"
+        _("'{name}' is neither a built-in exercise ({items}) nor in the practice log; see 'voiceguide log'").format(
+            name=name, items=", ".join(EXERCISES)
+        )
     )
 
 
@@ -292,6 +303,6 @@ def session_length_s(
     if not use_next:
         return target_s
     if target_s is not None:
-        raise UsageError("give --next or --minutes/--length, not both")
-    exercise, _ = exercise_key(script, language)
+        raise UsageError(_("give --next or --minutes/--length, not both"))
+    exercise, _language = exercise_key(script, language)
     return suggest_minutes(exercise, cap_minutes=cap_minutes, data_dir=data_dir) * 60.0

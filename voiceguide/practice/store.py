@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import PracticeDataError, UsageError
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +107,22 @@ def _error(exc: sqlite3.Error, path: Path) -> PracticeDataError:
     """A one-line error for what SQLite reported about ``path``."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return PracticeDataError(f"{path}: database is locked by another program; try again")
+        return PracticeDataError(_("{path}: database is locked by another program; try again").format(path=path))
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
         return PracticeDataError(
-            f"{path} is damaged or not a database ({exc}); it was left as it is: move it away to start a new practice log"
+            _(
+                "{path} is damaged or not a database ({exc}); it was left as it is: move it away to start a new practice log"
+            ).format(path=path, exc=exc)
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
-        return PracticeDataError(f"{path}: cannot write the practice log ({exc}); check the file's permissions or use --data-dir")
+        return PracticeDataError(
+            _("{path}: cannot write the practice log ({exc}); check the file's permissions or use --data-dir").format(
+                path=path, exc=exc
+            )
+        )
     if name.startswith("SQLITE_FULL"):
-        return PracticeDataError(f"{path}: the disk is full; nothing was written")
-    return PracticeDataError(f"{path}: {exc}")
+        return PracticeDataError(_("{path}: the disk is full; nothing was written").format(path=path))
+    return PracticeDataError(_("{path}: {exc}").format(path=path, exc=exc))
 
 
 @contextmanager
@@ -134,7 +141,9 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def _refuse_newer(version: int, path: Path) -> None:
     if version > SCHEMA_VERSION:
         raise PracticeDataError(
-            f"{path} was written by a newer voiceguide (schema version {version}; this one knows up to {SCHEMA_VERSION}); upgrade voiceguide"
+            _(
+                "{path} was written by a newer voiceguide (schema version {version}; this one knows up to {SCHEMA_VERSION}); upgrade voiceguide"
+            ).format(path=path, version=version, SCHEMA_VERSION=SCHEMA_VERSION)
         )
 
 
@@ -151,7 +160,9 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
             tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")]
             if tables:
                 raise PracticeDataError(
-                    f"{path} is an SQLite database but not a voiceguide practice log (it has {', '.join(tables)}); it was left as it is"
+                    _(
+                        "{path} is an SQLite database but not a voiceguide practice log (it has {items}); it was left as it is"
+                    ).format(path=path, items=", ".join(tables))
                 )
         for number in range(version, SCHEMA_VERSION):
             log.info("practice log %s: migrating schema v%d -> v%d", path, number, number + 1)
@@ -167,7 +178,9 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
     come out as one-line ``PracticeDataError`` naming the file."""
     path = database_path(override)
     if path.is_dir():
-        raise PracticeDataError(f"{path} is a folder, not a practice database; move it away or use --data-dir")
+        raise PracticeDataError(
+            _("{path} is a folder, not a practice database; move it away or use --data-dir").format(path=path)
+        )
     if not path.exists():
         if not create:
             yield None
@@ -176,7 +189,9 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PracticeDataError(
-                f"cannot create the data folder {path.parent}: {exc.strerror or exc}; use --data-dir"
+                _("cannot create the data folder {parent}: {reason}; use --data-dir").format(
+                    parent=path.parent, reason=exc.strerror or exc
+                )
             ) from None
     # mode=rw never creates a file; rwc only when asked to. No WAL: the file
     # stays one file, easy to copy or back up.
@@ -202,10 +217,12 @@ def timestamp(when: datetime | None) -> str:
 
 def one_line(text: object, what: str, limit: int) -> str:
     if not isinstance(text, str):
-        raise UsageError(f"{what} must be text")
+        raise UsageError(_("{what} must be text").format(what=what))
     cleaned = " ".join(text.split())  # newlines and runs of spaces become one space
     if not cleaned:
-        raise UsageError(f"{what} is empty; write a few words")
+        raise UsageError(_("{what} is empty; write a few words").format(what=what))
     if len(cleaned) > limit:
-        raise UsageError(f"{what} must be at most {limit} characters, not {len(cleaned)}")
+        raise UsageError(
+            _("{what} must be at most {limit} characters, not {count}").format(what=what, limit=limit, count=len(cleaned))
+        )
     return cleaned

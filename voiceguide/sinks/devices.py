@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DeviceError
+from ..i18n import N_, _
 from ..rules import SAMPLE_RATES
 
-NO_DEVICE = "no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3"
-NO_INPUT_DEVICE = "no microphone (audio input device) found; record elsewhere and import the take: voiceguide record SCRIPT --from-take FILE -o PACK"
+NO_DEVICE = N_("no audio output device found; write the session to a file instead: voiceguide export NAME -o session.mp3")
+NO_INPUT_DEVICE = N_(
+    "no microphone (audio input device) found; record elsewhere and import the take: voiceguide record SCRIPT --from-take FILE -o PACK"
+)
 
 
 def sounddevice_module() -> Any:
@@ -23,12 +26,13 @@ def sounddevice_module() -> Any:
         import sounddevice
     except OSError:  # the module loads, but PortAudio itself is missing
         raise DeviceError(
-            "PortAudio is not installed, so nothing can be played; install it (sudo apt-get install libportaudio2) "
-            "or write a file with 'voiceguide export'"
+            _(
+                "PortAudio is not installed, so nothing can be played; install it (sudo apt-get install libportaudio2) or write a file with 'voiceguide export'"
+            )
         ) from None
     except ImportError:
         raise DeviceError(
-            "the sounddevice package is missing; pip install sounddevice, or write a file with 'voiceguide export'"
+            _("the sounddevice package is missing; pip install sounddevice, or write a file with 'voiceguide export'")
         ) from None
     return sounddevice
 
@@ -68,7 +72,7 @@ def _devices(kind: str) -> list[DeviceInfo]:
         hostapis = sd.query_hostapis()
         default = sd.default.device[1 if kind == "output" else 0]
     except sd.PortAudioError as exc:
-        raise DeviceError(f"cannot list audio devices ({exc})") from None
+        raise DeviceError(_("cannot list audio devices ({reason})").format(reason=exc)) from None
     return [
         DeviceInfo(
             int(d["index"]),
@@ -89,13 +93,13 @@ def find_device(device: int | str | None = None) -> DeviceInfo:
 
     Raises DeviceError when there is no output at all or none matches.
     """
-    return _match(device, output_devices(), "output", NO_DEVICE)
+    return _match(device, output_devices(), "output", _(NO_DEVICE))
 
 
 def find_input_device(device: int | str | None = None) -> DeviceInfo:
     """The input ``device`` names (an index, or part of a name), or the
     system's default input, like :func:`find_device` for outputs."""
-    return _match(device, input_devices(), "input", NO_INPUT_DEVICE)
+    return _match(device, input_devices(), "input", _(NO_INPUT_DEVICE))
 
 
 def _match(device: int | str | None, outputs: list[DeviceInfo], kind: str, none_found: str) -> DeviceInfo:
@@ -115,8 +119,16 @@ def _match(device: int | str | None, outputs: list[DeviceInfo], kind: str, none_
     listing = ", ".join(f"{d.index} {d.name}" for d in (found or outputs))
     if not found:
         command = "voiceguide devices" + (" --input" if kind == "input" else "")
-        raise DeviceError(f"no {kind} device matches '{device}'; choose one of: {listing} (see '{command}')")
-    raise DeviceError(f"'{device}' matches several {kind} devices: {listing}; give the number")
+        raise DeviceError(
+            _("no {kind} device matches '{device}'; choose one of: {listing} (see '{command}')").format(
+                kind=kind, device=device, listing=listing, command=command
+            )
+        )
+    raise DeviceError(
+        _("'{device}' matches several {kind} devices: {listing}; give the number").format(
+            device=device, kind=kind, listing=listing
+        )
+    )
 
 
 def is_available(device: int | str | None = None) -> bool:
@@ -144,6 +156,7 @@ def choose_format(sd: Any, device: DeviceInfo, preferred_rate: int | None = None
                 continue
             return rate, channels
     raise DeviceError(
-        f"output device '{device.name}' accepts none of {', '.join(map(str, SAMPLE_RATES))} Hz; "
-        "choose another with --device (see 'voiceguide devices') or use 'voiceguide export'"
+        _(
+            "output device '{name}' accepts none of {items} Hz; choose another with --device (see 'voiceguide devices') or use 'voiceguide export'"
+        ).format(name=device.name, items=", ".join(map(str, SAMPLE_RATES)))
     )

@@ -60,6 +60,7 @@ from ..dsp.normalise import (
     plan_levels,
 )
 from ..errors import ExportError, UsageError
+from ..i18n import _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
 from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS
@@ -172,22 +173,31 @@ def format_for(path: Path, bit_depth: int | None = None) -> tuple[OutputFormat, 
     """
     suffix = path.suffix.lower()
     if not suffix:
-        raise UsageError(f"{path} has no file extension, so no format; add one of {', '.join(FORMATS)} (e.g. {path.name}.mp3)")
+        raise UsageError(
+            _("{path} has no file extension, so no format; add one of {items} (e.g. {name}.mp3)").format(
+                path=path, items=", ".join(FORMATS), name=path.name
+            )
+        )
     if suffix not in FORMATS:
-        raise UsageError(f"{path}: unknown output format '{suffix}'; use one of: {', '.join(FORMATS)}")
+        raise UsageError(
+            _("{path}: unknown output format '{suffix}'; use one of: {items}").format(
+                path=path, suffix=suffix, items=", ".join(FORMATS)
+            )
+        )
     fmt = FORMATS[suffix]
     if fmt.subtype is None:
         if bit_depth is not None and bit_depth not in BIT_DEPTHS:
-            raise UsageError(f"bit depth {bit_depth} is not supported; use 16 or 24")
+            raise UsageError(_("bit depth {bit_depth} is not supported; use 16 or 24").format(bit_depth=bit_depth))
         subtype = BIT_DEPTHS[bit_depth or 16]
     else:
         if bit_depth is not None:
-            raise UsageError(f"--bit-depth applies to WAV and FLAC; {fmt.name} has no bit depth")
+            raise UsageError(_("--bit-depth applies to WAV and FLAC; {name} has no bit depth").format(name=fmt.name))
         subtype = fmt.subtype
     if fmt.container not in sf.available_formats() or subtype not in sf.available_subtypes(fmt.container):
         raise ExportError(
-            f"{path}: this libsndfile ({sf.__libsndfile_version__}) cannot write {fmt.name}; "
-            "install soundfile >= 0.13, whose wheels bundle a complete libsndfile (pip install -U soundfile)"
+            _(
+                "{path}: this libsndfile ({version}) cannot write {name}; install soundfile >= 0.13, whose wheels bundle a complete libsndfile (pip install -U soundfile)"
+            ).format(path=path, version=sf.__libsndfile_version__, name=fmt.name)
         )
     return fmt, subtype
 
@@ -205,7 +215,11 @@ def check_mp3_bitrate(kbps: int, sample_rate: int = DEFAULT_SAMPLE_RATE) -> int:
     """``kbps`` if MP3 has that constant bitrate at ``sample_rate``; else UsageError."""
     rates = mp3_bitrates(sample_rate)
     if kbps not in rates:
-        raise UsageError(f"MP3 at {sample_rate} Hz has no {kbps} kbps; use one of: {', '.join(map(str, rates))}")
+        raise UsageError(
+            _("MP3 at {sample_rate} Hz has no {kbps} kbps; use one of: {items}").format(
+                sample_rate=sample_rate, kbps=kbps, items=", ".join(map(str, rates))
+            )
+        )
     return kbps
 
 
@@ -299,9 +313,13 @@ def export_session(
     path = Path(path)
     fmt, subtype = format_for(path, bit_depth)
     if transcript is not None and transcript not in TRANSCRIPTS:
-        raise UsageError(f"unknown transcript format '{transcript}'; use one of: {', '.join(TRANSCRIPTS)}")
+        raise UsageError(
+            _("unknown transcript format '{transcript}'; use one of: {items}").format(
+                transcript=transcript, items=", ".join(TRANSCRIPTS)
+            )
+        )
     if bitrate_kbps is not None and fmt.container != "MP3":
-        raise UsageError(f"--bitrate applies to MP3; {fmt.name} is written at its encoder's default quality")
+        raise UsageError(_("--bitrate applies to MP3; {name} is written at its encoder's default quality").format(name=fmt.name))
     if loudness_lufs not in LOUDNESS_LUFS:
         raise UsageError(
             LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
@@ -322,7 +340,11 @@ def export_session(
     try:
         audio_file.open()  # before any work: a read-only or forbidden folder fails at once
     except OSError as exc:
-        raise ExportError(f"{path}: cannot write in {audio_file.folder} ({(exc.strerror or str(exc)).lower()})") from None
+        raise ExportError(
+            _("{path}: cannot write in {folder} ({reason})").format(
+                path=path, folder=audio_file.folder, reason=(exc.strerror or str(exc)).lower()
+            )
+        ) from None
     try:
         with audio_file as out:
             voice, whole = mix_profiles(mixer)
@@ -356,10 +378,12 @@ def export_session(
             else:
                 audio_file.commit()
     except FileExistsError as exc:
-        raise ExportError(f"{exc.filename or path} appeared while exporting; pass --force to replace it") from None
+        raise ExportError(
+            _("{file} appeared while exporting; pass --force to replace it").format(file=exc.filename or path)
+        ) from None
     except (OSError, sf.LibsndfileError, RuntimeError, MutagenError) as exc:
         detail = getattr(exc, "strerror", None) or str(exc)
-        raise ExportError(f"{path}: writing failed ({detail}); nothing was written") from None
+        raise ExportError(_("{path}: writing failed ({detail}); nothing was written").format(path=path, detail=detail)) from None
     return ExportResult(
         path=path,
         duration_s=mixer.total_frames / rate,
@@ -378,16 +402,22 @@ def export_session(
 
 def _check_targets(path: Path, transcript: str | None, force: bool) -> None:
     if path.is_dir():
-        raise ExportError(f"{path} is a folder; give a file name such as {path / 'session.mp3'}")
+        raise ExportError(
+            _("{path} is a folder; give a file name such as {example}").format(path=path, example=path / "session.mp3")
+        )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         try:
             folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
         except OSError as exc:
-            raise ExportError(f"{path}: cannot create the folder {folder} ({(exc.strerror or str(exc)).lower()})") from None
+            raise ExportError(
+                _("{path}: cannot create the folder {folder} ({reason})").format(
+                    path=path, folder=folder, reason=(exc.strerror or str(exc)).lower()
+                )
+            ) from None
     if not force:
         for target in existing_targets(path, transcript):
-            raise UsageError(f"{target} already exists; pass --force to replace it")
+            raise UsageError(_("{target} already exists; pass --force to replace it").format(target=target))
 
 
 def _write_audio(
@@ -493,7 +523,7 @@ def _codec_level_change(fmt: OutputFormat, bitrate_kbps: int | None, mixer: Mixe
     with sf.SoundFile(buffer, "w", samplerate=rate, channels=1, format=fmt.container, subtype=subtype, **options) as sink:
         sink.write(excerpt)
     buffer.seek(0)
-    decoded, _ = sf.read(buffer, dtype="float32", always_2d=False)
+    decoded, _rate = sf.read(buffer, dtype="float32", always_2d=False)
     before = LoudnessMeter(rate, true_peak=False).add_all([excerpt]).integrated_lufs
     after = LoudnessMeter(rate, true_peak=False).add_all([decoded]).integrated_lufs
     if math.isinf(before) or math.isinf(after):

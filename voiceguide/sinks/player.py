@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import DeviceError
+from ..i18n import _
 from ..rules import SAMPLE_RATES
 from .devices import DeviceInfo, choose_format, find_device, is_available, sounddevice_module
 from .transport import SEEK_FADE_S, STOP_FADE_S, Status, Transport
@@ -101,7 +102,9 @@ class Player:
         except (sd.PortAudioError, ValueError) as exc:
             self._stream = None
             raise DeviceError(
-                f"cannot open output device '{self.device.name}' ({exc}); try another with --device or use 'voiceguide export'"
+                _("cannot open output device '{name}' ({exc}); try another with --device or use 'voiceguide export'").format(
+                    name=self.device.name, exc=exc
+                )
             ) from None
         self.transport.latency_s = float(self._stream.latency)
 
@@ -166,7 +169,7 @@ class Player:
     def _raise_errors(self) -> None:
         error = self.callback_error or self.transport.render_error
         if error is not None:
-            raise DeviceError(f"playback failed: {type(error).__name__}: {error}")
+            raise DeviceError(_("playback failed: {kind}: {error}").format(kind=type(error).__name__, error=error))
 
     def close(self) -> None:
         """Stop the output (quickly fading out if it still plays) and release it."""

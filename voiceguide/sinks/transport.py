@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DeviceError
+from ..i18n import N_, _, session_translation
 from ..timeline import BREATH_KINDS, Kind, Timeline
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ class State(str, Enum):
     FINISHED = "finished"
 
 
-PHASE_NAMES = {Kind.INHALE: "breathe in", Kind.HOLD: "hold", Kind.EXHALE: "breathe out"}
+PHASE_NAMES = {Kind.INHALE: N_("breathe in"), Kind.HOLD: N_("hold"), Kind.EXHALE: N_("breathe out")}
+"""Breath phases as a status line shows them, translated into the session's language (not the interface's)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class Status:
     title: str = ""
     chapter: str = ""
     phase: str = ""
-    """``breathe in``, ``hold``, ``breathe out`` or empty outside breathing."""
+    """``breathe in``, ``hold``, ``breathe out`` in the session's language
+    (``inademen``... in a Dutch one), or empty outside breathing."""
     cycle: int = 0
     """1-based breath cycle, 0 outside breathing."""
     cycles: int = 0
@@ -96,6 +99,7 @@ class Navigator:
 
     def __init__(self, timeline: Timeline):
         self.timeline = timeline
+        self._words = session_translation(timeline.language)
         events = timeline.events
         starts = {e.start_s for e in events if e.kind in (Kind.SPEECH, Kind.BELL, Kind.CHIME, Kind.CLIP)}
         self.cycles: dict[tuple[int, int], int] = {}
@@ -140,7 +144,7 @@ class Navigator:
         index = bisect.bisect_right(self._breath_starts, position_s) - 1
         if index >= 0 and position_s < self.breaths[index].end_s:
             event = self.breaths[index]
-            return chapter, PHASE_NAMES[event.kind], event.cycle, self.cycles[(event.line, event.col)]
+            return chapter, self._words.gettext(PHASE_NAMES[event.kind]), event.cycle, self.cycles[(event.line, event.col)]
         return chapter, "", 0, 0
 
 
@@ -249,7 +253,11 @@ class Transport:
     def load(self, mixer: Any, timeline: Timeline, start_s: float = 0.0) -> None:
         """Start playing ``mixer`` (a :class:`~voiceguide.mix.Mixer`) at ``start_s``."""
         if mixer.sample_rate != self.sample_rate:
-            raise DeviceError(f"the session is mixed at {mixer.sample_rate} Hz but the output runs at {self.sample_rate} Hz")
+            raise DeviceError(
+                _("the session is mixed at {sample_rate} Hz but the output runs at {sample_rate2} Hz").format(
+                    sample_rate=mixer.sample_rate, sample_rate2=self.sample_rate
+                )
+            )
         self._mixer = mixer
         self._navigator = Navigator(timeline)
         self._title = timeline.title

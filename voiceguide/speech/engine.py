@@ -9,6 +9,7 @@ from typing import Protocol
 
 from ..audio import Audio
 from ..errors import UsageError
+from ..i18n import _
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def open_engine(name: str | None = None, voice: str | None = None) -> SpeechEngi
     from .piper import is_piper_voice
 
     if is_piper_voice(voice) and name not in (None, "piper"):
-        raise UsageError(f"'{voice}' is a Piper voice; the {name} engine cannot speak it")
+        raise UsageError(_("'{voice}' is a Piper voice; the {name} engine cannot speak it").format(voice=voice, name=name))
     name = name or ("piper" if is_piper_voice(voice) else default_engine_name())
     if name == "espeak":
         from .espeak import EspeakEngine
@@ -99,7 +100,7 @@ def open_engine(name: str | None = None, voice: str | None = None) -> SpeechEngi
         from .fake import FakeEngine
 
         return FakeEngine()
-    raise UsageError(f"unknown speech engine '{name}'; use one of: {', '.join(ENGINES)}")
+    raise UsageError(_("unknown speech engine '{name}'; use one of: {items}").format(name=name, items=", ".join(ENGINES)))
 
 
 def list_voices(language: str | None = None, engine: str | None = None) -> list[VoiceInfo]:

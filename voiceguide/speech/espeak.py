@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import Audio
+from ..i18n import _
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 from .espeak_client import SAMPLE_RATE, EspeakClient, EspeakError, find_library
@@ -121,7 +122,7 @@ class EspeakEngine:
         try:
             arrays = self.client.synthesize_many([self._request(text, settings) for text in texts], jobs=self.jobs)
         except ValueError as exc:
-            raise EspeakError(f"espeak-ng cannot speak this: {exc}") from None
+            raise EspeakError(_("espeak-ng cannot speak this: {reason}").format(reason=exc)) from None
         return [Audio(samples.astype(np.float32) / 32768.0, SAMPLE_RATE) for samples in arrays]
 
     def close(self) -> None:

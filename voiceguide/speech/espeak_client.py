@@ -33,6 +33,7 @@ import numpy as np
 # The server imports only the standard library; importing it here costs
 # nothing and keeps the protocol constants in one place.
 from ..errors import EngineError
+from ..i18n import _
 from . import espeak_server as _proto
 
 __all__ = ["EspeakClient", "EspeakError", "EspeakVoice", "SpeechRequest", "SAMPLE_RATE"]
@@ -188,7 +189,9 @@ class EspeakClient:
                 text = str(requests[i][0])
                 excerpt = text if len(text) <= 40 else text[:37] + "..."
                 raise EspeakError(
-                    f"espeak-ng failed on phrase {i + 1} of {len(replies)} ({excerpt!r}): {data.decode(errors='replace')}"
+                    _("espeak-ng failed on phrase {number} of {count} ({excerpt!r}): {reason}").format(
+                        number=i + 1, count=len(replies), excerpt=excerpt, reason=data.decode(errors="replace")
+                    )
                 )
             samples = np.frombuffer(data, dtype=np.int16)  # native order, written on this machine
             samples.flags.writeable = False  # shared, cacheable result
@@ -199,7 +202,7 @@ class EspeakClient:
         """The voices espeak-ng offers (``espeak_ListVoices``), sorted by id."""
         ((kind, data),) = self._exchange(_proto.OP_VOICES, b"", 1)
         if kind != _proto.KIND_OK:
-            raise EspeakError(f"listing espeak-ng voices failed: {data.decode(errors='replace')}")
+            raise EspeakError(_("listing espeak-ng voices failed: {reason}").format(reason=data.decode(errors="replace")))
         return sorted(_parse_voices(data))
 
     def version(self) -> str:
@@ -251,7 +254,7 @@ class EspeakClient:
                     detail = str(exc) if exc.hung else self._server_failure(str(exc))
                     self._stop_server(grace_s=0.0 if exc.hung else _STOP_GRACE_S)
                     if attempt == 2:
-                        raise EspeakError(f"the espeak-ng server failed twice: {detail}") from None
+                        raise EspeakError(_("the espeak-ng server failed twice: {detail}").format(detail=detail)) from None
                 except BaseException:
                     # Interrupted mid-reply (e.g. KeyboardInterrupt): unread
                     # frames would answer the next request, so start afresh.
@@ -271,7 +274,7 @@ class EspeakClient:
         # timeout of the previous one (the server kills slower children).
         wait_s = self._phrase_timeout_s + _REPLY_SLACK_S
         replies = []
-        for _ in range(n_replies):
+        for _reply in range(n_replies):
             kind, length = _proto.FRAME_HEADER.unpack(_read_exact(fd, _proto.FRAME_HEADER.size, wait_s))
             replies.append((kind, _read_exact(fd, length, wait_s)))
         return replies
@@ -279,7 +282,7 @@ class EspeakClient:
     def _ensure_server(self) -> subprocess.Popen[bytes]:
         """Start the server if it is not running; read its hello. Caller holds the lock."""
         if self._closed:
-            raise EspeakError("the espeak-ng engine is closed")
+            raise EspeakError(_("the espeak-ng engine is closed"))
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
         self._stop_server()
@@ -304,7 +307,9 @@ class EspeakClient:
                 close_fds=True,
             )
         except OSError as exc:
-            raise EspeakError(f"cannot start the espeak-ng server with {self._python}: {exc}") from None
+            raise EspeakError(
+                _("cannot start the espeak-ng server with {python}: {exc}").format(python=self._python, exc=exc)
+            ) from None
         self._proc = proc
         self._finalizer = weakref.finalize(self, _stop_process, proc, _STOP_GRACE_S)
         assert proc.stdout is not None
@@ -315,14 +320,18 @@ class EspeakClient:
         except _ServerGone as exc:
             detail = self._server_failure(str(exc))
             self._stop_server()
-            raise EspeakError(f"the espeak-ng server did not start: {detail}") from None
+            raise EspeakError(_("the espeak-ng server did not start: {detail}").format(detail=detail)) from None
         if kind != _proto.KIND_OK:
             self._stop_server()
             raise EspeakError(hello.decode(errors="replace"))
         sample_rate_hz, version, data_path = _parse_info(hello)
         if sample_rate_hz != SAMPLE_RATE:
             self._stop_server()
-            raise EspeakError(f"libespeak-ng speaks at {sample_rate_hz} Hz, expected {SAMPLE_RATE} Hz")
+            raise EspeakError(
+                _("libespeak-ng speaks at {sample_rate_hz} Hz, expected {SAMPLE_RATE} Hz").format(
+                    sample_rate_hz=sample_rate_hz, SAMPLE_RATE=SAMPLE_RATE
+                )
+            )
         self._version, self._data_path = version, data_path
         return proc
 
@@ -434,7 +443,7 @@ def _read_str(data: bytes, offset: int) -> tuple[str, int]:
 def _parse_info(data: bytes) -> tuple[int, str, str]:
     (sample_rate_hz,) = _proto.INFO_HEADER.unpack_from(data)
     version, offset = _read_str(data, _proto.INFO_HEADER.size)
-    data_path, _ = _read_str(data, offset)
+    data_path, _offset = _read_str(data, offset)
     return sample_rate_hz, version, data_path
 
 
@@ -442,13 +451,13 @@ def _parse_voices(data: bytes) -> list[EspeakVoice]:
     (count,) = _proto.U32.unpack_from(data)
     offset = _proto.U32.size
     voices = []
-    for _ in range(count):
+    for _voice in range(count):
         voice_id, offset = _read_str(data, offset)
         name, offset = _read_str(data, offset)
         (n_languages,) = _proto.U16.unpack_from(data, offset)
         offset += _proto.U16.size
         languages = []
-        for _ in range(n_languages):
+        for _language in range(n_languages):
             language, offset = _read_str(data, offset)
             languages.append(language)
         voices.append(EspeakVoice(voice_id, name, tuple(languages)))

@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ScriptError
+from ..i18n import _
 
 MAX_LEXICON_BYTES = 256_000
 _WORD = re.compile(r"[^\W\d_](?:[\w'-]*\w)?")
@@ -78,12 +79,17 @@ def parse_lexicon(text: str, source: str | Path = "<lexicon>") -> Lexicon:
         line = raw.split("#", 1)[0]
         if not line.strip():
             continue
-        word, _, spelling = line.partition("\t")
+        word, _tab, spelling = line.partition("\t")
         word, spelling = word.strip(), spelling.strip()
         if not _WORD.fullmatch(word):
-            raise ScriptError("a lexicon line is 'word<TAB>respelling' (one word, letters only)", source, number, 1)
+            raise ScriptError(_("a lexicon line is 'word<TAB>respelling' (one word, letters only)"), source, number, 1)
         if spelling and not all(_WORD.fullmatch(part) for part in spelling.split()):
-            raise ScriptError(f"respelling '{spelling}' must be plain words", source, number, len(raw.split("\t", 1)[0]) + 2)
+            raise ScriptError(
+                _("respelling '{spelling}' must be plain words").format(spelling=spelling),
+                source,
+                number,
+                len(raw.split("\t", 1)[0]) + 2,
+            )
         entries[word.lower()] = spelling
     return Lexicon(entries)
 
@@ -92,12 +98,19 @@ def read_lexicon(path: Path) -> Lexicon:
     """A lexicon file. Raises ScriptError when it cannot be read or is malformed."""
     try:
         if path.stat().st_size > MAX_LEXICON_BYTES or not path.is_file():
-            raise ScriptError(f"a lexicon must be a text file of at most {MAX_LEXICON_BYTES // 1000} kB", path)
+            raise ScriptError(
+                _("a lexicon must be a text file of at most {MAX_LEXICON_BYTES} kB").format(
+                    MAX_LEXICON_BYTES=MAX_LEXICON_BYTES // 1000
+                ),
+                path,
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScriptError("no such lexicon file", path) from None
+        raise ScriptError(_("no such lexicon file"), path) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScriptError(f"cannot read the lexicon ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})", path) from None
+        raise ScriptError(
+            _("cannot read the lexicon ({reason})").format(reason=getattr(exc, "strerror", None) or "not UTF-8 text"), path
+        ) from None
     return parse_lexicon(text, path)
 
 

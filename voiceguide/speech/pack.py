@@ -47,6 +47,7 @@ from .. import rules
 from ..atomic import AtomicFile, write_atomically
 from ..audio import Audio, resample
 from ..errors import ScriptError
+from ..i18n import _
 from .cache import read_json_cache, write_json_cache
 from .engine import SpeechEngine, VoiceInfo, VoiceSettings
 
@@ -143,18 +144,23 @@ class VoicePack:
         """
         folder = Path(folder)
         if folder.is_file():
-            raise VoicePackError("is a file, not a voice pack folder", folder)
+            raise VoicePackError(_("is a file, not a voice pack folder"), folder)
         if not folder.is_dir():
-            raise VoicePackError("no such voice pack folder; make one with: voiceguide record SCRIPT -o FOLDER", folder)
+            raise VoicePackError(_("no such voice pack folder; make one with: voiceguide record SCRIPT -o FOLDER"), folder)
         manifest = folder / MANIFEST_NAME
         if not manifest.is_file():
             raise VoicePackError(
-                f"not a voice pack (it has no {MANIFEST_NAME}); make one with: voiceguide record SCRIPT -o FOLDER", folder
+                _("not a voice pack (it has no {MANIFEST_NAME}); make one with: voiceguide record SCRIPT -o FOLDER").format(
+                    MANIFEST_NAME=MANIFEST_NAME
+                ),
+                folder,
             )
         pack = cls(folder, _read_manifest(manifest))
         if language is not None and pack.info.language != language:
             raise VoicePackError(
-                f"the voice pack speaks '{pack.info.language}' and the script is '{language}'; use a pack recorded in '{language}'",
+                _(
+                    "the voice pack speaks '{language}' and the script is '{script_language}'; use a pack recorded in '{script_language}'"
+                ).format(language=pack.info.language, script_language=language),
                 folder,
             )
         return pack
@@ -168,10 +174,18 @@ class VoicePack:
         """
         folder = Path(folder)
         if language not in rules.LANGUAGES:
-            raise VoicePackError(f"language '{language}' is not supported; use one of: {', '.join(rules.LANGUAGES)}", folder)
+            raise VoicePackError(
+                _("language '{language}' is not supported; use one of: {items}").format(
+                    language=language, items=", ".join(rules.LANGUAGES)
+                ),
+                folder,
+            )
         if sample_rate not in PACK_SAMPLE_RATES:
             raise VoicePackError(
-                f"sample rate {sample_rate} Hz: a pack records at {', '.join(map(str, PACK_SAMPLE_RATES))} Hz", folder
+                _("sample rate {sample_rate} Hz: a pack records at {items} Hz").format(
+                    sample_rate=sample_rate, items=", ".join(map(str, PACK_SAMPLE_RATES))
+                ),
+                folder,
             )
         cls.check_new(folder)
         info = PackInfo(
@@ -197,7 +211,7 @@ class VoicePack:
             )
             write_atomically(folder / MANIFEST_NAME, (text + "\n").encode("utf-8"), replace=False)
         except OSError as exc:
-            raise VoicePackError(f"cannot write the voice pack ({exc.strerror or exc})", folder) from None
+            raise VoicePackError(_("cannot write the voice pack ({reason})").format(reason=exc.strerror or exc), folder) from None
         return cls(folder, info)
 
     @staticmethod
@@ -213,18 +227,21 @@ class VoicePack:
         folder costs nothing.)"""
         folder = Path(folder)
         if folder.is_file():
-            raise VoicePackError("is a file; give a folder for the voice pack", folder)
+            raise VoicePackError(_("is a file; give a folder for the voice pack"), folder)
         try:
             crowded = folder.is_dir() and any(folder.iterdir())
         except OSError as exc:
-            raise VoicePackError(f"cannot read the folder ({exc.strerror or exc})", folder) from None
+            raise VoicePackError(_("cannot read the folder ({reason})").format(reason=exc.strerror or exc), folder) from None
         if crowded:
             raise VoicePackError(
-                f"is a folder with other files in it and no {MANIFEST_NAME}; give a new folder for the pack", folder
+                _("is a folder with other files in it and no {MANIFEST_NAME}; give a new folder for the pack").format(
+                    MANIFEST_NAME=MANIFEST_NAME
+                ),
+                folder,
             )
         parent = folder.parent if str(folder.parent) else Path(".")
         if not parent.is_dir():
-            raise VoicePackError(f"folder {parent} does not exist; create it first", folder)
+            raise VoicePackError(_("folder {parent} does not exist; create it first").format(parent=parent), folder)
 
     @classmethod
     def open_or_create(
@@ -278,14 +295,25 @@ class VoicePack:
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             detail = (getattr(exc, "strerror", None) or str(exc).replace("Error : ", "")).rstrip(". ")
             raise VoicePackError(
-                f"the recording of '{short(text)}' is damaged ({detail}); record it again with 'voiceguide record'", path
+                _("the recording of '{short}' is damaged ({detail}); record it again with 'voiceguide record'").format(
+                    short=short(text), detail=detail
+                ),
+                path,
             ) from None
         if frames == 0 or len(samples) != frames:
             raise VoicePackError(
-                f"the recording of '{short(text)}' is empty or cut short; record it again with 'voiceguide record'", path
+                _("the recording of '{short}' is empty or cut short; record it again with 'voiceguide record'").format(
+                    short=short(text)
+                ),
+                path,
             )
         if title and normalise(title) != normalise(text):
-            raise VoicePackError(f"holds '{short(title)}', not '{short(text)}': the file was renamed; record it again", path)
+            raise VoicePackError(
+                _("holds '{short}', not '{expected}': the file was renamed; record it again").format(
+                    short=short(title), expected=short(text)
+                ),
+                path,
+            )
         return Recording(np.ascontiguousarray(samples.mean(axis=1), dtype=np.float32), int(rate))
 
     def add(self, text: str, audio: Audio) -> Path:
@@ -308,7 +336,12 @@ class VoicePack:
                 out.commit()
         except (OSError, sf.LibsndfileError, RuntimeError) as exc:
             detail = getattr(exc, "strerror", None) or str(exc)
-            raise VoicePackError(f"cannot write the recording of '{short(text)}' ({detail}); nothing was changed", path) from None
+            raise VoicePackError(
+                _("cannot write the recording of '{short}' ({detail}); nothing was changed").format(
+                    short=short(text), detail=detail
+                ),
+                path,
+            ) from None
         self.__dict__.pop("identity", None)  # the pack changed
         return path
 
@@ -355,36 +388,45 @@ def _read_manifest(path: Path) -> PackInfo:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise VoicePackError(f"cannot read the manifest ({exc.strerror or exc})", path) from None
+        raise VoicePackError(_("cannot read the manifest ({reason})").format(reason=exc.strerror or exc), path) from None
     if len(raw) > MAX_MANIFEST_BYTES:
-        raise VoicePackError("is too large to be a voice pack manifest", path)
+        raise VoicePackError(_("is too large to be a voice pack manifest"), path)
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise VoicePackError("not UTF-8 text; a voice pack manifest is JSON", path) from None
+        raise VoicePackError(_("not UTF-8 text; a voice pack manifest is JSON"), path) from None
     except json.JSONDecodeError as exc:
-        raise VoicePackError(f"not valid JSON: {exc.msg}", path, exc.lineno, exc.colno) from None
+        raise VoicePackError(_("not valid JSON: {reason}").format(reason=exc.msg), path, exc.lineno, exc.colno) from None
     if not isinstance(data, dict):
-        raise VoicePackError("must be a JSON object with format, speaker, language and sample_rate", path)
+        raise VoicePackError(_("must be a JSON object with format, speaker, language and sample_rate"), path)
     version = data.get("format")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise VoicePackError("'format' must be a whole number (the pack format version)", path)
+        raise VoicePackError(_("'format' must be a whole number (the pack format version)"), path)
     if version > PACK_FORMAT:
         raise VoicePackError(
-            f"the voice pack has format {version}, made by a newer voiceguide ({data.get('voiceguide', '?')}); "
-            f"this one reads format {PACK_FORMAT}: update voiceguide",
+            _(
+                "the voice pack has format {version}, made by a newer voiceguide ({version_by}); this one reads format {known}: update voiceguide"
+            ).format(version=version, version_by=data.get("voiceguide", "?"), known=PACK_FORMAT),
             path,
         )
     language = data.get("language")
     if language not in rules.LANGUAGES:
-        raise VoicePackError(f"'language' must be one of {', '.join(rules.LANGUAGES)}, not {language!r}", path)
+        raise VoicePackError(
+            _("'language' must be one of {items}, not {language!r}").format(items=", ".join(rules.LANGUAGES), language=language),
+            path,
+        )
     rate = data.get("sample_rate")
     if rate not in PACK_SAMPLE_RATES or isinstance(rate, bool):
-        raise VoicePackError(f"'sample_rate' must be one of {', '.join(map(str, PACK_SAMPLE_RATES))}, not {rate!r}", path)
+        raise VoicePackError(
+            _("'sample_rate' must be one of {items}, not {rate!r}").format(
+                items=", ".join(map(str, PACK_SAMPLE_RATES)), rate=rate
+            ),
+            path,
+        )
     texts = {key: data.get(key, "") for key in ("speaker", "created", "voiceguide")}
     for key, value in texts.items():
         if not isinstance(value, str):
-            raise VoicePackError(f"'{key}' must be a string", path)
+            raise VoicePackError(_("'{key}' must be a string").format(key=key), path)
     return PackInfo(texts["speaker"] or "unknown", language, int(rate), texts["created"], texts["voiceguide"], version)
 
 
@@ -451,7 +493,9 @@ def check_coverage(pack: VoicePack, texts: list[str], *, strict: bool = False) -
         counted = f"{len(missing)} of {len(dict.fromkeys(texts))} phrases"
         if strict:
             raise VoicePackError(
-                f"has no recording of {counted}: {listed}; record them with 'voiceguide record', or leave out --strict",
+                _("has no recording of {counted}: {listed}; record them with 'voiceguide record', or leave out --strict").format(
+                    counted=counted, listed=listed
+                ),
                 pack.folder,
             )
         log.warning("voice pack %s has no recording of %s; the engine voice says them: %s", pack.folder, counted, listed)

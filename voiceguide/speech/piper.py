@@ -74,6 +74,7 @@ import numpy as np
 
 from ..audio import Audio
 from ..errors import EngineError, UsageError
+from ..i18n import N_, _
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 
@@ -166,11 +167,13 @@ def read_model(path: Path, *, in_voices_dir: bool = False) -> PiperModel:
     if path.name.endswith(".onnx.json"):
         path = path.with_name(path.name[: -len(".json")])
     if not path.is_file():
-        raise UsageError(f"no Piper voice model at {path}")
+        raise UsageError(_("no Piper voice model at {path}").format(path=path))
     config_path = path.with_name(path.name + ".json")
     if not config_path.is_file():
         raise UsageError(
-            f"{path.name} has no {config_path.name} beside it; a Piper voice is two files: NAME.onnx and NAME.onnx.json"
+            _("{name} has no {name2} beside it; a Piper voice is two files: NAME.onnx and NAME.onnx.json").format(
+                name=path.name, name2=config_path.name
+            )
         )
     try:
         if config_path.stat().st_size > MAX_CONFIG_BYTES:
@@ -179,7 +182,11 @@ def read_model(path: Path, *, in_voices_dir: bool = False) -> PiperModel:
         return _model_from_config(path, config_path, config, in_voices_dir)
     except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
         reason = getattr(exc, "strerror", None) or (f"no {exc}" if isinstance(exc, KeyError) else str(exc))
-        raise UsageError(f"{config_path} is not a Piper voice config ({_one_line(reason)})") from None
+        raise UsageError(
+            _("{config_path} is not a Piper voice config ({one_line})").format(
+                config_path=config_path, one_line=_one_line(reason)
+            )
+        ) from None
 
 
 def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_dir: bool) -> PiperModel:
@@ -259,20 +266,25 @@ def find_model(spec: str, language: str | None = None) -> PiperModel:
         models = [m for m in find_models() if language is None or m.base_language == language]
         if not models:
             raise UsageError(
-                f"no Piper voice for language '{language}' in {voices_dir()}; put NAME.onnx and NAME.onnx.json there"
+                _("no Piper voice for language '{language}' in {voices_dir}; put NAME.onnx and NAME.onnx.json there").format(
+                    language=language, voices_dir=voices_dir()
+                )
             )
         return models[0]
     else:
         if not _NAME.fullmatch(name):
-            raise UsageError(f"'{spec}' is not a Piper voice name; see 'voiceguide voices'")
+            raise UsageError(_("'{spec}' is not a Piper voice name; see 'voiceguide voices'").format(spec=spec))
         models = {m.name: m for m in find_models()}
         if name not in models:
-            raise UsageError(f"no Piper voice '{name}' in {voices_dir()}; see 'voiceguide voices'")
+            raise UsageError(
+                _("no Piper voice '{name}' in {voices_dir}; see 'voiceguide voices'").format(name=name, voices_dir=voices_dir())
+            )
         model = models[name]
     if language is not None and model.base_language != language:
         raise UsageError(
-            f"{model.voice_id} speaks {model.language}, but the script is in '{language}'; "
-            f"choose a voice for it (voiceguide voices --lang {language})"
+            _(
+                "{voice_id} speaks {language}, but the script is in '{language2}'; choose a voice for it (voiceguide voices --lang {language2})"
+            ).format(voice_id=model.voice_id, language=model.language, language2=language)
         )
     return model
 
@@ -319,7 +331,11 @@ class _Phonemizer:
                 raise OSError("libespeak-ng not found")
             lib = ctypes.CDLL(library)
         except OSError as exc:
-            raise EngineError(f"Piper voices read text with espeak-ng, which is missing ({exc}); {ESPEAK_HINT}") from None
+            raise EngineError(
+                _("Piper voices read text with espeak-ng, which is missing ({reason}); {hint}").format(
+                    reason=exc, hint=ESPEAK_HINT
+                )
+            ) from None
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_Initialize.restype = ctypes.c_int
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
@@ -329,7 +345,7 @@ class _Phonemizer:
         lib.espeak_Info.argtypes = [ctypes.c_void_p]
         lib.espeak_Info.restype = ctypes.c_char_p
         if lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, INITIALIZE_DONT_EXIT) <= 0:
-            raise EngineError(f"espeak-ng could not start; {ESPEAK_HINT}")
+            raise EngineError(_("espeak-ng could not start; {ESPEAK_HINT}").format(ESPEAK_HINT=ESPEAK_HINT))
         self.lib = lib
         self.version = (lib.espeak_Info(None) or b"").decode(errors="replace")
         self.lock = threading.Lock()
@@ -346,7 +362,7 @@ class _Phonemizer:
         current: list[list[str]] = []
         with self.lock:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise EngineError(f"espeak-ng has no voice '{voice}', which this Piper model reads with")
+                raise EngineError(_("espeak-ng has no voice '{voice}', which this Piper model reads with").format(voice=voice))
             while pointer.value:
                 before = pointer.value - start
                 phonemes = (self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, 0x02) or b"").decode(errors="replace")
@@ -423,7 +439,11 @@ def phoneme_ids(model: PiperModel, phonemes: Sequence[str]) -> list[int]:
 # --- the network --------------------------------------------------------------------------------
 
 
-RUNTIME_MISSING = f"Piper voices need onnxruntime and onnx, which are not installed: {INSTALL_HINT}"
+RUNTIME_MISSING = N_("Piper voices need onnxruntime and onnx, which are not installed: {hint}")
+
+
+def _runtime_missing() -> str:
+    return _(RUNTIME_MISSING).format(hint=INSTALL_HINT)
 
 
 def check_runtime() -> None:
@@ -437,7 +457,7 @@ def check_runtime() -> None:
         except (ImportError, ValueError):
             found = None
         if found is None:
-            raise EngineError(RUNTIME_MISSING)
+            raise EngineError(_runtime_missing())
 
 
 def _runtime():
@@ -446,7 +466,7 @@ def _runtime():
         import onnx
         import onnxruntime
     except ImportError:
-        raise EngineError(RUNTIME_MISSING) from None
+        raise EngineError(_runtime_missing()) from None
     return onnx, onnxruntime
 
 
@@ -517,11 +537,17 @@ class PiperNetwork:
         try:
             graph_model = onnx.load(str(model.path), load_external_data=False)
         except Exception as exc:  # noqa: BLE001 - protobuf and onnx raise many kinds; all mean "unreadable"
-            raise UsageError(f"{what} (onnx cannot read it: {_one_line(str(exc)) or type(exc).__name__})") from None
+            raise UsageError(
+                _("{what} (onnx cannot read it: {reason})").format(what=what, reason=_one_line(str(exc)) or type(exc).__name__)
+            ) from None
         inputs = {i.name for i in graph_model.graph.input}
         if not _PIPER_INPUTS <= inputs:
             shown = ", ".join(sorted(inputs)) or "none"
-            raise UsageError(f"{what} (its inputs are {shown}; a Piper model takes input, input_lengths and scales)")
+            raise UsageError(
+                _("{what} (its inputs are {shown}; a Piper model takes input, input_lengths and scales)").format(
+                    what=what, shown=shown
+                )
+            )
         self.takes_speaker = "sid" in inputs
         if fix_noise(graph_model) == 0:
             log.warning("%s draws no noise that voiceguide knows of; its output may vary from run to run", model.path.name)
@@ -536,7 +562,9 @@ class PiperNetwork:
         try:
             self.session = onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
-            raise UsageError(f"{what} (onnxruntime cannot load it: {_one_line(str(exc))[:200]})") from None
+            raise UsageError(
+                _("{what} (onnxruntime cannot load it: {one_line})").format(what=what, one_line=_one_line(str(exc))[:200])
+            ) from None
 
     def run(self, ids: Sequence[int], length_scale: float) -> np.ndarray:
         """Float32 samples at the model's sample rate for one sentence's ids."""
@@ -551,10 +579,12 @@ class PiperNetwork:
         try:
             output = self.session.run(None, feed)[0]
         except Exception as exc:  # noqa: BLE001
-            raise EngineError(f"the Piper voice {model.name} failed: {_one_line(str(exc))[:200]}") from None
+            raise EngineError(
+                _("the Piper voice {name} failed: {one_line}").format(name=model.name, one_line=_one_line(str(exc))[:200])
+            ) from None
         samples = np.asarray(output, dtype=np.float32).reshape(-1)
         if not np.all(np.isfinite(samples)):
-            raise EngineError(f"the Piper voice {model.name} made no usable audio (not finite)")
+            raise EngineError(_("the Piper voice {name} made no usable audio (not finite)").format(name=model.name))
         return samples
 
 
@@ -593,7 +623,9 @@ class PiperEngine:
         Raises UsageError for an unknown voice or a language mismatch."""
         if requested != "auto" and not is_piper_voice(requested):
             raise UsageError(
-                f"'{requested}' is not a Piper voice; the piper engine speaks piper:NAME or piper:PATH (see 'voiceguide voices')"
+                _(
+                    "'{requested}' is not a Piper voice; the piper engine speaks piper:NAME or piper:PATH (see 'voiceguide voices')"
+                ).format(requested=requested)
             )
         model = find_model(PREFIX + "auto" if requested == "auto" else requested, language)
         check_runtime()  # before hashing the model: a missing runtime is the first thing to fix

@@ -26,6 +26,7 @@ import soundfile as sf
 
 from ..audio import Audio
 from ..errors import EngineError
+from ..i18n import _
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 from .voices import espeak_data_dir
@@ -56,7 +57,7 @@ class _Worker:
                 env=env,
             )
         except OSError as exc:
-            raise EngineError(f"cannot start the speech worker: {exc.strerror}") from None
+            raise EngineError(_("cannot start the speech worker: {strerror}").format(strerror=exc.strerror)) from None
         self.settings = settings
         self.spoken = False
         self.replies: queue.Queue[dict | None] = queue.Queue()
@@ -188,7 +189,11 @@ class Pyttsx3Engine:
         try:
             self._worker = _Worker(settings, timeout_s=self.timeout_s)
         except TimeoutError:
-            raise EngineError(f"the speech engine did not start within {self.timeout_s:g} s; {ESPEAK_HINT}") from None
+            raise EngineError(
+                _("the speech engine did not start within {timeout_s:g} s; {ESPEAK_HINT}").format(
+                    timeout_s=self.timeout_s, ESPEAK_HINT=ESPEAK_HINT
+                )
+            ) from None
         return self._worker
 
     def voices(self) -> list[VoiceInfo]:
@@ -201,11 +206,13 @@ class Pyttsx3Engine:
                 try:
                     reply = self._worker_for(None).request({"op": "voices"}, self.timeout_s)
                 except TimeoutError:
-                    raise EngineError(f"the speech engine did not list its voices within {self.timeout_s:g} s") from None
+                    raise EngineError(
+                        _("the speech engine did not list its voices within {timeout_s:g} s").format(timeout_s=self.timeout_s)
+                    ) from None
                 except _WorkerDied as died:
-                    raise EngineError(f"the speech worker stopped unexpectedly: {died}") from None
+                    raise EngineError(_("the speech worker stopped unexpectedly: {died}").format(died=died)) from None
                 if "error" in reply:
-                    raise EngineError(f"the speech engine could not list voices: {reply['error']}")
+                    raise EngineError(_("the speech engine could not list voices: {reply}").format(reply=reply["error"]))
                 self._voices = [VoiceInfo(v["id"], v["name"], tuple(v["languages"])) for v in reply["voices"]]
                 self._save_voice_list(self._voices)
             return list(self._voices)
@@ -227,7 +234,7 @@ class Pyttsx3Engine:
 
     def synthesize(self, text: str, voice: VoiceSettings) -> Audio:
         if not text.strip():
-            raise EngineError("nothing to say: the phrase is empty")
+            raise EngineError(_("nothing to say: the phrase is empty"))
         with self._lock:
             failure = "no audio"
             for attempt in (1, 2):
@@ -249,7 +256,9 @@ class Pyttsx3Engine:
                     log.warning("speech worker stopped on attempt %d (%s); restarting it", attempt, died)
                     continue
                 if "error" in reply:
-                    raise EngineError(f"the speech engine failed on {text[:40]!r}: {reply['error']}")
+                    raise EngineError(
+                        _("the speech engine failed on {text!r}: {reply}").format(text=text[:40], reply=reply["error"])
+                    )
                 self._worker.spoken = True  # type: ignore[union-attr]
                 audio = _read_engine_file(path)
                 if audio is not None:
@@ -257,7 +266,11 @@ class Pyttsx3Engine:
                 log.warning("speech worker wrote no audio on attempt %d; restarting it", attempt)
                 if self._worker:
                     self._worker.kill()
-            raise EngineError(f"the speech engine produced no audio for {text[:40]!r} after 2 attempts: {failure}")
+            raise EngineError(
+                _("the speech engine produced no audio for {text!r} after 2 attempts: {failure}").format(
+                    text=text[:40], failure=failure
+                )
+            )
 
     def describe(self) -> str:
         """Engine identity for cache keys: pyttsx3's version and the platform

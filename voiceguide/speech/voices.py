@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ..errors import UsageError
+from ..i18n import _
 from .engine import VoiceInfo
 
 PREFERRED_VOICES = {"nl": ("gmw/nl", "nl"), "en": ("gmw/en", "en-gb", "en")}
@@ -47,7 +48,7 @@ def resolve_voice(requested: str, language: str, available: list[VoiceInfo]) -> 
         for voice in available:
             if any(lang.lower().startswith(language) for lang in voice.languages):
                 return voice.id
-        raise UsageError(f"no voice for language '{language}' is installed; see 'voiceguide voices'")
+        raise UsageError(_("no voice for language '{language}' is installed; see 'voiceguide voices'").format(language=language))
     base, plus, variant = requested.partition("+")
     by_language = {lang.lower(): voice.id for voice in available for lang in voice.languages}
     by_language.update({voice.id.lower(): voice.id for voice in available})  # ids in any case: gmw/en-us is gmw/en-US
@@ -56,11 +57,17 @@ def resolve_voice(requested: str, language: str, available: list[VoiceInfo]) -> 
             ours = [voice.id for voice in available if any(lang.lower().split("-")[0] == language for lang in voice.languages)]
             listed = ", ".join(ours[:8]) + (", ..." if len(ours) > 8 else "")
             raise UsageError(
-                f"unknown voice '{requested}'; voices for '{language}': {listed or 'none'} (all of them: 'voiceguide voices --lang {language}')"
+                _(
+                    "unknown voice '{requested}'; voices for '{language}': {listed} (all of them: 'voiceguide voices --lang {language}')"
+                ).format(requested=requested, language=language, listed=listed or _("none"))
             )
         base = by_language[base.lower()]
     if plus:
         variants = espeak_variants()
         if variants is not None and variant not in variants:
-            raise UsageError(f"unknown voice variant '+{variant}' in '{requested}'; try e.g. +f3, +m3 or +klatt4")
+            raise UsageError(
+                _("unknown voice variant '+{variant}' in '{requested}'; try e.g. +f3, +m3 or +klatt4").format(
+                    variant=variant, requested=requested
+                )
+            )
     return base + plus + variant

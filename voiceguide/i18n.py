@@ -1,0 +1,244 @@
+"""The interface language: translations through the standard library's gettext.
+
+English is the source language: every message is written in English in the
+code (the msgid) and Dutch lives in ``locale/nl/LC_MESSAGES/voiceguide.po``.
+Two languages are in play at once:
+
+- the **interface language** (help, errors, progress, the practice log and
+  the diary questions): ``--ui-lang`` on the command line, else the usual
+  environment (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else
+  English. :func:`_` and :func:`ngettext` translate into it. No system locale
+  needs to be installed: the catalogs ship with voiceguide.
+- the **session language** (the words that belong to a session: breath
+  phases on the status line, the bundle page of a Dutch bundle):
+  :func:`session_translation` gives a translation for any session language,
+  whatever the interface speaks.
+
+The catalogs are kept as ``.po`` files; the ``.mo`` files gettext reads are
+compiled from them (with Babel) by ``scripts/setup`` into the package
+folder, or, where there is none or it is older than its ``.po`` (a fresh
+clone, an edited catalog, a wheel), on first use into the cache folder, so
+a translation is always there and always current. ``scripts/catalogs``
+extracts the template and updates the catalogs.
+
+Messages use named placeholders (``_("{path} already exists").format(path=...)``)
+so that a translation can put them in its own order.
+"""
+
+from __future__ import annotations
+
+import gettext
+import hashlib
+import inspect
+import io
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "voiceguide"
+SOURCE_LANGUAGE = "en"
+UI_LANGUAGES = ("en", "nl")
+"""The interface languages with a complete catalog (English is the source)."""
+LOCALE_DIR = Path(__file__).parent / "locale"
+ENVIRONMENT = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+"""Where the interface language comes from, first set wins (as gettext reads them)."""
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog without translating it (yet): for
+    texts kept in tables and translated where they are shown."""
+    return message
+
+
+def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
+    """The interface language the environment asks for: the first of
+    ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` that is set
+    decides (``LANGUAGE`` may list several, ``nl:en``; the first that
+    voiceguide speaks wins), as GNU gettext reads them; English otherwise
+    (also for ``C`` and ``POSIX``)."""
+    environ = os.environ if environ is None else environ
+    for name in ENVIRONMENT:
+        value = environ.get(name)
+        if not value:
+            continue
+        for item in value.split(":"):
+            code = _language_code(item)
+            if code in UI_LANGUAGES:
+                return code
+        return SOURCE_LANGUAGE
+    return SOURCE_LANGUAGE
+
+
+def _language_code(locale_name: str) -> str:
+    """``nl`` from ``nl_NL.UTF-8@euro``, ``nl-BE`` or ``NL``."""
+    return locale_name.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+
+
+def resolve_language(requested: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """``requested`` (``--ui-lang``) when it is one voiceguide speaks, else the environment's."""
+    if requested:
+        code = _language_code(requested)
+        if code in UI_LANGUAGES:
+            return code
+    return language_from_environment(environ)
+
+
+# --- catalogs -------------------------------------------------------------------------------
+
+
+def catalog_path(language: str, suffix: str = ".po") -> Path:
+    """``locale/<language>/LC_MESSAGES/voiceguide.po`` (or ``.mo``) inside the package."""
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}{suffix}"
+
+
+def compile_catalog(po_path: Path) -> bytes:
+    """The ``.mo`` bytes for a ``.po`` file (Babel's compiler; fuzzy entries are left out, as msgfmt does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(po_path, "rb") as handle:
+        catalog = read_po(handle, locale=po_path.parent.parent.name, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    return buffer.getvalue()
+
+
+def compile_catalogs(languages: Iterable[str] = UI_LANGUAGES) -> list[Path]:
+    """Compile every shipped ``.po`` into the ``.mo`` beside it (``scripts/setup``
+    does this at install time); returns the files written."""
+    from .atomic import write_atomically
+
+    written = []
+    for language in languages:
+        po_path = catalog_path(language)
+        if po_path.exists():
+            mo_path = catalog_path(language, ".mo")
+            write_atomically(mo_path, compile_catalog(po_path), durable=False)
+            written.append(mo_path)
+    return written
+
+
+def _compiled(language: str) -> bytes | None:
+    """The compiled catalog for ``language``: the ``.mo`` beside the ``.po``
+    when it is at least as new, else one compiled into the cache folder
+    (named by the ``.po``'s content, so an edited catalog is compiled again),
+    else compiled in memory (a cache that cannot be written only costs time).
+    None when voiceguide has no catalog for ``language``."""
+    po_path = catalog_path(language)
+    mo_path = catalog_path(language, ".mo")
+    try:
+        if mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            return mo_path.read_bytes()
+    except OSError:
+        pass
+    try:
+        source = po_path.read_bytes()
+    except OSError:
+        return None
+    from .speech.cache import cache_root, private_folder
+
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    cached = cache_root() / "locale" / language / f"{DOMAIN}-{digest}.mo"
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    data = compile_catalog(po_path)
+    try:
+        from .atomic import write_atomically
+
+        write_atomically(private_folder(cached.parent) / cached.name, data, durable=False)
+    except OSError as exc:
+        log.info("could not keep the compiled %s catalog in the cache: %s", language, exc)
+    return data
+
+
+@cache
+def translation(language: str) -> gettext.NullTranslations:
+    """The translation into ``language``; English (the source) and languages
+    without a catalog get the messages as written."""
+    if language == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    data = _compiled(language)
+    if data is None:
+        return gettext.NullTranslations()
+    return gettext.GNUTranslations(io.BytesIO(data))
+
+
+def session_translation(language: str | None) -> gettext.NullTranslations:
+    """The translation for the words that belong to a session in
+    ``language`` (``nl``, ``en``...), whatever the interface language."""
+    return translation(_language_code(language or SOURCE_LANGUAGE))
+
+
+# --- the interface language ------------------------------------------------------------------
+
+_ui_language: str | None = None
+
+
+def ui_language() -> str:
+    """The interface language now: as set with :func:`set_ui_language`, else the environment's."""
+    return _ui_language if _ui_language is not None else language_from_environment()
+
+
+def set_ui_language(language: str | None) -> str | None:
+    """Speak ``language`` from now on (None: follow the environment again);
+    returns the setting it replaced, to restore it later."""
+    global _ui_language
+    previous = _ui_language
+    _ui_language = None if language is None else resolve_language(language)
+    return previous
+
+
+def _(message: str) -> str:
+    """``message`` in the interface language."""
+    return translation(ui_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """``singular`` or ``plural`` for ``n``, in the interface language (Dutch and English both have two forms)."""
+    return translation(ui_language()).ngettext(singular, plural, n)
+
+
+def help_msgid(text: str) -> str:
+    """The catalog's key for a click help text or docstring: cleaned as click
+    shows it (:func:`inspect.cleandoc`), with click's no-rewrap marker
+    (a backspace line) written ``\\b`` so that the catalog stays plain text."""
+    return inspect.cleandoc(text).replace("\x08", "\\b")
+
+
+def translate_help(text: str) -> str:
+    """A click help text in the interface language (see :func:`help_msgid`)."""
+    return _(help_msgid(text)).replace("\\b", "\x08")
+
+
+# --- numbers and dates -----------------------------------------------------------------------
+
+
+def format_decimal(value: float, language: str | None = None, *, decimals: int = 1, trim: bool = False) -> str:
+    """``value`` the way ``language`` (default: the interface's) writes
+    numbers: ``6.0`` / ``1,234.5`` in English, ``6,0`` / ``1.234,5`` in Dutch
+    (CLDR's symbols, through Babel). ``trim`` leaves out trailing zeros (``2.5``, ``2``)."""
+    from babel.numbers import format_decimal as babel_decimal
+
+    fraction = ("#" if trim else "0") * decimals
+    pattern = "#,##0" + (f".{fraction}" if decimals else "")
+    return babel_decimal(value, format=pattern, locale=language or ui_language())
+
+
+def format_datetime(moment: datetime, language: str | None = None) -> str:
+    """A date and time to the minute as ``language`` (default: the
+    interface's) writes it: ``2026-11-26 14:05`` in English (ISO, the same
+    for British and American readers), ``26-11-2026 14:05`` in Dutch
+    (CLDR's short date, through Babel)."""
+    language = language or ui_language()
+    if language == SOURCE_LANGUAGE:
+        return f"{moment:%Y-%m-%d %H:%M}"
+    from babel.dates import format_date
+
+    return f"{format_date(moment, 'short', locale=language)} {moment:%H:%M}"
