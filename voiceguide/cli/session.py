@@ -13,7 +13,7 @@ from ..errors import VoiceguideError
 from ..exercises import list_builtins, load_script
 from ..lint import check_script
 from ..session import prepare_session
-from ..sinks.export import ExportResult, default_output, existing_targets, export_session, preferred_sample_rate
+from ..sinks.export import ExportResult, check_targets, default_output, existing_targets, export_session, preferred_sample_rate
 from ..timeline import BREATH_KINDS, Kind, Timeline, spoken_texts, target_seconds
 from .options import (
     ambience_options,
@@ -194,6 +194,7 @@ def export(
         if not click.confirm(f"Replace {names}?", default=False):
             raise VoiceguideError(f"kept {names}; nothing was written")
         force = True
+    check_targets(output, options["transcript"], force)  # before the speech is made
     sample_rate = int(options["sample_rate"]) if options["sample_rate"] else preferred_sample_rate(output)
     with ProgressLine(enabled=False if quiet else None, label=output.name) as progress:
         session = prepare_session(

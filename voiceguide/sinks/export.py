@@ -29,6 +29,7 @@ No dither, no timestamps: the same script and settings give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -43,7 +44,7 @@ import numpy as np
 import soundfile as sf
 from mutagen import MutagenError
 
-from ..atomic import AtomicFile
+from ..atomic import AtomicFile, commit_together
 from ..audio import db_to_gain, resample
 from ..dsp.loudness import (
     DEFAULT_CEILING_DBTP,
@@ -62,7 +63,7 @@ from ..dsp.normalise import (
 from ..errors import ExportError, UsageError
 from ..mix import Mixer
 from ..progress import Progress, no_progress
-from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS
+from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS, text_problem
 from .mp3 import Mp3Writer, lame_input_gain
 from .tags import LoudnessTags, session_tags, write_tags
 from .transcript import render_transcript
@@ -302,6 +303,8 @@ def export_session(
         raise UsageError(f"unknown transcript format '{transcript}'; use one of: {', '.join(TRANSCRIPTS)}")
     if bitrate_kbps is not None and fmt.container != "MP3":
         raise UsageError(f"--bitrate applies to MP3; {fmt.name} is written at its encoder's default quality")
+    if album is not None and (problem := text_problem(album, "the album")):
+        raise UsageError(problem)
     if loudness_lufs not in LOUDNESS_LUFS:
         raise UsageError(
             LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
@@ -311,7 +314,7 @@ def export_session(
     rate = mixer.sample_rate
     if fmt.container == "MP3":
         bitrate_kbps = check_mp3_bitrate(bitrate_kbps or DEFAULT_MP3_KBPS, rate)
-    _check_targets(path, transcript, force)
+    check_targets(path, transcript, force)
 
     timeline = mixer.timeline
     tags = session_tags(timeline, album=album, track=track)
@@ -319,12 +322,19 @@ def export_session(
 
     audio_file = AtomicFile(path, replace=force)
     text_file = AtomicFile(transcript_path(path, transcript), replace=force) if transcript else None
+    files = [audio_file] + ([text_file] if text_file else [])
     try:
-        audio_file.open()  # before any work: a read-only or forbidden folder fails at once
+        for file in files:
+            file.open()  # before any work: a read-only or forbidden folder fails at once
     except OSError as exc:
+        for file in files:
+            file.discard()
         raise ExportError(f"{path}: cannot write in {audio_file.folder} ({(exc.strerror or str(exc)).lower()})") from None
     try:
-        with audio_file as out:
+        with contextlib.ExitStack() as stack:
+            for file in files:
+                stack.enter_context(file)
+            out = audio_file
             voice, whole = mix_profiles(mixer)
             codec_db = _codec_level_change(fmt, bitrate_kbps, mixer, subtype, voice)
             plan = plan_levels(
@@ -348,13 +358,10 @@ def export_session(
             assert out.file is not None
             write_tags(out.file, fmt.tag_kind, replace(tags, loudness=loudness))
             if text_file is not None and transcript_text is not None:
-                with text_file as text_out:
-                    assert text_out.file is not None
-                    text_out.file.write(transcript_text.encode("utf-8"))
-                    audio_file.commit()
-                    text_file.commit()
-            else:
-                audio_file.commit()
+                assert text_file.file is not None
+                text_file.file.write(transcript_text.encode("utf-8"))
+            # the audio and its transcript appear together or not at all
+            commit_together(*files)
     except FileExistsError as exc:
         raise ExportError(f"{exc.filename or path} appeared while exporting; pass --force to replace it") from None
     except (OSError, sf.LibsndfileError, RuntimeError, MutagenError) as exc:
@@ -376,18 +383,31 @@ def export_session(
     )
 
 
-def _check_targets(path: Path, transcript: str | None, force: bool) -> None:
-    if path.is_dir():
-        raise ExportError(f"{path} is a folder; give a file name such as {path / 'session.mp3'}")
+def check_targets(path: Path, transcript: str | None = None, force: bool = False) -> None:
+    """Every file the export would write can be written, before any work
+    starts: a transcript that could not be written must not cost the old audio.
+
+    Makes the folder it writes into. Raises ExportError: a folder that
+    cannot be made, a folder or a device or pipe where a file goes, a name
+    the file system cannot hold; UsageError: a file that exists (without
+    ``force``)."""
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
-        except OSError as exc:
-            raise ExportError(f"{path}: cannot create the folder {folder} ({(exc.strerror or str(exc)).lower()})") from None
-    if not force:
-        for target in existing_targets(path, transcript):
-            raise UsageError(f"{target} already exists; pass --force to replace it")
+    try:
+        for target in [path] + ([transcript_path(path, transcript)] if transcript else []):
+            if target.is_dir():
+                example = target / "session.mp3" if target == path else target.with_name("session.vtt")
+                raise ExportError(f"{target} is a folder; give a file name such as {example}")
+            if target.exists() and not target.is_file():
+                raise ExportError(f"{target} is not a regular file (a device or a pipe); give another file name")
+            if target.exists() and not force:
+                raise UsageError(f"{target} already exists; pass --force to replace it")
+        if not folder.is_dir():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
+            except OSError as exc:
+                raise ExportError(f"{path}: cannot create the folder {folder} ({(exc.strerror or str(exc)).lower()})") from None
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ExportError(f"{exc.filename or path}: {(exc.strerror or str(exc)).lower()}") from None
 
 
 def _write_audio(
