@@ -28,8 +28,11 @@ from pathlib import Path
 
 from . import rules
 from .errors import ScriptError
+from .inputs import InputFileError, read_limited
 
 MAX_SCRIPT_CHARS = 200_000
+MAX_SCRIPT_BYTES = MAX_SCRIPT_CHARS * 4
+"""The most a script file may hold (UTF-8 takes at most 4 bytes a character)."""
 MAX_SENTENCE_CHARS = 1_000
 MAX_PAUSE_S = 600.0
 MAX_CYCLES = 500
@@ -218,7 +221,10 @@ class ScriptReport:
 
 _MARKER_NAMES = ("pause", "at", "breathe", "bell", "chime", "clip")
 _META_KEYS = {"title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone", "lexicon"}
-_TOKEN = re.compile(r"\[|<break\b[^>]*?/?>|\]", re.IGNORECASE)
+_TOKEN = re.compile(r"\[|<break\b[^<>]*>|\]", re.IGNORECASE)
+"""A marker's brackets or an SSML break tag. The tag may not hold '<': so
+a search from each unclosed ``<break`` stops at the next one, and a line
+of them costs one pass, not one per tag (``[^>]*`` took minutes on 200 kB)."""
 _SSML_TIME = re.compile(r"""time\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _SSML_OTHER_TAG = re.compile(r"<\s*/?\s*[a-zA-Z]")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
@@ -284,17 +290,19 @@ def read_script_text(path: str | Path) -> str:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_SCRIPT_BYTES, "script")
     except FileNotFoundError:
         raise ScriptError(
             "no such script file; give a path to a script or a built-in name (see 'voiceguide list')", path
         ) from None
-    except IsADirectoryError:
-        raise ScriptError("is a folder, not a script file", path) from None
+    except InputFileError as exc:
+        if exc.reason.startswith("is a folder"):
+            raise ScriptError("is a folder, not a script file", path) from None
+        if exc.size is not None:
+            raise ScriptError(f"script is {exc.size} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters", path) from None
+        raise ScriptError(exc.reason, path) from None
     except OSError as exc:
-        raise ScriptError(f"cannot read: {exc.strerror}", path) from None
-    if len(raw) > MAX_SCRIPT_CHARS * 4:
-        raise ScriptError(f"script is {len(raw)} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters", path)
+        raise ScriptError(f"cannot read: {(exc.strerror or str(exc)).lower()}", path) from None
     body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         return body.decode("utf-8")
@@ -327,6 +335,7 @@ class _Parser:
         self.clip_dirs = clip_dirs
         self.items: list[Item] = []
         self.errors: list[ScriptError] = []
+        self.ssml_lines: set[int] = set()  # lines already told that only <break> is understood
         self.repairs: list[tuple[Position, str, str]] = []
         self.paragraph = 0
         self.pending: list[tuple[str, int, int]] = []  # text fragments of the open paragraph
@@ -342,6 +351,7 @@ class _Parser:
             self.report(f"script has {len(text)} characters; the limit is {MAX_SCRIPT_CHARS}", 1, 1)
             return self._result(Meta())
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = [self._plain(line, number) for number, line in enumerate(lines, start=1)]
         meta, body_start = _FrontMatter(self).read(lines)
         for index in range(body_start, len(lines)):
             self._line(lines[index], index + 1)
@@ -350,6 +360,16 @@ class _Parser:
         if not playable and not self.errors:  # with errors, what is missing may just be unreadable
             self.report("script has nothing to play; add a sentence or a marker such as [breathe seed x5]", len(lines), 1)
         return self._result(meta)
+
+    def _plain(self, line: str, number: int) -> str:
+        """The line with every character a script may not hold (see
+        :data:`rules.UNSAFE_CHARACTER`: a NUL cut espeak's sentence short,
+        ESC reaches terminals) reported once and read as a space."""
+        index = rules.unsafe_character(line)
+        if index is None:
+            return line
+        self.report(f"{rules.character_name(line[index])} in the text; scripts are plain text: remove it", number, index + 1)
+        return rules.UNSAFE_CHARACTER.sub(" ", line)
 
     def _result(self, meta: Meta) -> ScriptReport:
         script = Script(meta=meta, items=tuple(self.items), source=self.source, repairs=tuple(self.repairs))
@@ -411,8 +431,9 @@ class _Parser:
 
     def _text(self, fragment: str, line: int, col: int) -> None:
         tag = _SSML_OTHER_TAG.search(fragment)
-        if tag and not any(error.line == line and error.message.startswith("only the SSML") for error in self.errors):
+        if tag and line not in self.ssml_lines:
             # once per line: <speak>...</speak> is one mistake, not two
+            self.ssml_lines.add(line)
             self.report('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]', line, col + tag.start())
         if fragment.strip():
             lead = len(fragment) - len(fragment.lstrip())
