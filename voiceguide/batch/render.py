@@ -17,26 +17,33 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .. import rules
 from ..atomic import write_atomically
 from ..errors import ScriptError, VoiceguideError
-from ..exercises import load_script
+from ..inputs import read_limited
 from ..script import Clip
-from .manifest import Manifest, ManifestError, Track
-from .page import transcript_file, write_page
+from .manifest import Manifest, ManifestError, Track, track_script
+from .page import check_zip_target, transcript_file, write_page
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".voiceguide-batch.json"
 STATE_VERSION = 2
+MAX_STATE_BYTES = 64_000_000
+"""A state file larger than this is not read (every track is rendered again)."""
 """Bumped when what the state records changes: older state is not trusted."""
 
 
@@ -85,7 +92,7 @@ def _prepare(manifest: Manifest, track: Track):
     from ..session import VoiceOptions, prepare_session
     from ..sinks.export import preferred_sample_rate
 
-    script = load_script(track.source, track.language)
+    script = track_script(track.source, track.language)
     script = replace(script, meta=replace(script.meta, title=track.title, author=track.artist))
     return prepare_session(
         script,
@@ -145,8 +152,72 @@ def _in_worker(work: Callable, *args) -> _Outcome:
         return _Outcome(reason=f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _pool(count: int, jobs: int | None) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=max(1, min(jobs or os.cpu_count() or 1, count or 1)))
+def _result(future: Future) -> _Outcome:
+    """A worker's outcome; when the worker itself died (killed, out of
+    memory), that as the track's reason."""
+    try:
+        return future.result()
+    except BrokenExecutor:
+        return _Outcome(reason="its worker process died (killed, or out of memory)")
+
+
+@contextmanager
+def _pool(count: int, jobs: int | None) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes for ``count`` tracks that never outlive the batch.
+
+    Leaving normally waits for the work; leaving by an exception (Ctrl-C,
+    SIGTERM, an error) cancels what has not started and stops what runs at
+    once: a track being written is discarded whole (its files are atomic),
+    and tracks done so far are already recorded, so a rerun renders only
+    the rest. A batch killed with SIGKILL takes its workers along (see
+    :func:`_worker_start`).
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(jobs or os.cpu_count() or 1, count or 1)),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
+    )
+    try:
+        yield pool
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+PR_SET_PDEATHSIG = 1
+WORKER_STOP_S = 5.0
+"""How long a stopped worker gets to end on SIGTERM before SIGKILL."""
+
+
+def _worker_start(parent_pid: int) -> None:
+    """Set up a worker: it dies with the batch (Linux: the kernel sends it
+    SIGKILL when the batch process ends, even by SIGKILL, where the pool's
+    own pipes would leave it waiting forever), and it leaves Ctrl-C to the
+    batch, which stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the batch's handler (a fork inherits it): just end
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the batch ended before prctl took effect
+        os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel the tracks not started and end the workers now (SIGTERM, then SIGKILL)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # the pool has no public handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    for worker in workers:
+        worker.join(WORKER_STOP_S)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 # --- planning -------------------------------------------------------------------------
@@ -173,7 +244,7 @@ def plan_tracks(manifest: Manifest, tracks: Iterable[Track] | None = None, *, jo
     with _pool(len(todo), jobs) as pool:
         futures = {pool.submit(_in_worker, plan_track, manifest, track): track for track in todo}
         for future in as_completed(futures):
-            track, outcome = futures[future], future.result()
+            track, outcome = futures[future], _result(future)
             if outcome.reason is None:
                 lengths[track.file] = outcome.value  # type: ignore[assignment]
             elif outcome.script_errors:
@@ -214,9 +285,9 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
     the voiceguide version."""
     from ..sinks.tags import _version
 
-    script = load_script(track.source, track.language)
+    script = track_script(track.source, track.language)
     clips = sorted({str(item.path) for item in script.items if isinstance(item, Clip)})
-    clip_digests = [hashlib.sha256(Path(clip).read_bytes()).hexdigest() for clip in clips]
+    clip_digests = [_file_sha256(Path(clip)) for clip in clips]
     places = ("line", "col", "source_at", "length_at", "voice_at")
     identity = {
         "track": {key: value for key, value in asdict(track).items() if key not in places},
@@ -255,6 +326,8 @@ def render_bundle(
     ``failures`` says which failed and why.
     """
     folder = Path(folder)
+    if make_zip:
+        check_zip_target(folder)  # before any work: an unrelated file of that name is never replaced
     state = _read_state(folder)
     fingerprints = {track.file: track_fingerprint(manifest, track) for track in manifest.tracks}
     outcome = BundleResult(folder)
@@ -279,7 +352,7 @@ def render_bundle(
         with _pool(len(todo), jobs) as pool:
             futures = {pool.submit(_in_worker, render_track, manifest, track, folder): track for track in todo}
             for future in as_completed(futures):
-                track, rendered = futures[future], future.result()
+                track, rendered = futures[future], _result(future)
                 if rendered.reason is None:
                     outcome.results.append(rendered.value)  # type: ignore[arg-type]
                     state[track.file] = _record(folder, manifest, rendered.value, fingerprints[track.file])  # type: ignore[arg-type]
@@ -297,6 +370,12 @@ def render_bundle(
 
 def _outputs(manifest: Manifest, track: Track) -> list[str]:
     return [track.file] + ([transcript_file(track, manifest.transcript)] if manifest.transcript else [])
+
+
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks (a clip may be large)."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _digest(path: Path) -> dict | None:
@@ -328,15 +407,17 @@ def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerp
         return None
     lines = entry.get("lines")
     duration = entry.get("duration_s")
-    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines) or not isinstance(duration, int | float):
+    if not isinstance(lines, list) or not all(isinstance(line, str) and rules.unsafe_character(line) is None for line in lines):
         return None
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 <= duration <= rules.MAX_SESSION_LIMIT_S:
+        return None  # JSON allows NaN and Infinity
     return TrackResult(track, False, float(duration), manifest.transcript, tuple(lines))
 
 
 def _read_state(folder: Path) -> dict:
     try:
-        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # missing, damaged or not ours: render again
         return {}
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not isinstance(state.get("tracks"), dict):
         return {}
