@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from .. import rules
 from ..errors import PracticeDataError, UsageError
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,9 @@ def one_line(text: object, what: str, limit: int) -> str:
     if not isinstance(text, str):
         raise UsageError(f"{what} must be text")
     cleaned = " ".join(text.split())  # newlines and runs of spaces become one space
+    problem = rules.text_problem(cleaned, what)
+    if problem:  # ESC and friends would reach the terminal of whoever lists the diary
+        raise UsageError(problem)
     if not cleaned:
         raise UsageError(f"{what} is empty; write a few words")
     if len(cleaned) > limit:
