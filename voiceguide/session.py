@@ -43,6 +43,14 @@ from .speech.voices import resolve_voice
 from .timeline import Kind, PlanSettings, Timeline, count_words, place_counts_on_beat, plan_timeline, spoken_texts
 
 MAX_CLIP_S = 600.0
+"""The longest clip, in seconds."""
+MAX_CLIP_CHANNELS = 8
+MIN_CLIP_RATE_HZ = 8_000
+MAX_CLIP_RATE_HZ = 192_000
+MAX_CLIP_SAMPLES = int(MAX_CLIP_S * 48_000 * 2)
+"""What a clip may declare, and decode to (channels x frames): 10 minutes of
+stereo at 48 kHz, so reading a clip costs at most a second or two."""
+CLIP_BLOCK_FRAMES = 65_536
 
 
 @dataclass(frozen=True)
@@ -284,19 +292,68 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
         if not isinstance(item, Clip) or item.path in clips:
             continue
         try:
-            info = sf.info(str(item.path))
-            if info.duration > MAX_CLIP_S:
-                raise ScriptError(
-                    f"clip lasts {info.duration:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s",
-                    script.source,
-                    item.at.line,
-                    item.at.col,
-                )
-            samples, rate = sf.read(str(item.path), dtype="float32", always_2d=True)
+            mono = read_clip(item.path, mix.sample_rate)
+        except ValueError as problem:
+            raise ScriptError(f"clip {item.path.name} {problem}", script.source, item.at.line, item.at.col) from None
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             raise ScriptError(
                 f"clip {item.path.name} cannot be read as audio ({exc})", script.source, item.at.line, item.at.col
             ) from None
-        mono = Audio(samples.mean(axis=1).astype(np.float32), int(rate))
-        clips[item.path] = level_clip(resample(mono, mix.sample_rate), mix.voice_rms_dbfs, mix.peak_dbfs)
+        clips[item.path] = level_clip(mono, mix.voice_rms_dbfs, mix.peak_dbfs)
     return clips
+
+
+def read_clip(path: Path, sample_rate: int) -> Audio:
+    """A clip as mono at ``sample_rate``, decoded block by block.
+
+    A small file can declare a huge sound (8 channels at 384 kHz for ten
+    minutes: 7 GB as float32), so what its header declares is checked
+    before anything is decoded, and what is decoded is counted (a header
+    can lie): memory stays at the mono result, at most ``MAX_CLIP_S`` at
+    ``sample_rate``.
+
+    Raises ValueError (saying what is too much, to follow "clip NAME"),
+    or what soundfile raises for a file that is not audio.
+    """
+    with sf.SoundFile(str(path)) as file:
+        rate, channels = int(file.samplerate), int(file.channels)
+        if not 1 <= channels <= MAX_CLIP_CHANNELS:
+            raise ValueError(f"has {channels} channels; clips may have at most {MAX_CLIP_CHANNELS}")
+        if not MIN_CLIP_RATE_HZ <= rate <= MAX_CLIP_RATE_HZ:
+            raise ValueError(f"has a sample rate of {rate} Hz; clips may have {MIN_CLIP_RATE_HZ} to {MAX_CLIP_RATE_HZ} Hz")
+        most = min(int(MAX_CLIP_S * rate), MAX_CLIP_SAMPLES // channels)
+        declared = file.frames if file.frames < 1 << 62 else 0  # libsndfile says 2**63 - 1 for "unknown"
+        if declared > int(MAX_CLIP_S * rate):
+            raise ValueError(f"lasts {declared / rate:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s")
+        if declared > most:
+            raise ValueError(
+                f"holds {channels} channels x {rate} Hz x {declared / rate:.0f} s; clips may hold at most "
+                f"{MAX_CLIP_SAMPLES:,} samples (10 minutes of stereo at 48 kHz)"
+            )
+        resampler = None
+        if rate != sample_rate:
+            import soxr  # as in audio.resample: band-limited, imports fast
+
+            resampler = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+        # the result, filled as blocks come (a header that understates the length grows it)
+        samples = np.empty(int((declared or rate) * sample_rate / rate) + 1024, dtype=np.float32)
+        filled = decoded = 0
+
+        def add(chunk: np.ndarray) -> None:
+            nonlocal samples, filled
+            if filled + len(chunk) > len(samples):
+                samples = np.concatenate([samples[:filled], np.empty(len(chunk) + len(samples) // 2, dtype=np.float32)])
+            samples[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+
+        for block in file.blocks(blocksize=CLIP_BLOCK_FRAMES, dtype="float32", always_2d=True):
+            decoded += len(block)
+            if decoded > most:
+                raise ValueError(
+                    f"holds more than a clip may ({MAX_CLIP_S:.0f} s, {MAX_CLIP_SAMPLES:,} samples); its header did not say so"
+                )
+            mono = block.mean(axis=1, dtype=np.float32)
+            add(resampler.resample_chunk(mono) if resampler else mono)
+        if resampler:
+            add(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    return Audio(samples[:filled].copy() if filled < len(samples) - 4096 else samples[:filled], sample_rate)
