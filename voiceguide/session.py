@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .audio import Audio, quantize, resample
+from .audio import Audio, quantize
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
 from .mix import Mixer, MixSettings
