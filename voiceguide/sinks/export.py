@@ -230,7 +230,7 @@ def existing_targets(path: str | Path, transcript: str | None = None) -> list[Pa
     """The files an export would replace."""
     path = Path(path)
     targets = [path] + ([transcript_path(path, transcript)] if transcript else [])
-    return [target for target in targets if target.exists()]
+    return [target for target in targets if os.path.lexists(target)]  # False for a name too long, not an error
 
 
 def session_mixer(session, sample_rate: int) -> Mixer:
@@ -406,8 +406,9 @@ def check_targets(path: Path, transcript: str | None = None, force: bool = False
                 folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
             except OSError as exc:
                 raise ExportError(f"{path}: cannot create the folder {folder} ({(exc.strerror or str(exc)).lower()})") from None
-    except OSError as exc:  # e.g. a name too long for the file system
-        raise ExportError(f"{exc.filename or path}: {(exc.strerror or str(exc)).lower()}") from None
+    except OSError as exc:
+        problem = f"{exc.filename or path}: {(exc.strerror or str(exc)).lower()}"
+        raise (UsageError if exc.errno == errno.ENAMETOOLONG else ExportError)(problem) from None
 
 
 def _write_audio(
