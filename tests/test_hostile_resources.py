@@ -217,6 +217,22 @@ def test_a_script_beyond_the_limit_is_refused_whatever_the_limit_says(tmp_path, 
     assert f"; the limit is {shown} " in result.stderr and result.stderr.count("\n") == 1
 
 
+def test_a_script_far_beyond_the_limit_is_refused_before_any_speech_is_made(tmp_path):
+    """200 kB of short, different sentences: 17,000 phrases, 6.7 hours. It
+    used to be refused only after all of them were synthesized (26 s with
+    the fake engine, minutes with espeak, half a GB of cache, 1 GB of memory)."""
+    words = "calm breath slow rest soft warm light deep ease still".split()
+    body = " ".join(f"{words[n % 10]} {n}." for n in range(17_000))
+    script = tmp_path / "veel.vg"
+    script.write_text("---\ntitle: Veel\nlanguage: en\n---\n" + body, encoding="utf-8")
+    cache = tmp_path / "cache"
+    result = voiceguide("check", script, VOICEGUIDE_CACHE_DIR=str(cache), limit_memory=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{script}: error: this session would last at least 4:1")
+    assert "(17000 phrases); the limit is 3:00:00" in result.stderr and result.stderr.count("\n") == 1
+    assert not any(cache.rglob("*.vgc")), "nothing was synthesized"
+
+
 def test_a_day_long_session_is_planned_in_bounded_memory(tmp_path):
     script = _hours_of_pauses(tmp_path, 140)  # 23 hours 20 minutes
     result = voiceguide("check", script, VOICEGUIDE_MAX_MINUTES="1e9", limit_memory=True)

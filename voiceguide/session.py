@@ -20,27 +20,38 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
 from .audio import Audio, quantize
+from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
-from .script import Clip, Script
+from .script import At, Clip, Script
 from .speech.cache import PhraseCache
 from .speech.engine import SpeechEngine, VoiceSettings, open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
 from .speech.phrases import synthesize_phrases
 from .speech.voices import resolve_voice
-from .timeline import Kind, PlanSettings, Timeline, count_words, place_counts_on_beat, plan_timeline, spoken_texts
+from .timeline import (
+    Kind,
+    PlanSettings,
+    Timeline,
+    count_words,
+    length_range,
+    place_counts_on_beat,
+    plan_timeline,
+    spoken_texts,
+)
 
 MAX_CLIP_S = 600.0
 """The longest clip, in seconds."""
@@ -126,6 +137,7 @@ def prepare_session(
     the engine (a missing phrase is one warning, or with ``voice.strict``
     a VoicePackError); its recordings keep their own natural ends.
     """
+    refuse_overlong(script, plan, target_s)  # before any speech is made
     pack = VoicePack.open(voice.voice_pack, script.meta.language) if voice.voice_pack is not None else None
     if pack is not None:
         check_coverage(pack, spoken_texts(script), strict=voice.strict)
@@ -153,6 +165,50 @@ def prepare_session(
     timeline = place_counts_on_beat(timeline, onsets)
     recorded = frozenset(text for text in speech if pack is not None and pack.has(text))
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets, recorded)
+
+
+MIN_WORD_S = 0.1
+"""No engine speaks a word in less (600 words per minute; the fastest rate
+voiceguide asks for is 400): a lower bound on every phrase's length."""
+
+
+def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_s: float | None = None) -> None:
+    """Refuse, before any speech is made, a script that would last beyond
+    the session limit even if every word took only ``MIN_WORD_S``, every
+    clip nothing and no ``[at]`` waited (the shortest it can be made, when
+    ``target_s`` asks for a length).
+
+    200 kB of short, different sentences planned 6.7 hours, past the
+    3-hour limit; but only after synthesizing 20,000 phrases (minutes of
+    espeak, half a GB of cache, 1 GB of memory). Such a script is
+    refused now, with the least it would last.
+
+    Raises ScriptError (at the script, without a line).
+    """
+    rough = replace(script, items=tuple(item for item in script.items if not isinstance(item, At)))
+    words = {text: MIN_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)}
+    clips = {item.path: 0.0 for item in rough.items if isinstance(item, Clip)}
+    try:
+        if target_s is None:
+            least = plan_timeline(rough, words, clips, replace(plan, max_session_s=math.inf)).duration_s
+        else:
+            least, _ = length_range(rough, words, clips, replace(plan, max_session_s=math.inf))
+    except ScriptError:
+        return  # what the real plan will report, with real lengths
+    if least <= plan.max_session_s:
+        return  # the real plan says what is wrong, if anything, with real lengths
+    least_text = f"at least {format_clock_tenths(least)} ({len(words)} phrases)"
+    limit = format_clock_tenths(plan.max_session_s)
+    if target_s is None:
+        raise ScriptError(
+            f"this session would last {least_text}; the limit is {limit} "
+            "(a shorter script, or raise the limit with VOICEGUIDE_MAX_MINUTES)",
+            script.source,
+        )
+    raise ScriptError(
+        f"cannot make this session {format_clock_tenths(target_s)} long; it lasts {least_text}, beyond the limit of {limit}",
+        script.source,
+    )
 
 
 LEVEL_VERSION = 3
