@@ -321,6 +321,10 @@ def test_an_error_naming_a_file_shows_its_escapes(tmp_path):
     assert one_line(result) == (
         "voiceguide: bad\\x1b[2J.vg: no such script file; give a path to a script or a built-in name (see 'voiceguide list')"
     )
+    checked = voiceguide("check", "bad\x1b[2J.vg", cwd=tmp_path)
+    assert checked.returncode == 2 and checked.stderr == (
+        "bad\\x1b[2J.vg: error: no such script file; give a path to a script or a built-in name (see 'voiceguide list')\n"
+    )
 
 
 # --- the cache: private, inside its own folder, never someone else's -----------------------------------

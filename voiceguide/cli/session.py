@@ -20,6 +20,7 @@ from .options import (
     lang_option,
     length_options,
     mix_request,
+    printable,
     quiet_option,
     range_type,
     table,
@@ -123,7 +124,7 @@ def check(script: str, lang: str | None) -> None:
     """
     findings = check_script(script, language=lang)
     for finding in findings:
-        click.echo(str(finding), err=finding.severity == rules.Severity.ERROR)
+        click.echo(printable(finding), err=finding.severity == rules.Severity.ERROR)
     if any(f.severity == rules.Severity.ERROR for f in findings):
         sys.exit(2)
     warnings = len(findings)
