@@ -188,6 +188,35 @@ def test_the_zip_adds_to_the_folder_name_and_never_replaces_another_file(bundle_
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.parametrize(
+    ("extra", "mine", "shown"),
+    [
+        ("file = 'favourite.wav'\n", ["favourite.wav"], "favourite.wav"),
+        ("", ["index.html"], "index.html"),
+        ("", ["01-kort-nl.wav", "playlist.m3u8", "index.html", "x"], "01-kort-nl.wav, playlist.m3u8, index.html"),
+    ],
+)
+def test_a_bundle_never_replaces_a_file_no_bundle_wrote(bundle_dir, extra, mine, shown):
+    """-o ~/Music with file = 'favourite.wav' would have replaced the song."""
+    (bundle_dir / "m.toml").write_text(BUNDLE + extra, encoding="utf-8")
+    music = bundle_dir / "music"
+    music.mkdir()
+    for name in mine:
+        (music / name).write_bytes(b"mine")
+    result = voiceguide("batch", "m.toml", "-o", "music", cwd=bundle_dir)
+    assert one_line(result).startswith(f"voiceguide: music holds {shown}, which no bundle wrote there; move ")
+    assert sorted(p.name for p in music.iterdir()) == sorted(mine)
+    assert all((music / name).read_bytes() == b"mine" for name in mine)
+
+
+def test_a_bundle_replaces_what_it_wrote_before(bundle_dir):
+    assert voiceguide("batch", "m.toml", "-o", "out", cwd=bundle_dir).returncode == 0
+    (bundle_dir / "kort.vg").write_text(SHORT.replace("Welcome back.", "Welcome back, again."), encoding="utf-8")
+    again = voiceguide("batch", "m.toml", "-o", "out", cwd=bundle_dir)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == "wrote out: 1 tracks (1 rendered, 0 unchanged), playlist.m3u8, index.html"
+
+
 @pytest.mark.parametrize("output", ["..", "."])
 def test_a_zip_of_a_relative_folder_holds_no_path_that_climbs_out(bundle_dir, output):
     inner = bundle_dir / "sub" / "inner"

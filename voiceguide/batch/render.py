@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, as_completed
@@ -32,11 +33,11 @@ from pathlib import Path
 
 from .. import rules
 from ..atomic import write_atomically
-from ..errors import ScriptError, VoiceguideError
+from ..errors import ScriptError, UsageError, VoiceguideError
 from ..inputs import read_limited
 from ..script import Clip
 from .manifest import Manifest, ManifestError, Track, track_script
-from .page import check_zip_target, transcript_file, write_page
+from .page import INDEX, PLAYLIST, check_zip_target, transcript_file, write_page
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +329,7 @@ def render_bundle(
     folder = Path(folder)
     if make_zip:
         check_zip_target(folder)  # before any work: an unrelated file of that name is never replaced
+    check_bundle_folder(folder, manifest)
     state = _read_state(folder)
     fingerprints = {track.file: track_fingerprint(manifest, track) for track in manifest.tracks}
     outcome = BundleResult(folder)
@@ -343,6 +345,10 @@ def render_bundle(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VoiceguideError(f"{folder}: cannot create the bundle folder ({exc.strerror})") from None
+    if todo:  # the files about to be written are this bundle's, even if a stop comes before they are recorded
+        for track in todo:
+            state[track.file] = {"files": _outputs(manifest, track)}
+        _write_state(folder, state)
     done = 0
     for result in outcome.results:
         done += 1
@@ -366,6 +372,55 @@ def render_bundle(
     outcome.failures.sort(key=lambda f: f.track.number)
     outcome.playlist, outcome.index, outcome.archive = write_page(manifest, outcome.results, folder, make_zip=make_zip)
     return outcome
+
+
+def check_bundle_folder(folder: Path, manifest: Manifest) -> None:
+    """Before any work: the bundle replaces no file it did not write.
+
+    A manifest names its tracks' files: pointed at a folder of one's own
+    (``-o ~/Music``), ``file = "favourite.mp3"`` would replace a file
+    voiceguide never wrote. So a track, transcript, playlist or page may
+    replace only a file an earlier run of a bundle recorded in this folder's
+    state file (any version of it). Folders where a file goes are left to
+    the export, which names them.
+
+    Raises UsageError naming the first few such files.
+    """
+    written = _written_names(folder)
+    names = [name for track in manifest.tracks for name in _outputs(manifest, track)] + [PLAYLIST, INDEX]
+    foreign = []
+    for name in names:
+        try:
+            info = os.lstat(folder / name)
+        except OSError:
+            continue  # not there (or not reachable: writing it will say why)
+        if stat.S_ISDIR(info.st_mode) or (written is not None and (name in written or name in (PLAYLIST, INDEX))):
+            continue
+        foreign.append(name)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise UsageError(
+            f"{folder} holds {shown}, which no bundle wrote there; move {'it' if len(foreign) == 1 else 'them'} away "
+            "or pass another folder"
+        )
+
+
+def _written_names(folder: Path) -> set[str] | None:
+    """The file names the folder's state file says a bundle wrote (or was
+    writing); None when the folder has no state file it can read."""
+    try:
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    tracks = state.get("tracks") if isinstance(state, dict) else None
+    if not isinstance(tracks, dict):
+        return None
+    names: set[str] = set()
+    for entry in tracks.values():
+        files = entry.get("files") if isinstance(entry, dict) else None
+        if isinstance(files, dict | list):
+            names.update(name for name in files if isinstance(name, str))
+    return names
 
 
 def _outputs(manifest: Manifest, track: Track) -> list[str]:
