@@ -161,7 +161,7 @@ def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult]) -> 
         with zipfile.ZipFile(out.file, "w", compression=zipfile.ZIP_STORED) as bundle:
             bundle.comment = ZIP_COMMENT
             for name in names:
-                if (folder / name).is_file():
+                if (folder / name).is_file() and not (folder / name).is_symlink():  # only what it wrote
                     bundle.write(folder / name, f"{top}/{name}")
         out.commit()
     return archive
