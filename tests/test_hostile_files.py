@@ -137,6 +137,21 @@ def test_a_manifest_cannot_render_a_script_from_outside_its_folder(shared, line,
     assert "zwaardvis" not in result.stdout + result.stderr and not (folder / "out").exists()
 
 
+@pytest.mark.parametrize("pack", ["../private/anna", "{outside}", "link"])
+def test_a_manifest_cannot_take_a_voice_pack_from_outside_its_folder(shared, pack):
+    from voiceguide.speech.pack import VoicePack
+
+    folder, secret = shared
+    outside = secret.parent / "anna"
+    VoicePack.create(outside, speaker="Anna", language="en")
+    (folder / "link").symlink_to(outside)
+    manifest = folder / "m.toml"
+    manifest.write_text(f"[[track]]\nscript = 'sub/ok.vg'\nvoice_pack = '{pack.format(outside=outside)}'\n", encoding="utf-8")
+    message = one_line(voiceguide("batch", manifest, "-o", folder / "out", "--check"))
+    assert message.startswith(f"voiceguide: {manifest}:3:1: voice pack '")
+    assert message.endswith("must be a folder in the manifest's folder or below it, without '..' or an absolute path")
+
+
 def test_a_manifest_may_use_scripts_in_folders_below_it(shared):
     folder, _ = shared
     manifest = folder / "m.toml"

@@ -49,12 +49,12 @@ def clip_script(folder: Path, clip: str) -> Path:
 @pytest.mark.parametrize(
     ("channels", "rate", "seconds", "message"),
     [
-        (8, 384_000, 590, "has a sample rate of 384000 Hz; clips may have 8000 to 192000 Hz"),
+        (8, 384_000, 590, "has a sample rate of 384000 Hz; 8000 to 192000 Hz are read"),
         (
             8,
             48_000,
             300,
-            "holds 8 channels x 48000 Hz x 300 s; clips may hold at most 57,600,000 samples (10 minutes of stereo at 48 kHz)",
+            "holds 8 channels x 48000 Hz x 300 s; at most 57,600,000 samples (10 minutes of stereo at 48 kHz) are read",
         ),
         (2, 44_100, 700, "lasts 700 s; clips are limited to 600 s"),
     ],
@@ -87,6 +87,59 @@ def test_a_long_stereo_clip_within_the_limits_is_read_in_bounded_memory(tmp_path
     sparse_wav(tmp_path / "lang.wav", 2, 48_000, 590)
     result = voiceguide("check", clip_script(tmp_path, "lang.wav"), limit_memory=True)
     assert result.returncode == 0 and result.stdout == "ok: no errors, no warnings\n", result.stderr
+
+
+# --- a shared voice pack: its recordings are bounded like clips --------------------------------------
+
+PACK_SCRIPT = "---\ntitle: Pakket\nlanguage: nl\n---\nGa rustig zitten.\nTot ziens.\n"
+
+
+def flac_declaring(path: Path, channels: int, rate: int, seconds: float) -> Path:
+    """A tiny FLAC whose header declares ``seconds`` of sound (STREAMINFO's total)."""
+    sf.write(path, np.zeros((rate // 100, channels), dtype=np.float32), rate, format="FLAC")
+    data = bytearray(path.read_bytes())
+    offset = 8 + 10
+    fields = int.from_bytes(data[offset : offset + 8], "big")
+    data[offset : offset + 8] = ((fields & ~((1 << 36) - 1)) | int(seconds * rate)).to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def shared_pack(tmp_path):
+    from voiceguide.audio import Audio
+    from voiceguide.speech.pack import VoicePack
+
+    pack = VoicePack.create(tmp_path / "anna", speaker="Anna", language="nl")
+    tone = np.sin(2 * np.pi * 330 * np.arange(48_000) / 48_000).astype(np.float32) * 0.1
+    pack.add("Ga rustig zitten.", Audio(tone, 48_000))
+    pack.add("Tot ziens.", Audio(tone, 48_000))
+    (tmp_path / "pakket.vg").write_text(PACK_SCRIPT, encoding="utf-8")
+    return tmp_path, pack
+
+
+def test_a_voice_pack_recording_declaring_gigabytes_is_refused_before_it_is_read(shared_pack):
+    folder, pack = shared_pack
+    flac_declaring(pack.path("Tot ziens."), 8, 384_000, 590)
+    result = voiceguide("export", "pakket.vg", "--voice-pack", "anna", "-o", "out.wav", cwd=folder, limit_memory=True)
+    message = one_line(result, code=result.returncode)
+    assert result.returncode in (1, 2) and not (folder / "out.wav").exists()
+    assert "the recording of 'Tot ziens.' has a sample rate of 384000 Hz; 8000 to 192000 Hz are read" in message
+
+
+def test_a_pipe_among_a_voice_packs_recordings_does_not_hang(shared_pack):
+    folder, pack = shared_pack
+    os.mkfifo(pack.path("Tot ziens.").with_name("zz-pipe.flac"))
+    result = voiceguide("export", "pakket.vg", "--voice-pack", "anna", "-o", "out.wav", cwd=folder, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_voice_pack_manifest_that_is_a_sparse_giant_is_one_line(shared_pack):
+    folder, pack = shared_pack
+    with (pack.folder / "voicepack.json").open("r+b") as file:
+        file.truncate(1 << 30)
+    result = voiceguide("export", "pakket.vg", "--voice-pack", "anna", "-o", "out.wav", cwd=folder, limit_memory=True, timeout=30)
+    assert "voice pack manifest" in one_line(result, code=result.returncode) and result.returncode in (1, 2)
 
 
 # --- files that are not what they say -----------------------------------------------------------------

@@ -72,6 +72,32 @@ MAX_TAKE_S = 30 * 60.0
 """A take of a whole script (``record --from-take``) lasts at most this long:
 a script's speech is minutes, and the take is held in memory (about 350 MB
 for 30 minutes at 48 kHz)."""
+MAX_SOUND_CHANNELS = 8
+MIN_SOUND_RATE_HZ = 8_000
+MAX_SOUND_RATE_HZ = 192_000
+MAX_SOUND_SAMPLES = 600 * 48_000 * 2
+"""What a sound file someone else made (a clip, a voice pack's recording)
+may declare, and decode to (channels x frames): 10 minutes of stereo at
+48 kHz, so that reading it costs at most a second or two and its size in
+memory is known before it is read. A 400-byte FLAC declaring 8 channels at
+384 kHz for 10 minutes asked for 7 GB."""
+
+
+def sound_problem(channels: int, rate: int, frames: int) -> str | None:
+    """Why a sound file declaring this much may not be read (to follow its
+    name: ``has 9 channels; ...``), else None. ``frames`` is 0 when unknown."""
+    if not 1 <= channels <= MAX_SOUND_CHANNELS:
+        return f"has {channels} channels; at most {MAX_SOUND_CHANNELS} are read"
+    if not MIN_SOUND_RATE_HZ <= rate <= MAX_SOUND_RATE_HZ:
+        return f"has a sample rate of {rate} Hz; {MIN_SOUND_RATE_HZ} to {MAX_SOUND_RATE_HZ} Hz are read"
+    if frames * channels > MAX_SOUND_SAMPLES:
+        return (
+            f"holds {channels} channels x {rate} Hz x {frames / rate:.0f} s; at most {MAX_SOUND_SAMPLES:,} samples "
+            "(10 minutes of stereo at 48 kHz) are read"
+        )
+    return None
+
+
 MAX_REPORTED_ERRORS = 100
 """At most this many errors of one file are listed (then how many more there are)."""
 

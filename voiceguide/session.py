@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from . import rules
 from .audio import Audio, quantize
 from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
@@ -55,12 +56,6 @@ from .timeline import (
 
 MAX_CLIP_S = 600.0
 """The longest clip, in seconds."""
-MAX_CLIP_CHANNELS = 8
-MIN_CLIP_RATE_HZ = 8_000
-MAX_CLIP_RATE_HZ = 192_000
-MAX_CLIP_SAMPLES = int(MAX_CLIP_S * 48_000 * 2)
-"""What a clip may declare, and decode to (channels x frames): 10 minutes of
-stereo at 48 kHz, so reading a clip costs at most a second or two."""
 CLIP_BLOCK_FRAMES = 65_536
 
 
@@ -373,19 +368,14 @@ def read_clip(path: Path, sample_rate: int) -> Audio:
     """
     with sf.SoundFile(str(path)) as file:
         rate, channels = int(file.samplerate), int(file.channels)
-        if not 1 <= channels <= MAX_CLIP_CHANNELS:
-            raise ValueError(f"has {channels} channels; clips may have at most {MAX_CLIP_CHANNELS}")
-        if not MIN_CLIP_RATE_HZ <= rate <= MAX_CLIP_RATE_HZ:
-            raise ValueError(f"has a sample rate of {rate} Hz; clips may have {MIN_CLIP_RATE_HZ} to {MAX_CLIP_RATE_HZ} Hz")
-        most = min(int(MAX_CLIP_S * rate), MAX_CLIP_SAMPLES // channels)
         declared = file.frames if file.frames < 1 << 62 else 0  # libsndfile says 2**63 - 1 for "unknown"
+        if problem := rules.sound_problem(channels, rate, 0):  # channels and rate first
+            raise ValueError(problem)
         if declared > int(MAX_CLIP_S * rate):
             raise ValueError(f"lasts {declared / rate:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s")
-        if declared > most:
-            raise ValueError(
-                f"holds {channels} channels x {rate} Hz x {declared / rate:.0f} s; clips may hold at most "
-                f"{MAX_CLIP_SAMPLES:,} samples (10 minutes of stereo at 48 kHz)"
-            )
+        if problem := rules.sound_problem(channels, rate, declared):
+            raise ValueError(problem)
+        most = min(int(MAX_CLIP_S * rate), rules.MAX_SOUND_SAMPLES // channels)
         resampler = None
         if rate != sample_rate:
             import soxr  # as in audio.resample: band-limited, imports fast
@@ -406,7 +396,7 @@ def read_clip(path: Path, sample_rate: int) -> Audio:
             decoded += len(block)
             if decoded > most:
                 raise ValueError(
-                    f"holds more than a clip may ({MAX_CLIP_S:.0f} s, {MAX_CLIP_SAMPLES:,} samples); its header did not say so"
+                    f"holds more than a clip may ({MAX_CLIP_S:.0f} s, {rules.MAX_SOUND_SAMPLES:,} samples); its header did not say so"
                 )
             mono = block.mean(axis=1, dtype=np.float32)
             add(resampler.resample_chunk(mono) if resampler else mono)

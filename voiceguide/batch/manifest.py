@@ -20,7 +20,7 @@ bundle's settings and defaults for every track::
     minutes = [2, 5]
     voices = ["auto", "gmw/nl+f3"]
 
-``voice_pack = "anna-nl"`` (a folder beside the manifest, made with
+``voice_pack = "anna-nl"`` (a folder beside the manifest or below it, made with
 ``voiceguide record``) has a trainer's recordings speak, in ``[bundle]``
 for every track, or in a ``[[track]]`` or the ``[grid]``.
 
@@ -315,7 +315,7 @@ def _string(key: str) -> Callable[[object], str]:
 
 def _folder(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError("voice_pack must be a folder (made with 'voiceguide record'), beside the manifest or a full path")
+        raise ValueError("voice_pack must be a folder (made with 'voiceguide record') beside the manifest")
     return value
 
 
@@ -554,7 +554,13 @@ class _Checker:
             return None
         from ..speech.pack import VoicePack, VoicePackError
 
-        folder = (self.path.parent / relative).resolve()
+        folder = _beside(self.path, relative)
+        if folder is None:  # a shared manifest reads only beside itself
+            self.report(
+                f"voice pack '{relative}' must be a folder in the manifest's folder or below it, without '..' or an absolute path",
+                places["voice_pack"],
+            )
+            return False
         try:
             VoicePack.open(folder, language)
         except VoicePackError as exc:
