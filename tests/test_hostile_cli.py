@@ -20,27 +20,25 @@ LATIN1 = os.fsdecode(b"caf\xe9")
 
 
 @pytest.mark.parametrize(
-    ("args", "last_line"),
+    ("args", "expected"),
     [
         (
             ["show", "zelfkalmering", "--minutes", "nan"],
-            "Error: Invalid value for '--minutes': must be a number from 0.5 to 180, not nan",
+            "'--minutes': must be a number from 0.5 to 180, not nan (see 'voiceguide show --help')",
         ),
         (
             ["show", "zelfkalmering", "--minutes", "inf"],
-            "Error: Invalid value for '--minutes': inf is not in the range 0.5<=x<=180.",
+            "'--minutes': inf is not in the range 0.5<=x<=180 (see 'voiceguide show --help')",
         ),
         (
             ["export", "zelfkalmering", "--loudness", "nan"],
-            "Error: Invalid value for '--loudness': must be a number from -30 to -10, not nan",
+            "'--loudness': must be a number from -30 to -10, not nan (see 'voiceguide export --help')",
         ),
-        (["next", "--cap", "nan"], "Error: Invalid value for '--cap': must be a number from 1 to 180, not nan"),
+        (["next", "--cap", "nan"], "'--cap': must be a number from 1 to 180, not nan (see 'voiceguide next --help')"),
     ],
 )
-def test_nan_and_infinity_are_usage_errors(tmp_path, args, last_line):
-    result = voiceguide(*args, cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[-1] == last_line
+def test_nan_and_infinity_are_usage_errors(tmp_path, args, expected):
+    assert one_line(voiceguide(*args, cwd=tmp_path)) == f"voiceguide: invalid value for {expected}"
 
 
 @pytest.mark.parametrize(
@@ -49,7 +47,7 @@ def test_nan_and_infinity_are_usage_errors(tmp_path, args, last_line):
         (["show", f"{LONG}.vg"], f"voiceguide: {LONG}.vg: cannot read: file name too long"),
         (["export", f"{LONG}.vg"], f"voiceguide: {LONG}.mp3: file name too long"),  # its default output, checked first
         (["export", "zelfkalmering", "-o", f"{LONG}.mp3"], f"voiceguide: {LONG}.mp3: file name too long"),
-        (["export", "zelfkalmering", "-o", f"{LONG}/x.mp3"], f"voiceguide: {LONG}: file name too long"),
+        (["export", "zelfkalmering", "-o", f"{LONG}/x.mp3"], f"voiceguide: {LONG}/x.mp3: file name too long"),
         (
             ["next", LONG],
             f"voiceguide: '{LONG}' is neither a built-in exercise (herinnering, veilige-plek, zelfkalmering) nor in the practice log; see 'voiceguide log'",
