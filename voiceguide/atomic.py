@@ -52,6 +52,8 @@ def pid_alive(pid: int) -> bool:
     """Whether a process with ``pid`` runs on this machine (someone else's counts)."""
     if pid == os.getpid():
         return True
+    if os.name == "nt":  # os.kill(pid, 0) would *terminate* that process on Windows
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -61,6 +63,27 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    """OpenProcess and its exit code; when in doubt, alive (a file left is
+    better than one removed under a running writer)."""
+    try:
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    except Exception:
+        return True
 
 
 def sweep_stale_temps(folder: Path) -> list[Path]:

@@ -25,6 +25,8 @@ import os
 import signal
 import stat
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -32,7 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .. import rules
-from ..atomic import write_atomically
+from ..atomic import pid_alive, write_atomically
 from ..errors import ScriptError, UsageError, VoiceguideError
 from ..inputs import read_limited
 from ..script import Clip
@@ -205,6 +207,16 @@ def _worker_start(parent_pid: int) -> None:
             pass
     if os.getppid() != parent_pid:  # the batch ended before prctl took effect
         os._exit(1)
+    if not sys.platform.startswith("linux"):  # no PR_SET_PDEATHSIG: watch for the batch to go
+        threading.Thread(target=_exit_with, args=(parent_pid,), name="voiceguide-orphan-watch", daemon=True).start()
+
+
+def _exit_with(parent_pid: int) -> None:
+    """End this worker once its batch is gone (macOS reparents it; Windows
+    keeps the old parent pid, whose process is then no longer there)."""
+    while os.getppid() == parent_pid and pid_alive(parent_pid):
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
