@@ -25,7 +25,7 @@ TRACKS = 8
 
 
 def processes_in_session(session: int) -> list[int]:
-    """The pids of every process in ``session`` (from /proc)."""
+    """The pids of every live process in ``session`` (from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -35,7 +35,7 @@ def processes_in_session(session: int) -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()  # after 'pid (comm) '
-        if int(fields[3]) == session:  # state, ppid, pgrp, session
+        if int(fields[3]) == session and fields[0] != "Z":  # state, ppid, pgrp, session; a zombie has ended
             found.append(int(entry.name))
     return found
 
@@ -152,3 +152,33 @@ def test_only_this_users_folders_of_dead_processes_are_swept(tmp_path, monkeypat
         (folder / "phrase-1.wav").write_bytes(b"x")
     assert sweep_stale_temp_folders() == [stale]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+
+
+def test_a_worker_without_pdeathsig_ends_when_its_batch_is_gone(tmp_path):
+    """macOS and Windows have no PR_SET_PDEATHSIG: a worker watches for its
+    batch instead. Here a stand-in batch forks a worker and exits at once."""
+    code = (
+        "import os, sys\n"
+        "from voiceguide.batch.render import _exit_with\n"
+        "if os.fork() == 0:\n"
+        "    parent = os.getppid()\n"
+        "    print(os.getpid(), flush=True)\n"
+        "    _exit_with(parent)\n"
+        "else:\n"
+        "    sys.stdin.read()\n"  # the stand-in batch lives until the test closes its stdin
+    )
+    batch = subprocess.Popen(
+        [sys.executable, "-c", code], env=env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    worker = int(batch.stdout.readline())
+    assert worker in processes_in_session(batch.pid)
+    batch.stdin.close()
+    batch.wait(timeout=30)
+    wait_for(lambda: worker not in processes_in_session(batch.pid), timeout_s=20, what="the worker to notice")
+
+
+def test_pid_alive_tells_a_running_process_from_a_gone_one():
+    from voiceguide.atomic import pid_alive
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert pid_alive(os.getpid()) and pid_alive(1) and not pid_alive(int(gone.stdout))
