@@ -169,6 +169,19 @@ def test_an_exercise_is_the_built_in_whatever_the_current_folder_holds(tmp_path)
     assert "Zelfkalmering" in page and "zwaardvis" not in page
 
 
+def test_a_script_cannot_take_a_lexicon_from_outside_its_folder(shared):
+    folder, secret = shared
+    (secret.parent / "words.tsv").write_text("zwaardvis\tgeheim\n", encoding="utf-8")
+    (folder / "words.tsv").symlink_to(secret.parent / "words.tsv")
+    script = folder / "lex.vg"
+    script.write_text("---\ntitle: Lex\nlexicon: words.tsv\n---\nAdem in.\n", encoding="utf-8")
+    result = voiceguide("show", script)
+    assert (
+        one_line(result)
+        == f"voiceguide: {script}: lexicon 'words.tsv' must be a file beside the script, not a link out of its folder"
+    )
+
+
 # --- a bundle writes only into its folder (and FOLDER.zip beside it) ---------------------------------
 
 BUNDLE = "[bundle]\ntitle = 'Groep'\nformat = 'wav'\ntranscript = 'none'\n[[track]]\nscript = 'kort.vg'\n"

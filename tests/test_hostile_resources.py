@@ -174,6 +174,20 @@ def test_a_pipe_a_device_or_a_sparse_giant_is_one_line_at_once(odd_files, args, 
     assert not (odd_files / "out").exists() and not (odd_files / "x.wav").exists()
 
 
+@pytest.mark.parametrize("kind", ["pipe", "sparse"])
+def test_a_lexicon_that_is_a_pipe_or_a_sparse_giant_is_one_line(tmp_path, kind):
+    lexicon = tmp_path / "words.tsv"
+    if kind == "pipe":
+        os.mkfifo(lexicon)
+    else:
+        with lexicon.open("wb") as file:
+            file.truncate(1 << 30)
+    script = tmp_path / "lex.vg"
+    script.write_text("---\ntitle: Lex\nlexicon: words.tsv\n---\nAdem in.\n", encoding="utf-8")
+    result = voiceguide("show", script, timeout=30, limit_memory=True)
+    assert one_line(result) == f"voiceguide: {lexicon}: a lexicon must be a text file of at most 256 kB"
+
+
 def test_check_says_what_a_pipe_is(odd_files):
     result = voiceguide("check", "pipe.vg", cwd=odd_files, timeout=30)
     assert result.returncode == 2 and result.stderr == "pipe.vg: error: is a pipe (FIFO), not a script\n"

@@ -323,7 +323,13 @@ def script_lexicon(script: Script) -> Path | None:
     """The lexicon file a script names in its front matter (``lexicon: words.tsv``), beside it."""
     if not script.meta.lexicon:
         return None
-    return Path(script.source).resolve().parent / script.meta.lexicon
+    folder = Path(script.source).resolve().parent
+    found = (folder / script.meta.lexicon).resolve()
+    if not found.is_relative_to(folder):  # a symlink beside it that leads out: a shared script reads only beside itself
+        raise ScriptError(
+            f"lexicon '{script.meta.lexicon}' must be a file beside the script, not a link out of its folder", script.source
+        )
+    return found
 
 
 def voice_settings(script: Script, engine: SpeechEngine, options: VoiceOptions = VoiceOptions()) -> VoiceSettings:
