@@ -450,6 +450,19 @@ def test_a_cache_in_a_world_writable_folder_is_refused_and_nothing_is_put_there(
     assert list(shared.iterdir()) in ([], [shared / "x"]) and not any((shared / "x").rglob("*"))
 
 
+@pytest.mark.parametrize("clear", [[], ["--clear"]])
+def test_cache_neither_measures_nor_clears_a_folder_that_is_not_ours(tmp_path, clear):
+    shared = tmp_path / "shared"
+    (shared / "phrases").mkdir(parents=True)
+    (shared / "phrases" / "someone-elses.txt").write_text("keep me")
+    os.chmod(shared, 0o777)
+    result = voiceguide("cache", *clear, VOICEGUIDE_CACHE_DIR=str(shared))
+    assert one_line(result, 1) == (
+        f"voiceguide: {shared} can be written by other users: voiceguide does not use this cache folder and leaves it as it is"
+    )
+    assert (shared / "phrases" / "someone-elses.txt").read_text() == "keep me"
+
+
 def test_everything_cached_lives_inside_the_cache_folder_and_is_private(tmp_path):
     parent = tmp_path / "parent"
     parent.mkdir()
