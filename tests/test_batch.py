@@ -546,7 +546,7 @@ def test_a_bundle_speaks_with_its_voice_pack_and_renders_again_when_a_recording_
     [
         ('"nergens"', "voice pack 'nergens': no such voice pack folder; make one with: voiceguide record SCRIPT -o FOLDER"),
         ('"engels"', "voice pack 'engels': the voice pack speaks 'en' and the script is 'nl'; use a pack recorded in 'nl'"),
-        ("3", "voice_pack must be a folder (made with 'voiceguide record'), beside the manifest or a full path"),
+        ("3", "voice_pack must be a folder (made with 'voiceguide record') beside the manifest"),
     ],
     ids=["missing", "other-language", "not-a-name"],
 )

@@ -108,7 +108,12 @@ marker = st.one_of(
         ["<break/>", "<break time='1s'>", "<b>", "</p>", "< x", "<3", "[", "]", "[[pause 1s]]", "[pause 1s", "<break"]
     ),
 )
-word_alphabet = st.characters(codec="utf-8", exclude_categories=("Cs",))
+# what a script may hold: no control characters, line separators or bidirectional overrides (rules.UNSAFE_CHARACTER)
+word_alphabet = st.characters(
+    codec="utf-8",
+    exclude_categories=("Cs", "Cc", "Zl", "Zp"),
+    exclude_characters="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+)
 word = st.one_of(
     st.sampled_from(["Adem", "rustig", "in", "uit", "Ga", "zitten", "café", "Geëerd", "à", "3.5", "Cafe\u0301", "O\u031b"]),
     st.sampled_from(list(ENCODING_REPAIRS)),

@@ -8,11 +8,11 @@ file may be left behind. :class:`AtomicFile` gives that in two ways:
 * **Linux** (``O_TMPFILE``): the data goes into an *unnamed* file created
   in the target's folder. It has no directory entry until the very end, so
   if the process dies for any reason, SIGKILL and power loss included, the
-  kernel simply frees it. On commit the file is fsynced and linked into
-  place through ``/proc/self/fd`` (``linkat`` with ``AT_SYMLINK_FOLLOW``):
-  straight onto the target name when there is none (``link`` never
-  overwrites, so a file that appeared meanwhile is not clobbered), or onto
-  a hidden name that ``os.replace`` then renames over the old target.
+  kernel simply frees it. On commit the file is fsynced and linked to a
+  hidden name beside the target through ``/proc/self/fd`` (``linkat`` with
+  ``AT_SYMLINK_FOLLOW``), then linked onto the target when there is none
+  (``link`` never overwrites, so a file that appeared meanwhile is not
+  clobbered) or renamed over the old one.
 * **Elsewhere** (no ``O_TMPFILE``, no ``/proc``, or a file system that
   refuses it, e.g. some network shares): a hidden temporary file
   ``.NAME.PID.XXXXXXXX.part`` in the target's folder, removed on any error
@@ -22,14 +22,19 @@ file may be left behind. :class:`AtomicFile` gives that in two ways:
 The hidden name is also used for the microseconds between link and rename
 in the first way, and swept the same way. Set ``VOICEGUIDE_PORTABLE_TEMP=1``
 to force the second way (for tests and for file systems that misbehave).
+
+Files that belong together (an export's audio and its transcript) are
+committed with :func:`commit_together`: all of them, or none.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -43,9 +48,12 @@ def temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` runs on this machine (someone else's counts)."""
     if pid == os.getpid():
         return True
+    if os.name == "nt":  # os.kill(pid, 0) would *terminate* that process on Windows
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -55,6 +63,27 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:
+    """OpenProcess and its exit code; when in doubt, alive (a file left is
+    better than one removed under a running writer)."""
+    try:
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() != 87  # ERROR_INVALID_PARAMETER: no such process
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    except Exception:
+        return True
 
 
 def sweep_stale_temps(folder: Path) -> list[Path]:
@@ -71,7 +100,7 @@ def sweep_stale_temps(folder: Path) -> list[Path]:
         return removed
     for entry in entries:
         match = _TEMP_NAME.match(entry.name)
-        if not match or _pid_alive(int(match.group(1))):
+        if not match or pid_alive(int(match.group(1))):
             continue
         try:
             if entry.is_file(follow_symlinks=False):
@@ -115,6 +144,7 @@ class AtomicFile:
         self.temp_path: Path | None = None
         """The hidden name while writing (portable way only)."""
         self.committed = False
+        self._backup: Path | None = None
 
     @property
     def unnamed(self) -> bool:
@@ -159,53 +189,69 @@ class AtomicFile:
 
     def commit(self) -> None:
         """Make the written data the target, durably (fsync file and folder)."""
+        commit_together(self)
+
+    def _flush(self) -> None:
+        """Everything written reaches the disk: a full disk fails here, before any target changes."""
         assert self.file is not None, "commit() inside the with block"
         self.file.flush()
         if self.durable:
             os.fsync(self.file.fileno())
-        if self.temp_path is None:
-            self._link_unnamed()
-        elif self.replace:
-            os.replace(self.temp_path, self.target)
-            self.temp_path = None
-        else:
-            os.link(self.temp_path, self.target)  # fails if the target appeared meanwhile
-            os.unlink(self.temp_path)
-            self.temp_path = None
-        self.committed = True
-        if self.durable:
-            self._sync_folder()
 
-    def _link_unnamed(self) -> None:
+    def _stage(self) -> Path:
+        """A hidden name beside the target that holds the data (the unnamed
+        file is linked to one; a named temporary file already has one)."""
         assert self.file is not None
-        source = f"/proc/self/fd/{self.file.fileno()}"
+        if self.temp_path is not None:
+            return self.temp_path
+        hidden = temp_name(self.target)
         folder_fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
-            if not self.replace:
-                # dst_dir_fd makes Python call linkat(), which follows the /proc link
-                os.link(source, self.target.name, dst_dir_fd=folder_fd, follow_symlinks=True)
-                return
-            hidden = temp_name(self.target)
-            os.link(source, hidden.name, dst_dir_fd=folder_fd, follow_symlinks=True)
-            try:
-                os.replace(hidden, self.target)
-            except BaseException:
-                os.unlink(hidden)
-                raise
+            # dst_dir_fd makes Python call linkat(AT_SYMLINK_FOLLOW), which follows the /proc link
+            os.link(f"/proc/self/fd/{self.file.fileno()}", hidden.name, dst_dir_fd=folder_fd, follow_symlinks=True)
         finally:
             os.close(folder_fd)
+        return hidden
 
-    def _sync_folder(self) -> None:
+    def _swap_in(self, staged: Path, keep_backup: bool) -> Callable[[], None]:
+        """Put ``staged`` at the target; returns what undoes it.
+
+        Without ``replace`` the target must not exist (``link`` never
+        overwrites, so a file that appeared meanwhile is not clobbered).
+        With ``keep_backup`` an old target is first hard-linked to a hidden
+        name, so that undoing puts it back."""
+        if not self.replace:
+            try:
+                os.link(staged, self.target)
+            except FileExistsError:
+                # name the target, not the temporary file (/proc/self/fd/N means nothing to anyone)
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(self.target)) from None
+            return lambda: _unlink_quietly(self.target)
+        backup = None
+        if keep_backup and os.path.lexists(self.target):
+            backup = temp_name(self.target)
+            try:
+                os.link(self.target, backup, follow_symlinks=False)
+            except OSError:
+                backup = None  # no hard links here: the old file cannot be put back
+        existed = os.path.lexists(self.target)
         try:
-            fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+            os.replace(staged, self.target)
+        except BaseException:
+            if backup is not None:
+                _unlink_quietly(backup)
+            raise
+        self._backup = backup
+
+        def undo() -> None:
+            if backup is not None:
+                os.replace(backup, self.target)
+            elif not existed:
+                _unlink_quietly(self.target)
+            else:
+                log.warning("%s could not be put back as it was", self.target)
+
+        return undo
 
     def discard(self) -> None:
         """Forget the written data (an unnamed file vanishes on close)."""
@@ -227,6 +273,72 @@ class AtomicFile:
                 self.file.close()
         else:
             self.discard()
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def commit_together(*files: AtomicFile) -> None:
+    """Make every file its target: all of them, or (on any error) none.
+
+    An export's audio and its transcript belong together: an old audio
+    file must not be replaced when its new transcript cannot be written.
+    So every file is first flushed and fsynced (a full disk fails here),
+    then given a hidden name beside its target; only then are the targets
+    swapped in, one rename each. If one rename fails, those already done
+    are undone: an old target comes back from a hard link made just before
+    it was replaced. Only SIGKILL or a power cut in the microseconds
+    between two renames can leave some files new and others old; no
+    temporary file outlives the writer (see :func:`sweep_stale_temps`).
+
+    Raises OSError (FileExistsError naming the target when one appeared
+    and ``replace`` is False).
+    """
+    for file in files:
+        file._flush()
+    staged: list[Path] = []
+    try:
+        for file in files:
+            staged.append(file._stage())
+        undo: list[Callable[[], None]] = []
+        try:
+            for file, hidden in zip(files, staged):
+                undo.append(file._swap_in(hidden, keep_backup=len(files) > 1))
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except OSError as exc:
+                    log.warning("could not undo a partial commit: %s", exc)
+            raise
+    finally:
+        for hidden in staged:
+            _unlink_quietly(hidden)
+    for file in files:
+        file.committed = True
+        file.temp_path = None
+        if file._backup is not None:
+            _unlink_quietly(file._backup)
+            file._backup = None
+    for folder in dict.fromkeys(file.folder for file in files if file.durable):
+        _sync_folder(folder)
 
 
 def write_atomically(target: str | Path, data: bytes, *, replace: bool = True, durable: bool = True) -> Path:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from .rules import MAX_REPORTED_ERRORS
+
 
 class VoiceguideError(Exception):
     """Base class: anything voiceguide reports to the user."""
@@ -46,6 +48,11 @@ class ScriptError(VoiceguideError):
         """One error for all of ``errors`` (at least one), sorted into file
         order; errors without a line come last."""
         ordered = tuple(sorted((e for error in errors for e in error.errors), key=file_order))
+        if len(ordered) > MAX_REPORTED_ERRORS:  # a flood of errors helps nobody, and printing it takes long
+            more = len(ordered) - MAX_REPORTED_ERRORS
+            last = ordered[MAX_REPORTED_ERRORS - 1]
+            summary = cls(f"and {more} more error{'s' if more != 1 else ''} after line {last.line}; fix these first", last.source)
+            ordered = (*ordered[:MAX_REPORTED_ERRORS], summary)
         if len(ordered) == 1:
             return ordered[0]
         first = ordered[0]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .i18n import _
+from .inputs import is_regular_file
 from .progress import Progress, no_progress
 from .rules import LANGUAGES
 from .script import Script, parse_script, read_script_text, script_clip_dirs
@@ -98,10 +99,10 @@ def script_source(name_or_path: str | Path, language: str | None = None) -> Scri
         )
     text = str(name_or_path)
     path = Path(text)
-    builtin = None if path.is_file() else find_builtin(text, language)
+    builtin = None if is_regular_file(path) else find_builtin(text, language)
     if builtin is not None:
         return ScriptSource(builtin.text(), f"<built-in {builtin.resource_name}>", asset_dirs())
-    if path.is_file() or path.suffix or "/" in text or os.sep in text:
+    if is_regular_file(path) or path.suffix or "/" in text or os.sep in text:
         return ScriptSource(read_script_text(path), str(path), script_clip_dirs(path, asset_dirs()))
     raise UsageError(
         f"'{text}' is neither a built-in exercise ({', '.join(EXERCISES)}) nor a script file" + did_you_mean(text, "; ")
@@ -121,6 +122,15 @@ def load_script(name_or_path: str | Path, language: str | None = None) -> Script
     ``language``, or a script file by path."""
     source = script_source(name_or_path, language)
     return parse_script(source.text, source.name, clip_dirs=source.clip_dirs)
+
+
+def load_builtin(name: str, language: str | None = None) -> Script:
+    """A built-in exercise by name, never a file of that name (a manifest's
+    ``exercise = "zelfkalmering"`` means the built-in, whatever the current folder holds)."""
+    builtin = find_builtin(name, language)
+    if builtin is None:
+        raise UsageError(f"'{name}' is not a built-in exercise ({', '.join(EXERCISES)})" + did_you_mean(name, "; "))
+    return parse_script(builtin.text(), f"<built-in {builtin.resource_name}>", clip_dirs=asset_dirs())
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,34 @@ MAX_TAKE_S = 30 * 60.0
 """A take of a whole script (``record --from-take``) lasts at most this long:
 a script's speech is minutes, and the take is held in memory (about 350 MB
 for 30 minutes at 48 kHz)."""
+MAX_SOUND_CHANNELS = 8
+MIN_SOUND_RATE_HZ = 8_000
+MAX_SOUND_RATE_HZ = 192_000
+MAX_SOUND_SAMPLES = 600 * 48_000 * 2
+"""What a sound file someone else made (a clip, a voice pack's recording)
+may declare, and decode to (channels x frames): 10 minutes of stereo at
+48 kHz, so that reading it costs at most a second or two and its size in
+memory is known before it is read. A 400-byte FLAC declaring 8 channels at
+384 kHz for 10 minutes asked for 7 GB."""
+
+
+def sound_problem(channels: int, rate: int, frames: int) -> str | None:
+    """Why a sound file declaring this much may not be read (to follow its
+    name: ``has 9 channels; ...``), else None. ``frames`` is 0 when unknown."""
+    if not 1 <= channels <= MAX_SOUND_CHANNELS:
+        return f"has {channels} channels; at most {MAX_SOUND_CHANNELS} are read"
+    if not MIN_SOUND_RATE_HZ <= rate <= MAX_SOUND_RATE_HZ:
+        return f"has a sample rate of {rate} Hz; {MIN_SOUND_RATE_HZ} to {MAX_SOUND_RATE_HZ} Hz are read"
+    if frames * channels > MAX_SOUND_SAMPLES:
+        return (
+            f"holds {channels} channels x {rate} Hz x {frames / rate:.0f} s; at most {MAX_SOUND_SAMPLES:,} samples "
+            "(10 minutes of stereo at 48 kHz) are read"
+        )
+    return None
+
+
+MAX_REPORTED_ERRORS = 100
+"""At most this many errors of one file are listed (then how many more there are)."""
 
 LANGUAGES = ("nl", "en")
 """Languages of the built-in exercises and of scripts."""
@@ -96,6 +124,52 @@ VOICE_ID = re.compile(r"(?!piper:.*(/|\.onnx$|\.json$))[A-Za-z0-9_+/.:\- ]{1,80}
 ``gmw/nl+f3``, ``piper:nl_NL-mls-medium``. A Piper voice is named, never a
 path: a shared script must not make voiceguide open a file of its choosing
 (``--voice piper:PATH`` on the command line may)."""
+UNSAFE_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+"""Characters that no text voiceguide reads may hold (a tab counts as a
+space): control characters (a NUL cut espeak's sentence short while the
+transcript showed all of it; ESC starts terminal escape sequences; a line
+break would start a new entry in a playlist), Unicode line separators,
+bidirectional overrides and isolates (text that shows differently from how
+it is stored) and lone surrogates (bytes that were not UTF-8)."""
+_CHARACTER_NAMES = {
+    0x00: "NUL",
+    0x07: "BEL",
+    0x08: "backspace",
+    0x0A: "line break",
+    0x0D: "carriage return",
+    0x1B: "ESC",
+    0x7F: "DEL",
+    0x85: "next line",
+    0x2028: "line separator",
+    0x2029: "paragraph separator",
+}
+
+
+def unsafe_character(text: str) -> int | None:
+    """The index of the first character of ``text`` that :data:`UNSAFE_CHARACTER` refuses, else None."""
+    found = UNSAFE_CHARACTER.search(text)
+    return found.start() if found else None
+
+
+def character_name(char: str) -> str:
+    """``U+001B (ESC)``; for a lone surrogate, the byte it stands for."""
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # how Python keeps a byte that was not UTF-8 (surrogateescape)
+        return f"the byte 0x{code - 0xDC00:02X} (not UTF-8)"
+    if code in _CHARACTER_NAMES:
+        return f"U+{code:04X} ({_CHARACTER_NAMES[code]})"
+    if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        return f"U+{code:04X} (a bidirectional override)"
+    return f"U+{code:04X} (a control character)"
+
+
+def text_problem(text: str, what: str) -> str | None:
+    """The one-line message for ``text`` holding a character it may not
+    hold (see :data:`UNSAFE_CHARACTER`), else None."""
+    index = unsafe_character(text)
+    if index is None:
+        return None
+    return f"{what} holds {character_name(text[index])} at character {index + 1}; write plain text (UTF-8)"
 
 
 class Severity(str, Enum):

@@ -29,8 +29,11 @@ from pathlib import Path
 from . import rules
 from .errors import ScriptError
 from .i18n import N_, _
+from .inputs import InputFileError, read_limited
 
 MAX_SCRIPT_CHARS = 200_000
+MAX_SCRIPT_BYTES = MAX_SCRIPT_CHARS * 4
+"""The most a script file may hold (UTF-8 takes at most 4 bytes a character)."""
 MAX_SENTENCE_CHARS = 1_000
 MAX_PAUSE_S = 600.0
 MAX_CYCLES = 500
@@ -219,7 +222,10 @@ class ScriptReport:
 
 _MARKER_NAMES = ("pause", "at", "breathe", "bell", "chime", "clip")
 _META_KEYS = {"title", "language", "voice", "rate", "pitch", "volume", "author", "hold_tone", "lexicon"}
-_TOKEN = re.compile(r"\[|<break\b[^>]*?/?>|\]", re.IGNORECASE)
+_TOKEN = re.compile(r"\[|<break\b[^<>]*>|\]", re.IGNORECASE)
+"""A marker's brackets or an SSML break tag. The tag may not hold '<': so
+a search from each unclosed ``<break`` stops at the next one, and a line
+of them costs one pass, not one per tag (``[^>]*`` took minutes on 200 kB)."""
 _SSML_TIME = re.compile(r"""time\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _SSML_OTHER_TAG = re.compile(r"<\s*/?\s*[a-zA-Z]")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
@@ -287,22 +293,24 @@ def read_script_text(path: str | Path) -> str:
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_SCRIPT_BYTES, "script")
     except FileNotFoundError:
         raise ScriptError(
             _("no such script file; give a path to a script or a built-in name (see 'voiceguide list')"), path
         ) from None
-    except IsADirectoryError:
-        raise ScriptError(_("is a folder, not a script file"), path) from None
+    except InputFileError as exc:
+        if exc.reason.startswith("is a folder"):
+            raise ScriptError(_("is a folder, not a script file"), path) from None
+        if exc.size is not None:
+            raise ScriptError(
+                _("script is {count} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters").format(
+                    count=exc.size, MAX_SCRIPT_CHARS=MAX_SCRIPT_CHARS
+                ),
+                path,
+            ) from None
+        raise ScriptError(exc.reason, path) from None
     except OSError as exc:
-        raise ScriptError(_("cannot read: {strerror}").format(strerror=exc.strerror), path) from None
-    if len(raw) > MAX_SCRIPT_CHARS * 4:
-        raise ScriptError(
-            _("script is {count} bytes; scripts are limited to {MAX_SCRIPT_CHARS} characters").format(
-                count=len(raw), MAX_SCRIPT_CHARS=MAX_SCRIPT_CHARS
-            ),
-            path,
-        )
+        raise ScriptError(_("cannot read: {strerror}").format(strerror=(exc.strerror or str(exc)).lower()), path) from None
     body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         return body.decode("utf-8")
@@ -335,6 +343,7 @@ class _Parser:
         self.clip_dirs = clip_dirs
         self.items: list[Item] = []
         self.errors: list[ScriptError] = []
+        self.ssml_lines: set[int] = set()  # lines already told that only <break> is understood
         self.repairs: list[tuple[Position, str, str]] = []
         self.paragraph = 0
         self.pending: list[tuple[str, int, int]] = []  # text fragments of the open paragraph
@@ -356,6 +365,7 @@ class _Parser:
             )
             return self._result(Meta())
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = [self._plain(line, number) for number, line in enumerate(lines, start=1)]
         meta, body_start = _FrontMatter(self).read(lines)
         for index in range(body_start, len(lines)):
             self._line(lines[index], index + 1)
@@ -364,6 +374,16 @@ class _Parser:
         if not playable and not self.errors:  # with errors, what is missing may just be unreadable
             self.report(_("script has nothing to play; add a sentence or a marker such as [breathe seed x5]"), len(lines), 1)
         return self._result(meta)
+
+    def _plain(self, line: str, number: int) -> str:
+        """The line with every character a script may not hold (see
+        :data:`rules.UNSAFE_CHARACTER`: a NUL cut espeak's sentence short,
+        ESC reaches terminals) reported once and read as a space."""
+        index = rules.unsafe_character(line)
+        if index is None:
+            return line
+        self.report(f"{rules.character_name(line[index])} in the text; scripts are plain text: remove it", number, index + 1)
+        return rules.UNSAFE_CHARACTER.sub(" ", line)
 
     def _result(self, meta: Meta) -> ScriptReport:
         script = Script(meta=meta, items=tuple(self.items), source=self.source, repairs=tuple(self.repairs))
@@ -425,10 +445,12 @@ class _Parser:
 
     def _text(self, fragment: str, line: int, col: int) -> None:
         tag = _SSML_OTHER_TAG.search(fragment)
-        ssml = _('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]')
-        if tag and not any(error.line == line and error.message == ssml for error in self.errors):
+        if tag and line not in self.ssml_lines:
             # once per line: <speak>...</speak> is one mistake, not two
-            self.report(ssml, line, col + tag.start())
+            self.ssml_lines.add(line)
+            self.report(
+                _('only the SSML tag <break time="2s"/> is understood; write pauses as [pause 2s]'), line, col + tag.start()
+            )
         if fragment.strip():
             lead = len(fragment) - len(fragment.lstrip())
             self.pending.append((fragment.strip(), line, col + lead))

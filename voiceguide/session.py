@@ -20,30 +20,44 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from .audio import Audio, quantize, resample
+from . import rules
+from .audio import Audio, quantize
+from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
 from .i18n import _
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
-from .script import Clip, Script
+from .script import At, Clip, Script
 from .speech.cache import PhraseCache
 from .speech.engine import SpeechEngine, VoiceSettings, open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
 from .speech.phrases import synthesize_phrases
 from .speech.voices import resolve_voice
-from .timeline import Kind, PlanSettings, Timeline, count_words, place_counts_on_beat, plan_timeline, spoken_texts
+from .timeline import (
+    Kind,
+    PlanSettings,
+    Timeline,
+    count_words,
+    length_range,
+    place_counts_on_beat,
+    plan_timeline,
+    spoken_texts,
+)
 
 MAX_CLIP_S = 600.0
+"""The longest clip, in seconds."""
+CLIP_BLOCK_FRAMES = 65_536
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ def prepare_session(
     the engine (a missing phrase is one warning, or with ``voice.strict``
     a VoicePackError); its recordings keep their own natural ends.
     """
+    refuse_overlong(script, plan, target_s)  # before any speech is made
     pack = VoicePack.open(voice.voice_pack, script.meta.language) if voice.voice_pack is not None else None
     if pack is not None:
         check_coverage(pack, spoken_texts(script), strict=voice.strict)
@@ -146,6 +161,50 @@ def prepare_session(
     timeline = place_counts_on_beat(timeline, onsets)
     recorded = frozenset(text for text in speech if pack is not None and pack.has(text))
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets, recorded)
+
+
+MIN_WORD_S = 0.1
+"""No engine speaks a word in less (600 words per minute; the fastest rate
+voiceguide asks for is 400): a lower bound on every phrase's length."""
+
+
+def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_s: float | None = None) -> None:
+    """Refuse, before any speech is made, a script that would last beyond
+    the session limit even if every word took only ``MIN_WORD_S``, every
+    clip nothing and no ``[at]`` waited (the shortest it can be made, when
+    ``target_s`` asks for a length).
+
+    200 kB of short, different sentences planned 6.7 hours, past the
+    3-hour limit; but only after synthesizing 20,000 phrases (minutes of
+    espeak, half a GB of cache, 1 GB of memory). Such a script is
+    refused now, with the least it would last.
+
+    Raises ScriptError (at the script, without a line).
+    """
+    rough = replace(script, items=tuple(item for item in script.items if not isinstance(item, At)))
+    words = {text: MIN_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)}
+    clips = {item.path: 0.0 for item in rough.items if isinstance(item, Clip)}
+    try:
+        if target_s is None:
+            least = plan_timeline(rough, words, clips, replace(plan, max_session_s=math.inf)).duration_s
+        else:
+            least, _ = length_range(rough, words, clips, replace(plan, max_session_s=math.inf))
+    except ScriptError:
+        return  # what the real plan will report, with real lengths
+    if least <= plan.max_session_s:
+        return  # the real plan says what is wrong, if anything, with real lengths
+    least_text = f"at least {format_clock_tenths(least)} ({len(words)} phrases)"
+    limit = format_clock_tenths(plan.max_session_s)
+    if target_s is None:
+        raise ScriptError(
+            f"this session would last {least_text}; the limit is {limit} "
+            "(a shorter script, or raise the limit with VOICEGUIDE_MAX_MINUTES)",
+            script.source,
+        )
+    raise ScriptError(
+        f"cannot make this session {format_clock_tenths(target_s)} long; it lasts {least_text}, beyond the limit of {limit}",
+        script.source,
+    )
 
 
 LEVEL_VERSION = 3
@@ -265,7 +324,13 @@ def script_lexicon(script: Script) -> Path | None:
     """The lexicon file a script names in its front matter (``lexicon: words.tsv``), beside it."""
     if not script.meta.lexicon:
         return None
-    return Path(script.source).resolve().parent / script.meta.lexicon
+    folder = Path(script.source).resolve().parent
+    found = (folder / script.meta.lexicon).resolve()
+    if not found.is_relative_to(folder):  # a symlink beside it that leads out: a shared script reads only beside itself
+        raise ScriptError(
+            f"lexicon '{script.meta.lexicon}' must be a file beside the script, not a link out of its folder", script.source
+        )
+    return found
 
 
 def voice_settings(script: Script, engine: SpeechEngine, options: VoiceOptions = VoiceOptions()) -> VoiceSettings:
@@ -285,17 +350,11 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
         if not isinstance(item, Clip) or item.path in clips:
             continue
         try:
-            info = sf.info(str(item.path))
-            if info.duration > MAX_CLIP_S:
-                raise ScriptError(
-                    _("clip lasts {duration:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s").format(
-                        duration=info.duration, MAX_CLIP_S=MAX_CLIP_S
-                    ),
-                    script.source,
-                    item.at.line,
-                    item.at.col,
-                )
-            samples, rate = sf.read(str(item.path), dtype="float32", always_2d=True)
+            mono = read_clip(item.path, mix.sample_rate)
+        except ValueError as problem:
+            raise ScriptError(
+                _("clip {name} {problem}").format(name=item.path.name, problem=problem), script.source, item.at.line, item.at.col
+            ) from None
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             raise ScriptError(
                 _("clip {name} cannot be read as audio ({exc})").format(name=item.path.name, exc=exc),
@@ -303,6 +362,56 @@ def load_clips(script: Script, mix: MixSettings) -> dict[Path, Audio]:
                 item.at.line,
                 item.at.col,
             ) from None
-        mono = Audio(samples.mean(axis=1).astype(np.float32), int(rate))
-        clips[item.path] = level_clip(resample(mono, mix.sample_rate), mix.voice_rms_dbfs, mix.peak_dbfs)
+        clips[item.path] = level_clip(mono, mix.voice_rms_dbfs, mix.peak_dbfs)
     return clips
+
+
+def read_clip(path: Path, sample_rate: int) -> Audio:
+    """A clip as mono at ``sample_rate``, decoded block by block.
+
+    A small file can declare a huge sound (8 channels at 384 kHz for ten
+    minutes: 7 GB as float32), so what its header declares is checked
+    before anything is decoded, and what is decoded is counted (a header
+    can lie): memory stays at the mono result, at most ``MAX_CLIP_S`` at
+    ``sample_rate``.
+
+    Raises ValueError (saying what is too much, to follow "clip NAME"),
+    or what soundfile raises for a file that is not audio.
+    """
+    with sf.SoundFile(str(path)) as file:
+        rate, channels = int(file.samplerate), int(file.channels)
+        declared = file.frames if file.frames < 1 << 62 else 0  # libsndfile says 2**63 - 1 for "unknown"
+        if problem := rules.sound_problem(channels, rate, 0):  # channels and rate first
+            raise ValueError(problem)
+        if declared > int(MAX_CLIP_S * rate):
+            raise ValueError(f"lasts {declared / rate:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s")
+        if problem := rules.sound_problem(channels, rate, declared):
+            raise ValueError(problem)
+        most = min(int(MAX_CLIP_S * rate), rules.MAX_SOUND_SAMPLES // channels)
+        resampler = None
+        if rate != sample_rate:
+            import soxr  # as in audio.resample: band-limited, imports fast
+
+            resampler = soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+        # the result, filled as blocks come (a header that understates the length grows it)
+        samples = np.empty(int((declared or rate) * sample_rate / rate) + 1024, dtype=np.float32)
+        filled = decoded = 0
+
+        def add(chunk: np.ndarray) -> None:
+            nonlocal samples, filled
+            if filled + len(chunk) > len(samples):
+                samples = np.concatenate([samples[:filled], np.empty(len(chunk) + len(samples) // 2, dtype=np.float32)])
+            samples[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+
+        for block in file.blocks(blocksize=CLIP_BLOCK_FRAMES, dtype="float32", always_2d=True):
+            decoded += len(block)
+            if decoded > most:
+                raise ValueError(
+                    f"holds more than a clip may ({MAX_CLIP_S:.0f} s, {rules.MAX_SOUND_SAMPLES:,} samples); its header did not say so"
+                )
+            mono = block.mean(axis=1, dtype=np.float32)
+            add(resampler.resample_chunk(mono) if resampler else mono)
+        if resampler:
+            add(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    return Audio(samples[:filled].copy() if filled < len(samples) - 4096 else samples[:filled], sample_rate)

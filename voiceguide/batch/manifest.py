@@ -20,7 +20,7 @@ bundle's settings and defaults for every track::
     minutes = [2, 5]
     voices = ["auto", "gmw/nl+f3"]
 
-``voice_pack = "anna-nl"`` (a folder beside the manifest, made with
+``voice_pack = "anna-nl"`` (a folder beside the manifest or below it, made with
 ``voiceguide record``) has a trainer's recordings speak, in ``[bundle]``
 for every track, or in a ``[[track]]`` or the ``[grid]``.
 
@@ -42,8 +42,10 @@ from pathlib import Path
 
 from .. import rules
 from ..errors import ScriptError
-from ..exercises import EXERCISES, did_you_mean, find_builtin, load_script
+from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
 from ..i18n import _
+from ..inputs import InputFileError, is_regular_file, read_limited
+from ..script import Script
 
 Place = tuple[int, int]
 """A (line, column) in the manifest; (0, 0) when unknown."""
@@ -124,28 +126,49 @@ def read_manifest(path: str | Path) -> Manifest:
     """
     path = Path(path)
     text = _read_text(path)
+    if long_key := _LONG_KEY.search(text):
+        before = text[: long_key.start()].split("\n")
+        raise ManifestError(
+            f"a key with more than {_MAX_KEY_PARTS} dotted parts; a manifest's keys have at most two",
+            path,
+            len(before),
+            len(before[-1]) + 1,
+        )
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
+        raise ManifestError("not valid TOML: arrays or tables are nested too deeply", path) from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         line, col = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
         raise ManifestError(_("not valid TOML: {message}").format(message=message), path, line, col) from None
+    except ValueError:  # tomllib turns digits into an int: Python refuses more than 4300 of them
+        raise ManifestError(_("not valid TOML: a number has too many digits"), path) from None
     return _Checker(path, _Places(text)).manifest(data)
+
+
+_MAX_KEY_PARTS = 32
+_LONG_KEY = re.compile(
+    r"""(?<![\w"'-])(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+){""" + str(_MAX_KEY_PARTS) + "}"
+)
+"""A dotted key longer than any manifest needs. tomllib takes time growing
+with the square of a key's parts (a 1 MB key ``a.a.a...`` would take
+hours), so such a key is refused before tomllib sees it. Possessive
+quantifiers and the lookbehind (a try starts only where a part starts)
+keep this search linear."""
 
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, rules.MAX_MANIFEST_BYTES, "manifest")
     except FileNotFoundError:
         raise ManifestError(_("no such manifest file"), path) from None
+    except InputFileError as exc:
+        raise ManifestError(exc.reason, path) from None
     except OSError as exc:
-        raise ManifestError(_("cannot read the manifest ({reason})").format(reason=exc.strerror or exc), path) from None
-    if len(raw) > rules.MAX_MANIFEST_BYTES:
-        raise ManifestError(
-            _("manifest is larger than {MAX_MANIFEST_BYTES} MB").format(MAX_MANIFEST_BYTES=rules.MAX_MANIFEST_BYTES // 1000000),
-            path,
-        )
+        reason = (exc.strerror or str(exc)).lower()
+        raise ManifestError(_("cannot read the manifest ({reason})").format(reason=reason), path) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -157,7 +180,9 @@ def _read_text(path: Path) -> str:
 
 # --- where things stand -------------------------------------------------------------
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\[\]#]+?)\s*(\]\]?)\s*(#.*)?$")
+_HEADER = re.compile(r"^\s*(\[\[?)([^\[\]#]*)(\]\]?)\s*(#.*)?$")
+"""A table header; its name is stripped in code. (A lazy name between two
+``\\s*`` took cubic time on a line of spaces inside a multi-line string.)"""
 _KEY = re.compile(r"^(\s*)([\"']?)([A-Za-z0-9_-]+)\2\s*=")
 
 
@@ -175,8 +200,8 @@ class _Places:
         seen: Counter[str] = Counter()
         for number, raw in enumerate(text.splitlines(), start=1):
             header = _HEADER.match(raw)
-            if header and len(header.group(1)) == len(header.group(3)):
-                name = header.group(2).strip("\"' ") + ("[]" if header.group(1) == "[[" else "")
+            if header and len(header.group(1)) == len(header.group(3)) and header.group(2).strip():
+                name = header.group(2).strip().strip("\"' ") + ("[]" if header.group(1) == "[[" else "")
                 current = (name, seen[name])
                 seen[name] += 1
                 self.tables.setdefault(current, (number, len(raw) - len(raw.lstrip()) + 1))
@@ -203,6 +228,15 @@ class _Places:
 # --- values -------------------------------------------------------------------------
 # Each checks one value and returns it as the track will use it, or raises
 # ValueError with the message to show.
+
+
+def _plain(key: str, value: object) -> None:
+    """Refuse a string that holds a character no text may hold (see
+    :data:`rules.UNSAFE_CHARACTER`): a line break in a title would add
+    entries to the playlist, ESC reaches terminals, a NUL cuts speech short."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and (problem := rules.text_problem(text, key)):
+            raise ValueError(problem)
 
 
 def _minutes(value: object) -> float:
@@ -295,7 +329,7 @@ def _string(key: str) -> Callable[[object], str]:
 
 def _folder(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(_("voice_pack must be a folder (made with 'voiceguide record'), beside the manifest or a full path"))
+        raise ValueError(_("voice_pack must be a folder (made with 'voiceguide record') beside the manifest"))
     return value
 
 
@@ -355,6 +389,7 @@ class _Checker:
             if key not in checks:
                 continue
             try:
+                _plain(key, value)
                 good[key] = checks[key](value)
             except ValueError as problem:
                 self.report(str(problem), self.places.key(table_name, index, key))
@@ -470,6 +505,7 @@ class _Checker:
         good = []
         for item in value:
             try:
+                _plain(key, item)
                 good.append(check(item))
             except ValueError as problem:
                 self.report(str(problem), place)
@@ -544,7 +580,13 @@ class _Checker:
             return None
         from ..speech.pack import VoicePack, VoicePackError
 
-        folder = (self.path.parent / relative).resolve()
+        folder = _beside(self.path, relative)
+        if folder is None:  # a shared manifest reads only beside itself
+            self.report(
+                f"voice pack '{relative}' must be a folder in the manifest's folder or below it, without '..' or an absolute path",
+                places["voice_pack"],
+            )
+            return False
         try:
             VoicePack.open(folder, language)
         except VoicePackError as exc:
@@ -574,8 +616,16 @@ class _Checker:
                 return None
             return (builtin.name, builtin.language, *self._script_title(builtin.name, builtin.language))
         relative = values["script"]
-        script_path = (self.path.parent / relative).resolve()
-        if not script_path.is_file():
+        script_path = _beside(self.path, relative)
+        if script_path is None:
+            self.report(
+                _(
+                    "script '{relative}' must be a file in the manifest's folder or below it, without '..' or an absolute path"
+                ).format(relative=relative),
+                places["script"],
+            )
+            return None
+        if not is_regular_file(script_path):
             self.report(_("script file '{relative}' not found next to the manifest").format(relative=relative), places["script"])
             return None
         try:
@@ -589,7 +639,7 @@ class _Checker:
 
     def _script_title(self, source: str, language: str | None) -> tuple[str, str]:
         if (source, language) not in self.titles:
-            script = load_script(source, language)
+            script = track_script(source, language)
             self.titles[source, language] = (script.meta.title, script.meta.author)
         return self.titles[source, language]
 
@@ -609,6 +659,30 @@ class _Checker:
             self.report(_("file '{file}' must end in .{fmt} (the bundle's format)").format(file=file, fmt=fmt), places["file"])
             return None
         return file
+
+
+def track_script(source: str, language: str | None = None) -> Script:
+    """A track's script: ``source`` is an absolute path (a ``script``,
+    checked to lie beside the manifest) or a built-in's name (an ``exercise``)."""
+    if Path(source).is_absolute():
+        return load_script(source, language)
+    return load_builtin(source, language)
+
+
+def _beside(manifest: Path, relative: str) -> Path | None:
+    """The script ``relative`` names, when it lies in the manifest's folder
+    or below it (after following symlinks); None for an absolute path, a
+    '..' or a link that leads elsewhere. A shared manifest must not turn
+    any file on the disk into a bundle's audio and page."""
+    name = Path(relative)
+    if name.is_absolute() or ".." in name.parts or name.drive:
+        return None
+    try:
+        folder = manifest.resolve().parent
+        found = (folder / name).resolve()
+    except (OSError, RuntimeError, ValueError):  # a name too long, a symlink loop, a NUL
+        return None
+    return found if found.is_relative_to(folder) else None
 
 
 def _slug(text: str) -> str:

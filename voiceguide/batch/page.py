@@ -23,7 +23,9 @@ from urllib.parse import quote
 
 from ..atomic import AtomicFile, write_atomically
 from ..clock import format_clock
+from ..errors import UsageError
 from ..i18n import session_translation
+from ..rules import UNSAFE_CHARACTER
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
@@ -52,12 +54,20 @@ def write_page(
 
 def playlist_text(manifest: Manifest, results: Iterable[TrackResult]) -> str:
     """An extended M3U playlist; each entry says ``artist - title`` as the file's tags do."""
-    lines = ["#EXTM3U", f"#PLAYLIST:{manifest.title}"]
+    lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(manifest.title)}"]
     for result in results:
         track = result.track
-        lines.append(f"#EXTINF:{round(result.duration_s)},{track.artist + ' - ' if track.artist else ''}{track.title}")
-        lines.append(track.file)
+        lines.append(
+            f"#EXTINF:{round(result.duration_s)},{_one_line(track.artist + ' - ' if track.artist else '')}{_one_line(track.title)}"
+        )
+        lines.append(_one_line(track.file))
     return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    """Text that cannot start a playlist entry of its own: the manifest's
+    check refuses line breaks and control characters, and this keeps it so."""
+    return UNSAFE_CHARACTER.sub(" ", text)
 
 
 def index_html(manifest: Manifest, results: list[TrackResult]) -> str:
@@ -107,9 +117,50 @@ def transcript_file(track: Track, transcript: str) -> str:
     return str(Path(track.file).with_suffix(f".{transcript}"))
 
 
+ZIP_COMMENT = b"voiceguide bundle"
+"""Marks a zip as voiceguide's: only such a zip is replaced by a rerun."""
+
+
+def zip_path(folder: Path) -> Path:
+    """``FOLDER.zip`` beside the bundle folder (``bundle.v2`` gives
+    ``bundle.v2.zip``: the name is added to, never swapped).
+
+    Raises UsageError for a folder without a name of its own (``/``)."""
+    if folder.name in ("", ".", ".."):  # '.', '..', '/': the folder's real name, if it has one
+        folder = folder.resolve()
+        if not folder.name:
+            raise UsageError(f"{folder} has no name to give the zip; pass a folder such as -o bundle")
+    return folder.with_name(folder.name + ".zip")
+
+
+def check_zip_target(folder: Path) -> Path:
+    """Where the zip goes, before any work: a file there that voiceguide did not
+    make is never replaced (UsageError), nor is a folder or a device."""
+    archive = zip_path(folder)
+    try:
+        if archive.is_dir() or (archive.exists() and not archive.is_file()):
+            raise UsageError(f"{archive} is not a regular file; move it away or pass another folder")
+        if archive.exists() and not _ours(archive):
+            raise UsageError(f"{archive} exists and was not made by voiceguide; move it away or pass another folder")
+    except OSError as exc:
+        raise UsageError(f"{archive}: {(exc.strerror or str(exc)).lower()}") from None
+    return archive
+
+
+def _ours(archive: Path) -> bool:
+    try:
+        with zipfile.ZipFile(archive) as existing:
+            return existing.comment == ZIP_COMMENT
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
 def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult]) -> Path:
-    """``FOLDER.zip`` beside the folder, with every track, transcript, the playlist and the page."""
-    archive = folder.with_suffix(".zip")
+    """``FOLDER.zip`` beside the folder, with every track, transcript, the
+    playlist and the page, under ``FOLDER/`` (the folder's real name: never
+    ``..``, so unpacking it stays where it is unpacked)."""
+    archive = check_zip_target(folder)
+    top = archive.name.removesuffix(".zip")
     names = [r.track.file for r in results]
     if manifest.transcript:
         names += [transcript_file(r.track, manifest.transcript) for r in results]
@@ -117,8 +168,9 @@ def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult]) -> 
     with AtomicFile(archive, replace=True) as out:
         assert out.file is not None
         with zipfile.ZipFile(out.file, "w", compression=zipfile.ZIP_STORED) as bundle:
+            bundle.comment = ZIP_COMMENT
             for name in names:
-                if (folder / name).is_file():
-                    bundle.write(folder / name, f"{folder.name}/{name}")
+                if (folder / name).is_file() and not (folder / name).is_symlink():  # only what it wrote
+                    bundle.write(folder / name, f"{top}/{name}")
         out.commit()
     return archive

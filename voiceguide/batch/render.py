@@ -17,27 +17,37 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import signal
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..atomic import write_atomically
-from ..errors import ScriptError, VoiceguideError
-from ..exercises import load_script
+from .. import rules
+from ..atomic import pid_alive, write_atomically
+from ..errors import ScriptError, UsageError, VoiceguideError
 from ..i18n import _
+from ..inputs import read_limited
 from ..script import Clip
-from .manifest import Manifest, ManifestError, Track
-from .page import transcript_file, write_page
+from .manifest import Manifest, ManifestError, Track, track_script
+from .page import INDEX, PLAYLIST, check_zip_target, transcript_file, write_page
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".voiceguide-batch.json"
 STATE_VERSION = 2
+MAX_STATE_BYTES = 64_000_000
+"""A state file larger than this is not read (every track is rendered again)."""
 """Bumped when what the state records changes: older state is not trusted."""
 
 
@@ -86,7 +96,7 @@ def _prepare(manifest: Manifest, track: Track):
     from ..session import VoiceOptions, prepare_session
     from ..sinks.export import preferred_sample_rate
 
-    script = load_script(track.source, track.language)
+    script = track_script(track.source, track.language)
     script = replace(script, meta=replace(script.meta, title=track.title, author=track.artist))
     return prepare_session(
         script,
@@ -146,8 +156,82 @@ def _in_worker(work: Callable, *args) -> _Outcome:
         return _Outcome(reason=f"unexpected {type(exc).__name__}: {exc}")
 
 
-def _pool(count: int, jobs: int | None) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=max(1, min(jobs or os.cpu_count() or 1, count or 1)))
+def _result(future: Future) -> _Outcome:
+    """A worker's outcome; when the worker itself died (killed, out of
+    memory), that as the track's reason."""
+    try:
+        return future.result()
+    except BrokenExecutor:
+        return _Outcome(reason="its worker process died (killed, or out of memory)")
+
+
+@contextmanager
+def _pool(count: int, jobs: int | None) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes for ``count`` tracks that never outlive the batch.
+
+    Leaving normally waits for the work; leaving by an exception (Ctrl-C,
+    SIGTERM, an error) cancels what has not started and stops what runs at
+    once: a track being written is discarded whole (its files are atomic),
+    and tracks done so far are already recorded, so a rerun renders only
+    the rest. A batch killed with SIGKILL takes its workers along (see
+    :func:`_worker_start`).
+    """
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(jobs or os.cpu_count() or 1, count or 1)),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
+    )
+    try:
+        yield pool
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+PR_SET_PDEATHSIG = 1
+WORKER_STOP_S = 5.0
+"""How long a stopped worker gets to end on SIGTERM before SIGKILL."""
+
+
+def _worker_start(parent_pid: int) -> None:
+    """Set up a worker: it dies with the batch (Linux: the kernel sends it
+    SIGKILL when the batch process ends, even by SIGKILL, where the pool's
+    own pipes would leave it waiting forever), and it leaves Ctrl-C to the
+    batch, which stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the batch's handler (a fork inherits it): just end
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the batch ended before prctl took effect
+        os._exit(1)
+    if not sys.platform.startswith("linux"):  # no PR_SET_PDEATHSIG: watch for the batch to go
+        threading.Thread(target=_exit_with, args=(parent_pid,), name="voiceguide-orphan-watch", daemon=True).start()
+
+
+def _exit_with(parent_pid: int) -> None:
+    """End this worker once its batch is gone (macOS reparents it; Windows
+    keeps the old parent pid, whose process is then no longer there)."""
+    while os.getppid() == parent_pid and pid_alive(parent_pid):
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel the tracks not started and end the workers now (SIGTERM, then SIGKILL)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # the pool has no public handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    for worker in workers:
+        worker.join(WORKER_STOP_S)
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
 
 
 # --- planning -------------------------------------------------------------------------
@@ -174,7 +258,7 @@ def plan_tracks(manifest: Manifest, tracks: Iterable[Track] | None = None, *, jo
     with _pool(len(todo), jobs) as pool:
         futures = {pool.submit(_in_worker, plan_track, manifest, track): track for track in todo}
         for future in as_completed(futures):
-            track, outcome = futures[future], future.result()
+            track, outcome = futures[future], _result(future)
             if outcome.reason is None:
                 lengths[track.file] = outcome.value  # type: ignore[assignment]
             elif outcome.script_errors:
@@ -221,9 +305,9 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
     the voiceguide version."""
     from ..sinks.tags import _version
 
-    script = load_script(track.source, track.language)
+    script = track_script(track.source, track.language)
     clips = sorted({str(item.path) for item in script.items if isinstance(item, Clip)})
-    clip_digests = [hashlib.sha256(Path(clip).read_bytes()).hexdigest() for clip in clips]
+    clip_digests = [_file_sha256(Path(clip)) for clip in clips]
     places = ("line", "col", "source_at", "length_at", "voice_at")
     identity = {
         "track": {key: value for key, value in asdict(track).items() if key not in places},
@@ -262,6 +346,9 @@ def render_bundle(
     ``failures`` says which failed and why.
     """
     folder = Path(folder)
+    if make_zip:
+        check_zip_target(folder)  # before any work: an unrelated file of that name is never replaced
+    check_bundle_folder(folder, manifest)
     state = _read_state(folder)
     fingerprints = {track.file: track_fingerprint(manifest, track) for track in manifest.tracks}
     outcome = BundleResult(folder)
@@ -279,6 +366,10 @@ def render_bundle(
         raise VoiceguideError(
             _("{folder}: cannot create the bundle folder ({strerror})").format(folder=folder, strerror=exc.strerror)
         ) from None
+    if todo:  # the files about to be written are this bundle's, even if a stop comes before they are recorded
+        for track in todo:
+            state[track.file] = {"files": _outputs(manifest, track)}
+        _write_state(folder, state)
     done = 0
     for result in outcome.results:
         done += 1
@@ -288,7 +379,7 @@ def render_bundle(
         with _pool(len(todo), jobs) as pool:
             futures = {pool.submit(_in_worker, render_track, manifest, track, folder): track for track in todo}
             for future in as_completed(futures):
-                track, rendered = futures[future], future.result()
+                track, rendered = futures[future], _result(future)
                 if rendered.reason is None:
                     outcome.results.append(rendered.value)  # type: ignore[arg-type]
                     state[track.file] = _record(folder, manifest, rendered.value, fingerprints[track.file])  # type: ignore[arg-type]
@@ -304,8 +395,63 @@ def render_bundle(
     return outcome
 
 
+def check_bundle_folder(folder: Path, manifest: Manifest) -> None:
+    """Before any work: the bundle replaces no file it did not write.
+
+    A manifest names its tracks' files: pointed at a folder of one's own
+    (``-o ~/Music``), ``file = "favourite.mp3"`` would replace a file
+    voiceguide never wrote. So a track, transcript, playlist or page may
+    replace only a file an earlier run of a bundle recorded in this folder's
+    state file (any version of it). Folders where a file goes are left to
+    the export, which names them.
+
+    Raises UsageError naming the first few such files.
+    """
+    written = _written_names(folder)
+    names = [name for track in manifest.tracks for name in _outputs(manifest, track)] + [PLAYLIST, INDEX]
+    foreign = []
+    for name in names:
+        try:
+            info = os.lstat(folder / name)
+        except OSError:
+            continue  # not there (or not reachable: writing it will say why)
+        if stat.S_ISDIR(info.st_mode) or (written is not None and (name in written or name in (PLAYLIST, INDEX))):
+            continue
+        foreign.append(name)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise UsageError(
+            f"{folder} holds {shown}, which no bundle wrote there; move {'it' if len(foreign) == 1 else 'them'} away "
+            "or pass another folder"
+        )
+
+
+def _written_names(folder: Path) -> set[str] | None:
+    """The file names the folder's state file says a bundle wrote (or was
+    writing); None when the folder has no state file it can read."""
+    try:
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    tracks = state.get("tracks") if isinstance(state, dict) else None
+    if not isinstance(tracks, dict):
+        return None
+    names: set[str] = set()
+    for entry in tracks.values():
+        files = entry.get("files") if isinstance(entry, dict) else None
+        if isinstance(files, dict | list):
+            names.update(name for name in files if isinstance(name, str))
+    return names
+
+
 def _outputs(manifest: Manifest, track: Track) -> list[str]:
     return [track.file] + ([transcript_file(track, manifest.transcript)] if manifest.transcript else [])
+
+
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks (a clip may be large)."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _digest(path: Path) -> dict | None:
@@ -337,15 +483,17 @@ def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerp
         return None
     lines = entry.get("lines")
     duration = entry.get("duration_s")
-    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines) or not isinstance(duration, int | float):
+    if not isinstance(lines, list) or not all(isinstance(line, str) and rules.unsafe_character(line) is None for line in lines):
         return None
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 <= duration <= rules.MAX_SESSION_LIMIT_S:
+        return None  # JSON allows NaN and Infinity
     return TrackResult(track, False, float(duration), manifest.transcript, tuple(lines))
 
 
 def _read_state(folder: Path) -> dict:
     try:
-        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # missing, damaged or not ours: render again
         return {}
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not isinstance(state.get("tracks"), dict):
         return {}

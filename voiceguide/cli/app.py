@@ -4,6 +4,7 @@ library's errors, Ctrl-C and SIGTERM become one line and an exit code."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -11,7 +12,7 @@ import click
 from .. import i18n
 from ..errors import VoiceguideError
 from ..i18n import N_, _
-from .options import data_dir_option
+from .options import data_dir_option, printable
 from .signals import Terminated, sigterm_raises
 
 
@@ -52,8 +53,15 @@ class _Group(click.Group):
                 return super().invoke(ctx)
             except VoiceguideError as exc:
                 for line in str(exc).splitlines() or [""]:  # a ScriptError may carry several, one per line
-                    click.echo(f"voiceguide: {line}", err=True)
+                    click.echo(f"voiceguide: {printable(line)}", err=True)
                 sys.exit(exc.exit_code)
+            except OSError as exc:  # the file system refused something no check foresaw; often the output itself
+                _quiet_stdout()
+                if isinstance(exc, BrokenPipeError):
+                    sys.exit(1)  # the reader went away (| head): nothing to say
+                where = f"{printable(exc.filename)}: " if exc.filename else "cannot write the output: "
+                click.echo(f"voiceguide: {where}{(exc.strerror or str(exc)).lower()}", err=True)
+                sys.exit(1)
             except KeyboardInterrupt:
                 click.echo("voiceguide: " + _("interrupted"), err=True)
                 sys.exit(130)
@@ -151,6 +159,20 @@ def cli(verbose: bool) -> None:
     default, --lang en for English). Any script file works too.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="voiceguide: %(message)s")
+
+
+def _quiet_stdout() -> None:
+    """When standard output cannot take what is pending (a full disk, a closed
+    pipe), drop it, so that Python's exit does not fail on it once more."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ small output helpers."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,26 @@ from ..session import VoiceOptions
 from ..speech.engine import ENGINES
 
 
+class _FloatRange(click.FloatRange):
+    """click's FloatRange, without ``nan`` (every comparison with it is
+    False, so click lets it through) or other values the rules' range refuses."""
+
+    def __init__(self, allowed: rules.Range):
+        super().__init__(allowed.low, allowed.high)
+        self.allowed = allowed
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number not in self.allowed:
+            self.fail(f"must be {self.allowed.describe()}, not {number}", param, ctx)
+        return number
+
+
 def range_type(allowed: rules.Range) -> click.ParamType:
     """A click type for a range of :mod:`voiceguide.rules`."""
-    kind = click.IntRange if allowed.whole else click.FloatRange
-    return kind(int(allowed.low) if allowed.whole else allowed.low, int(allowed.high) if allowed.whole else allowed.high)
+    if allowed.whole:
+        return click.IntRange(int(allowed.low), int(allowed.high))
+    return _FloatRange(allowed)
 
 
 def voice_options(command: Callable) -> Callable:
@@ -125,8 +142,24 @@ def data_dir() -> Path | None:
     return click.get_current_context().meta.get(DATA_DIR_KEY)
 
 
+def printable(text: object) -> str:
+    """``text`` with every character that could steer a terminal (ESC, a
+    line break, a bidirectional override; see :data:`rules.UNSAFE_CHARACTER`)
+    shown as an escape such as ``\\x1b``; a byte that was not UTF-8 as ``\\xe9``.
+    Stored text (a diary, a file name) reaches the terminal only through this."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if 0xDC80 <= code <= 0xDCFF:  # a byte kept by surrogateescape
+            return f"\\x{code - 0xDC00:02x}"
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return rules.UNSAFE_CHARACTER.sub(escape, str(text))
+
+
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    """Columns padded to their widest cell, two spaces apart."""
+    """Columns padded to their widest cell, two spaces apart (cells made :func:`printable`)."""
+    rows = [tuple(printable(cell) for cell in row) for row in rows]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
     for row in (header, *rows):
         cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]

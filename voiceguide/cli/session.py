@@ -14,13 +14,14 @@ from ..exercises import list_builtins, load_script
 from ..i18n import N_, _, format_decimal, ngettext
 from ..lint import check_script
 from ..session import prepare_session
-from ..sinks.export import ExportResult, default_output, existing_targets, export_session, preferred_sample_rate
+from ..sinks.export import ExportResult, check_targets, default_output, existing_targets, export_session, preferred_sample_rate
 from ..timeline import BREATH_KINDS, Kind, Timeline, spoken_texts, target_seconds
 from .options import (
     ambience_options,
     lang_option,
     length_options,
     mix_request,
+    printable,
     quiet_option,
     range_type,
     table,
@@ -156,7 +157,7 @@ def check(script: str, lang: str | None) -> None:
     """
     findings = check_script(script, language=lang)
     for finding in findings:
-        click.echo(str(finding), err=finding.severity == rules.Severity.ERROR)
+        click.echo(printable(finding), err=finding.severity == rules.Severity.ERROR)
     if any(f.severity == rules.Severity.ERROR for f in findings):
         sys.exit(2)
     warnings = len(findings)
@@ -232,6 +233,7 @@ def export(
         if not confirm(_("Replace {files}?").format(files=names)):
             raise VoiceguideError(_("kept {files}; nothing was written").format(files=names))
         force = True
+    check_targets(output, options["transcript"], force)  # before the speech is made
     sample_rate = int(options["sample_rate"]) if options["sample_rate"] else preferred_sample_rate(output)
     with ProgressLine(enabled=False if quiet else None, label=output.name) as progress:
         session = prepare_session(

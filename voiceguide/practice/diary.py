@@ -4,6 +4,7 @@ helped, and tension before and after (0-10)."""
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -81,12 +82,13 @@ def parse_tension(value: int | str, which: str | None = None) -> int:
     """A tension rating: a whole number from 0 (calm) to 10."""
     if isinstance(value, bool):
         value = str(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,2}", value.strip()):
+        value = int(value.strip())  # ASCII digits only: '²' is a digit to str.isdigit() but not to int()
     if not isinstance(value, int) or not 0 <= value <= 10:
+        shown = value if not isinstance(value, str) or len(value) <= 20 else value[:20] + "..."
         raise UsageError(
             _("{which} must be a whole number from 0 (calm) to 10, not '{value}'").format(
-                which=which or _("tension"), value=value
+                which=which or _("tension"), value=shown
             )
         )
     return value

@@ -11,9 +11,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from .. import rules
 from ..errors import UsageError
 from ..exercises import EXERCISES, find_builtin
 from ..i18n import _
+from ..inputs import is_regular_file
 from .store import MAX_EXERCISE_CHARS, database, one_line, timestamp, transaction
 
 log = logging.getLogger(__name__)
@@ -73,10 +75,11 @@ def exercise_key(name_or_path: str | Path, language: str | None = None) -> tuple
     file's name (``scripts/my-script.vg`` -> ``my-script.vg``)."""
     text = str(name_or_path)
     path = Path(text)
-    builtin = None if path.is_file() else find_builtin(text, language)
+    builtin = None if is_regular_file(path) else find_builtin(text, language)
     if builtin is not None:
         return builtin.name, builtin.language
-    return path.name or text, language or ""
+    # a file name may hold anything but '/' and NUL; what is logged (and listed) is plain text
+    return rules.UNSAFE_CHARACTER.sub("\ufffd", path.name or text), language or ""
 
 
 # --- the practice log -----------------------------------------------------------------------
@@ -273,7 +276,7 @@ def resolve_exercise(name: str, *, data_dir: str | Path | None = None) -> str:
     """The logged name of ``name`` (see ``exercise_key``); a UsageError when
     it is neither a built-in, a script file nor an exercise in the log."""
     key, _language = exercise_key(name)
-    if key in EXERCISES or Path(name).is_file() or key in {total.exercise for total in totals_by_exercise(data_dir=data_dir)}:
+    if key in EXERCISES or is_regular_file(name) or key in {total.exercise for total in totals_by_exercise(data_dir=data_dir)}:
         return key
     raise UsageError(
         _("'{name}' is neither a built-in exercise ({items}) nor in the practice log; see 'voiceguide log'").format(

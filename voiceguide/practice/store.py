@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from .. import rules
 from ..errors import PracticeDataError, UsageError
 from ..i18n import _
 
@@ -219,6 +220,9 @@ def one_line(text: object, what: str, limit: int) -> str:
     if not isinstance(text, str):
         raise UsageError(_("{what} must be text").format(what=what))
     cleaned = " ".join(text.split())  # newlines and runs of spaces become one space
+    problem = rules.text_problem(cleaned, what)
+    if problem:  # ESC and friends would reach the terminal of whoever lists the diary
+        raise UsageError(problem)
     if not cleaned:
         raise UsageError(_("{what} is empty; write a few words").format(what=what))
     if len(cleaned) > limit:

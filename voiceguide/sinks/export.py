@@ -29,6 +29,7 @@ No dither, no timestamps: the same script and settings give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -43,7 +44,7 @@ import numpy as np
 import soundfile as sf
 from mutagen import MutagenError
 
-from ..atomic import AtomicFile
+from ..atomic import AtomicFile, commit_together
 from ..audio import Blocks, db_to_gain, resample
 from ..dsp.loudness import (
     DEFAULT_CEILING_DBTP,
@@ -63,7 +64,7 @@ from ..errors import ExportError, UsageError
 from ..i18n import _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
-from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS
+from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS, text_problem
 from .mp3 import Mp3Writer, lame_input_gain
 from .tags import LoudnessTags, session_tags, write_tags
 from .transcript import render_transcript
@@ -243,7 +244,7 @@ def existing_targets(path: str | Path, transcript: str | None = None) -> list[Pa
     """The files an export would replace."""
     path = Path(path)
     targets = [path] + ([transcript_path(path, transcript)] if transcript else [])
-    return [target for target in targets if target.exists()]
+    return [target for target in targets if os.path.lexists(target)]  # False for a name too long, not an error
 
 
 def session_mixer(session, sample_rate: int) -> Mixer:
@@ -320,6 +321,8 @@ def export_session(
         )
     if bitrate_kbps is not None and fmt.container != "MP3":
         raise UsageError(_("--bitrate applies to MP3; {name} is written at its encoder's default quality").format(name=fmt.name))
+    if album is not None and (problem := text_problem(album, "the album")):
+        raise UsageError(problem)
     if loudness_lufs not in LOUDNESS_LUFS:
         raise UsageError(
             LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
@@ -329,7 +332,7 @@ def export_session(
     rate = mixer.sample_rate
     if fmt.container == "MP3":
         bitrate_kbps = check_mp3_bitrate(bitrate_kbps or DEFAULT_MP3_KBPS, rate)
-    _check_targets(path, transcript, force)
+    check_targets(path, transcript, force)
 
     timeline = mixer.timeline
     tags = session_tags(timeline, album=album, track=track)
@@ -337,16 +340,23 @@ def export_session(
 
     audio_file = AtomicFile(path, replace=force)
     text_file = AtomicFile(transcript_path(path, transcript), replace=force) if transcript else None
+    files = [audio_file] + ([text_file] if text_file else [])
     try:
-        audio_file.open()  # before any work: a read-only or forbidden folder fails at once
+        for file in files:
+            file.open()  # before any work: a read-only or forbidden folder fails at once
     except OSError as exc:
+        for file in files:
+            file.discard()
         raise ExportError(
             _("{path}: cannot write in {folder} ({reason})").format(
                 path=path, folder=audio_file.folder, reason=(exc.strerror or str(exc)).lower()
             )
         ) from None
     try:
-        with audio_file as out:
+        with contextlib.ExitStack() as stack:
+            for file in files:
+                stack.enter_context(file)
+            out = audio_file
             voice, whole = mix_profiles(mixer)
             codec_db = _codec_level_change(fmt, bitrate_kbps, mixer, subtype, voice)
             plan = plan_levels(
@@ -370,13 +380,10 @@ def export_session(
             assert out.file is not None
             write_tags(out.file, fmt.tag_kind, replace(tags, loudness=loudness))
             if text_file is not None and transcript_text is not None:
-                with text_file as text_out:
-                    assert text_out.file is not None
-                    text_out.file.write(transcript_text.encode("utf-8"))
-                    audio_file.commit()
-                    text_file.commit()
-            else:
-                audio_file.commit()
+                assert text_file.file is not None
+                text_file.file.write(transcript_text.encode("utf-8"))
+            # the audio and its transcript appear together or not at all
+            commit_together(*files)
     except FileExistsError as exc:
         raise ExportError(
             _("{file} appeared while exporting; pass --force to replace it").format(file=exc.filename or path)
@@ -400,24 +407,40 @@ def export_session(
     )
 
 
-def _check_targets(path: Path, transcript: str | None, force: bool) -> None:
-    if path.is_dir():
-        raise ExportError(
-            _("{path} is a folder; give a file name such as {example}").format(path=path, example=path / "session.mp3")
-        )
+def check_targets(path: Path, transcript: str | None = None, force: bool = False) -> None:
+    """Every file the export would write can be written, before any work
+    starts: a transcript that could not be written must not cost the old audio.
+
+    Makes the folder it writes into. Raises ExportError: a folder that
+    cannot be made, a folder or a device or pipe where a file goes, a name
+    the file system cannot hold; UsageError: a file that exists (without
+    ``force``)."""
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
-        except OSError as exc:
-            raise ExportError(
-                _("{path}: cannot create the folder {folder} ({reason})").format(
-                    path=path, folder=folder, reason=(exc.strerror or str(exc)).lower()
+    try:
+        for target in [path] + ([transcript_path(path, transcript)] if transcript else []):
+            if target.is_dir():
+                example = target / "session.mp3" if target == path else target.with_name("session.vtt")
+                raise ExportError(
+                    _("{path} is a folder; give a file name such as {example}").format(path=target, example=example)
                 )
-            ) from None
-    if not force:
-        for target in existing_targets(path, transcript):
-            raise UsageError(_("{target} already exists; pass --force to replace it").format(target=target))
+            if target.exists() and not target.is_file():
+                raise ExportError(
+                    _("{target} is not a regular file (a device or a pipe); give another file name").format(target=target)
+                )
+            if target.exists() and not force:
+                raise UsageError(_("{target} already exists; pass --force to replace it").format(target=target))
+        if not folder.is_dir():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
+            except OSError as exc:
+                raise ExportError(
+                    _("{path}: cannot create the folder {folder} ({reason})").format(
+                        path=path, folder=folder, reason=(exc.strerror or str(exc)).lower()
+                    )
+                ) from None
+    except OSError as exc:
+        problem = f"{exc.filename or path}: {(exc.strerror or str(exc)).lower()}"
+        raise (UsageError if exc.errno == errno.ENAMETOOLONG else ExportError)(problem) from None
 
 
 def _write_audio(

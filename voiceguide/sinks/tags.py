@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..clock import format_timestamp, parse_timestamp
+from ..rules import UNSAFE_CHARACTER
 from ..timeline import Timeline
 
 DEFAULT_ALBUM = "voiceguide"
@@ -99,7 +100,10 @@ def script_name(source: str) -> str:
     """A script's name for people: ``zelfkalmering.nl.vg (built-in)`` or the file name."""
     if source.startswith("<built-in ") and source.endswith(">"):
         return f"{source[len('<built-in ') : -1]} (built-in)"
-    return Path(source).name or source
+    name = Path(source).name or source
+    # a file name is bytes: one that is not UTF-8 (a Latin-1 name) becomes U+FFFD, as do control characters
+    name = os.fsencode(name).decode("utf-8", errors="replace")
+    return UNSAFE_CHARACTER.sub("\ufffd", name)
 
 
 def _version() -> str:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import struct
 import zlib
 from dataclasses import asdict, dataclass
@@ -15,10 +16,15 @@ import numpy as np
 
 from ..atomic import write_atomically
 from ..audio import Audio
+from ..errors import VoiceguideError
+from ..inputs import read_limited
 from .engine import VoiceSettings
 
 log = logging.getLogger(__name__)
 
+MAX_ENTRY_BYTES = 64_000_000
+"""A phrase entry larger than this (12 minutes at 44.1 kHz) is not read."""
+MAX_JSON_CACHE_BYTES = 4_000_000
 _CACHE_MAGIC = b"VGC1"
 _CACHE_HEADER = struct.Struct("<4sIII")
 
@@ -42,15 +48,81 @@ def default_cache_dir() -> Path:
 
 def private_folder(folder: Path) -> Path:
     """Create ``folder`` inside the cache folder, every level of it readable
-    by the user only (the cache root's own parents are left as they are)."""
+    by the user only (the cache root's own parents are left as they are).
+
+    Raises OSError when it cannot be made, :class:`UntrustedCacheError`
+    (an OSError) when it exists but is not the user's own (see :func:`cache_problem`).
+    """
     root = cache_root()
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    current = root
-    for part in folder.relative_to(root).parts if folder.is_relative_to(root) else ():
-        current = current / part
-        current.mkdir(mode=0o700, exist_ok=True)
+    levels = (
+        [root, *(root / Path(*folder.relative_to(root).parts[:n]) for n in range(1, len(folder.relative_to(root).parts) + 1))]
+        if folder.is_relative_to(root)
+        else []
+    )
+    for level in levels:  # each checked before anything is made inside it
+        level.mkdir(mode=0o700, parents=level == root, exist_ok=True)
+        if problem := cache_problem(level):
+            raise UntrustedCacheError(problem)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if problem := cache_problem(folder):
+        raise UntrustedCacheError(problem)
     return folder
+
+
+class UntrustedCacheError(OSError):
+    """A cache folder that someone else could have written into."""
+
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.strerror = problem
+
+
+_WARNED: set[str] = set()
+
+
+def cache_problem(folder: Path) -> str | None:
+    """Why what is in ``folder`` may not be trusted, else None.
+
+    A cache decides what is spoken: a phrase planted in it is played as is,
+    a planted voice list switched a Dutch script to an English voice. So a
+    cache folder, and every folder of the cache inside it, must belong to
+    this user and be writable by no one else; and no folder above it may be
+    someone else's, or writable by anyone without the sticky bit (as
+    ``/tmp`` has), since then the cache could be swapped for another. A
+    folder that does not exist yet is no problem: it is made private.
+    """
+    if not hasattr(os, "geteuid"):  # Windows: its ACLs, not modes, protect the cache
+        return None
+    me = os.geteuid()
+    root = cache_root()
+    # the folder, and the cache's own folders above it, up to the cache root
+    own = [folder, *(p for p in folder.parents if p.is_relative_to(root))] if folder.is_relative_to(root) else [folder]
+    try:
+        for each in own:
+            info = os.stat(each)
+            if info.st_uid != me:
+                return f"{each} belongs to another user"
+            if info.st_mode & 0o022:
+                return f"{each} can be written by other users"
+        for parent in folder.resolve().parents:
+            above = os.stat(parent)
+            if above.st_uid not in (0, me):
+                return f"{parent} belongs to another user"
+            if above.st_mode & 0o002 and not above.st_mode & stat.S_ISVTX:
+                return f"{parent} can be written by anyone"
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{folder}: {exc.strerror}"
+    return None
+
+
+def _warn_untrusted(problem: str) -> None:
+    if problem not in _WARNED:
+        _WARNED.add(problem)
+        log.warning(
+            "the cache is not used: %s; make it private (chmod 700) or set VOICEGUIDE_CACHE_DIR to a folder of your own", problem
+        )
 
 
 CACHE_FOLDERS = ("phrases", "meta")
@@ -68,8 +140,13 @@ class CacheUsage:
 
 
 def cache_usage() -> CacheUsage:
-    """The cache folder and what voiceguide keeps in it."""
+    """The cache folder and what voiceguide keeps in it.
+
+    Raises VoiceguideError for a cache folder voiceguide does not use (see
+    :func:`cache_problem`): it is not walked, let alone cleared."""
     root = cache_root()
+    if problem := cache_problem(root) or next(filter(None, (cache_problem(root / name) for name in CACHE_FOLDERS)), None):
+        raise VoiceguideError(f"{problem}: voiceguide does not use this cache folder and leaves it as it is")
     files = [path for name in CACHE_FOLDERS for path in (root / name).rglob("*") if path.is_file()]
     return CacheUsage(root, len(files), sum(path.stat().st_size for path in files))
 
@@ -87,10 +164,16 @@ def clear_cache() -> CacheUsage:
 
 
 def read_json_cache(key: str) -> object | None:
-    """A small JSON value kept under ``key`` in the cache folder, or None."""
+    """A small JSON value kept under ``key`` in the cache folder, or None
+    (also when the folder could hold someone else's file: see :func:`cache_problem`)."""
+    folder = cache_root() / "meta"
+    problem = cache_problem(cache_root()) or cache_problem(folder)
+    if problem:
+        _warn_untrusted(problem)
+        return None
     try:
-        return json.loads((cache_root() / "meta" / f"{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_limited(folder / f"{key}.json", MAX_JSON_CACHE_BYTES, "cache entry").decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
 
 
@@ -99,6 +182,8 @@ def write_json_cache(key: str, value: object) -> None:
     try:
         folder = private_folder(cache_root() / "meta")
         write_atomically(folder / f"{key}.json", json.dumps(value).encode("utf-8"), durable=False)
+    except UntrustedCacheError as exc:
+        _warn_untrusted(exc.strerror)
     except OSError:
         pass
 
@@ -128,9 +213,13 @@ class PhraseCache:
 
     def get(self, key: str) -> Audio | None:
         path = self.path(key)
+        problem = cache_problem(self.folder) or cache_problem(path.parent)
+        if problem:
+            _warn_untrusted(problem)
+            return None
         try:
-            data = path.read_bytes()
-        except OSError:
+            data = read_limited(path, MAX_ENTRY_BYTES, "cache entry")
+        except (OSError, ValueError):
             return None
         if len(data) >= _CACHE_HEADER.size:
             magic, rate, frames, crc = _CACHE_HEADER.unpack_from(data)
@@ -152,6 +241,8 @@ class PhraseCache:
         try:
             private_folder(path.parent)
             write_atomically(path, header + pcm, durable=False)  # a lost entry costs only time
+        except UntrustedCacheError as exc:
+            _warn_untrusted(exc.strerror)
         except OSError as exc:
             if not self._warned:
                 log.warning("phrase cache %s is not writable (%s); continuing without it", self.folder, exc.strerror)

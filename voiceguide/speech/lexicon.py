@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..errors import ScriptError
 from ..i18n import _
+from ..inputs import InputFileError, read_limited
 
 MAX_LEXICON_BYTES = 256_000
 _WORD = re.compile(r"[^\W\d_](?:[\w'-]*\w)?")
@@ -97,14 +98,14 @@ def parse_lexicon(text: str, source: str | Path = "<lexicon>") -> Lexicon:
 def read_lexicon(path: Path) -> Lexicon:
     """A lexicon file. Raises ScriptError when it cannot be read or is malformed."""
     try:
-        if path.stat().st_size > MAX_LEXICON_BYTES or not path.is_file():
-            raise ScriptError(
-                _("a lexicon must be a text file of at most {MAX_LEXICON_BYTES} kB").format(
-                    MAX_LEXICON_BYTES=MAX_LEXICON_BYTES // 1000
-                ),
-                path,
-            )
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, MAX_LEXICON_BYTES, "lexicon").decode("utf-8")
+    except InputFileError:  # a folder, a pipe, a device, too large: never read
+        raise ScriptError(
+            _("a lexicon must be a text file of at most {MAX_LEXICON_BYTES} kB").format(
+                MAX_LEXICON_BYTES=MAX_LEXICON_BYTES // 1000
+            ),
+            path,
+        ) from None
     except FileNotFoundError:
         raise ScriptError(_("no such lexicon file"), path) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
+from stat import S_ISREG
 
 import numpy as np
 import soundfile as sf
@@ -48,6 +49,7 @@ from ..atomic import AtomicFile, write_atomically
 from ..audio import Audio, resample
 from ..errors import ScriptError
 from ..i18n import _
+from ..inputs import InputFileError, read_limited
 from .cache import read_json_cache, write_json_cache
 from .engine import SpeechEngine, VoiceInfo, VoiceSettings
 
@@ -290,6 +292,9 @@ class VoicePack:
             with sf.SoundFile(str(path)) as file:
                 title = file.title
                 frames = file.frames
+                # a shared pack's file may declare gigabytes: read only what a recording can be
+                if problem := rules.sound_problem(file.channels, file.samplerate, frames):
+                    raise VoicePackError(f"the recording of '{short(text)}' {problem}; record it again", path)
                 samples = file.read(dtype="float32", always_2d=True)
                 rate = file.samplerate
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -368,14 +373,17 @@ class VoicePack:
         known = read_json_cache(cache_key)
         known = known if isinstance(known, dict) else {}
         digests: dict[str, list] = {}
-        hasher = hashlib.sha256((self.folder / MANIFEST_NAME).read_bytes())
+        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_MANIFEST_BYTES, "voice pack manifest"))
         for path in self.recorded():
             try:
                 stat = path.stat()
+                if not S_ISREG(stat.st_mode):  # a FIFO would never end, a device neither
+                    continue
                 entry = known.get(path.name)
                 if not (isinstance(entry, list) and entry[:2] == [stat.st_size, stat.st_mtime_ns]):
-                    entry = [stat.st_size, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()]
-            except OSError:
+                    with path.open("rb") as file:  # in blocks: a recording may be large
+                        entry = [stat.st_size, stat.st_mtime_ns, hashlib.file_digest(file, "sha256").hexdigest()]
+            except (OSError, ValueError):
                 continue
             digests[path.name] = entry
             hasher.update(f"{path.name}:{entry[2]}\n".encode())
@@ -386,17 +394,19 @@ class VoicePack:
 
 def _read_manifest(path: Path) -> PackInfo:
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_MANIFEST_BYTES, "voice pack manifest")
+    except InputFileError:  # a FIFO, a device, a sparse giant: never read
+        raise VoicePackError("is too large to be a voice pack manifest, or not a file", path) from None
     except OSError as exc:
         raise VoicePackError(_("cannot read the manifest ({reason})").format(reason=exc.strerror or exc), path) from None
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise VoicePackError(_("is too large to be a voice pack manifest"), path)
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise VoicePackError(_("not UTF-8 text; a voice pack manifest is JSON"), path) from None
     except json.JSONDecodeError as exc:
         raise VoicePackError(_("not valid JSON: {reason}").format(reason=exc.msg), path, exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise VoicePackError(_("not valid JSON: nested too deeply"), path) from None
     if not isinstance(data, dict):
         raise VoicePackError(_("must be a JSON object with format, speaker, language and sample_rate"), path)
     version = data.get("format")

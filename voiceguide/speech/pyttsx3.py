@@ -14,6 +14,9 @@ import json
 import logging
 import os
 import queue
+import re
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..atomic import pid_alive
 from ..audio import Audio
 from ..errors import EngineError
 from ..i18n import _
@@ -34,6 +38,35 @@ from .voices import espeak_data_dir
 log = logging.getLogger(__name__)
 
 ESPEAK_HINT = "install espeak-ng (sudo apt-get install espeak-ng) or run scripts/run, which installs it"
+
+
+TEMP_PREFIX = "voiceguide-tts-"
+"""Folders for the driver's files: ``voiceguide-tts-PID-XXXX`` in the temp folder."""
+_TEMP_FOLDER = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-[^/]+")
+
+
+def sweep_stale_temp_folders() -> list[Path]:
+    """Remove this user's ``voiceguide-tts-PID-*`` folders whose process is gone
+    (killed with SIGKILL: ``TemporaryDirectory`` cleans up on every other way out)."""
+    removed = []
+    base = Path(tempfile.gettempdir())
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_FOLDER.fullmatch(entry.name)
+        if not match or pid_alive(int(match.group(1))):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            mine = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+            if stat.S_ISDIR(info.st_mode) and mine:
+                shutil.rmtree(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
 
 
 class _WorkerDied(Exception):
@@ -166,7 +199,8 @@ class Pyttsx3Engine:
         self._lock = threading.Lock()
         self._voices: list[VoiceInfo] | None = None
         self._requests = 0
-        self._tmp = tempfile.TemporaryDirectory(prefix="voiceguide-tts-")
+        sweep_stale_temp_folders()
+        self._tmp = tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
 
     @property
     def worker_pid(self) -> int | None:

@@ -1,0 +1,89 @@
+"""Helpers for the hostile-input tests: voiceguide as a real process, with
+the fake engine (speech is not the point), optional memory limits, and
+checks that a failure is one clean line."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, mount namespaces)")
+needs_namespaces = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare for a private mount namespace"
+)
+MEMORY_LIMIT_BYTES = 1_000_000_000
+"""Address space for runs that must not read a hostile file whole: voiceguide
+needs ~400 MB of it; reading the hostile files whole needed 2 to 7 GB."""
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The environment for a run: this tree first on the path, the fake engine."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+        "VOICEGUIDE_ENGINE": "fake",
+        **extra,
+    }
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+
+
+def voiceguide(
+    *args: str | Path,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    limit_memory: bool = False,
+    input: str | None = None,
+    **extra_env: str,
+) -> subprocess.CompletedProcess:
+    """Run ``python -m voiceguide ARGS``; a hang fails the test at ``timeout``."""
+    return subprocess.run(
+        [sys.executable, "-m", "voiceguide", *map(str, args)],
+        capture_output=True,
+        text=True,
+        errors="backslashreplace",
+        timeout=timeout,
+        env=env(**extra_env),
+        cwd=cwd or ROOT,
+        input=input,
+        preexec_fn=_limit_memory if limit_memory else None,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess, code: int = 2) -> str:
+    """The one error line of a failed run (asserting there is exactly one,
+    no traceback, and the exit code)."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "Error:" not in result.stderr.replace("voiceguide:", ""), result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def in_namespace(script: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run shell ``script`` in a private mount namespace (as root), with
+    ``$VG`` set to the voiceguide command."""
+    command = f"VG={shlex.quote(sys.executable)}' -m voiceguide'\n{script}"
+    return subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env(),
+        cwd=ROOT,
+    )
+
+
+SHORT = "---\ntitle: Kort\nlanguage: en\n---\n# Begin\nBreathe in slowly. [breathe 4-2-6 x2]\nWelcome back.\n"
+"""A script that renders in about a second with the fake engine."""
