@@ -388,6 +388,40 @@ def main() -> None:
     print("\n".join(lines))
     if not args.only:
         (BENCH / "latest.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        replace_between(ROOT / "docs" / "benchmarks.md", "\n".join(lines))
+        replace_between(ROOT / "README.md", readme_table(rows, baseline))
+
+
+MARKERS = ("<!-- bench: start (scripts/bench writes this) -->", "<!-- bench: end -->")
+
+
+def replace_between(path: Path, text: str) -> None:
+    """Put ``text`` between the bench markers in ``path`` (if it has them)."""
+    if not path.exists():
+        return
+    content = path.read_text(encoding="utf-8")
+    start, end = content.find(MARKERS[0]), content.find(MARKERS[1])
+    if start < 0 or end < start:
+        return
+    path.write_text(content[: start + len(MARKERS[0])] + "\n" + text + "\n" + content[end:], encoding="utf-8")
+
+
+def readme_table(rows: list[Row], baseline: float) -> str:
+    """The rows with a goal, short, for the README."""
+    lines = [
+        f"Time against a lean hand-rolled espeak-ng + sox + lame pipeline ({baseline:.1f} s on this run) "
+        "for the same 4-minute session; lower is faster.",
+        "",
+        "| | ratio | goal |",
+        "|---|---|---|",
+    ]
+    for row in rows:
+        if not row.goal or row.seconds is None:
+            continue
+        cell = row.note if row.goal.startswith((">=", "<= 1.5x espeak")) or row.goal.endswith(" s") else ""
+        value = f"{row.seconds:.2f} s" if row.goal.endswith(" s") else (cell or f"{row.seconds / baseline:.2f}x")
+        lines.append(f"| {row.what} | {value} | {row.goal} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

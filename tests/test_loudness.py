@@ -131,6 +131,30 @@ def test_limiter_output_does_not_depend_on_block_size():
     assert np.max(np.abs(run(1000) - run(65_536))) < 1e-6
 
 
+@pytest.mark.parametrize("block", [300, 4096, 65_536])
+def test_limiter_skips_quiet_blocks_without_changing_a_sample(block):
+    """A gain computer that says which levels need nothing (the limiter's
+    does) lets quiet blocks skip it; the output, the deepest reduction and
+    the highest output level are those of the full path."""
+    rate = 44_100
+    quiet = noise_bursts(rate, 3.0) * 0.5  # under the ceiling
+    loud = noise_bursts(rate, 2.0) * 4  # far over it
+    x = np.concatenate([quiet, loud, np.zeros(rate // 3), quiet, quiet * 1.6])
+
+    def full_path(level_db):  # the same gain, without the hint
+        return limit_gain_db(-1.0)(level_db)
+
+    results = []
+    for gain in (limit_gain_db(-1.0), full_path):
+        limiter = LookaheadGain(rate, gain, true_peak=True, active_above_db=-1.0)
+        results.append((np.concatenate(list(limiter.stream(blocks_of(x, block)))), limiter))
+    (fast, fast_limiter), (full, full_limiter) = results
+    assert hasattr(limit_gain_db(-1.0), "quiet_below_db") and not hasattr(full_path, "quiet_below_db")
+    assert np.array_equal(fast, full)
+    assert fast_limiter.max_output_db == full_limiter.max_output_db
+    assert fast_limiter.max_reduction_db == full_limiter.max_reduction_db < -6
+
+
 def test_limiter_gain_moves_smoothly():
     rate = 44_100
     t = np.arange(rate) / rate
@@ -220,3 +244,40 @@ def test_profile_predicts_the_real_limiter_within_a_few_tenths(write_script, eng
             limiter.stream(b * 10 ** (gain_db / 20) for b in session.mixer.blocks())
         )
         assert profile.predict_lufs(gain_db, -1.0, 60) == pytest.approx(real.integrated_lufs, abs=0.25)
+
+
+def test_stored_profiles_are_the_measured_ones_and_damage_is_measured_again(write_script, fake_engine, tmp_path, monkeypatch):
+    """mix_profiles with a store reads what an earlier run measured (the
+    same samples) and gives the same profiles; an entry that is damaged,
+    or made for other samples, is measured again and replaced."""
+    from voiceguide import load_script, prepare_session
+    from voiceguide.dsp.normalise import mix_profiles
+    from voiceguide.speech.cache import BlobCache
+
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+    session = prepare_session(
+        load_script(write_script("Ga rustig zitten. [breathe 3-1-4 x2] Voel je voeten. [bell] Dank je wel.")), engine=fake_engine
+    )
+    measured = mix_profiles(session.mixer)
+    store = BlobCache("profiles")
+    first = mix_profiles(session.mixer, store)
+    entries = sorted(path for path in (tmp_path / "cache" / "profiles").rglob("*") if path.is_file())
+    assert len(entries) >= 4  # a phrase or more, the cues and the bell
+    reads = []
+    store.get = lambda key, get=store.get: reads.append(key) or get(key)  # type: ignore[method-assign]
+    second = mix_profiles(session.mixer, store)
+    assert len(reads) == len(entries)
+    for a, b, c in zip(measured, first, second):
+        np.testing.assert_array_equal(a.energy, b.energy)
+        np.testing.assert_array_equal(a.energy, c.energy)
+        np.testing.assert_array_equal(a.peak, c.peak)
+        assert a.integrated_lufs() == c.integrated_lufs()
+    # damage: a flipped byte in the body, a cut file, another entry's content
+    entries[0].write_bytes(entries[0].read_bytes()[:-9] + b"\x00" * 9)
+    entries[1].write_bytes(entries[1].read_bytes()[:20])
+    entries[2].write_bytes(entries[3].read_bytes())
+    again = mix_profiles(session.mixer, BlobCache("profiles"))
+    for a, b in zip(measured, again):
+        np.testing.assert_array_equal(a.energy, b.energy)
+        np.testing.assert_array_equal(a.peak, b.peak)
+    assert entries[1].stat().st_size > 20  # measured again and stored whole

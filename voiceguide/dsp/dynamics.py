@@ -78,6 +78,7 @@ def limit_gain_db(ceiling_db: float) -> GainComputer:
     def gain(level_db: np.ndarray) -> np.ndarray:
         return np.minimum(0.0, ceiling_db - level_db)
 
+    gain.quiet_below_db = ceiling_db  # type: ignore[attr-defined]  # see LookaheadGain
     return gain
 
 
@@ -129,6 +130,10 @@ class LookaheadGain:
         else:
             self._detector = None
         self._active_above = 10 ** (active_above_db / 20)
+        quiet_db = getattr(gain_db_for, "quiet_below_db", None)
+        # a gain computer that says which levels need nothing lets a quiet
+        # block (while nothing is recovering) skip it, and the logarithms
+        self._quiet_below = 10 ** (quiet_db / 20) * (1 - 1e-9) if quiet_db is not None else 0.0
         detector_delay = self._detector.delay + 1 if self._detector else 0
         # two equal box filters whose triangle spans the look-ahead (odd lengths keep it symmetric)
         self._box = max(1, int(round(lookahead_s * sample_rate / 2)))
@@ -155,6 +160,7 @@ class LookaheadGain:
         """How many output frames were turned down by more than 0.1 dB."""
 
     def _levels(self, x: np.ndarray) -> np.ndarray:
+        """The detector's linear level of each sample."""
         if self._detector is None:
             peak = np.abs(x)
         else:
@@ -167,7 +173,7 @@ class LookaheadGain:
             lagged = np.concatenate([self._sample_history, np.abs(x)])
             self._sample_history = lagged[len(x) :]
             peak = np.maximum(peak, lagged[: len(x)])
-        return 20.0 * np.log10(np.maximum(peak, _TINY))
+        return peak
 
     def _box_filter(self, values: np.ndarray, which: int) -> np.ndarray:
         """Trailing moving average of length ``self._box`` with carried history."""
@@ -192,7 +198,20 @@ class LookaheadGain:
         n = len(x)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
-        levels = self._levels(x)
+        peaks = self._levels(x)
+        tail = len(self._level_delay)
+        if n > tail and float(np.max(peaks)) < self._quiet_below and self._idle():
+            # nothing needs turning down and nothing is recovering: the output
+            # is the delayed input, as on the full path below; only the
+            # levels still in the delay line need their logarithm
+            head = float(np.max(peaks[: n - tail]))
+            self._track_output(np.array([np.max(self._level_delay, initial=-np.inf), 20.0 * np.log10(max(head, _TINY))]))
+            self._level_delay = 20.0 * np.log10(np.maximum(peaks[n - tail :], _TINY))
+            self._needed_history = np.zeros(self._window - 1)
+            delayed = np.concatenate([self._x_delay, x])
+            self._x_delay = delayed[n:]
+            return delayed[:n].astype(np.float32)
+        levels = 20.0 * np.log10(np.maximum(peaks, _TINY))
         needed = self._gain_db_for(levels)
         # the level of each output sample: its detector level, from attack + hold earlier
         aligned = np.concatenate([self._level_delay, levels])

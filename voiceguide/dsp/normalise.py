@@ -19,8 +19,12 @@ allowing for what the codec will change.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import struct
+import zlib
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -73,12 +77,64 @@ def voice_events(timeline: Timeline) -> list:
     return [event for event in timeline.events if event.kind in VOICE_KINDS and event.duration_s > 0]
 
 
+class ProfileStore(Protocol):
+    """Where measured profiles are kept between runs (e.g. a
+    :class:`voiceguide.speech.cache.BlobCache`)."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+
+_PROFILE_MAGIC = b"VGP1"
+_PROFILE_HEADER = struct.Struct("<4s40sIIIQI")  # magic, key, rate, frame, frames per step, total frames, frame count
+
+
+def _profile_key(samples: np.ndarray, sample_rate: int, frame: int, per_step: int) -> str:
+    digest = hashlib.sha1(_PROFILE_MAGIC + struct.pack("<III", sample_rate, frame, per_step), usedforsecurity=False)
+    digest.update(np.ascontiguousarray(samples, dtype=np.float32))
+    return digest.hexdigest()
+
+
+def _pack_profile(profile: LoudnessProfile, key: str) -> bytes:
+    body = np.ascontiguousarray(profile.energy, dtype="<f8").tobytes() + np.ascontiguousarray(profile.peak, dtype="<f4").tobytes()
+    header = _PROFILE_HEADER.pack(
+        _PROFILE_MAGIC,
+        key.encode("ascii"),
+        profile.sample_rate,
+        profile.frame_frames,
+        profile.frames_per_step,
+        profile.total_frames,
+        len(profile.energy),
+    )
+    return header + body + struct.pack("<I", zlib.crc32(body))
+
+
+def _unpack_profile(data: bytes, key: str, sample_rate: int, frame: int, per_step: int, total: int) -> LoudnessProfile | None:
+    """The profile in ``data`` if it is whole and is the one asked for, else None."""
+    if len(data) < _PROFILE_HEADER.size + 4:
+        return None
+    magic, stored_key, rate, frame_frames, frames_per_step, total_frames, count = _PROFILE_HEADER.unpack_from(data)
+    body = data[_PROFILE_HEADER.size : -4]
+    if (
+        (magic, stored_key, rate, frame_frames, frames_per_step, total_frames)
+        != (_PROFILE_MAGIC, key.encode("ascii"), sample_rate, frame, per_step, total)
+        or len(body) != count * 12
+        or struct.unpack("<I", data[-4:])[0] != zlib.crc32(body)
+    ):
+        return None
+    energy = np.frombuffer(body[: count * 8], dtype="<f8").astype(np.float64)
+    peak = np.frombuffer(body[count * 8 :], dtype="<f4").astype(np.float32)
+    return LoudnessProfile(rate, frame_frames, frames_per_step, energy, peak, total_frames)
+
+
 class _Profiles:
     """Frame profiles (K-weighted energy and sample peak per 10 ms frame) of
     whole sounds, each distinct sound measured once, placed on a session's grid."""
 
-    def __init__(self, sample_rate: int, total_frames: int):
+    def __init__(self, sample_rate: int, total_frames: int, store: ProfileStore | None = None):
         grid = LoudnessMeter(sample_rate, true_peak=False).profile()
+        self.store = store
         self.sample_rate = sample_rate
         self.total_frames = total_frames
         self.frame = grid.frame_frames
@@ -91,10 +147,25 @@ class _Profiles:
     def measure(self, samples: np.ndarray) -> LoudnessProfile:
         found = self._measured.get(id(samples))
         if found is None:
-            meter = LoudnessMeter(self.sample_rate, true_peak=False)
-            meter.add(samples)
-            found = self._measured[id(samples)] = meter.profile()
+            found = self._measured[id(samples)] = self._stored(samples)
         return found
+
+    def _stored(self, samples: np.ndarray) -> LoudnessProfile:
+        """The sound's profile from the store, else measured (and stored)."""
+        if self.store is None:
+            return self._measure(samples)
+        key = _profile_key(samples, self.sample_rate, self.frame, self.frames_per_step)
+        data = self.store.get(key)
+        found = _unpack_profile(data, key, self.sample_rate, self.frame, self.frames_per_step, len(samples)) if data else None
+        if found is None:
+            found = self._measure(samples)
+            self.store.put(key, _pack_profile(found, key))
+        return found
+
+    def _measure(self, samples: np.ndarray) -> LoudnessProfile:
+        meter = LoudnessMeter(self.sample_rate, true_peak=False)
+        meter.add(samples)
+        return meter.profile()
 
     def place(self, samples: np.ndarray, start_s: float) -> None:
         """Add a sound that starts at ``start_s`` (its energy adds: sounds that
@@ -109,16 +180,17 @@ class _Profiles:
         return LoudnessProfile(self.sample_rate, self.frame, self.frames_per_step, self.energy, self.peak, self.total_frames)
 
 
-def mix_profiles(mixer) -> tuple[LoudnessProfile, LoudnessProfile]:
+def mix_profiles(mixer, store: ProfileStore | None = None) -> tuple[LoudnessProfile, LoudnessProfile]:
     """The voice alone and the whole mix as loudness profiles, without
     rendering the mix: every sounding event (voice, cues, bells, chime)
     measured once per distinct sound and placed at its time, and the
     ambience's loop measured once and scaled by its ducking gain frame by
     frame. The whole predicts the integrated loudness of the rendered mix
     to about 0.1 LU (sounds add as uncorrelated energies; the closing fade
-    over the silent tail is ignored)."""
+    over the silent tail is ignored). With a ``store``, a sound measured in
+    an earlier run (the same samples) is read rather than measured again."""
     rate = mixer.sample_rate
-    profiles = _Profiles(rate, mixer.total_frames)
+    profiles = _Profiles(rate, mixer.total_frames, store)
     voice = _Profiles(rate, mixer.total_frames)
     voice._measured = profiles._measured  # each distinct sound is measured once for both
     for index, event in enumerate(mixer.sounding):

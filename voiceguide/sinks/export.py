@@ -65,6 +65,7 @@ from ..i18n import _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
 from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS, text_problem
+from ..speech.cache import BlobCache
 from .mp3 import Mp3Writer, lame_input_gain
 from .tags import LoudnessTags, session_tags, write_tags
 from .transcript import render_transcript
@@ -357,7 +358,7 @@ def export_session(
             for file in files:
                 stack.enter_context(file)
             out = audio_file
-            voice, whole = mix_profiles(mixer)
+            voice, whole = mix_profiles(mixer, BlobCache("profiles"))
             codec_db = _codec_level_change(fmt, bitrate_kbps, mixer, subtype, voice)
             plan = plan_levels(
                 voice,

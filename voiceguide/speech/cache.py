@@ -125,9 +125,10 @@ def _warn_untrusted(problem: str) -> None:
         )
 
 
-CACHE_FOLDERS = ("phrases", "meta")
+CACHE_FOLDERS = ("phrases", "meta", "profiles")
 """What voiceguide keeps in its cache folder: synthesized and levelled
-phrases, and small facts (voice lists, calibrations, pack digests)."""
+phrases, small facts (voice lists, calibrations, pack digests) and the
+loudness profiles of sounds."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,40 @@ def write_json_cache(key: str, value: object) -> None:
         _warn_untrusted(exc.strerror)
     except OSError:
         pass
+
+
+class BlobCache:
+    """Small binary entries under a folder of the cache, keyed by a hex
+    digest; what cannot be read is None and what cannot be written only
+    costs time (the entry's own format checks what it reads)."""
+
+    def __init__(self, name: str, max_bytes: int = MAX_JSON_CACHE_BYTES):
+        self.folder = cache_root() / name
+        self.max_bytes = max_bytes
+
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / key
+
+    def get(self, key: str) -> bytes | None:
+        path = self.path(key)
+        problem = cache_problem(self.folder) or cache_problem(path.parent)
+        if problem:
+            _warn_untrusted(problem)
+            return None
+        try:
+            return read_limited(path, self.max_bytes, "cache entry")
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.path(key)
+        try:
+            private_folder(path.parent)
+            write_atomically(path, data, durable=False)
+        except UntrustedCacheError as exc:
+            _warn_untrusted(exc.strerror)
+        except OSError:
+            pass
 
 
 class PhraseCache:
