@@ -14,11 +14,30 @@ import termios
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from voiceguide.cli import cli
+
+BUSY = "import ctypes\nctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG: SIGKILL when the test process ends\nwhile True: pass"
+"""A CPU burner that never outlives the process that started it (even a
+test run killed with SIGKILL takes its burners with it)."""
+
+
+@contextmanager
+def cpu_load(processes: int = 3) -> Iterator[None]:
+    """Keep ``processes`` CPU burners running: faults that only show on a
+    busy machine are provoked for real."""
+    burners = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
 
 
 def run(*args: str, input: str | None = None):

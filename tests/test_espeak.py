@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import cpu_load
 
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import active_rms
@@ -117,16 +118,12 @@ def test_an_unknown_engine_lists_the_ones_there_are():
         open_engine("festival")
 
 
-BUSY = "while True: pass"
-
-
 def test_twelve_cold_exports_under_cpu_load_are_byte_identical(tmp_path):
     """The pyttsx3 path failed 1 cold export in 4-6 at load 3-15 and differed
     run to run: now every cold export under load succeeds, never retries,
     and gives the same bytes."""
-    burners = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(3)]
     digests = []
-    try:
+    with cpu_load(3):
         for run in range(12):
             env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / f"cache-{run}")}
             out = tmp_path / f"run-{run}.wav"
@@ -140,8 +137,4 @@ def test_twelve_cold_exports_under_cpu_load_are_byte_identical(tmp_path):
             assert result.returncode == 0, result.stderr
             assert result.stderr == ""  # no retries, no warnings
             digests.append(hashlib.sha256(Path(out).read_bytes()).hexdigest())
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
     assert len(set(digests)) == 1

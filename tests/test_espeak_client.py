@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import cpu_load
 
 from voiceguide.speech import espeak_client
 from voiceguide.speech.espeak_client import SAMPLE_RATE, EspeakClient, EspeakError
@@ -235,15 +236,10 @@ def test_equals_espeak_ng_cli(engine: EspeakClient, tmp_path: Path) -> None:
 def test_twelve_cold_runs_under_cpu_load_are_identical(session_reference: list[bytes]) -> None:
     expected = digest(session_reference)
     requests = [(text, VOICE, RATE, 50, 1.0, 0) for text in SESSION]
-    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(3)]
-    try:
+    with cpu_load(3):
         for run in range(12):
             with EspeakClient() as cold:  # a new server each run: cold start included
                 assert digest(cold.synthesize_many(requests, jobs=2)) == expected, f"run {run}"
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
 
 
 WORKER = textwrap.dedent(

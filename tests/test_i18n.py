@@ -347,6 +347,19 @@ def test_numbers_and_dates_per_language():
     assert i18n.format_decimal(1234.5, "nl") == "1.234,5" and i18n.format_decimal(1234.5, "en") == "1,234.5"
     assert i18n.format_decimal(2.5, "nl", decimals=2, trim=True) == "2,5"
     assert i18n.format_decimal(2.0, "nl", decimals=2, trim=True) == "2"
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_numbers_are_written_as_babel_writes_them(language):
+    from babel.numbers import format_decimal as babel_decimal
+
+    assert set(i18n.NUMBER_SYMBOLS) == set(i18n.UI_LANGUAGES)
+    for value in (0.0, 0.5, 2.0, 2.25, 6.04, 12.5, 999.95, 1234.5, 1234567.891, -16.0, -0.4):
+        for decimals, trim in ((1, False), (2, True), (0, False)):
+            pattern = "#,##0" + (f".{('#' if trim else '0') * decimals}" if decimals else "")
+            assert i18n.format_decimal(value, language, decimals=decimals, trim=trim) == babel_decimal(
+                value, format=pattern, locale=language
+            ), (value, decimals, trim)
     assert i18n.format_datetime(datetime(2026, 3, 4, 9, 7), "nl") == "04-03-2026 09:07"
     assert i18n.format_datetime(datetime(2026, 3, 4, 9, 7), "en") == "2026-03-04 09:07"
 

@@ -171,3 +171,28 @@ def _markers_land_in_proportion(script, lengths, timeline, target: float) -> Non
 def _seconds(clock: str) -> float:
     parts = [float(part) for part in clock.split(":")]
     return sum(part * 60**power for power, part in enumerate(reversed(parts)))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[bell]\n[at 0:15]",
+        "[bell]\n[at 0:05]",
+        "Adem in. [bell]\n[at 0:07]\n[pause 3s]",
+        "Zin 1. [bell]\n[at 0:06]\nZin 2. [pause 2-4s]",
+    ],
+)
+def test_a_bell_ringing_past_the_last_marker_never_turns_the_range_around(body):
+    """A bell that rings on past the last [at] makes the last part at least
+    that long; the longest length counts that ring-out too, so the range
+    is never reported the wrong way round (found by fuzzing: "it can be
+    from 0:17 to 0:12.7"), and it holds the script's own length."""
+    script = parse_script(body + "\n", "r.vg")
+    lengths = {text: 0.06 * len(text) + 0.3 for text in spoken_texts(script)}
+    own = plan_timeline(script, lengths).duration_s
+    shortest, longest = length_range(script, lengths)
+    assert shortest <= own + LENGTH_TOLERANCE_S and own - LENGTH_TOLERANCE_S <= longest
+    for target in (shortest, longest, (shortest + longest) / 2):
+        _plans_or_names_cycle_steps(script, lengths, target)
+    with pytest.raises(ScriptError, match=re.escape(f"it can be from {format_clock_tenths(shortest)} to")):
+        plan_timeline(script, lengths, target_s=longest + 30)

@@ -515,7 +515,33 @@ class _Fitter:
                 high = min(high, (self.length(number, _FAR, _FAR) + self.own_waits_s[number] + AT_WAIT_GROWTH_S) / span)
         span = self._span_s(self.last)
         last_low = self._last_low(self.length(self.last, 0.0, 0.0) / span, low)
-        return _Bounds(low, high, last_low, self.length(self.last, _FAR, _FAR) / span)
+        last_high = self._last_high(self.length(self.last, _FAR, _FAR) / span, high)
+        return _Bounds(low, high, last_low, last_high)
+
+    def _last_high(self, high: float, ceiling: float) -> float:
+        """The last part's highest scale, raised where a sound from before
+        the last marker rings on past it: the last part then lasts at least
+        as long as that ring-out (which shrinks as the scale grows), more
+        than its own items alone would."""
+        if self.last == 0 or math.isinf(high) or high >= ceiling:
+            return high
+        span = self._span_s(self.last)
+        alone = self.length(self.last, _FAR, _FAR)
+        if self.length(self.last, _FAR, _FAR, carry_s=self._carry_s(high)) <= alone:
+            return high  # nothing rings on past the marker for longer than the part lasts anyway (it only shrinks)
+
+        def fills(scale: float) -> bool:
+            return self.length(self.last, _FAR, _FAR, carry_s=self._carry_s(scale)) >= span * scale
+
+        if fills(ceiling):
+            return ceiling
+        if not fills(high):
+            return high
+        low, top = high, ceiling
+        for _step in range(60):
+            middle = (low + top) / 2
+            low, top = (middle, top) if fills(middle) else (low, middle)
+        return low
 
     def _last_low(self, low: float, floor: float) -> float:
         """The last part's lowest scale, raised where a bell from before the
