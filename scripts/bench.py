@@ -287,7 +287,7 @@ def memory_rows(work: Path) -> list[Row]:
         exported = run(["export", script, "-o", str(work / "memory.mp3"), "--force"], env)
         rows.append(
             Row(
-                f"export of a {name} session ({length / 60:.0f} min) to MP3, warm cache",
+                f"export of a {name} session ({length / 60:.0f} min) to MP3, speech cached by show, not yet levelled",
                 exported.seconds,
                 f"peak memory {exported.max_rss_mb:.0f} MB, {length / exported.seconds:.0f}x real time",
             )

@@ -129,7 +129,10 @@ def load_builtin(name: str, language: str | None = None) -> Script:
     ``exercise = "zelfkalmering"`` means the built-in, whatever the current folder holds)."""
     builtin = find_builtin(name, language)
     if builtin is None:
-        raise UsageError(f"'{name}' is not a built-in exercise ({', '.join(EXERCISES)})" + did_you_mean(name, "; "))
+        raise UsageError(
+            _("'{name}' is not a built-in exercise ({items})").format(name=name, items=", ".join(EXERCISES))
+            + did_you_mean(name, "; ")
+        )
     return parse_script(builtin.text(), f"<built-in {builtin.resource_name}>", clip_dirs=asset_dirs())
 
 

@@ -92,14 +92,15 @@ def sound_problem(channels: int, rate: int, frames: int) -> str | None:
     """Why a sound file declaring this much may not be read (to follow its
     name: ``has 9 channels; ...``), else None. ``frames`` is 0 when unknown."""
     if not 1 <= channels <= MAX_SOUND_CHANNELS:
-        return f"has {channels} channels; at most {MAX_SOUND_CHANNELS} are read"
+        return _("has {channels} channels; at most {limit} are read").format(channels=channels, limit=MAX_SOUND_CHANNELS)
     if not MIN_SOUND_RATE_HZ <= rate <= MAX_SOUND_RATE_HZ:
-        return f"has a sample rate of {rate} Hz; {MIN_SOUND_RATE_HZ} to {MAX_SOUND_RATE_HZ} Hz are read"
-    if frames * channels > MAX_SOUND_SAMPLES:
-        return (
-            f"holds {channels} channels x {rate} Hz x {frames / rate:.0f} s; at most {MAX_SOUND_SAMPLES:,} samples "
-            "(10 minutes of stereo at 48 kHz) are read"
+        return _("has a sample rate of {rate} Hz; {low} to {high} Hz are read").format(
+            rate=rate, low=MIN_SOUND_RATE_HZ, high=MAX_SOUND_RATE_HZ
         )
+    if frames * channels > MAX_SOUND_SAMPLES:
+        return _(
+            "holds {channels} channels x {rate} Hz x {seconds:.0f} s; at most {limit:,} samples (10 minutes of stereo at 48 kHz) are read"
+        ).format(channels=channels, rate=rate, seconds=frames / rate, limit=MAX_SOUND_SAMPLES)
     return None
 
 

@@ -382,7 +382,11 @@ class _Parser:
         index = rules.unsafe_character(line)
         if index is None:
             return line
-        self.report(f"{rules.character_name(line[index])} in the text; scripts are plain text: remove it", number, index + 1)
+        self.report(
+            _("{character} in the text; scripts are plain text: remove it").format(character=rules.character_name(line[index])),
+            number,
+            index + 1,
+        )
         return rules.UNSAFE_CHARACTER.sub(" ", line)
 
     def _result(self, meta: Meta) -> ScriptReport:

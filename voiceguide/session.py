@@ -384,7 +384,9 @@ def read_clip(path: Path, sample_rate: int) -> Audio:
         if problem := rules.sound_problem(channels, rate, 0):  # channels and rate first
             raise ValueError(problem)
         if declared > int(MAX_CLIP_S * rate):
-            raise ValueError(f"lasts {declared / rate:.0f} s; clips are limited to {MAX_CLIP_S:.0f} s")
+            raise ValueError(
+                _("lasts {seconds:.0f} s; clips are limited to {limit:.0f} s").format(seconds=declared / rate, limit=MAX_CLIP_S)
+            )
         if problem := rules.sound_problem(channels, rate, declared):
             raise ValueError(problem)
         most = min(int(MAX_CLIP_S * rate), rules.MAX_SOUND_SAMPLES // channels)

@@ -137,7 +137,7 @@ def read_manifest(path: str | Path) -> Manifest:
     try:
         data = tomllib.loads(text)
     except RecursionError:  # tomllib recurses once per level of nested arrays and inline tables
-        raise ManifestError("not valid TOML: arrays or tables are nested too deeply", path) from None
+        raise ManifestError(_("not valid TOML: arrays or tables are nested too deeply"), path) from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
@@ -321,7 +321,9 @@ def _bitrate(value: object) -> int:
 def _string(key: str) -> Callable[[object], str]:
     def check(value: object) -> str:
         if not isinstance(value, str) or not value:
-            raise ValueError(f"'{key}' must be a file name" if key == "script" else f"{key} must be a name")
+            raise ValueError(
+                _("'{key}' must be a file name").format(key=key) if key == "script" else _("{key} must be a name").format(key=key)
+            )
         return value
 
     return check

@@ -24,7 +24,7 @@ from urllib.parse import quote
 from ..atomic import AtomicFile, write_atomically
 from ..clock import format_clock
 from ..errors import UsageError
-from ..i18n import session_translation
+from ..i18n import _, session_translation
 from ..rules import UNSAFE_CHARACTER
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def zip_path(folder: Path) -> Path:
     if folder.name in ("", ".", ".."):  # '.', '..', '/': the folder's real name, if it has one
         folder = folder.resolve()
         if not folder.name:
-            raise UsageError(f"{folder} has no name to give the zip; pass a folder such as -o bundle")
+            raise UsageError(_("{folder} has no name to give the zip; pass a folder such as -o bundle").format(folder=folder))
     return folder.with_name(folder.name + ".zip")
 
 
@@ -139,9 +139,11 @@ def check_zip_target(folder: Path) -> Path:
     archive = zip_path(folder)
     try:
         if archive.is_dir() or (archive.exists() and not archive.is_file()):
-            raise UsageError(f"{archive} is not a regular file; move it away or pass another folder")
+            raise UsageError(_("{archive} is not a regular file; move it away or pass another folder").format(archive=archive))
         if archive.exists() and not _ours(archive):
-            raise UsageError(f"{archive} exists and was not made by voiceguide; move it away or pass another folder")
+            raise UsageError(
+                _("{archive} exists and was not made by voiceguide; move it away or pass another folder").format(archive=archive)
+            )
     except OSError as exc:
         raise UsageError(f"{archive}: {(exc.strerror or str(exc)).lower()}") from None
     return archive

@@ -59,7 +59,7 @@ class _Group(click.Group):
                 _quiet_stdout()
                 if isinstance(exc, BrokenPipeError):
                     sys.exit(1)  # the reader went away (| head): nothing to say
-                where = f"{printable(exc.filename)}: " if exc.filename else "cannot write the output: "
+                where = f"{printable(exc.filename)}: " if exc.filename else _("cannot write the output") + ": "
                 click.echo(f"voiceguide: {where}{(exc.strerror or str(exc)).lower()}", err=True)
                 sys.exit(1)
             except KeyboardInterrupt:

@@ -17,6 +17,7 @@ import numpy as np
 from ..atomic import write_atomically
 from ..audio import Audio
 from ..errors import VoiceguideError
+from ..i18n import _
 from ..inputs import read_limited
 from .engine import VoiceSettings
 
@@ -147,7 +148,9 @@ def cache_usage() -> CacheUsage:
     :func:`cache_problem`): it is not walked, let alone cleared."""
     root = cache_root()
     if problem := cache_problem(root) or next(filter(None, (cache_problem(root / name) for name in CACHE_FOLDERS)), None):
-        raise VoiceguideError(f"{problem}: voiceguide does not use this cache folder and leaves it as it is")
+        raise VoiceguideError(
+            _("{problem}: voiceguide does not use this cache folder and leaves it as it is").format(problem=problem)
+        )
     files = [path for name in CACHE_FOLDERS for path in (root / name).rglob("*") if path.is_file()]
     return CacheUsage(root, len(files), sum(path.stat().st_size for path in files))
 
@@ -189,6 +192,19 @@ def write_json_cache(key: str, value: object) -> None:
         pass
 
 
+def _read_entry(folder: Path, path: Path, max_bytes: int) -> bytes | None:
+    """The bytes of cache entry ``path`` in ``folder``; None when it is
+    missing, too large, unreadable, or the folders could hold someone else's."""
+    problem = cache_problem(folder) or cache_problem(path.parent)
+    if problem:
+        _warn_untrusted(problem)
+        return None
+    try:
+        return read_limited(path, max_bytes, "cache entry")
+    except (OSError, ValueError):
+        return None
+
+
 class BlobCache:
     """Small binary entries under a folder of the cache, keyed by a hex
     digest; what cannot be read is None and what cannot be written only
@@ -202,15 +218,7 @@ class BlobCache:
         return self.folder / key[:2] / key
 
     def get(self, key: str) -> bytes | None:
-        path = self.path(key)
-        problem = cache_problem(self.folder) or cache_problem(path.parent)
-        if problem:
-            _warn_untrusted(problem)
-            return None
-        try:
-            return read_limited(path, self.max_bytes, "cache entry")
-        except (OSError, ValueError):
-            return None
+        return _read_entry(self.folder, self.path(key), self.max_bytes)
 
     def put(self, key: str, data: bytes) -> None:
         path = self.path(key)
@@ -248,13 +256,8 @@ class PhraseCache:
 
     def get(self, key: str) -> Audio | None:
         path = self.path(key)
-        problem = cache_problem(self.folder) or cache_problem(path.parent)
-        if problem:
-            _warn_untrusted(problem)
-            return None
-        try:
-            data = read_limited(path, MAX_ENTRY_BYTES, "cache entry")
-        except (OSError, ValueError):
+        data = _read_entry(self.folder, path, MAX_ENTRY_BYTES)
+        if data is None:
             return None
         if len(data) >= _CACHE_HEADER.size:
             magic, rate, frames, crc = _CACHE_HEADER.unpack_from(data)

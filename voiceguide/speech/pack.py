@@ -294,7 +294,9 @@ class VoicePack:
                 frames = file.frames
                 # a shared pack's file may declare gigabytes: read only what a recording can be
                 if problem := rules.sound_problem(file.channels, file.samplerate, frames):
-                    raise VoicePackError(f"the recording of '{short(text)}' {problem}; record it again", path)
+                    raise VoicePackError(
+                        _("the recording of '{text}' {problem}; record it again").format(text=short(text), problem=problem), path
+                    )
                 samples = file.read(dtype="float32", always_2d=True)
                 rate = file.samplerate
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -396,7 +398,7 @@ def _read_manifest(path: Path) -> PackInfo:
     try:
         raw = read_limited(path, MAX_MANIFEST_BYTES, "voice pack manifest")
     except InputFileError:  # a FIFO, a device, a sparse giant: never read
-        raise VoicePackError("is too large to be a voice pack manifest, or not a file", path) from None
+        raise VoicePackError(_("is too large to be a voice pack manifest, or not a file"), path) from None
     except OSError as exc:
         raise VoicePackError(_("cannot read the manifest ({reason})").format(reason=exc.strerror or exc), path) from None
     try:
