@@ -293,12 +293,15 @@ def test_batch_check_reports_every_problem_at_once_in_file_order(tmp_path):
 
 
 def builtin_reach(name: str) -> tuple[str, str]:
-    """A built-in's shortest and longest session as the planner gives them."""
+    """A built-in's shortest and longest session as the planner gives them
+    for an MP3 track (mixed at the MP3's rate: phrase lengths depend on it)."""
     from voiceguide import Kind, load_script, prepare_session
     from voiceguide.clock import format_clock_tenths
+    from voiceguide.mix import MixSettings
+    from voiceguide.sinks.export import preferred_sample_rate
     from voiceguide.timeline import length_range
 
-    session = prepare_session(load_script(name))
+    session = prepare_session(load_script(name), mix=MixSettings(sample_rate=preferred_sample_rate("track.mp3")))
     lengths = {e.text: e.duration_s for e in session.timeline.events if e.kind in (Kind.SPEECH, Kind.COUNT)}
     return tuple(map(format_clock_tenths, length_range(session.script, lengths)))  # type: ignore[return-value]
 

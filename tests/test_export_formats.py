@@ -552,7 +552,7 @@ def test_cli_options_reach_the_file(script_file, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert re.search(
-        rf"wrote {re.escape(str(out))} \(0:\d\d, MP3 64 kbps, 44100 Hz, speech -(19\.[5-9]|20\.[0-5]) LUFS, integrated -\d+\.\d LUFS, true peak under -1\.0 dBTP\)",
+        rf"wrote {re.escape(str(out))} \(0:\d\d, MP3 64 kbps, 32000 Hz, speech -(19\.[5-9]|20\.[0-5]) LUFS, integrated -\d+\.\d LUFS, true peak under -1\.0 dBTP\)",
         result.output,
     )
     assert f"wrote {out.with_suffix('.lrc')}" in result.output

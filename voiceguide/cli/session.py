@@ -181,7 +181,7 @@ def check(script: str, lang: str | None) -> None:
 @click.option(
     "--sample-rate",
     type=click.Choice([str(rate) for rate in sorted(rules.SAMPLE_RATES)]),
-    help="Default 44100 (48000 for .opus, which needs it).",
+    help="Default 32000 for .mp3, 48000 for .opus (which needs it), else 44100.",
 )
 @click.option(
     "--loudness",

@@ -64,7 +64,7 @@ from ..errors import ExportError, UsageError
 from ..i18n import _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
-from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, TRANSCRIPTS, text_problem
+from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
 from ..speech.cache import BlobCache
 from .mp3 import Mp3Writer, lame_input_gain
 from .tags import LoudnessTags, session_tags, write_tags
@@ -226,9 +226,12 @@ def check_mp3_bitrate(kbps: int, sample_rate: int = DEFAULT_SAMPLE_RATE) -> int:
 
 
 def preferred_sample_rate(path: str | Path) -> int:
-    """The render rate for ``path``: what its codec needs, else 44.1 kHz."""
+    """The render rate for ``path``: what its codec needs (48 kHz for Opus),
+    32 kHz for MP3 (see :data:`~voiceguide.rules.MP3_SAMPLE_RATE`), else 44.1 kHz."""
     fmt = FORMATS.get(Path(path).suffix.lower())
-    return fmt.sample_rate if fmt and fmt.sample_rate else DEFAULT_SAMPLE_RATE
+    if fmt and fmt.sample_rate:
+        return fmt.sample_rate
+    return MP3_SAMPLE_RATE if fmt and fmt.container == "MP3" else DEFAULT_SAMPLE_RATE
 
 
 def default_output(script: str, language: str | None = None) -> Path:
