@@ -86,6 +86,16 @@ def _windows_pid_alive(pid: int) -> bool:
         return True
 
 
+def left_by_dead_processes(folder: Path, name: re.Pattern[str]) -> list[os.DirEntry]:
+    """The entries of ``folder`` whose whole name matches ``name`` (its
+    first group a pid) and whose process no longer exists on this machine."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return [entry for entry in entries if (match := name.fullmatch(entry.name)) and not pid_alive(int(match.group(1)))]
+
+
 def sweep_stale_temps(folder: Path) -> list[Path]:
     """Remove temporary files in ``folder`` left by writers that no longer
     run (killed with SIGKILL, or crashed). Returns what was removed.
@@ -94,14 +104,7 @@ def sweep_stale_temps(folder: Path) -> list[Path]:
     and only when no process with that pid exists on this machine.
     """
     removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _TEMP_NAME.match(entry.name)
-        if not match or pid_alive(int(match.group(1))):
-            continue
+    for entry in left_by_dead_processes(folder, _TEMP_NAME):
         try:
             if entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)

@@ -21,13 +21,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from ..atomic import pid_alive
+from ..atomic import left_by_dead_processes
 from ..audio import Audio
 from ..errors import EngineError
 from ..i18n import _
@@ -49,15 +50,7 @@ def sweep_stale_temp_folders() -> list[Path]:
     """Remove this user's ``voiceguide-tts-PID-*`` folders whose process is gone
     (killed with SIGKILL: ``TemporaryDirectory`` cleans up on every other way out)."""
     removed = []
-    base = Path(tempfile.gettempdir())
-    try:
-        entries = list(os.scandir(base))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _TEMP_FOLDER.fullmatch(entry.name)
-        if not match or pid_alive(int(match.group(1))):
-            continue
+    for entry in left_by_dead_processes(Path(tempfile.gettempdir()), _TEMP_FOLDER):
         try:
             info = entry.stat(follow_symlinks=False)
             mine = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
@@ -271,7 +264,9 @@ class Pyttsx3Engine:
             raise EngineError(_("nothing to say: the phrase is empty"))
         with self._lock:
             failure = "no audio"
-            for attempt in (1, 2):
+            attempt = silent = 0
+            while attempt < 2:
+                attempt += 1
                 # a fresh name for every request: the espeak driver keeps its
                 # last path and text, and a late or repeated save must never
                 # land in the file read for the next phrase
@@ -294,12 +289,15 @@ class Pyttsx3Engine:
                         _("the speech engine failed on {text!r}: {reply}").format(text=text[:40], reply=reply["error"])
                     )
                 self._worker.spoken = True  # type: ignore[union-attr]
-                audio = _read_engine_file(path)
+                audio = _await_engine_file(path, FILE_SETTLE_S)
                 if audio is not None:
                     return audio
                 log.warning("speech worker wrote no audio on attempt %d; restarting it", attempt)
                 if self._worker:
                     self._worker.kill()
+                if silent < SILENT_RETRIES:  # the driver's known fault, not a hang: it does not use up an attempt
+                    silent += 1
+                    attempt -= 1
             raise EngineError(
                 _("the speech engine produced no audio for {text!r} after 2 attempts: {failure}").format(
                     text=text[:40], failure=failure
@@ -329,6 +327,28 @@ class Pyttsx3Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+SILENT_RETRIES = 3
+"""Extra tries, each with a new worker, when the driver said it was done but
+wrote nothing: pyttsx3's espeak driver sometimes ends its loop before
+espeak's last callback (measured: a phrase in 5 to 10 on a fresh worker
+when run in a loop, independent of the wait below)."""
+FILE_SETTLE_S = 0.5
+"""How long the driver's file may take to be complete after it said it is
+done: pyttsx3's espeak driver returns from runAndWait() about 10 ms before
+espeak's callback has written the WAV, longer on a busy machine."""
+
+
+def _await_engine_file(path: Path, within_s: float) -> Audio | None:
+    """What the driver wrote, once it is whole (see :func:`_read_engine_file`),
+    waiting up to ``within_s`` for it; None when it never becomes whole."""
+    deadline = time.monotonic() + within_s
+    while True:
+        audio = _read_engine_file(path)
+        if audio is not None or time.monotonic() >= deadline:
+            return audio
+        time.sleep(0.005)
 
 
 def _read_engine_file(path: Path) -> Audio | None:
