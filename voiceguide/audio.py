@@ -39,11 +39,21 @@ class Blocks:
         return Blocks(self.sample_rate, self.frames, (change(block) for block in self.blocks))
 
 
+def to_pcm16(samples: np.ndarray) -> np.ndarray:
+    """Float samples (full scale 1.0) as little-endian 16-bit integers:
+    scaled by 32768 in their own float type (exact: a power of two),
+    rounded to the nearest step (half to even) and clipped. The grid the
+    phrase cache keeps and the 16-bit writers and encoders take."""
+    scaled = np.asarray(samples, dtype=np.result_type(samples, np.float32)) * 32768.0
+    np.rint(scaled, out=scaled)
+    np.clip(scaled, -32768.0, 32767.0, out=scaled)
+    return scaled.astype("<i2")
+
+
 def quantize(audio: Audio) -> Audio:
     """``audio`` on the 16-bit grid (what the phrase cache stores), so audio
     made now and audio read back from the cache are the same samples."""
-    grid = np.clip(np.round(audio.samples.astype(np.float64) * 32768.0), -32768, 32767) / 32768.0
-    return Audio(grid.astype(np.float32), audio.sample_rate)
+    return Audio(to_pcm16(audio.samples).astype(np.float32) / np.float32(32768.0), audio.sample_rate)
 
 
 def db_to_gain(db: float) -> float:

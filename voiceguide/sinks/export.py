@@ -45,7 +45,7 @@ import soundfile as sf
 from mutagen import MutagenError
 
 from ..atomic import AtomicFile, commit_together
-from ..audio import Blocks, db_to_gain, resample
+from ..audio import Blocks, db_to_gain, resample, to_pcm16
 from ..dsp.loudness import (
     DEFAULT_CEILING_DBTP,
     DEFAULT_TARGET_LUFS,
@@ -479,20 +479,12 @@ def _write_audio(
                 out.path, "w", samplerate=rate, channels=1, format=fmt.container, subtype=subtype, **options
             ) as sink:
                 for block in blocks:
-                    sink.write(_pcm16(block) if subtype == "PCM_16" else block)
+                    # 16-bit made here: half the time of libsndfile's own conversion, on the cache's grid
+                    sink.write(to_pcm16(block) if subtype == "PCM_16" else block)
     except (sf.LibsndfileError, RuntimeError, AssertionError) as exc:  # soundfile asserts on short writes
         raise OSError(_write_failure(exc, out.folder)) from None
     progress("writing", audio.frames, audio.frames)
     return limiter.max_output_db, limiter.max_reduction_db
-
-
-def _pcm16(block: np.ndarray) -> np.ndarray:
-    """``block`` on the 16-bit grid, rounded to the nearest step (the grid
-    the phrase cache uses); twice as fast as libsndfile's own conversion."""
-    scaled = np.multiply(block, 32768.0, dtype=np.float32)
-    np.rint(scaled, out=scaled)
-    np.clip(scaled, -32768.0, 32767.0, out=scaled)
-    return scaled.astype(np.int16)
 
 
 def _encode_in_thread(blocks, write) -> None:

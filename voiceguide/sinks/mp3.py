@@ -47,6 +47,8 @@ from typing import BinaryIO
 import lameenc
 import numpy as np
 
+from ..audio import to_pcm16
+
 __all__ = [
     "Mp3Writer",
     "write_mp3",
@@ -448,10 +450,7 @@ class Mp3Writer:
             return
         if not np.isfinite(x).all():
             raise ValueError("samples contain NaN or infinity")
-        y = np.multiply(x, 32768.0, dtype=np.float32)
-        np.rint(y, out=y)
-        np.clip(y, -32768.0, 32767.0, out=y)
-        self._emit(self._enc.encode(y.astype("<i2").tobytes()))
+        self._emit(self._enc.encode(to_pcm16(x.astype(np.float32, copy=False)).tobytes()))
         self._samples += x.size
 
     def _emit(self, data) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_atomically
-from ..audio import Audio
+from ..audio import Audio, to_pcm16
 from ..errors import VoiceguideError
 from ..i18n import _
 from ..inputs import read_limited
@@ -273,7 +273,7 @@ class PhraseCache:
         return None
 
     def put(self, key: str, audio: Audio) -> None:
-        pcm = np.clip(np.round(audio.samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
+        pcm = to_pcm16(audio.samples).tobytes()
         header = _CACHE_HEADER.pack(_CACHE_MAGIC, audio.sample_rate, len(pcm) // 2, zlib.crc32(pcm))
         path = self.path(key)
         try:

@@ -72,7 +72,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import Audio
+from ..audio import Audio, to_pcm16
 from ..errors import EngineError, UsageError
 from ..i18n import N_, _
 from .cache import read_json_cache, write_json_cache
@@ -749,7 +749,7 @@ def on_pcm16_grid(samples: np.ndarray) -> np.ndarray:
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     if peak > 1.0:
         samples = samples / np.float32(peak)
-    return (np.clip(np.round(samples * 32768.0), -32768, 32767) / 32768.0).astype(np.float32)
+    return to_pcm16(samples).astype(np.float32) / np.float32(32768.0)
 
 
 def _one_line(text: str) -> str:
