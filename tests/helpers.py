@@ -40,6 +40,23 @@ def cpu_load(processes: int = 3) -> Iterator[None]:
             burner.wait()
 
 
+def wait_for(condition, timeout_s: float = 20.0, what: str = "", every_s: float = 0.001) -> None:
+    """Poll ``condition`` every ``every_s`` until it holds; fail (not hang) after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every_s)
+
+
+def restart_portaudio() -> None:
+    """PortAudio lists devices once, when it starts: restart it if it ran
+    (after a test points ALSA at other devices)."""
+    sd = sys.modules.get("sounddevice")
+    if sd is not None:
+        sd._terminate()
+        sd._initialize()
+
+
 def run(*args: str, input: str | None = None):
     """``voiceguide ARGS`` through click's runner (the library's errors become
     the same one line and exit code as in a real run)."""

@@ -9,14 +9,15 @@ runs in its own session, so that every process it made can be found.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import helpers
 import pytest
 from hostile import env, voiceguide
 
@@ -40,12 +41,8 @@ def processes_in_session(session: int) -> list[int]:
     return found
 
 
-def wait_for(condition, timeout_s: float = 60.0, what: str = "") -> None:
-    """Poll ``condition`` until it holds; fail (not hang) after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+wait_for = functools.partial(helpers.wait_for, timeout_s=60.0, every_s=0.05)
+"""A batch takes its time: a minute, polled every 50 ms."""
 
 
 @pytest.fixture

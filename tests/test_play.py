@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from audio_checks import rms_dbfs
-from helpers import Terminal
+from helpers import Terminal, restart_portaudio, wait_for
 from scipy.signal import correlate
 
 from voiceguide import load_script, prepare_session
@@ -123,17 +123,9 @@ def alsa_home(tmp_path_factory):
     (home / ".asoundrc").write_text(ASOUNDRC % (CAPTURE_VAR, home / "played.wav"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(home))
-        _restart_portaudio()
+        restart_portaudio()
         yield home
-    _restart_portaudio()
-
-
-def _restart_portaudio() -> None:
-    """PortAudio lists devices once, when it starts: restart it if it ran."""
-    sd = sys.modules.get("sounddevice")
-    if sd is not None:
-        sd._terminate()
-        sd._initialize()
+    restart_portaudio()
 
 
 @pytest.fixture
@@ -242,13 +234,6 @@ def assert_fades_in(played: np.ndarray, reference: np.ndarray, at: int, frame: i
     ``n`` frames and then plays unchanged up to ``played[until]``."""
     assert np.allclose(played[at : at + n], reference[frame : frame + n] * fade(n, down=False), atol=1e-6)
     assert np.array_equal(played[at + n : until], reference[frame + n : frame + until - at])
-
-
-def wait_for(condition, timeout_s: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.001)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_checks import dominant_hz
-from helpers import Terminal
+from helpers import Terminal, restart_portaudio
 
 from voiceguide.audio import Audio
 from voiceguide.cli.record import parse_record_keys
@@ -93,16 +93,9 @@ def alsa(tmp_path_factory):
     (home / ".asoundrc").write_text(ASOUNDRC.format(played=home / "played.raw", microphone=home / "mic.raw"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(home))
-        _restart_portaudio()
+        restart_portaudio()
         yield home
-    _restart_portaudio()
-
-
-def _restart_portaudio() -> None:
-    sd = sys.modules.get("sounddevice")
-    if sd is not None:
-        sd._terminate()
-        sd._initialize()
+    restart_portaudio()
 
 
 def played(home: Path) -> np.ndarray:
