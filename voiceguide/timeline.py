@@ -462,6 +462,18 @@ class _Bounds:
     """...and this far up."""
 
 
+def _edge(holds: Callable[[float], bool], inside: float, outside: float, steps: int = 60) -> tuple[float, float]:
+    """Where ``holds`` stops holding between ``inside`` (where it holds) and
+    ``outside`` (where it does not), by bisection: the two ends, ``steps``
+    halvings apart (fewer once they are neighbouring floats), still on their sides."""
+    for _step in range(steps):
+        middle = (inside + outside) / 2
+        if middle in (inside, outside):
+            break
+        inside, outside = (middle, outside) if holds(middle) else (inside, middle)
+    return inside, outside
+
+
 class _Fitter:
     """Fits a script to a session length (see plan_timeline).
 
@@ -537,11 +549,7 @@ class _Fitter:
             return ceiling
         if not fills(high):
             return high
-        low, top = high, ceiling
-        for _step in range(60):
-            middle = (low + top) / 2
-            low, top = (middle, top) if fills(middle) else (low, middle)
-        return low
+        return _edge(fills, high, ceiling)[0]
 
     def _last_low(self, low: float, floor: float) -> float:
         """The last part's lowest scale, raised where a bell from before the
@@ -561,10 +569,7 @@ class _Fitter:
         high = 2 * start
         while runs_long(high) and high < _FAR:
             start, high = high, 2 * high
-        for _step in range(60):
-            middle = (start + high) / 2
-            start, high = (start, middle) if not runs_long(middle) else (middle, high)
-        return high
+        return _edge(runs_long, start, high)[1]
 
     def _carry_s(self, scale: float, stretches: list[_Stretch] | None = None) -> float:
         """How long sounds from before the last marker ring on past it at ``scale``."""
@@ -702,15 +707,7 @@ def _bracket(length: Callable[[float], float], target_s: float, low: float = 0.0
         return low, low
     if length(high) <= target_s:
         return high, high
-    for _step in range(50):
-        middle = (low + high) / 2
-        if middle in (low, high):
-            break
-        if length(middle) <= target_s:
-            low = middle
-        else:
-            high = middle
-    return low, high
+    return _edge(lambda x: length(x) <= target_s, low, high, steps=50)
 
 
 def _bisect(length: Callable[[float], float], target_s: float, low: float = 0.0, high: float = 2.0) -> float:
