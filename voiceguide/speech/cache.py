@@ -170,26 +170,20 @@ def clear_cache() -> CacheUsage:
 def read_json_cache(key: str) -> object | None:
     """A small JSON value kept under ``key`` in the cache folder, or None
     (also when the folder could hold someone else's file: see :func:`cache_problem`)."""
-    folder = cache_root() / "meta"
-    problem = cache_problem(cache_root()) or cache_problem(folder)
-    if problem:
-        _warn_untrusted(problem)
-        return None
+    data = _read_entry(cache_root(), _json_path(key), MAX_JSON_CACHE_BYTES)
     try:
-        return json.loads(read_limited(folder / f"{key}.json", MAX_JSON_CACHE_BYTES, "cache entry").decode("utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return None if data is None else json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError):
         return None
 
 
 def write_json_cache(key: str, value: object) -> None:
     """Keep ``value`` under ``key``; a cache that cannot be written only costs time."""
-    try:
-        folder = private_folder(cache_root() / "meta")
-        write_atomically(folder / f"{key}.json", json.dumps(value).encode("utf-8"), durable=False)
-    except UntrustedCacheError as exc:
-        _warn_untrusted(exc.strerror)
-    except OSError:
-        pass
+    _write_entry(_json_path(key), json.dumps(value).encode("utf-8"))
+
+
+def _json_path(key: str) -> Path:
+    return cache_root() / "meta" / f"{key}.json"
 
 
 def _read_entry(folder: Path, path: Path, max_bytes: int) -> bytes | None:
@@ -203,6 +197,20 @@ def _read_entry(folder: Path, path: Path, max_bytes: int) -> bytes | None:
         return read_limited(path, max_bytes, "cache entry")
     except (OSError, ValueError):
         return None
+
+
+def _write_entry(path: Path, data: bytes) -> OSError | None:
+    """Write cache entry ``path``, its folders made private. A cache that
+    cannot be written only costs time: the error is returned, not raised
+    (and a folder that could be someone else's is warned about and left alone)."""
+    try:
+        private_folder(path.parent)
+        write_atomically(path, data, durable=False)
+    except UntrustedCacheError as exc:
+        _warn_untrusted(exc.strerror)
+    except OSError as exc:
+        return exc
+    return None
 
 
 class BlobCache:
@@ -221,14 +229,7 @@ class BlobCache:
         return _read_entry(self.folder, self.path(key), self.max_bytes)
 
     def put(self, key: str, data: bytes) -> None:
-        path = self.path(key)
-        try:
-            private_folder(path.parent)
-            write_atomically(path, data, durable=False)
-        except UntrustedCacheError as exc:
-            _warn_untrusted(exc.strerror)
-        except OSError:
-            pass
+        _write_entry(self.path(key), data)
 
 
 class PhraseCache:
@@ -275,13 +276,7 @@ class PhraseCache:
     def put(self, key: str, audio: Audio) -> None:
         pcm = to_pcm16(audio.samples).tobytes()
         header = _CACHE_HEADER.pack(_CACHE_MAGIC, audio.sample_rate, len(pcm) // 2, zlib.crc32(pcm))
-        path = self.path(key)
-        try:
-            private_folder(path.parent)
-            write_atomically(path, header + pcm, durable=False)  # a lost entry costs only time
-        except UntrustedCacheError as exc:
-            _warn_untrusted(exc.strerror)
-        except OSError as exc:
-            if not self._warned:
-                log.warning("phrase cache %s is not writable (%s); continuing without it", self.folder, exc.strerror)
-                self._warned = True
+        failure = _write_entry(self.path(key), header + pcm)  # a lost entry costs only time
+        if failure is not None and not self._warned:
+            log.warning("phrase cache %s is not writable (%s); continuing without it", self.folder, failure.strerror)
+            self._warned = True
