@@ -16,8 +16,6 @@ from voiceguide.sinks.export import preferred_sample_rate
 from voiceguide.timeline import Kind
 
 BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
-exported_lengths: dict[int, dict[str, float]] = {}
-"""Each export's planned length by suffix, kept under id() of the fixture's files."""
 
 
 @pytest.fixture(scope="module", params=BUILTINS, ids=lambda p: f"{p[0]}-{p[1]}")
@@ -26,7 +24,7 @@ def exported(request, tmp_path_factory, engine):
     session = prepare_session(load_script(name, language), engine=engine)
     folder = tmp_path_factory.mktemp(f"{name}-{language}")
     files = {}
-    planned = {}
+    planned = {}  # each export's planned length: the MP3 is planned at its own rate
     for suffix in ("wav", "mp3"):
         if suffix == "mp3":  # as the command line makes it: mixed at the MP3's own rate
             mix = MixSettings(sample_rate=preferred_sample_rate("x.mp3"))
@@ -38,26 +36,24 @@ def exported(request, tmp_path_factory, engine):
         samples, rate = sf.read(str(result.path), dtype="float32")
         files[suffix] = (samples, rate)
         planned[suffix] = (session if suffix == "wav" else session_at_rate).timeline.duration_s
-    exported_lengths[id(files)] = planned
-    return session, files
+    return session, files, planned
 
 
 def test_length_matches_the_plan(exported):
-    session, files = exported
-    planned = exported_lengths[id(files)]
+    _, files, planned = exported
     for suffix, (samples, rate) in files.items():
         assert rate == {"wav": 44_100, "mp3": 32_000}[suffix]
         assert abs(len(samples) / rate - planned[suffix]) <= 0.05, suffix
 
 
 def test_about_three_minutes_with_a_calm_pace(exported):
-    session, _ = exported
+    session, _, _ = exported
     assert 150 <= session.timeline.duration_s <= 210
     assert 110 <= session.voice.rate <= 140
 
 
 def test_speech_where_planned_and_silence_in_the_gaps(exported):
-    session, files = exported
+    session, files, _ = exported
     samples, rate = files["wav"]
     events = session.timeline.events
     for event in session.timeline.of_kind(Kind.SPEECH):
@@ -77,7 +73,7 @@ def test_speech_where_planned_and_silence_in_the_gaps(exported):
 
 
 def test_breath_tones_rise_and_fall_between_the_counts(exported):
-    session, files = exported
+    session, files, _ = exported
     samples, rate = files["wav"]
     breaths = [e for e in session.timeline.events if e.kind in (Kind.INHALE, Kind.EXHALE)]
     assert breaths
@@ -95,7 +91,7 @@ def test_breath_tones_rise_and_fall_between_the_counts(exported):
 
 
 def test_cues_sit_12_to_18_db_under_the_voice(exported):
-    session, files = exported
+    session, files, _ = exported
     samples, rate = files["wav"]
     voice = np.concatenate([span(samples, rate, e.start_s, e.end_s) for e in session.timeline.of_kind(Kind.SPEECH)])
     counts = session.timeline.of_kind(Kind.COUNT)
@@ -119,7 +115,7 @@ def test_cues_sit_12_to_18_db_under_the_voice(exported):
 
 
 def test_no_clicks_at_any_cue_boundary(exported):
-    session, files = exported
+    session, files, _ = exported
     samples, rate = files["wav"]
     high = high_band_dbfs(samples, rate)
     boundaries = {t for e in session.timeline.events if e.kind is not Kind.CHAPTER for t in (e.start_s, e.end_s)}
@@ -130,7 +126,7 @@ def test_no_clicks_at_any_cue_boundary(exported):
 
 
 def test_peak_stays_under_minus_1_dbfs(exported):
-    _, files = exported
+    _, files, _ = exported
     for suffix, (samples, _) in files.items():
         assert peak_dbfs(samples) <= -1.0, suffix  # the decoded MP3 too: the limiter works on true peaks
 
@@ -138,7 +134,7 @@ def test_peak_stays_under_minus_1_dbfs(exported):
 def test_phone_ready_loudness_and_true_peak(exported):
     from voiceguide.dsp.loudness import LoudnessMeter
 
-    _, files = exported
+    _, files, _ = exported
     for suffix, (samples, rate) in files.items():
         measured = LoudnessMeter(rate).add_all([samples])  # checked against pyloudnorm in test_loudness
         assert measured.integrated_lufs == pytest.approx(-16.0, abs=0.5), suffix
@@ -146,7 +142,7 @@ def test_phone_ready_loudness_and_true_peak(exported):
 
 
 def test_soft_ending(exported):
-    session, files = exported
+    session, files, _ = exported
     samples, rate = files["wav"]
     assert session.timeline.events[-1].kind is Kind.CHIME or session.timeline.of_kind(Kind.CHIME)
     assert rms_dbfs(samples[-int(0.2 * rate) :]) < -60
