@@ -63,6 +63,9 @@ _BUNDLE_KEYS = (
     "ambience",
     "minutes",
     "voice_pack",
+    "feed_url",
+    "description",
+    "cover",
 )
 _TRACK_KEYS = ("exercise", "script", "minutes", "language", "voice", "rate", "ambience", "title", "file", "voice_pack")
 _GRID_KEYS = ("exercises", "scripts", "minutes", "voices", "languages", "rate", "ambience", "voice_pack")
@@ -114,6 +117,12 @@ class Manifest:
     bitrate_kbps: int | None
     loudness_lufs: float
     tracks: tuple[Track, ...]
+    feed_url: str | None = None
+    """Where the bundle folder is published (ends in ``/``): a podcast feed is written when set."""
+    description: str = ""
+    """What the bundle is, for the feed (its page shows the title and author)."""
+    cover: str | None = None
+    """The feed's cover image (absolute path of a PNG or JPEG beside the manifest); None: one is drawn."""
 
 
 def read_manifest(path: str | Path) -> Manifest:
@@ -335,6 +344,14 @@ def _folder(value: object) -> str:
     return value
 
 
+def _feed_url(value: object) -> str:
+    from .feed import feed_folder_url
+
+    if not isinstance(value, str):
+        raise ValueError(_('feed_url must be a string such as "https://example.org/groep/"'))
+    return feed_folder_url(value)
+
+
 _TRACK_VALUES: dict[str, Callable[[object], object]] = {
     "minutes": _minutes,
     "rate": _rate,
@@ -354,6 +371,9 @@ _BUNDLE_VALUES: dict[str, Callable[[object], object]] = {
     "transcript": _choice("transcript", (*rules.TRANSCRIPTS, _NO_TRANSCRIPT)),
     "loudness": _loudness,
     "bitrate": _bitrate,
+    "feed_url": _feed_url,
+    "description": _text("description"),
+    "cover": _string("cover"),
     **{key: _TRACK_VALUES[key] for key in _DEFAULT_KEYS},
 }
 _GRID_LISTS = {"exercises": "exercise", "scripts": "script", "minutes": "minutes", "voices": "voice", "languages": "language"}
@@ -436,6 +456,9 @@ class _Checker:
             bundle.get("bitrate"),
             bundle.get("loudness", rules.DEFAULT_LOUDNESS_LUFS),
             tuple(tracks),
+            feed_url=bundle.get("feed_url"),
+            description=bundle.get("description", ""),
+            cover=bundle.get("cover"),
         )
 
     def _bundle(self, bundle: object) -> dict:
@@ -449,7 +472,33 @@ class _Checker:
                 _("bitrate applies to mp3; {good} is written at its encoder's default quality").format(good=good["format"]),
                 self.places.key("bundle", 0, "bitrate"),
             )
+        if "cover" in good:
+            good["cover"] = self._cover(good["cover"])
+            if good["cover"] is None:
+                del good["cover"]
         return good
+
+    def _cover(self, relative: str) -> str | None:
+        """The cover image as an absolute path, None when it cannot be used (reported)."""
+        from .cover import CoverError, check_cover
+
+        place = self.places.key("bundle", 0, "cover")
+        path = _beside(self.path, relative)
+        if path is None:
+            self.report(
+                f"cover '{relative}' must be an image in the manifest's folder or below it, without '..' or an absolute path",
+                place,
+            )
+            return None
+        if not is_regular_file(path):
+            self.report(f"cover image '{relative}' not found next to the manifest", place)
+            return None
+        try:
+            check_cover(path)
+        except CoverError as exc:
+            self.report(f"cover '{relative}': {exc}", place)
+            return None
+        return str(path)
 
     def _tracks(self, tracks: object, defaults: dict, default_places: dict[str, Place]) -> list[_Spec]:
         if not isinstance(tracks, list):

@@ -39,7 +39,9 @@ from ..errors import ScriptError, UsageError, VoiceguideError
 from ..i18n import _
 from ..inputs import read_limited
 from ..script import Clip
+from .feed import FeedResult, feed_outputs, write_feed
 from .manifest import Manifest, ManifestError, Track, track_script
+from .marks import TrackMarks, marks_from_json, marks_to_json, track_marks
 from .page import INDEX, PLAYLIST, check_zip_target, transcript_file, write_page
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class TrackResult:
     """The transcript's format, if one was written."""
     lines: tuple[str, ...] = ()
     """What is said, cue by cue (for the page)."""
+    marks: TrackMarks = TrackMarks()
+    """Its breath phases and chapters (for the page's visual and the feed)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class BundleResult:
     playlist: Path | None = None
     index: Path | None = None
     archive: Path | None = None
+    feed: FeedResult | None = None
 
 
 # --- one track ----------------------------------------------------------------------
@@ -128,7 +133,7 @@ def render_track(manifest: Manifest, track: Track, folder: Path) -> TrackResult:
         **({"bitrate_kbps": manifest.bitrate_kbps} if manifest.bitrate_kbps else {}),
     )
     lines = tuple(cue.text for cue in transcript_cues(session.timeline))
-    return TrackResult(track, True, result.duration_s, manifest.transcript, lines)
+    return TrackResult(track, True, result.duration_s, manifest.transcript, lines, track_marks(session.timeline))
 
 
 @dataclass(frozen=True)
@@ -391,7 +396,11 @@ def render_bundle(
                     progress(done, len(manifest.tracks), outcome.results[-1] if rendered.reason is None else outcome.failures[-1])
     outcome.results.sort(key=lambda r: r.track.number)
     outcome.failures.sort(key=lambda f: f.track.number)
-    outcome.playlist, outcome.index, outcome.archive = write_page(manifest, outcome.results, folder, make_zip=make_zip)
+    if manifest.feed_url:  # before the page: the zip takes the feed along
+        outcome.feed = write_feed(manifest, outcome.results, folder)
+    outcome.playlist, outcome.index, outcome.archive = write_page(
+        manifest, outcome.results, folder, make_zip=make_zip, extra=feed_outputs(manifest)
+    )
     return outcome
 
 
@@ -408,14 +417,15 @@ def check_bundle_folder(folder: Path, manifest: Manifest) -> None:
     Raises UsageError naming the first few such files.
     """
     written = _written_names(folder)
-    names = [name for track in manifest.tracks for name in _outputs(manifest, track)] + [PLAYLIST, INDEX]
+    shared = [PLAYLIST, INDEX, *feed_outputs(manifest)]
+    names = [name for track in manifest.tracks for name in _outputs(manifest, track)] + shared
     foreign = []
     for name in names:
         try:
             info = os.lstat(folder / name)
         except OSError:
             continue  # not there (or not reachable: writing it will say why)
-        if stat.S_ISDIR(info.st_mode) or (written is not None and (name in written or name in (PLAYLIST, INDEX))):
+        if stat.S_ISDIR(info.st_mode) or (written is not None and (name in written or name in shared)):
             continue
         foreign.append(name)
     if foreign:
@@ -468,7 +478,13 @@ def _digest(path: Path) -> dict | None:
 
 def _record(folder: Path, manifest: Manifest, result: TrackResult, fingerprint: str) -> dict:
     files = {name: _digest(folder / name) for name in _outputs(manifest, result.track)}
-    return {"fingerprint": fingerprint, "duration_s": result.duration_s, "lines": list(result.lines), "files": files}
+    return {
+        "fingerprint": fingerprint,
+        "duration_s": result.duration_s,
+        "lines": list(result.lines),
+        "marks": marks_to_json(result.marks),
+        "files": files,
+    }
 
 
 def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerprint: str) -> TrackResult | None:
@@ -487,7 +503,10 @@ def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerp
         return None
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 <= duration <= rules.MAX_SESSION_LIMIT_S:
         return None  # JSON allows NaN and Infinity
-    return TrackResult(track, False, float(duration), manifest.transcript, tuple(lines))
+    marks = marks_from_json(entry.get("marks"))
+    if marks is None:  # recorded before the page breathed, or damaged: render again
+        return None
+    return TrackResult(track, False, float(duration), manifest.transcript, tuple(lines), marks)
 
 
 def _read_state(folder: Path) -> dict:

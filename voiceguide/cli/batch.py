@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from .. import rules
+from ..batch.feed import feed_folder_url
 from ..batch.manifest import read_manifest
 from ..batch.render import plan_tracks, render_bundle
 from ..clock import format_clock
 from ..i18n import _
 from .options import quiet_option, range_type
 from .terminal import ProgressLine
+
+
+def _feed_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return feed_folder_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
@@ -29,8 +40,16 @@ from .terminal import ProgressLine
 @click.option("--jobs", type=range_type(rules.JOBS), help="Tracks rendered at once (default: one per core).")
 @click.option("--zip", "make_zip", is_flag=True, help="Also pack the bundle into FOLDER.zip.")
 @click.option("--check", "check_only", is_flag=True, help="Only check the manifest and plan every track; render nothing.")
+@click.option(
+    "--feed-url",
+    metavar="URL",
+    callback=_feed_url,
+    help="Where the folder will be published (http or https): also write feed.xml, a podcast feed to subscribe to.",
+)
 @quiet_option
-def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_only: bool, quiet: bool) -> None:
+def batch(
+    manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_only: bool, feed_url: str | None, quiet: bool
+) -> None:
     """Render every track of a TOML manifest into a folder: audio, transcripts,
     an M3U8 playlist and index.html. Tracks render in parallel; unchanged
     tracks are skipped on a rerun, and a track that fails does not stop the
@@ -41,8 +60,11 @@ def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_
       voiceguide batch groep.toml -o bundle/ --check
       voiceguide batch groep.toml -o bundle/
       voiceguide batch groep.toml -o bundle/ --zip
+      voiceguide batch groep.toml -o bundle/ --feed-url https://example.org/groep/
     """
     parsed = read_manifest(manifest)
+    if feed_url:
+        parsed = replace(parsed, feed_url=feed_url)
     if check_only:
         lengths = plan_tracks(parsed, jobs=jobs).values()
         click.echo(
@@ -68,6 +90,12 @@ def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_
             folder=folder, count=count, rendered=rendered, unchanged=len(outcome.results) - rendered
         )
     )
+    if outcome.feed:
+        click.echo(
+            _("wrote {path} ({count} episodes, {added} new), for {url}").format(
+                path=outcome.feed.feed, count=len(outcome.results), added=outcome.feed.added, url=parsed.feed_url
+            )
+        )
     if outcome.archive:
         click.echo(_("wrote {path}").format(path=outcome.archive))
     if outcome.failures:
