@@ -408,7 +408,7 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag == "html":
             self.lang = dict(attrs).get("lang")
-        self._skip = tag in ("style", "title")
+        self._skip = tag in ("style", "title", "script")
 
     def handle_endtag(self, tag):
         self._skip = False
@@ -445,13 +445,14 @@ def test_a_dutch_bundle_page_has_lang_nl_and_no_english_words(tmp_path):
 
 
 def test_an_english_track_keeps_its_own_words(tmp_path):
+    from voiceguide.batch.marks import TrackMarks
     from voiceguide.batch.page import _track_html
 
     class Track:
         number, title, language, file, artist = 1, "Arriving", "en", "01.mp3", ""
 
     class Result:
-        track, duration_s, transcript, lines = Track(), 61.0, "vtt", ("Welcome.",)
+        track, duration_s, transcript, lines, marks = Track(), 61.0, "vtt", ("Welcome.",), TrackMarks()
 
     class Manifest:
         format = "mp3"

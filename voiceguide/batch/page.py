@@ -1,8 +1,11 @@
 """What a bundle folder shows: ``playlist.m3u8``, ``index.html`` and the zip.
 
-The page is a static, accessible HTML file with no scripts, fonts or files
-from elsewhere, made from the templates ``page.html``, ``track.html`` and
-``transcript.html`` beside this module. It lists every track that exists,
+The page is a static, accessible HTML file with no fonts or files from
+elsewhere, made from the templates ``page.html``, ``track.html``,
+``breath.html`` and ``transcript.html`` beside this module. Its one script
+(``breath.js``, with ``breath.css``, both inlined) shows a quiet circle that
+breathes with a playing track, from the track's breath phases and chapters
+embedded in the page as JSON; without scripts the page is as before. It lists every track that exists,
 with a player, its length and what is said in it, in the bundle's language
 (``lang`` on the page; a track in another language carries its own ``lang``
 and its own words), whatever the interface language.
@@ -11,6 +14,7 @@ and its own words), whatever the interface language.
 from __future__ import annotations
 
 import html
+import json
 import zipfile
 from collections.abc import Iterable
 from functools import cache
@@ -26,6 +30,7 @@ from ..clock import format_clock
 from ..errors import UsageError
 from ..i18n import _, session_translation
 from ..rules import UNSAFE_CHARACTER
+from .marks import marks_to_json
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
@@ -37,18 +42,22 @@ MIME_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "og
 
 
 @cache
+def _asset(name: str) -> str:
+    return resources.files("voiceguide.batch").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
 def _template(name: str) -> Template:
-    text = resources.files("voiceguide.batch").joinpath(name).read_text(encoding="utf-8")
-    return Template(text.rstrip("\n"))
+    return Template(_asset(name).rstrip("\n"))
 
 
 def write_page(
-    manifest: Manifest, results: list[TrackResult], folder: Path, *, make_zip: bool = False
+    manifest: Manifest, results: list[TrackResult], folder: Path, *, make_zip: bool = False, extra: Iterable[str] = ()
 ) -> tuple[Path, Path, Path | None]:
-    """Write the playlist and the page for ``results`` (and the zip): their paths."""
+    """Write the playlist and the page for ``results`` (and the zip, with the ``extra`` files too): their paths."""
     playlist = write_atomically(folder / PLAYLIST, playlist_text(manifest, results).encode("utf-8"))
     index = write_atomically(folder / INDEX, index_html(manifest, results).encode("utf-8"))
-    archive = zip_bundle(folder, manifest, results) if make_zip else None
+    archive = zip_bundle(folder, manifest, results, extra) if make_zip else None
     return playlist, index, archive
 
 
@@ -74,8 +83,11 @@ def index_html(manifest: Manifest, results: list[TrackResult]) -> str:
     """The bundle's page."""
     language = next((r.track.language for r in results if r.track.language), "nl")
     words = session_translation(language)
+    breathes = any(_breathes(r) for r in results)
     return _template("page.html").substitute(
         language=language,
+        breath_css=_asset("breath.css").rstrip("\n") if breathes else "",
+        breath_script=f"\n  <script>\n{_asset('breath.js')}  </script>" if breathes else "",
         playlist=html.escape(words.gettext("Playlist (M3U8)")),
         title=html.escape(manifest.title),
         author=f"\n    <p>{html.escape(manifest.author)}</p>" if manifest.author else "",
@@ -97,8 +109,22 @@ def _track_html(manifest: Manifest, result: TrackResult, page_language: str) -> 
         length=format_clock(result.duration_s),
         href=quote(track.file),
         mime=MIME_TYPES[manifest.format],
+        marks_attribute=" data-marks" if _breathes(result) else "",
+        breath=_template("breath.html").substitute(marks=_script_json(marks_to_json(result.marks))) if _breathes(result) else "",
         transcript=_transcript_html(track, result.transcript, result.lines, words),
     )
+
+
+def _breathes(result: TrackResult) -> bool:
+    """Whether the page shows a breathing visual for the track (it breathes or has chapters)."""
+    return bool(result.marks.phases or result.marks.chapters)
+
+
+def _script_json(value: object) -> str:
+    """JSON to embed in a <script type="application/json">: no ``<``, ``>``
+    or ``&`` in it, so no text can end the script element or open a comment."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _transcript_html(track: Track, transcript: str | None, lines: tuple[str, ...], words: NullTranslations) -> str:
@@ -157,16 +183,16 @@ def _ours(archive: Path) -> bool:
         return False
 
 
-def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult]) -> Path:
+def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult], extra: Iterable[str] = ()) -> Path:
     """``FOLDER.zip`` beside the folder, with every track, transcript, the
-    playlist and the page, under ``FOLDER/`` (the folder's real name: never
+    playlist, the page and the ``extra`` files (a feed's), under ``FOLDER/`` (the folder's real name: never
     ``..``, so unpacking it stays where it is unpacked)."""
     archive = check_zip_target(folder)
     top = archive.name.removesuffix(".zip")
     names = [r.track.file for r in results]
     if manifest.transcript:
         names += [transcript_file(r.track, manifest.transcript) for r in results]
-    names += [PLAYLIST, INDEX]
+    names += [PLAYLIST, INDEX, *extra]
     with AtomicFile(archive, replace=True) as out:
         assert out.file is not None
         with zipfile.ZipFile(out.file, "w", compression=zipfile.ZIP_STORED) as bundle:
