@@ -479,3 +479,18 @@ def test_the_page_embeds_a_chapter_title_that_could_end_the_script_safely(tmp_pa
     assert "<" not in embedded and ">" not in embedded and "&" not in embedded
     assert json.loads(embedded)["chapters"][1][0] == "</script><script>alert(1)</script> & <!--"
     assert page.count("<script") == 2 and page.count("</script>") == 2  # the marks and the page's own script
+
+
+def test_a_feed_never_replaces_a_file_it_did_not_write(tmp_path):
+    (tmp_path / "kort.vg").write_text(SCRIPT, encoding="utf-8")
+    manifest, out = tmp_path / "groep.toml", tmp_path / "out"
+    manifest.write_text(manifest_text((0.5,), feed_url=None), encoding="utf-8")
+    assert batch(manifest, out).exit_code == 0
+    (out / "cover.png").write_bytes(b"the trainer's own picture")
+    refused = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(out), "--feed-url", "https://example.org/g/"])
+    assert refused.exit_code == 2 and "holds cover.png, which no bundle wrote there" in refused.output
+    assert (out / "cover.png").read_bytes() == b"the trainer's own picture" and not (out / FEED).exists()
+    (out / "cover.png").unlink()
+    assert batch(manifest, out, "--feed-url", "https://example.org/g/").exit_code == 0
+    again = batch(manifest, out, "--feed-url", "https://example.org/g/")
+    assert again.exit_code == 0, "what the feed wrote, it may write again"

@@ -216,7 +216,9 @@ def write_feed(manifest: Manifest, results: list[TrackResult], folder: Path, *, 
     for index, result in enumerate(new):  # new items a second apart, in track order (the last is newest)
         published[guids[result.track.file]] = now - (len(new) - 1 - index)
     current = set(guids.values())
-    _write_state(folder, manifest.feed_url, {guid: at for guid, at in published.items() if guid in current})
+    kept = {guid: at for guid, at in published.items() if guid in current}
+    # recorded before they are written: a stop in between leaves them the bundle's own
+    _write_state(folder, manifest.feed_url, kept, feed_written_names(folder) | set(feed_outputs(manifest)))
     for result in results:
         track = result.track
         text = chapters_json(result.marks, title=track.title, podcast=manifest.title, audio_file=track.file)
@@ -326,14 +328,26 @@ def _rfc2822(epoch_s: int) -> str:
 # --- what the feed remembers ------------------------------------------------------------------
 
 
-def _read_state(folder: Path, feed_url: str) -> dict[str, int]:
-    """When each item was first published, by GUID ({} when there is no
-    readable state, or it is for another feed URL)."""
+def _load_state(folder: Path) -> dict:
     try:
         state = json.loads(read_limited(folder / FEED_STATE, MAX_FEED_STATE_BYTES, "feed state file").decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return {}
-    if not isinstance(state, dict) or state.get("version") != FEED_STATE_VERSION or state.get("feed_url") != feed_url:
+    return state if isinstance(state, dict) and state.get("version") == FEED_STATE_VERSION else {}
+
+
+def feed_written_names(folder: Path) -> set[str]:
+    """The files a feed wrote (or was about to write) in ``folder``: only
+    these may a feed replace (a ``cover.png`` of one's own is never drawn over)."""
+    files = _load_state(folder).get("files")
+    return {name for name in files if isinstance(name, str)} if isinstance(files, list) else set()
+
+
+def _read_state(folder: Path, feed_url: str) -> dict[str, int]:
+    """When each item was first published, by GUID ({} when there is no
+    readable state, or it is for another feed URL)."""
+    state = _load_state(folder)
+    if state.get("feed_url") != feed_url:
         return {}
     items = state.get("published")
     if not isinstance(items, dict):
@@ -345,6 +359,7 @@ def _read_state(folder: Path, feed_url: str) -> dict[str, int]:
     }
 
 
-def _write_state(folder: Path, feed_url: str, published: dict[str, int]) -> None:
-    text = json.dumps({"version": FEED_STATE_VERSION, "feed_url": feed_url, "published": published}, indent=1, sort_keys=True)
+def _write_state(folder: Path, feed_url: str, published: dict[str, int], files: set[str]) -> None:
+    state = {"version": FEED_STATE_VERSION, "feed_url": feed_url, "published": published, "files": sorted(files)}
+    text = json.dumps(state, indent=1, sort_keys=True)
     write_atomically(folder / FEED_STATE, text.encode("utf-8"))

@@ -39,7 +39,7 @@ from ..errors import ScriptError, UsageError, VoiceguideError
 from ..i18n import _
 from ..inputs import read_limited
 from ..script import Clip
-from .feed import FeedResult, feed_outputs, write_feed
+from .feed import FeedResult, feed_outputs, feed_written_names, write_feed
 from .manifest import Manifest, ManifestError, Track, track_script
 from .marks import TrackMarks, marks_from_json, marks_to_json, track_marks
 from .page import INDEX, PLAYLIST, check_zip_target, transcript_file, write_page
@@ -411,21 +411,24 @@ def check_bundle_folder(folder: Path, manifest: Manifest) -> None:
     (``-o ~/Music``), ``file = "favourite.mp3"`` would replace a file
     voiceguide never wrote. So a track, transcript, playlist or page may
     replace only a file an earlier run of a bundle recorded in this folder's
-    state file (any version of it). Folders where a file goes are left to
-    the export, which names them.
+    state file (any version of it), and a feed's files (feed, cover,
+    chapters) only one the feed's state file records. Folders where a file
+    goes are left to the export, which names them.
 
     Raises UsageError naming the first few such files.
     """
     written = _written_names(folder)
-    shared = [PLAYLIST, INDEX, *feed_outputs(manifest)]
+    shared = [PLAYLIST, INDEX]
     names = [name for track in manifest.tracks for name in _outputs(manifest, track)] + shared
+    names += feed_outputs(manifest)
+    fed = feed_written_names(folder) if manifest.feed_url else set()
     foreign = []
     for name in names:
         try:
             info = os.lstat(folder / name)
         except OSError:
             continue  # not there (or not reachable: writing it will say why)
-        if stat.S_ISDIR(info.st_mode) or (written is not None and (name in written or name in shared)):
+        if stat.S_ISDIR(info.st_mode) or (written is not None and (name in written or name in shared)) or name in fed:
             continue
         foreign.append(name)
     if foreign:
