@@ -453,8 +453,19 @@ def test_the_page_breathes_with_the_playing_track_and_loads_nothing_from_elsewhe
                    return [v.dataset.phase, v.dataset.motion, getComputedStyle(v.querySelector('.breath-dot')).transform]; }""",
                 times[1],
             )
+            offline = browser.new_page()  # opened from the folder itself, as a downloaded zip is
+            offline.route(
+                "**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else only_the_folder(route)
+            )
+            offline.goto((out / "index.html").as_uri())
+            from_folder = offline.evaluate(
+                """async () => { const a = document.querySelector('audio');
+                   if (a.readyState < 1) await new Promise(done => a.addEventListener('loadedmetadata', done, {once: true}));
+                   const v = document.querySelector('.breath'); return [v.hidden, v.dataset.phase, a.duration > 0]; }"""
+            )
         finally:
             browser.close()
+    assert from_folder == [False, "still", True]
     assert before == ["still", False]
     assert played
     assert [round(s[3], 1) for s in states] == [round(t, 1) for t in times], "every seek landed (byte ranges served)"

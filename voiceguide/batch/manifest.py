@@ -9,6 +9,9 @@ bundle's settings and defaults for every track::
     author = "Praktijk De Linde"        # artist tag and playlist
     format = "mp3"                      # mp3 (default), wav, flac, ogg, opus
     transcript = "vtt"                  # vtt (default), srt, lrc or "none"
+    feed_url = "https://example.org/groep/"  # also a podcast feed (see feed.py)
+    description = "Voor de dinsdaggroep"      # the feed's description
+    cover = "omslag.png"                # the feed's cover (else one is drawn)
 
     [[track]]
     exercise = "zelfkalmering"          # a built-in, or: script = "welkom.vg"
