@@ -44,18 +44,23 @@ def check_cover(path: str | Path) -> str:
 
     Raises CoverError when it cannot be read, is neither PNG nor JPEG, is
     not square, or is smaller than 1400 or larger than 3000 pixels a side."""
+    return image_size(read_cover(path))[0]
+
+
+def read_cover(path: str | Path) -> bytes:
+    """A cover image's bytes, checked as :func:`check_cover` says."""
     try:
         data = read_limited(path, MAX_COVER_BYTES, "cover image")
     except InputFileError as exc:
         raise CoverError(exc.reason) from None
     except OSError as exc:
         raise CoverError((exc.strerror or str(exc)).lower()) from None
-    kind, width, height = image_size(data)
+    _, width, height = image_size(data)
     if width != height:
         raise CoverError(f"is {width}x{height} pixels; podcast apps want a square image")
     if not COVER_MIN_PX <= width <= COVER_MAX_PX:
         raise CoverError(f"is {width}x{height} pixels; podcast apps want {COVER_MIN_PX} to {COVER_MAX_PX} pixels a side")
-    return kind
+    return data
 
 
 def image_size(data: bytes) -> tuple[str, int, int]:

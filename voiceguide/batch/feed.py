@@ -46,10 +46,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..atomic import write_atomically
+from ..errors import UsageError
 from ..i18n import _
 from ..inputs import read_limited
 from ..rules import unsafe_character
-from .cover import check_cover, cover_png
+from .cover import CoverError, cover_png, read_cover
 from .marks import CHAPTERS_MIME, chapters_file, chapters_json
 from .page import transcript_file
 
@@ -225,8 +226,11 @@ def write_feed(manifest: Manifest, results: list[TrackResult], folder: Path, *, 
         write_atomically(folder / chapters_file(track.file), text)
     cover = folder / cover_name(manifest)
     if manifest.cover:
-        check_cover(manifest.cover)
-        write_atomically(cover, Path(manifest.cover).read_bytes())
+        try:
+            image = read_cover(manifest.cover)
+        except CoverError as exc:  # changed since the manifest was read
+            raise UsageError(f"{manifest.cover}: {exc}") from None
+        write_atomically(cover, image)
     else:
         write_atomically(cover, cover_png(manifest.title, manifest.author))
     sizes = {r.track.file: (folder / r.track.file).stat().st_size for r in results}
