@@ -505,3 +505,10 @@ def test_a_feed_never_replaces_a_file_it_did_not_write(tmp_path):
     assert batch(manifest, out, "--feed-url", "https://example.org/g/").exit_code == 0
     again = batch(manifest, out, "--feed-url", "https://example.org/g/")
     assert again.exit_code == 0, "what the feed wrote, it may write again"
+
+
+def test_the_page_of_a_podcast_links_its_feed(podcast):
+    _, out = podcast
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert '<link rel="alternate" type="application/rss+xml" title="Rust &amp; &lt;adem&gt; &quot;één&quot;' in page
+    assert '<a href="feed.xml">Abonneer je in een podcast-app (RSS)</a>' in page  # the bundle's language, Dutch

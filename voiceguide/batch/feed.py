@@ -52,13 +52,13 @@ from ..inputs import read_limited
 from ..rules import unsafe_character
 from .cover import CoverError, cover_png, read_cover
 from .marks import CHAPTERS_MIME, chapters_file, chapters_json
-from .page import transcript_file
+from .page import FEED_FILE, transcript_file
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
     from .render import TrackResult
 
-FEED = "feed.xml"
+FEED = FEED_FILE
 FEED_STATE = ".voiceguide-feed.json"
 FEED_STATE_VERSION = 1
 MAX_FEED_STATE_BYTES = 4_000_000

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 PLAYLIST = "playlist.m3u8"
 INDEX = "index.html"
+FEED_FILE = "feed.xml"
+"""A bundle's podcast feed (written by :mod:`.feed` when the bundle has a feed URL)."""
 MIME_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg; codecs=opus"}
 
 
@@ -89,6 +91,12 @@ def index_html(manifest: Manifest, results: list[TrackResult]) -> str:
         breath_css=_asset("breath.css").rstrip("\n") if breathes else "",
         breath_script=f"\n  <script>\n{_asset('breath.js')}  </script>" if breathes else "",
         playlist=html.escape(words.gettext("Playlist (M3U8)")),
+        feed_head=f'\n  <link rel="alternate" type="application/rss+xml" title="{html.escape(manifest.title)}" href="{FEED_FILE}">'
+        if manifest.feed_url
+        else "",
+        feed_link=f' · <a href="{FEED_FILE}">{html.escape(words.gettext("Subscribe in a podcast app (RSS)"))}</a>'
+        if manifest.feed_url
+        else "",
         title=html.escape(manifest.title),
         author=f"\n    <p>{html.escape(manifest.author)}</p>" if manifest.author else "",
         tracks="\n".join(_track_html(manifest, result, language) for result in results),
