@@ -2,13 +2,14 @@
 
 The page is a static, accessible HTML file with no fonts or files from
 elsewhere, made from the templates ``page.html``, ``track.html``,
-``breath.html`` and ``transcript.html`` beside this module. Its one script
-(``breath.js``, with ``breath.css``, both inlined) shows a quiet circle that
-breathes with a playing track, from the track's breath phases and chapters
-embedded in the page as JSON; without scripts the page is as before. It lists every track that exists,
-with a player, its length and what is said in it, in the bundle's language
-(``lang`` on the page; a track in another language carries its own ``lang``
-and its own words), whatever the interface language.
+``breath.html`` and ``transcript.html`` beside this module. It lists every
+track that exists, with a player, its length and what is said in it, in the
+bundle's language (``lang`` on the page; a track in another language
+carries its own ``lang`` and its own words), whatever the interface
+language. Its one script (``breath.js``, with ``breath.css``, both inlined)
+shows a quiet circle that breathes with a playing track, from the track's
+breath phases and chapters embedded in the page as JSON; without scripts
+the page is as it was.
 """
 
 from __future__ import annotations
@@ -193,8 +194,9 @@ def _ours(archive: Path) -> bool:
 
 def zip_bundle(folder: Path, manifest: Manifest, results: list[TrackResult], extra: Iterable[str] = ()) -> Path:
     """``FOLDER.zip`` beside the folder, with every track, transcript, the
-    playlist, the page and the ``extra`` files (a feed's), under ``FOLDER/`` (the folder's real name: never
-    ``..``, so unpacking it stays where it is unpacked)."""
+    playlist, the page and the ``extra`` files (a feed's), under ``FOLDER/``
+    (the folder's real name: never ``..``, so unpacking it stays where it
+    is unpacked)."""
     archive = check_zip_target(folder)
     top = archive.name.removesuffix(".zip")
     names = [r.track.file for r in results]
