@@ -26,9 +26,10 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from voiceguide.batch.cover import COVER_PX, INK, CoverError, check_cover, cover_png, draw_cover, image_size, png_bytes
-from voiceguide.batch.feed import FEED, FEED_STATE, feed_folder_url, podcast_guid
+from voiceguide.batch.feed import FEED, FEED_STATE
 from voiceguide.batch.manifest import ManifestError, read_manifest
 from voiceguide.batch.marks import BreathPhase, Chapter, TrackMarks, marks_from_json, marks_to_json
+from voiceguide.batch.publish import feed_folder_url, podcast_guid
 from voiceguide.cli import cli
 
 SCRIPT = """---

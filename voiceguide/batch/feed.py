@@ -34,7 +34,6 @@ from __future__ import annotations
 import email.utils
 import json
 import os
-import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -43,16 +42,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit, urlunsplit
 
 from ..atomic import write_atomically
 from ..errors import UsageError
-from ..i18n import _
 from ..inputs import read_limited
-from ..rules import unsafe_character
 from .cover import CoverError, cover_png, read_cover
 from .marks import CHAPTERS_MIME, chapters_file, chapters_json
-from .page import FEED_FILE, transcript_file
+from .page import transcript_file
+from .publish import FEED_FILE, file_url, podcast_guid
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
@@ -65,8 +62,6 @@ MAX_FEED_STATE_BYTES = 4_000_000
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
-PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-"""The podcast namespace's UUIDv5 namespace for ``podcast:guid``."""
 CATEGORY = ("Health & Fitness", "Mental Health")
 """Apple's category and subcategory for guided calming exercises."""
 TRANSCRIPT_TYPES = {"vtt": "text/vtt", "srt": "application/x-subrip"}
@@ -76,70 +71,6 @@ MAX_DESCRIPTION_CHARS = 4000
 
 for _prefix, _uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
     ET.register_namespace(_prefix, _uri)
-
-
-# --- the feed's URL -------------------------------------------------------------------------
-
-_HOST = re.compile(r"[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+")
-"""A host name after IDNA, or an IPv6 address (urlsplit takes off its brackets)."""
-
-
-def feed_folder_url(url: str) -> str:
-    """The URL of the folder the bundle is published in, ending in ``/``.
-
-    ``url`` is that folder (``https://example.org/groep``) or the feed
-    itself (``https://example.org/groep/feed.xml``). A path with spaces or
-    other letters is percent-encoded; a host in another script is written
-    in IDNA.
-
-    Raises ValueError (with the message to show) for anything but an
-    http(s) URL with a host, or one with a user name, query or fragment.
-    """
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ValueError(_("feed_url {url!r} is not a URL").format(url=url)) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            _("feed_url must be an http or https URL with a host, such as https://example.org/groep/, not {url!r}").format(
-                url=url
-            )
-        )
-    if (
-        parts.username is not None
-        or parts.password is not None
-        or parts.query
-        or parts.fragment
-        or unsafe_character(text) is not None
-    ):
-        raise ValueError(_("feed_url must be a plain folder URL, without a user name, '?' or '#': {url!r}").format(url=url))
-    try:
-        host = parts.hostname.encode("idna").decode("ascii")
-        if not _HOST.fullmatch(host):
-            raise UnicodeError(host)
-    except UnicodeError:
-        raise ValueError(_("feed_url {url!r} has a host name that cannot be written").format(url=url)) from None
-    path = quote(parts.path, safe="/%:@!$&'()*+,;=~")
-    if path.endswith("/" + FEED):
-        path = path[: -len(FEED)]
-    if not path.endswith("/"):
-        path += "/"
-    netloc = f"[{host}]" if ":" in host else host
-    return urlunsplit((parts.scheme.lower(), netloc + (f":{port}" if port is not None else ""), path, "", ""))
-
-
-def file_url(folder_url: str, name: str) -> str:
-    """The URL of a file of the bundle."""
-    return folder_url + quote(name)
-
-
-def podcast_guid(folder_url: str) -> str:
-    """``podcast:guid``: UUIDv5 of the feed's URL, scheme and trailing slashes removed."""
-    feed_url = file_url(folder_url, FEED)
-    bare = feed_url.split("://", 1)[1].rstrip("/")
-    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
 # --- what the feed writes ---------------------------------------------------------------------

@@ -348,7 +348,7 @@ def _folder(value: object) -> str:
 
 
 def _feed_url(value: object) -> str:
-    from .feed import feed_folder_url
+    from .publish import feed_folder_url
 
     if not isinstance(value, str):
         raise ValueError(_('feed_url must be a string such as "https://example.org/groep/"'))

@@ -32,6 +32,7 @@ from ..errors import UsageError
 from ..i18n import _, session_translation
 from ..rules import UNSAFE_CHARACTER
 from .marks import marks_to_json
+from .publish import FEED_FILE
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 
 PLAYLIST = "playlist.m3u8"
 INDEX = "index.html"
-FEED_FILE = "feed.xml"
-"""A bundle's podcast feed (written by :mod:`.feed` when the bundle has a feed URL)."""
 MIME_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg; codecs=opus"}
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from .. import rules
-from ..batch.feed import feed_folder_url
 from ..batch.manifest import read_manifest
+from ..batch.publish import feed_folder_url
 from ..batch.render import plan_tracks, render_bundle
 from ..clock import format_clock
 from ..i18n import _
