@@ -38,6 +38,9 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+from .atomic import write_atomically
+from .folders import cache_root, private_folder
+
 log = logging.getLogger(__name__)
 
 DOMAIN = "voiceguide"
@@ -111,8 +114,6 @@ def compile_catalog(po_path: Path) -> bytes:
 def compile_catalogs(languages: Iterable[str] = UI_LANGUAGES) -> list[Path]:
     """Compile every shipped ``.po`` into the ``.mo`` beside it (``scripts/setup``
     does this at install time); returns the files written."""
-    from .atomic import write_atomically
-
     written = []
     for language in languages:
         po_path = catalog_path(language)
@@ -140,8 +141,6 @@ def _compiled(language: str) -> bytes | None:
         source = po_path.read_bytes()
     except OSError:
         return None
-    from .speech.cache import cache_root, private_folder
-
     digest = hashlib.sha256(source).hexdigest()[:16]
     cached = cache_root() / "locale" / language / f"{DOMAIN}-{digest}.mo"
     try:
@@ -150,8 +149,6 @@ def _compiled(language: str) -> bytes | None:
         pass
     data = compile_catalog(po_path)
     try:
-        from .atomic import write_atomically
-
         write_atomically(private_folder(cached.parent) / cached.name, data, durable=False)
     except OSError as exc:
         log.info("could not keep the compiled %s catalog in the cache: %s", language, exc)

@@ -207,3 +207,7 @@ def max_session_s() -> float:
     if not math.isfinite(minutes) or minutes <= 0:
         return MAX_SESSION_S
     return min(minutes * 60.0, MAX_SESSION_LIMIT_S)
+
+
+ENGINES = ("espeak", "pyttsx3", "piper")
+"""Engines ``--engine`` (or $VOICEGUIDE_ENGINE) can name."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,12 +35,14 @@ from .audio import Audio, quantize
 from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
+from .exercises import builtins
 from .i18n import _
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
-from .script import At, Clip, Script
+from .script import At, Clip, Script, parse_script
 from .speech.cache import PhraseCache
-from .speech.engine import SpeechEngine, VoiceSettings, open_engine
+from .speech.engine import SpeechEngine, VoiceSettings
+from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
 from .speech.phrases import synthesize_phrases
@@ -71,7 +74,7 @@ class VoiceOptions:
     engine: str | None = None
     """``espeak``, ``pyttsx3`` or ``piper`` (None: ``piper`` for a ``piper:``
     voice, else the platform's default, see
-    :func:`voiceguide.speech.engine.default_engine_name`)."""
+    :func:`voiceguide.speech.factory.default_engine_name`)."""
     voice_pack: Path | None = None
     """A voice pack folder: its recordings speak the phrases it has, the
     engine the rest (see :mod:`voiceguide.speech.pack`)."""
@@ -417,3 +420,29 @@ def read_clip(path: Path, sample_rate: int) -> Audio:
         if resampler:
             add(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
     return Audio(samples[:filled].copy() if filled < len(samples) - 4096 else samples[:filled], sample_rate)
+
+
+@dataclass(frozen=True)
+class BuiltinEntry:
+    """A built-in exercise as ``voiceguide list`` shows it."""
+
+    name: str
+    language: str
+    title: str
+    length_s: float
+    """Its planned length at the default settings, in seconds."""
+
+
+def list_builtins(progress: Progress = no_progress) -> list[BuiltinEntry]:
+    """Every built-in exercise in every language, with its title and its
+    planned length at the default settings (the length an export has:
+    phrases are synthesized, from the phrase cache after the first time)."""
+    entries = []
+    everything = builtins()
+    with closing(open_engine()) as engine:
+        for number, builtin in enumerate(everything):
+            progress("planning the built-ins", number, len(everything))
+            script = parse_script(builtin.text(), f"<built-in {builtin.resource_name}>")
+            session = prepare_session(script, engine=engine)
+            entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, session.duration_s))
+    return entries

@@ -14,8 +14,8 @@ from .. import rules
 from ..errors import UsageError
 from ..i18n import _
 from ..mix import MixSettings
+from ..rules import ENGINES
 from ..session import VoiceOptions
-from ..speech.engine import ENGINES
 
 
 class _FloatRange(click.FloatRange):

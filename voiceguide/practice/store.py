@@ -25,7 +25,6 @@ and build up slowly (``suggestion``).
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,12 +33,12 @@ from pathlib import Path
 
 from .. import rules
 from ..errors import PracticeDataError, UsageError
+from ..folders import data_dir
 from ..i18n import _
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "practice.sqlite3"
-DATA_DIR_ENV = "VOICEGUIDE_DATA_DIR"
 MAX_EXERCISE_CHARS = 100
 """Longest exercise name a log row or diary entry keeps."""
 BUSY_TIMEOUT_S = 2.0
@@ -84,21 +83,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # --- where the data lives -------------------------------------------------------------------
 
 
-def resolve_data_dir(override: str | Path | None = None) -> Path:
-    """The folder of the practice log: ``override``, else ``$VOICEGUIDE_DATA_DIR``,
-    else the platform's user data folder (``~/.local/share/voiceguide`` on Linux)."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV]).expanduser()
-    import platformdirs  # only needed here; keeps the import light elsewhere
-
-    return Path(platformdirs.user_data_dir("voiceguide"))
-
-
 def database_path(override: str | Path | None = None) -> Path:
     """The practice database file (it may not exist yet)."""
-    return resolve_data_dir(override) / DB_NAME
+    return data_dir(override) / DB_NAME
 
 
 # --- the database ---------------------------------------------------------------------------

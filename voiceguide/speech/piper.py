@@ -74,9 +74,12 @@ import numpy as np
 
 from ..audio import Audio, to_pcm16
 from ..errors import EngineError, UsageError
+from ..folders import voices_dir
 from ..i18n import N_, _
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
+from .piper_pace import PACE_VERSION, length_scale_for, pace_points
+from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +111,6 @@ _PIPER_INPUTS = {"input", "input_lengths", "scales"}
 def is_piper_voice(voice_id: str | None) -> bool:
     """Whether ``voice_id`` names a Piper voice (``piper:...``)."""
     return bool(voice_id) and str(voice_id).startswith(PREFIX)
-
-
-def voices_dir() -> Path:
-    """The folder of the user's Piper voices: ``voices`` in voiceguide's data
-    folder (``$VOICEGUIDE_DATA_DIR``, else ``~/.local/share/voiceguide`` on Linux)."""
-    from ..practice.store import resolve_data_dir
-
-    return resolve_data_dir() / "voices"
 
 
 # --- models on disk ---------------------------------------------------------------------------
@@ -321,6 +316,8 @@ class _Phonemizer:
     """
 
     def __init__(self) -> None:
+        # espeak-ng's binding is imported when Piper phonemises: 1.4 ms of every
+        # start of voiceguide otherwise (python -X importtime), for a rare engine.
         from .espeak_client import find_library
         from .espeak_server import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT
         from .espeak_server import INSTALL_HINT as ESPEAK_HINT
@@ -652,9 +649,7 @@ class PiperEngine:
         content hash)."""
         from importlib.metadata import PackageNotFoundError, version
 
-        from .espeak_client import find_library
-        from .piper_pace import PACE_VERSION
-        from .voices import espeak_data_dir
+        from .espeak_client import find_library  # 1.4 ms at start: see PiperPhonemizer
 
         try:
             runtime = version("onnxruntime")
@@ -679,8 +674,6 @@ class PiperEngine:
     def length_scale(self, voice_id: str, wpm: float) -> float:
         """Piper's length scale that speaks ``wpm`` words per minute over
         speech time with this voice (calibrated once per model)."""
-        from .piper_pace import length_scale_for, pace_points
-
         key = (voice_id, round(wpm))
         if key not in self._scales:
             model = self.model(voice_id)
