@@ -3,7 +3,7 @@
 :func:`export_session` makes the file in one streaming pass, so memory
 stays the same however long the session is:
 
-1. **plan** (:mod:`voiceguide.dsp.normalise`): the voice is the anchor. Its
+1. **plan** (:mod:`voiceguide.sinks.normalise`): the voice is the anchor. Its
    loudness is known from the levelled phrases alone (no render needed),
    and one gain brings it to the target (-16 LUFS) after the true-peak
    limiter, allowing for what the codec changes (LAME: a fixed -0.45 dB;
@@ -52,14 +52,6 @@ from ..dsp.loudness import (
     LoudnessMeter,
     LoudnessProfile,
 )
-from ..dsp.normalise import (
-    LIMITER_RELEASE_DB_PER_S,
-    MAX_LIMITING_DB,
-    LevelPlan,
-    make_limiter,
-    mix_profiles,
-    plan_levels,
-)
 from ..errors import ExportError, UsageError
 from ..i18n import _
 from ..mix import Mixer
@@ -67,6 +59,14 @@ from ..progress import Progress, no_progress
 from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
 from ..speech.cache import BlobCache
 from .mp3 import Mp3Writer, lame_input_gain
+from .normalise import (
+    LIMITER_RELEASE_DB_PER_S,
+    MAX_LIMITING_DB,
+    LevelPlan,
+    make_limiter,
+    mix_profiles,
+    plan_levels,
+)
 from .tags import LoudnessTags, session_tags, write_tags
 from .transcript import render_transcript
 
@@ -294,7 +294,7 @@ def export_session(
         MP3 only: a LAME constant bitrate; default 96.
     loudness_lufs:
         The voice's loudness in the file (ITU-R BS.1770-4 gated over the
-        speech; see :mod:`voiceguide.dsp.normalise`).
+        speech; see :mod:`voiceguide.sinks.normalise`).
     true_peak_dbtp:
         The highest 4x oversampled peak allowed.
     bit_depth:
@@ -454,7 +454,7 @@ def _write_audio(
 
     Returns the true peak of what went into the encoder (dBTP) and the
     limiter's deepest reduction (dB). Loudness is not measured here: it is
-    planned from the sounds' profiles (:mod:`voiceguide.dsp.normalise`), and
+    planned from the sounds' profiles (:mod:`voiceguide.sinks.normalise`), and
     the tests hold that plan to the decoded files. MP3 is encoded in a second
     thread (lameenc releases the GIL), overlapping the mixing."""
     rate = audio.sample_rate

@@ -28,9 +28,9 @@ from typing import Protocol
 
 import numpy as np
 
+from ..dsp.dynamics import LookaheadGain, limit_gain_db
+from ..dsp.loudness import LoudnessMeter, LoudnessProfile, gated_loudness
 from ..timeline import Kind, Timeline
-from .dynamics import LookaheadGain, limit_gain_db
-from .loudness import LoudnessMeter, LoudnessProfile, gated_loudness
 
 VOICE_KINDS = (Kind.SPEECH, Kind.COUNT, Kind.CLIP)
 """What counts as the voice for loudness: phrases, counts and clips (a
