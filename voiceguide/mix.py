@@ -17,7 +17,7 @@ import numpy as np
 
 from . import tones
 from .audio import Audio, Blocks, db_to_gain, raised_cosine
-from .rules import AMBIENCES, DEFAULT_SAMPLE_RATE
+from .rules import AMBIENCES, DEFAULT_SAMPLE_RATE, PEAK_DBFS, VOICE_RMS_DBFS
 from .timeline import Event, Kind, Timeline
 
 
@@ -26,12 +26,12 @@ class MixSettings:
     """Levels and the output format of the mix."""
 
     sample_rate: int = DEFAULT_SAMPLE_RATE
-    voice_rms_dbfs: float = -20.0
+    voice_rms_dbfs: float = VOICE_RMS_DBFS
     """RMS of the voice while it speaks."""
     cue_below_voice_db: float = 15.0
     """Breath cues sit this far under the voice (12-18 dB is gentle yet clear)."""
     bell_below_voice_db: float = 12.0
-    peak_dbfs: float = -1.0
+    peak_dbfs: float = PEAK_DBFS
     """No sample of the mix goes above this."""
     fade_out_s: float = 1.5
     """The closing fade over the session's last seconds: the planner's silent

@@ -130,7 +130,7 @@ class Recorder:
         """The recording has stopped: process it for review, or reject it."""
         self._expect(Step.RECORDING)
         try:
-            self.take, self.problem = process_recording(raw, self.mix), None
+            self.take, self.problem = process_recording(raw, self.mix.voice_rms_dbfs, self.mix.peak_dbfs), None
             self.step = Step.REVIEW
         except RecordingError as exc:
             self.take, self.problem = None, str(exc)

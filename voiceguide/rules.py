@@ -125,6 +125,11 @@ one (38.6 against 38.2 dB) and costs 30 % less to mix, limit and encode
 (docs/benchmarks.md). Recorded voices and clips keep what lies below
 15.5 kHz, as LAME's own presets do at this bitrate."""
 DEFAULT_LOUDNESS_LUFS = -16.0
+VOICE_RMS_DBFS = -20.0
+"""The voice's level in the mix: RMS while it speaks (phrases, clips and
+recordings are levelled to it; the export then sets the loudness)."""
+PEAK_DBFS = -1.0
+"""No sample of the mix goes above this."""
 DEFAULT_MP3_KBPS = 96
 
 VOICE_ID = re.compile(r"(?!piper:.*(/|\.onnx$|\.json$))[A-Za-z0-9_+/.:\- ]{1,80}")

@@ -23,7 +23,7 @@ gives, in order:
    span with a raised cosine, so the voice decays as it did and the room
    noise does not stop dead. The pre-roll fades in the same way;
 4. **levelled** to the voice target of the mix and export
-   (:class:`~voiceguide.mix.MixSettings` ``voice_rms_dbfs``, RMS while
+   (:data:`voiceguide.rules.VOICE_RMS_DBFS` unless told otherwise, RMS while
    speaking), peaks tamed and kept under the mix's ceiling, with
    ``EDGE_FADE_S`` edge fades (:func:`voiceguide.dsp.level.level_clip`).
 
@@ -38,7 +38,7 @@ import numpy as np
 from ..audio import Audio, raised_cosine
 from ..errors import VoiceguideError
 from ..i18n import _, ngettext
-from ..mix import MixSettings
+from ..rules import PEAK_DBFS, VOICE_RMS_DBFS
 from .level import level_clip
 
 HIGH_PASS_HZ = 80.0
@@ -148,11 +148,11 @@ def trim_to_voice(audio: Audio) -> Audio:
     return Audio(out, rate)
 
 
-def process_recording(audio: Audio, mix: MixSettings = MixSettings()) -> Audio:
+def process_recording(audio: Audio, voice_rms_dbfs: float = VOICE_RMS_DBFS, peak_dbfs: float = PEAK_DBFS) -> Audio:
     """A raw recording of one phrase -> what a voice pack stores: checked for
     clipping, DC and rumble removed, trimmed with its natural release,
-    levelled to the voice target of ``mix`` with edge fades (see the module
-    notes). Same sample rate as ``audio``.
+    levelled to ``voice_rms_dbfs`` (RMS while speaking) under ``peak_dbfs``
+    with edge fades (see the module notes). Same sample rate as ``audio``.
 
     Raises RecordingError for a clipped, silent or overlong recording.
     """
@@ -171,7 +171,7 @@ def process_recording(audio: Audio, mix: MixSettings = MixSettings()) -> Audio:
                 runs,
             ).format(runs=runs)
         )
-    return level_clip(trim_to_voice(high_pass(audio)), mix.voice_rms_dbfs, mix.peak_dbfs)
+    return level_clip(trim_to_voice(high_pass(audio)), voice_rms_dbfs, peak_dbfs)
 
 
 class SilenceStop:
