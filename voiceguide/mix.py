@@ -145,12 +145,6 @@ class Mixer:
     def sample_rate(self) -> int:
         return self.settings.sample_rate
 
-    def voice_audio(self, event: Event) -> Audio:
-        """The levelled audio of a speech, count or clip event."""
-        if event.kind is Kind.CLIP:
-            return self.clips[Path(event.text)]
-        return self.voice[event.text]
-
     def _length(self, event: Event) -> int:
         if event.kind in (Kind.SPEECH, Kind.COUNT):
             known = getattr(self.voice, "frames", None)  # lazily levelled phrases know their length

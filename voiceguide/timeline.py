@@ -710,11 +710,6 @@ def _bracket(length: Callable[[float], float], target_s: float, low: float = 0.0
     return _edge(lambda x: length(x) <= target_s, low, high, steps=50)
 
 
-def _bisect(length: Callable[[float], float], target_s: float, low: float = 0.0, high: float = 2.0) -> float:
-    """The largest x in [low, high] with length(x) <= target (length is non-decreasing)."""
-    return _bracket(length, target_s, low, high)[0]
-
-
 def _plan_breathing(
     block: Breathe, cycles: int, cursor: float, language: str, speech_s: Mapping[str, float], events: list[Event] | None
 ) -> float:

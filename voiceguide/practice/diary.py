@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from .. import rules
 from ..errors import UsageError
 from ..exercises import find_builtin
 from ..i18n import N_, _
@@ -84,7 +85,7 @@ def parse_tension(value: int | str, which: str | None = None) -> int:
         value = str(value)
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,2}", value.strip()):
         value = int(value.strip())  # ASCII digits only: '²' is a digit to str.isdigit() but not to int()
-    if not isinstance(value, int) or not 0 <= value <= 10:
+    if not isinstance(value, int) or value not in rules.TENSION:
         shown = value if not isinstance(value, str) or len(value) <= 20 else value[:20] + "..."
         raise UsageError(
             _("{which} must be a whole number from 0 (calm) to 10, not '{value}'").format(

@@ -125,7 +125,7 @@ CALIBRATION_S = 10.0
 MP3_QUALITY = 7
 """LAME's -q for MP3 (2 best, 7 fastest), chosen by listening-oriented
 measurements on what voiceguide encodes (espeak speech, soft glides, bells;
-96 kbps mono 44.1 kHz; docs/engineering.md has the table): decoded SNR with
+96 kbps mono 44.1 kHz): decoded SNR with
 LAME's input gain undone 38.4 dB at q7 vs 36.8-37.6 at q2/q3/q5, glides
 62.3 vs 40.8-62.1 dB, bells 67.4 vs 44.2-57.0 dB, pre-echo before bell
 strokes -73.7 vs -66 dB, log-spectral distance 2.46 vs 2.35-2.60 dB,

@@ -245,15 +245,6 @@ class VoicePack:
         if not parent.is_dir():
             raise VoicePackError(_("folder {parent} does not exist; create it first").format(parent=parent), folder)
 
-    @classmethod
-    def open_or_create(
-        cls, folder: str | Path, *, speaker: str, language: str, sample_rate: int = DEFAULT_SAMPLE_RATE
-    ) -> VoicePack:
-        """The pack in ``folder`` (of ``language``), made first if there is none."""
-        if cls.exists(folder):
-            return cls.open(folder, language)
-        return cls.create(folder, speaker=speaker, language=language, sample_rate=sample_rate)
-
     # --- phrases ------------------------------------------------------------------------
 
     def path(self, text: str) -> Path:
