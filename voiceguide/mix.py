@@ -1,4 +1,4 @@
-"""Stage 4: mix a timeline into audio, block by block.
+"""Stage 5: mix a timeline into audio, block by block.
 
 :class:`Mixer` renders any span of the session on demand, so export and
 live playback stream in fixed-size blocks: memory does not grow with the

@@ -4,18 +4,19 @@
     >>> session = prepare_session(load_script("zelfkalmering"))
     >>> export_session(session, "zelfkalmering.mp3")
 
-:func:`prepare_session` runs the stages in order:
+:func:`prepare_session` runs stages 2 to 5 on a script that stage 1
+(**parse**, :mod:`voiceguide.script`) made:
 
-1. **speech** (:mod:`voiceguide.speech`): every distinct phrase, respelled
+2. **speak** (:mod:`voiceguide.speech`): every distinct phrase, respelled
    by the lexicon, from the phrase cache or the engine;
-2. **level** (:mod:`voiceguide.dsp.level`): trimmed, resampled to the mix
+3. **level** (:mod:`voiceguide.dsp.level`): trimmed, resampled to the mix
    rate, given a natural release, levelled to the voice level; clips too;
-3. **plan** (:mod:`voiceguide.timeline`): absolute times for everything,
+4. **plan** (:mod:`voiceguide.timeline`): absolute times for everything,
    stretched to a target length when asked; counts placed with their vowel
    on the beat;
-4. **mix** (:mod:`voiceguide.mix`): a :class:`~voiceguide.mix.Mixer` that
-   renders any span of the session in blocks, for the sinks
-   (:mod:`voiceguide.sinks`).
+5. **mix** (:mod:`voiceguide.mix`): a :class:`~voiceguide.mix.Mixer` that
+   renders any span of the session in blocks, for stage 6, the sinks
+   (:mod:`voiceguide.sinks`: export and player).
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ levelled phrases in the cache are then made again."""
 
 
 class Phrases(Mapping[str, Audio]):
-    """The session's phrases, levelled for the mix (stage 2), made when first used.
+    """The session's phrases, levelled for the mix (stage 3), made when first used.
 
     Their lengths are known at once (:func:`voiceguide.dsp.level.voice_frames`),
     so the session is planned before any phrase is levelled; a phrase is
@@ -291,7 +292,7 @@ def levelled_phrases(
     mix: MixSettings,
     progress: Progress = no_progress,
 ) -> Phrases:
-    """Every phrase of the script, for the mix (stages 1 and 2): from the
+    """Every phrase of the script, for the mix (stages 2 and 3): from the
     cache levelled where it can, else synthesized (or from the cache as the
     engine made it) and levelled when first used (see :class:`Phrases`).
 

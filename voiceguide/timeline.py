@@ -1,4 +1,4 @@
-"""Stage 2: plan a :class:`Timeline` of events with absolute times.
+"""Stage 4: plan a :class:`Timeline` of events with absolute times.
 
 Planning needs the length of every spoken phrase and clip, so the caller
 synthesizes (or looks up) those first and passes their durations in. The

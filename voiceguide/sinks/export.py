@@ -1,4 +1,4 @@
-"""Stage 5 (file sink): a session as a phone-ready file.
+"""Stage 6 (file sink): a session as a phone-ready file.
 
 :func:`export_session` makes the file in one streaming pass, so memory
 stays the same however long the session is:

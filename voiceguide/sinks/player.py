@@ -1,4 +1,4 @@
-"""Stage 5 (live sink): play a session through an audio output as it is mixed.
+"""Stage 6 (live sink): play a session through an audio output as it is mixed.
 
 Nothing is rendered in full before playing. A render-ahead thread keeps
 about two seconds of the mix queued in blocks (``Mixer.render`` works on any
