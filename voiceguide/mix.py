@@ -17,7 +17,7 @@ import numpy as np
 
 from . import tones
 from .audio import Audio, Blocks, db_to_gain, raised_cosine
-from .rules import AMBIENCES, DEFAULT_SAMPLE_RATE, PEAK_DBFS, VOICE_RMS_DBFS
+from .rules import AMBIENCE_BELOW_VOICE_DB, AMBIENCES, DEFAULT_SAMPLE_RATE, PEAK_DBFS, VOICE_RMS_DBFS
 from .timeline import Event, Kind, Timeline
 
 
@@ -54,10 +54,9 @@ class MixSettings:
 
     @property
     def ambience_rms_dbfs(self) -> float:
-        return self.voice_rms_dbfs - max(MIN_AMBIENCE_BELOW_VOICE_DB, self.ambience_below_voice_db)
+        return self.voice_rms_dbfs - max(AMBIENCE_BELOW_VOICE_DB.low, self.ambience_below_voice_db)
 
 
-MIN_AMBIENCE_BELOW_VOICE_DB = 6.0
 AMBIENCE_LOOP_S = 30.0
 AMBIENCE_FADE_S = 4.0
 DUCK_RAMP_S = 0.35

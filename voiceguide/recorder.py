@@ -32,10 +32,11 @@ from enum import Enum
 import numpy as np
 
 from .audio import Audio, resample
-from .dsp.recording import MAX_RECORDING_S, SILENCE_STOP_S, RecordingError, SilenceStop, process_recording
+from .dsp.recording import SILENCE_STOP_S, RecordingError, SilenceStop, process_recording
 from .errors import DeviceError
 from .i18n import N_, _
 from .mix import MixSettings
+from .rules import MAX_RECORDING_S
 from .sinks.devices import choose_format, find_device, find_input_device, sounddevice_module
 from .speech.pack import VoicePack
 

@@ -40,6 +40,7 @@ from .exercises import builtins
 from .i18n import _
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
+from .rules import MAX_CLIP_S
 from .script import At, Clip, Script, parse_script
 from .speech.cache import PhraseCache
 from .speech.engine import SpeechEngine, VoiceSettings
@@ -59,8 +60,6 @@ from .timeline import (
     spoken_texts,
 )
 
-MAX_CLIP_S = 600.0
-"""The longest clip, in seconds."""
 CLIP_BLOCK_FRAMES = 65_536
 
 

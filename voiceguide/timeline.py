@@ -19,7 +19,8 @@ from . import rules
 from .clock import format_clock, format_clock_tenths
 from .errors import ScriptError, UsageError
 from .i18n import _
-from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech, parse_duration
+from .rules import MAX_CYCLES
+from .script import At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech, parse_duration
 from .tones import BELL_S, CHIME_S
 
 COUNT_WORDS = {

@@ -39,6 +39,7 @@ from ..errors import ScriptError, UsageError, VoiceguideError
 from ..i18n import _
 from ..inputs import read_limited
 from ..mix import MixSettings
+from ..rules import MAX_STATE_BYTES
 from ..script import Clip
 from ..session import VoiceOptions, prepare_session
 from ..sinks.export import export_session, preferred_sample_rate
@@ -52,8 +53,6 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = ".voiceguide-batch.json"
 STATE_VERSION = 2
-MAX_STATE_BYTES = 64_000_000
-"""A state file larger than this is not read (every track is rendered again)."""
 """Bumped when what the state records changes: older state is not trusted."""
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from ..audio import Audio, raised_cosine
 from ..errors import VoiceguideError
 from ..i18n import _, ngettext
-from ..rules import PEAK_DBFS, VOICE_RMS_DBFS
+from ..rules import MAX_RECORDING_S, PEAK_DBFS, VOICE_RMS_DBFS
 from .level import level_clip
 
 HIGH_PASS_HZ = 80.0
@@ -61,8 +61,6 @@ RELEASE_MAX_S = 0.3
 RELEASE_ABOVE_NOISE_DB = 4.0
 """The release is kept while it stays this far above the noise floor."""
 MIN_RELEASE_S = 0.04
-MAX_RECORDING_S = 120.0
-"""No single phrase is recorded for longer."""
 SILENCE_STOP_S = 1.0
 FLOOR_DBFS = -100.0
 """Digital silence is taken as this level (log of zero)."""

@@ -14,16 +14,15 @@ from .. import rules
 from ..errors import UsageError
 from ..exercises import find_builtin
 from ..i18n import N_, _
+from ..rules import MAX_EXERCISE_CHARS, MAX_NEED_CHARS, MAX_TRIGGER_CHARS
 from .log import SessionRecord
-from .store import MAX_EXERCISE_CHARS, database, one_line, timestamp, transaction
+from .store import database, one_line, timestamp, transaction
 
 NEEDS = ("safety", "connection", "appreciation")
 NEED_NAMES = {"safety": N_("safety"), "connection": N_("connection"), "appreciation": N_("appreciation")}
 """How each named need is shown (it is stored in English)."""
 """The needs named in the seed's advice; a diary entry may also give its own words."""
 NEED_ALIASES = {"veiligheid": "safety", "verbinding": "connection", "waardering": "appreciation", "erkenning": "appreciation"}
-MAX_TRIGGER_CHARS = 200
-MAX_NEED_CHARS = 100
 
 DIARY_CSV_COLUMNS = ("written_at", "trigger", "need", "exercise", "tension_before", "tension_after")
 

@@ -39,8 +39,6 @@ from ..i18n import _
 log = logging.getLogger(__name__)
 
 DB_NAME = "practice.sqlite3"
-MAX_EXERCISE_CHARS = 100
-"""Longest exercise name a log row or diary entry keeps."""
 BUSY_TIMEOUT_S = 2.0
 """How long a read or write waits for another program's lock, in seconds."""
 

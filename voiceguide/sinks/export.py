@@ -56,7 +56,7 @@ from ..errors import ExportError, UsageError
 from ..i18n import _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
-from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
+from ..rules import BIT_DEPTHS, DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
 from ..speech.cache import BlobCache
 from .mp3 import Mp3Writer, lame_input_gain
 from .normalise import (
@@ -117,7 +117,8 @@ FORMATS = {
         ".opus", "Opus", "OGG", "OPUS", True, "OPUS", sample_rate=48_000, peak_margin_db=0.6, compression_level=0.6
     ),
 }
-BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24"}
+PCM_SUBTYPES = {depth: f"PCM_{depth}" for depth in BIT_DEPTHS}
+"""libsndfile's subtype for each bit depth WAV and FLAC may have (:data:`voiceguide.rules.BIT_DEPTHS`)."""
 BLOCK_FRAMES = 65_536
 """Export block size: large enough that per-block overhead stays small."""
 CALIBRATION_S = 10.0
@@ -188,9 +189,9 @@ def format_for(path: Path, bit_depth: int | None = None) -> tuple[OutputFormat, 
         )
     fmt = FORMATS[suffix]
     if fmt.subtype is None:
-        if bit_depth is not None and bit_depth not in BIT_DEPTHS:
+        if bit_depth is not None and bit_depth not in PCM_SUBTYPES:
             raise UsageError(_("bit depth {bit_depth} is not supported; use 16 or 24").format(bit_depth=bit_depth))
-        subtype = BIT_DEPTHS[bit_depth or 16]
+        subtype = PCM_SUBTYPES[bit_depth or 16]
     else:
         if bit_depth is not None:
             raise UsageError(_("--bit-depth applies to WAV and FLAC; {name} has no bit depth").format(name=fmt.name))

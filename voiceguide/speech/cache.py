@@ -18,13 +18,11 @@ from ..errors import VoiceguideError
 from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder
 from ..i18n import _
 from ..inputs import read_limited
+from ..rules import MAX_ENTRY_BYTES, MAX_JSON_CACHE_BYTES
 from .engine import VoiceSettings
 
 log = logging.getLogger(__name__)
 
-MAX_ENTRY_BYTES = 64_000_000
-"""A phrase entry larger than this (12 minutes at 44.1 kHz) is not read."""
-MAX_JSON_CACHE_BYTES = 4_000_000
 _CACHE_MAGIC = b"VGC1"
 _CACHE_HEADER = struct.Struct("<4sIII")
 

@@ -34,8 +34,8 @@ from ..errors import ScriptError
 from ..folders import lexicon_dir
 from ..i18n import _
 from ..inputs import InputFileError, read_limited
+from ..rules import MAX_LEXICON_BYTES
 
-MAX_LEXICON_BYTES = 256_000
 _WORD = re.compile(r"[^\W\d_](?:[\w'-]*\w)?")
 
 

@@ -50,6 +50,7 @@ from ..audio import Audio, resample
 from ..errors import ScriptError
 from ..i18n import _
 from ..inputs import InputFileError, read_limited
+from ..rules import MAX_PACK_MANIFEST_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import SpeechEngine, VoiceInfo, VoiceSettings
 
@@ -61,7 +62,6 @@ MANIFEST_NAME = "voicepack.json"
 PHRASE_FOLDER = "phrases"
 DEFAULT_SAMPLE_RATE = 48_000
 PACK_SAMPLE_RATES = (22_050, 44_100, 48_000)
-MAX_MANIFEST_BYTES = 64_000
 _SLUG_WORDS = 6
 _SLUG_CHARS = 40
 
@@ -366,7 +366,7 @@ class VoicePack:
         known = read_json_cache(cache_key)
         known = known if isinstance(known, dict) else {}
         digests: dict[str, list] = {}
-        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_MANIFEST_BYTES, "voice pack manifest"))
+        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_PACK_MANIFEST_BYTES, "voice pack manifest"))
         for path in self.recorded():
             try:
                 stat = path.stat()
@@ -387,7 +387,7 @@ class VoicePack:
 
 def _read_manifest(path: Path) -> PackInfo:
     try:
-        raw = read_limited(path, MAX_MANIFEST_BYTES, "voice pack manifest")
+        raw = read_limited(path, MAX_PACK_MANIFEST_BYTES, "voice pack manifest")
     except InputFileError:  # a FIFO, a device, a sparse giant: never read
         raise VoicePackError(_("is too large to be a voice pack manifest, or not a file"), path) from None
     except OSError as exc:

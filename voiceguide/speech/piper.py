@@ -76,6 +76,7 @@ from ..audio import Audio, to_pcm16
 from ..errors import EngineError, UsageError
 from ..folders import voices_dir
 from ..i18n import N_, _
+from ..rules import MAX_CONFIG_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 from .piper_pace import PACE_VERSION, length_scale_for, pace_points
@@ -86,8 +87,6 @@ log = logging.getLogger(__name__)
 PREFIX = "piper:"
 """Voice ids of Piper voices start with this: ``piper:NAME`` or ``piper:PATH``."""
 INSTALL_HINT = "pip install 'voiceguide[piper]'"
-MAX_CONFIG_BYTES = 2_000_000
-"""A Piper config is a few kB (a multi-speaker one a few hundred)."""
 ENGINE_VERSION = 1
 """Bump when the way a phrase is made changes (phonemes, runs, joins): the
 phrase cache keys on it, so cached phrases are then made again."""
