@@ -171,3 +171,17 @@ def test_python_dash_m_works_and_errors_have_no_traceback(tmp_path):
         result.stderr.strip()
         == "voiceguide: nope.vg: no such script file; give a path to a script or a built-in name (see 'voiceguide list')"
     )
+
+
+@pytest.mark.parametrize(
+    "ui, expected",
+    [
+        ("en", "voiceguide: give --next or --minutes/--length, not both"),
+        ("nl", "voiceguide: geef --next of --minutes/--length, niet allebei"),
+    ],
+)
+def test_the_library_names_its_settings_and_the_command_line_its_options(tmp_path, ui, expected):
+    # the library says use_next and target_s (see test_practice); the CLI's funnel names the options
+    result = run("--ui-lang", ui, "play", "zelfkalmering", "--next", "--minutes", "5", "--data-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output.strip() == expected

@@ -52,7 +52,7 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except VoiceguideError as exc:
-                for line in str(exc).splitlines() or [""]:  # a ScriptError may carry several, one per line
+                for line in exc.named(OPTION_NAMES).splitlines() or [""]:  # a ScriptError may carry several, one per line
                     click.echo(f"voiceguide: {printable(line)}", err=True)
                 sys.exit(exc.exit_code)
             except OSError as exc:  # the file system refused something no check foresaw; often the output itself
@@ -68,6 +68,17 @@ class _Group(click.Group):
             except Terminated:
                 click.echo("voiceguide: " + _("terminated"), err=True)
                 sys.exit(143)
+
+
+OPTION_NAMES = {
+    "force": "--force",
+    "bitrate": "--bitrate",
+    "bit_depth": "--bit-depth",
+    "next": "--next",
+    "length": "--minutes/--length",
+}
+"""What the command line calls the settings the library's messages name
+(see :meth:`voiceguide.errors.VoiceguideError.naming`)."""
 
 
 def _one_line(message: str) -> str:

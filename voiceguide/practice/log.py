@@ -306,6 +306,6 @@ def session_length_s(
     if not use_next:
         return target_s
     if target_s is not None:
-        raise UsageError(_("give --next or --minutes/--length, not both"))
+        raise UsageError.naming(_("give {next} or {length}, not both"), {"next": "use_next", "length": "target_s"})
     exercise, _language = exercise_key(script, language)
     return suggest_minutes(exercise, cap_minutes=cap_minutes, data_dir=data_dir) * 60.0
