@@ -22,12 +22,13 @@ class VoiceguideError(Exception):
     values: Mapping[str, object] = {}
 
     @classmethod
-    def naming(cls, template: str, settings: Mapping[str, str], **values: object) -> VoiceguideError:
+    def naming(cls, template: str, settings: Mapping[str, str], *args: object, **values: object) -> VoiceguideError:
         """An error whose message names settings of the library, as the
         library calls them (``settings``: placeholder -> name, e.g.
         ``{"force": "force=True"}``); an interface that calls them otherwise
-        (the command line's options) words it with :meth:`named`."""
-        error = cls(template.format(**settings, **values))
+        (the command line's options) words it with :meth:`named`. ``args``
+        go to the class after the message (a ScriptError's source...)."""
+        error = cls(template.format(**settings, **values), *args)
         error.template, error.values = template, {**settings, **values}
         return error
 
@@ -35,7 +36,9 @@ class VoiceguideError(Exception):
         """The message with its settings called by ``names`` (placeholder -> name)."""
         if self.template is None:
             return str(self)
-        return self.template.format(**{**self.values, **{key: names[key] for key in names if key in self.values}})
+        renamed = {**self.values, **{key: names[key] for key in names if key in self.values}}
+        # str() may add to the message (a ScriptError its location): only the message is reworded
+        return str(self).replace(self.template.format(**self.values), self.template.format(**renamed))
 
 
 class ScriptError(VoiceguideError):

@@ -76,6 +76,10 @@ OPTION_NAMES = {
     "bit_depth": "--bit-depth",
     "next": "--next",
     "length": "--minutes/--length",
+    "data_dir": "--data-dir",
+    "device": "--device",
+    "input_device": "--input-device",
+    "strict": "--strict",
 }
 """What the command line calls the settings the library's messages name
 (see :meth:`voiceguide.errors.VoiceguideError.naming`)."""

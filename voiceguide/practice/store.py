@@ -101,10 +101,11 @@ def _error(exc: sqlite3.Error, path: Path) -> PracticeDataError:
             ).format(path=path, exc=exc)
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
-        return PracticeDataError(
-            _("{path}: cannot write the practice log ({exc}); check the file's permissions or use --data-dir").format(
-                path=path, exc=exc
-            )
+        return PracticeDataError.naming(
+            _("{path}: cannot write the practice log ({exc}); check the file's permissions or use {data_dir}"),
+            {"data_dir": "data_dir"},
+            path=path,
+            exc=exc,
         )
     if name.startswith("SQLITE_FULL"):
         return PracticeDataError(_("{path}: the disk is full; nothing was written").format(path=path))
@@ -164,8 +165,8 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
     come out as one-line ``PracticeDataError`` naming the file."""
     path = database_path(override)
     if path.is_dir():
-        raise PracticeDataError(
-            _("{path} is a folder, not a practice database; move it away or use --data-dir").format(path=path)
+        raise PracticeDataError.naming(
+            _("{path} is a folder, not a practice database; move it away or use {data_dir}"), {"data_dir": "data_dir"}, path=path
         )
     if not path.exists():
         if not create:
@@ -174,10 +175,11 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise PracticeDataError(
-                _("cannot create the data folder {parent}: {reason}; use --data-dir").format(
-                    parent=path.parent, reason=exc.strerror or exc
-                )
+            raise PracticeDataError.naming(
+                _("cannot create the data folder {parent}: {reason}; use {data_dir}"),
+                {"data_dir": "data_dir"},
+                parent=path.parent,
+                reason=exc.strerror or exc,
             ) from None
     # mode=rw never creates a file; rwc only when asked to. No WAL: the file
     # stays one file, easy to copy or back up.

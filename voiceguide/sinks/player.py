@@ -101,10 +101,11 @@ class Player:
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._stream = None
-            raise DeviceError(
-                _("cannot open output device '{name}' ({exc}); try another with --device or use 'voiceguide export'").format(
-                    name=self.device.name, exc=exc
-                )
+            raise DeviceError.naming(
+                _("cannot open output device '{name}' ({exc}); try another with {device} or use 'voiceguide export'"),
+                {"device": "device"},
+                name=self.device.name,
+                exc=exc,
             ) from None
         self.transport.latency_s = float(self._stream.latency)
 

@@ -495,11 +495,12 @@ def check_coverage(pack: VoicePack, texts: list[str], *, strict: bool = False) -
         listed = ", ".join(f"'{short(text, 40)}'" for text in missing)
         counted = f"{len(missing)} of {len(dict.fromkeys(texts))} phrases"
         if strict:
-            raise VoicePackError(
-                _("has no recording of {counted}: {listed}; record them with 'voiceguide record', or leave out --strict").format(
-                    counted=counted, listed=listed
-                ),
+            raise VoicePackError.naming(
+                _("has no recording of {counted}: {listed}; record them with 'voiceguide record', or leave out {strict}"),
+                {"strict": "strict"},
                 pack.folder,
+                counted=counted,
+                listed=listed,
             )
         log.warning("voice pack %s has no recording of %s; the engine voice says them: %s", pack.folder, counted, listed)
     return missing
