@@ -79,7 +79,6 @@ from ..i18n import N_, _
 from ..rules import MAX_CONFIG_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
-from .piper_pace import PACE_VERSION, length_scale_for, pace_points
 from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
@@ -648,7 +647,10 @@ class PiperEngine:
         content hash)."""
         from importlib.metadata import PackageNotFoundError, version
 
-        from .espeak_client import find_library  # 1.4 ms at start: see PiperPhonemizer
+        # imported when Piper speaks, not at every start of voiceguide (python -X importtime):
+        # espeak's binding 1.4 ms (see PiperPhonemizer), the pace calibration 0.4 ms
+        from .espeak_client import find_library
+        from .piper_pace import PACE_VERSION
 
         try:
             runtime = version("onnxruntime")
@@ -673,6 +675,8 @@ class PiperEngine:
     def length_scale(self, voice_id: str, wpm: float) -> float:
         """Piper's length scale that speaks ``wpm`` words per minute over
         speech time with this voice (calibrated once per model)."""
+        from .piper_pace import length_scale_for, pace_points  # 0.4 ms at every start otherwise: see describe
+
         key = (voice_id, round(wpm))
         if key not in self._scales:
             model = self.model(voice_id)
