@@ -48,12 +48,11 @@ from ..errors import UsageError
 from ..inputs import read_limited
 from .cover import CoverError, cover_png, read_cover
 from .marks import CHAPTERS_MIME, chapters_file, chapters_json
-from .page import transcript_file
+from .page import TrackResult, transcript_file
 from .publish import FEED_FILE, file_url, podcast_guid
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
-    from .render import TrackResult
 
 FEED = FEED_FILE
 FEED_STATE = ".voiceguide-feed.json"

@@ -49,6 +49,10 @@ from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, loa
 from ..i18n import _
 from ..inputs import InputFileError, is_regular_file, read_limited
 from ..script import Script
+from ..sinks.export import mp3_bitrates
+from ..speech.pack import VoicePack, VoicePackError
+from .cover import CoverError, check_cover
+from .publish import feed_folder_url
 
 Place = tuple[int, int]
 """A (line, column) in the manifest; (0, 0) when unknown."""
@@ -318,8 +322,6 @@ def _loudness(value: object) -> float:
 
 
 def _bitrate(value: object) -> int:
-    from ..sinks.export import mp3_bitrates
-
     rates = mp3_bitrates(rules.DEFAULT_SAMPLE_RATE)
     if value not in rules.MP3_KBPS or value not in rates or not isinstance(value, int):
         raise ValueError(
@@ -348,8 +350,6 @@ def _folder(value: object) -> str:
 
 
 def _feed_url(value: object) -> str:
-    from .publish import feed_folder_url
-
     if not isinstance(value, str):
         raise ValueError(_('feed_url must be a string such as "https://example.org/groep/"'))
     return feed_folder_url(value)
@@ -483,8 +483,6 @@ class _Checker:
 
     def _cover(self, relative: str) -> str | None:
         """The cover image as an absolute path, None when it cannot be used (reported)."""
-        from .cover import CoverError, check_cover
-
         place = self.places.key("bundle", 0, "cover")
         path = _beside(self.path, relative)
         if path is None:
@@ -632,8 +630,6 @@ class _Checker:
         relative = values.get("voice_pack")
         if relative is None:
             return None
-        from ..speech.pack import VoicePack, VoicePackError
-
         folder = _beside(self.path, relative)
         if folder is None:  # a shared manifest reads only beside itself
             self.report(

@@ -17,12 +17,9 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import rules
-
-if TYPE_CHECKING:
-    from ..timeline import Timeline
+from ..timeline import Kind, Timeline
 
 PHASES = ("in", "hold", "out")
 """The breath phases the page shows, in the order of a breath."""
@@ -63,8 +60,6 @@ class TrackMarks:
 
 def track_marks(timeline: Timeline) -> TrackMarks:
     """The marks of a planned timeline (rounded to milliseconds)."""
-    from ..timeline import Kind
-
     names = {Kind.INHALE: "in", Kind.HOLD: "hold", Kind.EXHALE: "out"}
     phases = tuple(
         BreathPhase(names[event.kind], round(event.start_s, 3), round(event.end_s, 3))

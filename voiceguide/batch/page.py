@@ -18,6 +18,7 @@ import html
 import json
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from gettext import NullTranslations
 from importlib import resources
@@ -31,12 +32,28 @@ from ..clock import format_clock
 from ..errors import UsageError
 from ..i18n import _, session_translation
 from ..rules import UNSAFE_CHARACTER
-from .marks import marks_to_json
+from .marks import TrackMarks, marks_to_json
 from .publish import FEED_FILE
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
-    from .render import TrackResult
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """A track of the bundle as it stands after a run."""
+
+    track: Track
+    rendered: bool
+    """False when an unchanged earlier render was kept."""
+    duration_s: float
+    transcript: str | None
+    """The transcript's format, if one was written."""
+    lines: tuple[str, ...] = ()
+    """What is said, cue by cue (for the page)."""
+    marks: TrackMarks = TrackMarks()
+    """Its breath phases and chapters (for the page's visual and the feed)."""
+
 
 PLAYLIST = "playlist.m3u8"
 INDEX = "index.html"
