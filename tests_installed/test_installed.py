@@ -268,3 +268,15 @@ def test_a_piper_voice_from_the_extra_speaks(home):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+def test_a_batch_with_a_feed_writes_the_feed_cover_and_a_breathing_page(venv, home):
+    """The page's script and style (breath.js, breath.css) are package data: an installed copy must carry them."""
+    manifest = home / "feed.toml"
+    manifest.write_text(MANIFEST, encoding="utf-8")
+    bundle = home / "podcast"
+    ok(run(venv, home, "batch", str(manifest), "-o", str(bundle), "--feed-url", "https://example.org/groep/"))
+    assert (bundle / "feed.xml").read_text(encoding="utf-8").count("<enclosure ") == 2
+    assert (bundle / "cover.png").read_bytes().startswith(b"\x89PNG")
+    page = (bundle / "index.html").read_text(encoding="utf-8")
+    assert "li[data-marks]" in page and ".breath-dot" in page and page.count('class="marks"') == 2
