@@ -87,3 +87,27 @@ def longest_run_s(active: np.ndarray, frame_s: float = 0.1) -> float:
         run = 0 if value else run + 1
         longest = max(longest, run)
     return longest * frame_s
+
+
+def voice_residual(samples: np.ndarray, session) -> np.ndarray:
+    """The voice alone in an export of ``session`` (mono, at the session's
+    rate): the file minus the re-rendered session without its voice, scaled
+    by the export's gain (least squares)."""
+    from voiceguide.mix import Mixer
+    from voiceguide.timeline import VOICE_KINDS
+
+    timeline = session.timeline
+    others = replace(timeline, events=tuple(e for e in timeline.events if e.kind not in VOICE_KINDS))
+    made = Mixer(others, {}, session.mixer.clips, session.mixer.settings).render_all().astype(np.float64)
+    heard = np.asarray(samples, dtype=np.float64)[: len(made)]
+    made = made[: len(heard)]
+    gain = float(np.dot(heard, made) / max(np.dot(made, made), 1e-20))
+    return heard - gain * made
+
+
+def frame_dbfs(samples: np.ndarray, sample_rate: int, frame_s: float = 0.01) -> np.ndarray:
+    """RMS in dBFS per ``frame_s`` frame."""
+    frame = max(1, int(frame_s * sample_rate))
+    usable = len(samples) // frame * frame
+    power = np.mean(np.square(np.asarray(samples[:usable], dtype=np.float64)).reshape(-1, frame), axis=1)
+    return 10 * np.log10(np.maximum(power, 1e-20))

@@ -43,10 +43,35 @@ def test_the_voice_is_equally_loud_at_3_10_and_20_minutes(engine, tmp_path):
         loudness[minutes] = measured_speech_lufs(result.path, session)
         integrated[minutes] = result.loudness_lufs
         assert result.speech_lufs == pytest.approx(loudness[minutes], abs=0.2)  # the summary says what the file holds
+    print("voice loudness at 3, 10, 20 min:", {minutes: round(value, 2) for minutes, value in loudness.items()})
     assert max(loudness.values()) - min(loudness.values()) <= 1.0
-    assert all(value == pytest.approx(-16.0, abs=0.5) for value in loudness.values())
+    assert all(value == pytest.approx(-19.0, abs=0.5) for value in loudness.values())
     # the whole file gets quieter as cues and pauses take over; the voice does not
     assert integrated[20] < integrated[3] - 2
+
+
+def test_a_mono_export_is_at_minus_19_lufs_and_minus_16_as_dual_mono(engine, tmp_path):
+    """The podcast convention: -19 LUFS for mono, -16 for stereo. The same
+    file on two earbuds (dual mono) measures 3 LU more (BS.1770 sums the
+    channels), measured with pyloudnorm over the voice's spans."""
+    import pyloudnorm
+
+    session = prepare_session(load_script("zelfkalmering"), engine=engine)
+    result = export_session(session, tmp_path / "mono.wav")
+    samples, rate = sf.read(str(result.path), dtype="float64")
+    assert samples.ndim == 1
+    voice = np.concatenate(
+        [samples[int(e.start_s * rate) : int(e.end_s * rate)] for e in session.timeline.of_kind(Kind.SPEECH, Kind.COUNT)]
+    )
+    meter = pyloudnorm.Meter(rate)
+    mono = meter.integrated_loudness(voice)
+    dual = meter.integrated_loudness(np.stack([voice, voice], axis=1))
+    print(
+        f"voice: mono {mono:.2f} LUFS, dual mono {dual:.2f} LUFS; gated over the speech {measured_speech_lufs(result.path, session):.2f}"
+    )
+    assert mono == pytest.approx(-19.0, abs=0.5)
+    assert dual == pytest.approx(-16.0, abs=0.5)
+    assert measured_speech_lufs(result.path, session) == pytest.approx(-19.0, abs=0.5)
 
 
 VOWEL_PHONEMES = set("aeiouAEIOU@0V3Y&")
@@ -132,8 +157,8 @@ def test_the_chime_rings_out_before_the_session_fades(engine):
 
 
 @pytest.mark.parametrize(("name", "language"), BUILT_INS)
-def test_built_ins_speak_at_115_to_135_words_a_minute(engine, name, language):
+def test_built_ins_speak_at_108_to_135_words_a_minute(engine, name, language):
     session = prepare_session(load_script(name, language), engine=engine)
     events = session.timeline.of_kind(Kind.SPEECH)
     words = sum(sum(1 for token in e.text.split() if any(ch.isalnum() for ch in token)) for e in events)
-    assert 115 <= words / sum(e.duration_s for e in events) * 60 <= 135
+    assert 108 <= words / sum(e.duration_s for e in events) * 60 <= 135  # at 125: no phrase above 135 (#25)
