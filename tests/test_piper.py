@@ -315,7 +315,9 @@ def speech_wpm(session) -> float:
 def test_built_ins_in_english_sound_at_the_rate_asked_for(sessions):
     for name, session in sessions.items():
         assert session.voice.rate == 125
-        assert 115 <= speech_wpm(session) <= 135, name  # calibrated on other sentences (pace_texts.REFERENCE)
+        # calibrated on other sentences (pace_texts.REFERENCE); phrases said faster than 130
+        # are said again at 125 and the rest stay, so over all a little under it (#25)
+        assert 108 <= speech_wpm(session) <= 135, name
 
 
 @pytest.mark.piper
