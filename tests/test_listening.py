@@ -17,8 +17,8 @@ from voiceguide import export_session, load_script, prepare_session
 from voiceguide.audio import SILENCE_DBFS, Audio, db_to_gain
 from voiceguide.dsp.level import vowel_onset_s
 from voiceguide.dsp.loudness import LoudnessMeter
-from voiceguide.dsp.normalise import speech_loudness
 from voiceguide.mix import Mixer
+from voiceguide.sinks.normalise import speech_loudness
 from voiceguide.speech.engine import VoiceSettings
 from voiceguide.speech.espeak import espeak_parameters
 from voiceguide.timeline import COUNT_WORDS, Kind
