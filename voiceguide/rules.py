@@ -241,6 +241,8 @@ MAX_SCRIPT_CHARS = 200_000
 """The most characters a script may hold."""
 MAX_SCRIPT_BYTES = MAX_SCRIPT_CHARS * 4
 """The most a script file may hold (UTF-8 takes at most 4 bytes a character)."""
+MAX_RETURN_WORDS = 12
+"""A return (a script's ``~`` line) is spoken over the breath tones: a short line, not a paragraph."""
 MAX_SENTENCE_CHARS = 1_000
 """The longest sentence a script may speak, in characters."""
 MAX_PAUSE_S = 600.0

@@ -175,10 +175,6 @@ class Return:
     at: Position
 
 
-RETURN_MAX_WORDS = 12
-"""A return is spoken over the breath tones: a short line, not a paragraph."""
-
-
 @dataclass(frozen=True)
 class Meta:
     """Front matter settings. ``voice`` is ``"auto"`` or an engine voice id."""
@@ -461,10 +457,10 @@ class _Parser:
             )
             return
         words = sum(any(ch.isalnum() for ch in word) for word in text.split())
-        if words > RETURN_MAX_WORDS:
+        if words > rules.MAX_RETURN_WORDS:
             self.report(
                 _("return line has {words} words; keep it to {most} (it is spoken over the breathing tones)").format(
-                    words=words, most=RETURN_MAX_WORDS
+                    words=words, most=rules.MAX_RETURN_WORDS
                 ),
                 number,
                 col,
