@@ -84,7 +84,7 @@ def test_voices_lists_the_models_in_the_voices_folder_with_their_language(voices
 def test_voices_says_where_piper_voices_go_when_there_are_none(voices_folder):
     result = CliRunner().invoke(cli, ["voices", "--lang", "en"])
     assert result.exit_code == 0
-    assert f"(natural Piper voices: none in {voices_folder}; see docs/natural-voice.md)" in result.output
+    assert f"(natural Piper voices: none in {voices_folder}; 'voiceguide voices --available' lists them)" in result.output
 
 
 @pytest.fixture

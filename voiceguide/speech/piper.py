@@ -241,6 +241,8 @@ def find_models(folder: Path | None = None) -> list[PiperModel]:
     folder = voices_dir() if folder is None else folder
     found: dict[str, PiperModel] = {}
     for path in sorted(folder.rglob("*.onnx")) if folder.is_dir() else ():
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # a hidden folder: a voice still being put in place
         try:
             model = read_model(path, in_voices_dir=True)
         except UsageError as exc:
