@@ -374,4 +374,6 @@ def test_export_without_a_voice_speaks_with_the_voice_just_got(server, repositor
     assert rate == 44100 and 2.0 < len(samples) / rate < 10
     plain = run("export", str(script), "-o", str(tmp_path / "plain.wav"), "--voice", "espeak")
     assert plain.exit_code == 0, plain.output
-    assert plain.output.splitlines()[0].startswith("voice: gmw/en")
+    assert "voice:" not in plain.output  # espeak-ng, as asked: nothing to point out
+    assert "voice gmw/en" in run("show", str(script), "--voice", "espeak").output.splitlines()[0]
+    assert "voice piper:en_US-joe-medium" in run("show", str(script)).output.splitlines()[0]

@@ -710,8 +710,8 @@ def remove_voice(key: str) -> Path:
         installed = ", ".join(sorted(models)) or _("none")
         raise UsageError(_("no Piper voice '{key}' is installed (installed: {installed})").format(key=key, installed=installed))
     model = models[key]
-    model.path.unlink(missing_ok=True)
-    model.config_path.unlink(missing_ok=True)
+    for path in (model.path, model.config_path, model.path.with_name(model.path.name + ".pace.json")):
+        path.unlink(missing_ok=True)
     return model.path
 
 
