@@ -361,6 +361,7 @@ def test_export_without_a_voice_speaks_with_the_voice_just_got(server, repositor
     got = run("voices", "get", "en_US-joe-medium")
     assert got.exit_code == 0, got.output
     assert "licence: CC0" in got.output
+    assert "scripts in 'en' now speak with piper:en_US-joe-medium (--voice espeak for espeak-ng)" in got.output
     # the pace was measured right after the download: the export does not measure it
     script = tmp_path / "short.vg"
     script.write_text("---\ntitle: Short\nlanguage: en\n---\nWelcome. Rest here.\n[pause 1s]\nGoodbye.\n")

@@ -95,6 +95,7 @@ def get(name: str, quiet: bool) -> None:
       voiceguide voices get nl_BE-nathalie-medium
     """
     from ..speech.catalog import base_url, get_voice, load_catalog, measure_pace
+    from ..speech.choice import natural_voice
 
     catalog = load_catalog()
     voice = catalog.voice(name)
@@ -104,7 +105,7 @@ def get(name: str, quiet: bool) -> None:
     )
     with ProgressLine(enabled=False if quiet else None, label=voice.key) as progress:
         installed = get_voice(voice.key, catalog=catalog, progress=progress)
-        measured = measure_pace(voice.key)
+        measure_pace(voice.key, progress=progress)
     click.echo(_("installed {key} in {folder}").format(key=voice.key, folder=installed.folder))
     licence = installed.licence or _("not stated")
     click.echo(
@@ -112,8 +113,13 @@ def get(name: str, quiet: bool) -> None:
             licence=licence, card=installed.folder / "MODEL_CARD"
         )
     )
-    if measured:
-        click.echo(_("ready: scripts in '{language}' now speak with piper:{key}").format(language=voice.family, key=voice.key))
+    speaking = natural_voice(voice.family)
+    if speaking:
+        click.echo(
+            _("scripts in '{language}' now speak with {voice} (--voice espeak for espeak-ng)").format(
+                language=voice.family, voice=speaking
+            )
+        )
 
 
 @voices.command()

@@ -725,13 +725,15 @@ def _remove_partials(key: str) -> None:
         (downloads_dir() / f"{each.md5}.part").unlink(missing_ok=True)
 
 
-def measure_pace(key: str, rate_wpm: int = 125) -> bool:
+def measure_pace(key: str, rate_wpm: int = 125, progress: Progress = no_progress) -> bool:
     """Measure an installed voice's pace now (see :mod:`~voiceguide.speech.piper_pace`),
-    so the first export does not wait for it. Returns False (with a log line)
-    when it cannot be done now, e.g. without the runtime: it is then done on first use."""
+    and keep its model ready in the cache, so the first export does not wait
+    for either. Returns False (with a log line) when it cannot be done now,
+    e.g. without the runtime: it is then done on first use."""
     from ..errors import VoiceguideError
     from .piper import PREFIX, PiperEngine, find_model
 
+    progress("measuring the pace", 0, 1)
     try:
         model = find_model(PREFIX + key)
         with PiperEngine() as engine:
@@ -740,4 +742,5 @@ def measure_pace(key: str, rate_wpm: int = 125) -> bool:
     except VoiceguideError as exc:
         log.warning("the pace of %s is measured on first use instead: %s", key, exc)
         return False
+    progress("measuring the pace", 1, 1)
     return True
