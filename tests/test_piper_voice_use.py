@@ -122,3 +122,17 @@ def test_a_slow_phrase_pauses_at_its_comma_at_joes_own_pace(joe_path):
         run = run + 1 if value else 0
         longest = max(longest, run)
     assert longest / audio.sample_rate >= 0.3  # a real pause at the comma, not stretched sounds
+
+
+@pytest.mark.piper
+def test_the_low_memory_mode_speaks_the_same_samples(joe_path, monkeypatch):
+    from voiceguide.speech.engine import VoiceSettings
+
+    def speak() -> list:
+        with piper.PiperEngine() as engine:
+            voice = engine.resolve_voice(f"piper:{joe_path}", "en")
+            return [audio.samples for audio in engine.synthesize_many(["Breathe in, and rest."], VoiceSettings(voice, 160))]
+
+    plain = speak()
+    monkeypatch.setenv(piper.LOW_MEMORY_ENV, "1")
+    assert all((a == b).all() for a, b in zip(speak(), plain))
