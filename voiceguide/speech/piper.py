@@ -860,8 +860,11 @@ class PiperEngine:
             plan.append([[(phoneme_ids(model, run), scale) for run in sentence] for sentence in runs])
         flat = [item for phrase in plan for sentence in phrase for item in sentence]
         if self.jobs > 1 and len(flat) > 1:
+            # longest runs first, so the threads finish together (the order of the results is kept)
+            order = sorted(range(len(flat)), key=lambda i: -len(flat[i][0]) * flat[i][1])
             with ThreadPoolExecutor(min(self.jobs, len(flat))) as pool:
-                spoken = iter(list(pool.map(lambda item: network.run(*item), flat)))
+                made = dict(zip(order, pool.map(lambda i: network.run(*flat[i]), order)))
+            spoken = iter([made[i] for i in range(len(flat))])
         else:
             spoken = iter([network.run(*item) for item in flat])
         result = []
