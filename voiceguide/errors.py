@@ -6,7 +6,7 @@ right; the CLI prints it as is and exits non-zero, never with a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .rules import MAX_REPORTED_ERRORS
@@ -16,6 +16,29 @@ class VoiceguideError(Exception):
     """Base class: anything voiceguide reports to the user."""
 
     exit_code = 1
+    template: str | None = None
+    """For a message that names settings (see :meth:`naming`): the message
+    with a ``{placeholder}`` for each."""
+    values: Mapping[str, object] = {}
+
+    @classmethod
+    def naming(cls, template: str, settings: Mapping[str, str], *args: object, **values: object) -> VoiceguideError:
+        """An error whose message names settings of the library, as the
+        library calls them (``settings``: placeholder -> name, e.g.
+        ``{"force": "force=True"}``); an interface that calls them otherwise
+        (the command line's options) words it with :meth:`named`. ``args``
+        go to the class after the message (a ScriptError's source...)."""
+        error = cls(template.format(**settings, **values), *args)
+        error.template, error.values = template, {**settings, **values}
+        return error
+
+    def named(self, names: Mapping[str, str]) -> str:
+        """The message with its settings called by ``names`` (placeholder -> name)."""
+        if self.template is None:
+            return str(self)
+        renamed = {**self.values, **{key: names[key] for key in names if key in self.values}}
+        # str() may add to the message (a ScriptError its location): only the message is reworded
+        return str(self).replace(self.template.format(**self.values), self.template.format(**renamed))
 
 
 class ScriptError(VoiceguideError):

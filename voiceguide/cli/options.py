@@ -12,13 +12,14 @@ from typing import Any
 import click
 
 from .. import rules
+from ..clock import format_clock
 from ..errors import UsageError
 from ..i18n import _
 from ..mix import MixSettings
-from ..script import Script
+from ..rules import ENGINES
+from ..script import Script, parse_duration
 from ..session import VoiceOptions
 from ..speech.choice import choose_voice
-from ..speech.engine import ENGINES
 
 
 class _FloatRange(click.FloatRange):
@@ -187,3 +188,30 @@ def quiet_option(command: Callable) -> Callable:
     return click.option("-q", "--quiet", is_flag=True, help="Show no progress (nothing is shown when stderr is not a terminal).")(
         command
     )
+
+
+def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
+    """The session length asked for with ``--minutes`` or ``--length``, in
+    seconds (None for the script's own); UsageError names the option."""
+    if minutes is not None and length is not None:
+        raise UsageError(_("give --minutes or --length, not both"))
+    if length is None:
+        return None if minutes is None else minutes * 60.0
+    if length.strip().replace(".", "", 1).isdigit():
+        raise UsageError(
+            _("--length {length}: give a unit: {length}m for minutes, {length}s for seconds, or m:ss").format(
+                length=length.strip()
+            )
+        )
+    try:
+        seconds = parse_duration(length)
+    except ValueError as exc:
+        raise UsageError(_("--length {reason}").format(reason=exc)) from None
+    limit = rules.max_session_s()
+    if not rules.MIN_SESSION_S <= seconds <= limit:
+        raise UsageError(
+            _("--length must be between {shortest} and {longest}, not '{length}'").format(
+                shortest=format_clock(rules.MIN_SESSION_S), longest=format_clock(limit), length=length
+            )
+        )
+    return seconds

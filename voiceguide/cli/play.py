@@ -10,7 +10,6 @@ from ..i18n import _
 from ..practice.log import session_length_s
 from ..session import prepare_session
 from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
-from ..timeline import target_seconds
 from .options import (
     ambience_options,
     announce_voice,
@@ -19,6 +18,7 @@ from .options import (
     length_options,
     mix_request,
     table,
+    target_seconds,
     voice_options,
     voice_request,
 )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import stat
 import struct
 import zlib
 from dataclasses import asdict, dataclass
@@ -17,29 +15,16 @@ import numpy as np
 from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
 from ..errors import VoiceguideError
+from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder
 from ..i18n import _
 from ..inputs import read_limited
+from ..rules import MAX_ENTRY_BYTES, MAX_JSON_CACHE_BYTES
 from .engine import VoiceSettings
 
 log = logging.getLogger(__name__)
 
-MAX_ENTRY_BYTES = 64_000_000
-"""A phrase entry larger than this (12 minutes at 44.1 kHz) is not read."""
-MAX_JSON_CACHE_BYTES = 4_000_000
 _CACHE_MAGIC = b"VGC1"
 _CACHE_HEADER = struct.Struct("<4sIII")
-
-
-def cache_root() -> Path:
-    """voiceguide's cache folder: ``$VOICEGUIDE_CACHE_DIR``, else the
-    platform's user cache folder (``~/.cache/voiceguide`` on Linux).
-    Everything voiceguide caches lives inside it."""
-    override = os.environ.get("VOICEGUIDE_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("voiceguide"))
 
 
 def default_cache_dir() -> Path:
@@ -47,75 +32,7 @@ def default_cache_dir() -> Path:
     return cache_root() / "phrases"
 
 
-def private_folder(folder: Path) -> Path:
-    """Create ``folder`` inside the cache folder, every level of it readable
-    by the user only (the cache root's own parents are left as they are).
-
-    Raises OSError when it cannot be made, :class:`UntrustedCacheError`
-    (an OSError) when it exists but is not the user's own (see :func:`cache_problem`).
-    """
-    root = cache_root()
-    levels = (
-        [root, *(root / Path(*folder.relative_to(root).parts[:n]) for n in range(1, len(folder.relative_to(root).parts) + 1))]
-        if folder.is_relative_to(root)
-        else []
-    )
-    for level in levels:  # each checked before anything is made inside it
-        level.mkdir(mode=0o700, parents=level == root, exist_ok=True)
-        if problem := cache_problem(level):
-            raise UntrustedCacheError(problem)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if problem := cache_problem(folder):
-        raise UntrustedCacheError(problem)
-    return folder
-
-
-class UntrustedCacheError(OSError):
-    """A cache folder that someone else could have written into."""
-
-    def __init__(self, problem: str):
-        super().__init__(problem)
-        self.strerror = problem
-
-
 _WARNED: set[str] = set()
-
-
-def cache_problem(folder: Path) -> str | None:
-    """Why what is in ``folder`` may not be trusted, else None.
-
-    A cache decides what is spoken: a phrase planted in it is played as is,
-    a planted voice list switched a Dutch script to an English voice. So a
-    cache folder, and every folder of the cache inside it, must belong to
-    this user and be writable by no one else; and no folder above it may be
-    someone else's, or writable by anyone without the sticky bit (as
-    ``/tmp`` has), since then the cache could be swapped for another. A
-    folder that does not exist yet is no problem: it is made private.
-    """
-    if not hasattr(os, "geteuid"):  # Windows: its ACLs, not modes, protect the cache
-        return None
-    me = os.geteuid()
-    root = cache_root()
-    # the folder, and the cache's own folders above it, up to the cache root
-    own = [folder, *(p for p in folder.parents if p.is_relative_to(root))] if folder.is_relative_to(root) else [folder]
-    try:
-        for each in own:
-            info = os.stat(each)
-            if info.st_uid != me:
-                return f"{each} belongs to another user"
-            if info.st_mode & 0o022:
-                return f"{each} can be written by other users"
-        for parent in folder.resolve().parents:
-            above = os.stat(parent)
-            if above.st_uid not in (0, me):
-                return f"{parent} belongs to another user"
-            if above.st_mode & 0o002 and not above.st_mode & stat.S_ISVTX:
-                return f"{parent} can be written by anyone"
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"{folder}: {exc.strerror}"
-    return None
 
 
 def _warn_untrusted(problem: str) -> None:

@@ -56,8 +56,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import DownloadError, UsageError
+from ..folders import voices_dir
 from ..i18n import _
 from ..progress import Progress, no_progress
+from ..rules import MAX_CONFIG_BYTES, MAX_MODEL_CARD_BYTES, MAX_VOICE_CATALOG_BYTES, MAX_VOICE_MODEL_BYTES
 from .cache import read_json_cache, write_json_cache
 
 log = logging.getLogger(__name__)
@@ -75,10 +77,6 @@ ATTEMPTS = 4
 """Tries per file before giving up (a try that made progress does not count)."""
 CATALOG_MAX_AGE_S = 30 * 24 * 3600
 """The catalog is fetched again after this long (the pinned one never changes)."""
-MAX_CATALOG_BYTES = 8_000_000
-MAX_CARD_BYTES = 100_000
-MAX_MODEL_BYTES = 1_000_000_000
-MAX_CONFIG_BYTES = 2_000_000
 CHUNK_BYTES = 1 << 16
 QUALITY_ORDER = ("medium", "high", "low", "x_low")
 """Quality, best choice first: ``medium`` sounds natural and costs little
@@ -259,9 +257,9 @@ def _catalog_voice(key: object, entry: dict) -> CatalogVoice:
     cards = [f for p, f in files.items() if f.name == "MODEL_CARD"]
     if len(models) != 1 or len(configs) != 1:
         raise ValueError("not one model and one config")
-    if models[0].size_bytes > MAX_MODEL_BYTES or configs[0].size_bytes > MAX_CONFIG_BYTES:
+    if models[0].size_bytes > MAX_VOICE_MODEL_BYTES or configs[0].size_bytes > MAX_CONFIG_BYTES:
         raise ValueError("files too large")
-    card = cards[0] if cards and cards[0].size_bytes <= MAX_CARD_BYTES else None
+    card = cards[0] if cards and cards[0].size_bytes <= MAX_MODEL_CARD_BYTES else None
     return CatalogVoice(
         key=key,
         language=code,
@@ -293,7 +291,7 @@ def load_catalog(*, network: Network | None = None, refresh: bool = False) -> Ca
     if kept_data is not None and fresh and not refresh:
         return parse_catalog(kept_data, base)
     try:
-        raw = fetch_bytes(base + "voices.json", MAX_CATALOG_BYTES, network or Network.from_env(attempts=2))
+        raw = fetch_bytes(base + "voices.json", MAX_VOICE_CATALOG_BYTES, network or Network.from_env(attempts=2))
         data = json.loads(raw.decode("utf-8"))
     except DownloadError:
         if kept_data is not None:  # stale, but better than nothing
@@ -343,7 +341,7 @@ def licences(voices: list[CatalogVoice], *, network: Network | None = None, fetc
         if not fetch:
             return None
         try:
-            text = fetch_bytes(base + quote(card.path), MAX_CARD_BYTES, network).decode("utf-8", errors="replace")
+            text = fetch_bytes(base + quote(card.path), MAX_MODEL_CARD_BYTES, network).decode("utf-8", errors="replace")
         except DownloadError as exc:
             log.info("no model card for %s: %s", voice.key, exc)
             return None
@@ -432,15 +430,11 @@ def fetch_bytes(url: str, limit: int, network: Network) -> bytes:
 def downloads_dir() -> Path:
     """Where downloads wait until they are complete and checked: ``downloads``
     beside the voices folder (never inside it), readable by the user only."""
-    from .piper import voices_dir
-
     return voices_dir().parent / "downloads"
 
 
 def installed_dir(key: str) -> Path:
     """The folder a voice from the catalog is installed in: ``voices/KEY``."""
-    from .piper import voices_dir
-
     return voices_dir() / key
 
 
@@ -651,7 +645,7 @@ def _is_installed(voice: CatalogVoice, folder: Path) -> bool:
 
 def _installed_licence(folder: Path) -> str | None:
     try:
-        return card_licence((folder / "MODEL_CARD").read_text(encoding="utf-8", errors="replace")[:MAX_CARD_BYTES])
+        return card_licence((folder / "MODEL_CARD").read_text(encoding="utf-8", errors="replace")[:MAX_MODEL_CARD_BYTES])
     except OSError:
         return None
 

@@ -74,18 +74,18 @@ import numpy as np
 
 from ..audio import Audio, to_pcm16
 from ..errors import EngineError, UsageError
+from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder, voices_dir
 from ..i18n import N_, _
+from ..rules import MAX_CONFIG_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
-from .pace_texts import count_words
+from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
 
 PREFIX = "piper:"
 """Voice ids of Piper voices start with this: ``piper:NAME`` or ``piper:PATH``."""
 INSTALL_HINT = "pip install 'voiceguide[piper]'"
-MAX_CONFIG_BYTES = 2_000_000
-"""A Piper config is a few kB (a multi-speaker one a few hundred)."""
 ENGINE_VERSION = 2
 """Bump when the way a phrase is made changes (phonemes, runs, joins): the
 phrase cache keys on it, so cached phrases are then made again."""
@@ -114,14 +114,6 @@ _PIPER_INPUTS = {"input", "input_lengths", "scales"}
 def is_piper_voice(voice_id: str | None) -> bool:
     """Whether ``voice_id`` names a Piper voice (``piper:...``)."""
     return bool(voice_id) and str(voice_id).startswith(PREFIX)
-
-
-def voices_dir() -> Path:
-    """The folder of the user's Piper voices: ``voices`` in voiceguide's data
-    folder (``$VOICEGUIDE_DATA_DIR``, else ``~/.local/share/voiceguide`` on Linux)."""
-    from ..practice.store import resolve_data_dir
-
-    return resolve_data_dir() / "voices"
 
 
 # --- models on disk ---------------------------------------------------------------------------
@@ -329,6 +321,8 @@ class _Phonemizer:
     """
 
     def __init__(self) -> None:
+        # espeak-ng's binding is imported when Piper phonemises: 1.4 ms of every
+        # start of voiceguide otherwise (python -X importtime), for a rare engine.
         from .espeak_client import find_library
         from .espeak_server import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT
         from .espeak_server import INSTALL_HINT as ESPEAK_HINT
@@ -655,22 +649,17 @@ def _hand_memory_back() -> None:
 
 def fixed_model_path(identity: str) -> Path:
     """Where the model of ``identity`` with its noise fixed is kept: ``models`` in the cache folder."""
-    from .cache import cache_root
-
     return cache_root() / "models" / f"piper-{NOISE_SEED}-{identity}.onnx"
 
 
 def _usable_cache_file(path: Path) -> bool:
     """A kept model that exists in a cache folder only this user can write (see cache.cache_problem)."""
-    from .cache import cache_problem
-
     return path.is_file() and cache_problem(path.parent) is None
 
 
 def _keep_fixed_model(path: Path, data: bytes) -> bool:
     """Write the fixed model into the cache; False (nothing lost but time) when it cannot be written."""
     from ..atomic import write_atomically
-    from .cache import UntrustedCacheError, private_folder
 
     try:
         private_folder(path.parent)
@@ -753,9 +742,10 @@ class PiperEngine:
         calibration. The model is in the key by its content (:meth:`voice_key`)."""
         from importlib.metadata import PackageNotFoundError, version
 
+        # imported when Piper speaks, not at every start of voiceguide (python -X importtime):
+        # espeak's binding 1.4 ms (see PiperPhonemizer), the pace calibration 0.4 ms
         from .espeak_client import find_library
         from .piper_pace import PACE_VERSION
-        from .voices import espeak_data_dir
 
         try:
             runtime = version("onnxruntime")
@@ -791,7 +781,7 @@ class PiperEngine:
         """Piper's length scale that speaks ``wpm`` words per minute over
         speech time with this voice by stretching alone (calibrated once per
         model; :meth:`synthesize_many` stretches less and pauses instead)."""
-        from .piper_pace import length_scale_for
+        from .piper_pace import length_scale_for  # 0.4 ms at every start otherwise: see describe
 
         key = (voice_id, round(wpm))
         if key not in self._scales:
@@ -814,6 +804,8 @@ class PiperEngine:
         phrase's clauses and sentences."""
         if settings.pitch != PITCH_NEUTRAL:  # 'voiceguide check' warns about it (lint.voice_warnings)
             log.info("pitch %d is ignored: Piper voices have no pitch setting", settings.pitch)
+        from .pace_texts import count_words
+
         voice_id = settings.voice_id
         scale = self.length_scale(voice_id, settings.rate)
         if scale <= NATURAL_SCALE_LIMIT:

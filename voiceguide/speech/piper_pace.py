@@ -33,6 +33,7 @@ from pathlib import Path
 from ..atomic import write_atomically
 from ..audio import Audio
 from ..dsp.level import level_voice
+from ..folders import data_dir, voices_dir
 from ..inputs import read_limited
 from .pace_texts import REFERENCE, count_words
 
@@ -92,12 +93,9 @@ def measure_points(model, speak_many: SpeakMany) -> list[tuple[float, float]]:
 def pace_file(model, identity: str) -> Path:
     """Where a model's pace is kept: beside a model in the voices folder
     (``NAME.onnx.pace.json``: it goes when the voice goes), else in the data folder."""
-    from ..practice.store import resolve_data_dir
-    from .piper import voices_dir
-
     if model.in_voices_dir or Path(model.path).absolute().is_relative_to(voices_dir().absolute()):
         return model.path.with_name(model.path.name + ".pace.json")
-    return resolve_data_dir() / "voice-pace" / (hashlib.sha256(identity.encode()).hexdigest()[:24] + ".json")
+    return data_dir() / "voice-pace" / (hashlib.sha256(identity.encode()).hexdigest()[:24] + ".json")
 
 
 def read_pace(model, identity: str) -> list[tuple[float, float]] | None:
