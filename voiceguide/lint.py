@@ -20,6 +20,7 @@ from .rules import MAX_COMFORTABLE_HOLD_S, Severity
 from .script import Breathe, Chapter, Script, check_script_text
 from .session import Session, prepare_session, script_lexicon
 from .speech.lexicon import Lexicon, load_lexicon
+from .speech.piper import PITCH_NEUTRAL, is_piper_voice
 from .timeline import BREATH_KINDS, Kind
 
 _NOTE = re.compile(r"\s(<-|//|<!--)")
@@ -132,8 +133,6 @@ def timeline_warnings(session: Session) -> list[Finding]:
 def voice_warnings(session: Session) -> list[Finding]:
     """A warning for a setting the voice that speaks cannot follow: a pitch
     for a Piper voice (Piper voices have none)."""
-    from .speech.piper import PITCH_NEUTRAL, is_piper_voice
-
     voice = session.voice
     if is_piper_voice(voice.voice_id) and voice.pitch != PITCH_NEUTRAL:
         message = _("pitch {pitch} is ignored: {voice} is a Piper voice, which has no pitch setting").format(

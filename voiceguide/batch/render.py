@@ -45,6 +45,7 @@ from ..session import VoiceOptions, prepare_session
 from ..sinks.export import export_session, preferred_sample_rate
 from ..sinks.tags import _version
 from ..sinks.transcript import transcript_cues
+from ..speech.choice import choose_voice
 from ..speech.pack import VoicePack
 from .manifest import Manifest, ManifestError, Track, track_script
 from .page import INDEX, PLAYLIST, TrackResult, check_zip_target, transcript_file, write_page
@@ -318,8 +319,6 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
 def track_voice(track: Track, script=None) -> str:
     """The voice a track asks for as this machine settles it: ``auto`` becomes
     an installed natural voice where there is one (see :mod:`voiceguide.speech.choice`)."""
-    from ..speech.choice import choose_voice
-
     script = script or track_script(track.source, track.language)
     chosen = choose_voice(track.voice, None, script.meta.voice, script.meta.language)
     return chosen.voice or script.meta.voice

@@ -7,6 +7,7 @@ import click
 from ..errors import DownloadError, UsageError
 from ..folders import voices_dir
 from ..i18n import _
+from ..speech.choice import natural_voice
 from ..speech.factory import list_voices
 from ..speech.piper import find_models, is_piper_voice
 from .options import quiet_option, table
@@ -49,6 +50,7 @@ def voices(ctx: click.Context, lang: str | None, available: bool) -> None:
 
 def list_available(lang: str | None) -> None:
     """The catalog's voices with size, licence and whether installed; offline, one line and what is installed."""
+    # the voices catalog brings urllib.request, http.client and difflib: 60-80 ms of every start otherwise (python -X importtime)
     from ..speech.catalog import licences, load_catalog
 
     installed = {model.name for model in find_models()}
@@ -95,8 +97,7 @@ def get(name: str, quiet: bool) -> None:
     Example:
       voiceguide voices get nl_BE-nathalie-medium
     """
-    from ..speech.catalog import base_url, get_voice, load_catalog, measure_pace
-    from ..speech.choice import natural_voice
+    from ..speech.catalog import base_url, get_voice, load_catalog, measure_pace  # see list_available
 
     catalog = load_catalog()
     voice = catalog.voice(name)
@@ -132,7 +133,7 @@ def remove(name: str) -> None:
     Example:
       voiceguide voices remove nl_BE-nathalie-medium
     """
-    from ..speech.catalog import remove_voice
+    from ..speech.catalog import remove_voice  # see list_available
 
     removed = remove_voice(name)
     click.echo(_("removed {name} ({path})").format(name=name, path=removed))

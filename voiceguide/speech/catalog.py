@@ -55,12 +55,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from ..errors import DownloadError, UsageError
+from ..errors import DownloadError, UsageError, VoiceguideError
 from ..folders import voices_dir
 from ..i18n import _
 from ..progress import Progress, no_progress
 from ..rules import MAX_CONFIG_BYTES, MAX_MODEL_CARD_BYTES, MAX_VOICE_CATALOG_BYTES, MAX_VOICE_MODEL_BYTES
 from .cache import read_json_cache, write_json_cache
+from .choice import voice_order
+from .piper import PREFIX, PiperEngine, find_model, find_models
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +80,6 @@ ATTEMPTS = 4
 CATALOG_MAX_AGE_S = 30 * 24 * 3600
 """The catalog is fetched again after this long (the pinned one never changes)."""
 CHUNK_BYTES = 1 << 16
-QUALITY_ORDER = ("medium", "high", "low", "x_low")
-"""Quality, best choice first: ``medium`` sounds natural and costs little
-time; ``high`` sounds a little better for about three times the time and
-twice the size; ``low`` and ``x_low`` are smaller and duller."""
-RECOMMENDED = {"nl": "nl_BE-nathalie-medium", "en": "en_US-joe-medium"}
-"""The voice recommended per language, chosen by listening (reasons in
-docs/natural-voice.md). Other languages: the first in :func:`preference_order`."""
-AUDIOBOOK_DATASETS = ("mls",)
-"""Voices trained on audiobooks: Piper's maintainer advises against them for
-short phrases (OHF-Voice/piper1-gpl #219), so they come last in the order."""
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 _PATH = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 _LICENCE = re.compile(r"^\W*licen[cs]e\W*:?\s*(?P<licence>\S.*?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -172,10 +164,6 @@ class CatalogVoice:
         parts = self.key.split("-")
         return "-".join(parts[1:-1]) if len(parts) >= 3 else self.key
 
-    @property
-    def from_audiobooks(self) -> bool:
-        return self.dataset.split("_")[0].lower() in AUDIOBOOK_DATASETS
-
 
 @dataclass(frozen=True)
 class Catalog:
@@ -215,10 +203,8 @@ class Catalog:
 
 
 def preference_order(voice: CatalogVoice) -> tuple:
-    """Sort key: the recommended voice of its language first, then voices not
-    trained on audiobooks, then by quality (:data:`QUALITY_ORDER`), then by key."""
-    quality = QUALITY_ORDER.index(voice.quality) if voice.quality in QUALITY_ORDER else len(QUALITY_ORDER)
-    return (RECOMMENDED.get(voice.family) != voice.key, voice.from_audiobooks, quality, voice.key)
+    """Sort key: the order installed voices are chosen in (:func:`~voiceguide.speech.choice.voice_order`)."""
+    return voice_order(voice.key, voice.family)
 
 
 def parse_catalog(data: object, base: str) -> Catalog:
@@ -690,8 +676,6 @@ def remove_voice(key: str) -> Path:
     download of it. Returns what was removed.
 
     Raises UsageError (exit 2) when no voice of that name is installed."""
-    from .piper import find_models
-
     if not _KEY.fullmatch(key):
         raise UsageError(_("'{key}' is not a Piper voice name; see 'voiceguide voices'").format(key=key))
     _remove_partials(key)
@@ -724,9 +708,6 @@ def measure_pace(key: str, rate_wpm: int = 125, progress: Progress = no_progress
     and keep its model ready in the cache, so the first export does not wait
     for either. Returns False (with a log line) when it cannot be done now,
     e.g. without the runtime: it is then done on first use."""
-    from ..errors import VoiceguideError
-    from .piper import PREFIX, PiperEngine, find_model
-
     progress("measuring the pace", 0, 1)
     try:
         model = find_model(PREFIX + key)

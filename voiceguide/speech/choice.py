@@ -1,10 +1,11 @@
 """Which voice speaks when nobody names one: ``voice: auto`` prefers an
 installed natural (Piper) voice for the script's language over espeak-ng.
 
-The order among installed Piper voices is stable and documented
+The order among Piper voices is stable and documented
 (docs/natural-voice.md): the recommended voice of the language first
-(:data:`~voiceguide.speech.catalog.RECOMMENDED`), then voices not trained on
-audiobooks, then by quality (medium, high, low, x_low), then by name.
+(:data:`RECOMMENDED`), then voices not trained on audiobooks, then by
+quality (:data:`QUALITY_ORDER`), then by name. The voices catalog
+(:mod:`voiceguide.speech.catalog`) lists what can be got in the same order.
 
 A natural voice is chosen only when nothing else decides: not when a voice
 is named (``--voice``, a script's ``voice:``), not when an engine is named
@@ -20,7 +21,22 @@ import logging
 import os
 from dataclasses import dataclass
 
+from ..errors import EngineError
+from . import piper
+from .piper import PiperModel
+
 log = logging.getLogger(__name__)
+
+QUALITY_ORDER = ("medium", "high", "low", "x_low")
+"""Quality, best choice first: ``medium`` sounds natural and costs little
+time; ``high`` sounds a little better for about three times the time and
+twice the size; ``low`` and ``x_low`` are smaller and duller."""
+RECOMMENDED = {"nl": "nl_BE-nathalie-medium", "en": "en_US-joe-medium"}
+"""The voice recommended per language, chosen by listening reports (reasons
+in docs/natural-voice.md). Other languages: the first in the order."""
+AUDIOBOOK_DATASETS = ("mls",)
+"""Voices trained on audiobooks: Piper's maintainer advises against them for
+short phrases (OHF-Voice/piper1-gpl #219), so they come last in the order."""
 
 ENGINE_DEFAULT = "espeak"
 """The voice id that asks for the engine's own default voice, never a natural one."""
@@ -38,28 +54,29 @@ class VoiceChoice:
     """True when ``auto`` became an installed natural voice (worth saying so)."""
 
 
-def installed_order(model) -> tuple:
-    """Sort key of an installed :class:`~voiceguide.speech.piper.PiperModel` (see the module notes)."""
-    from .catalog import AUDIOBOOK_DATASETS, QUALITY_ORDER, RECOMMENDED
-
-    parts = model.name.split("-")
+def voice_order(key: str, language: str) -> tuple:
+    """Sort key of a Piper voice named ``key`` (``nl_BE-nathalie-medium``) for
+    base language ``language`` (see the module notes)."""
+    parts = key.split("-")
     quality = parts[-1] if len(parts) >= 3 else ""
     dataset = "-".join(parts[1:-1]).split("_")[0].lower() if len(parts) >= 3 else ""
     rank = QUALITY_ORDER.index(quality) if quality in QUALITY_ORDER else len(QUALITY_ORDER)
-    return (RECOMMENDED.get(model.base_language) != model.name, dataset in AUDIOBOOK_DATASETS, rank, model.name)
+    return (RECOMMENDED.get(language) != key, dataset in AUDIOBOOK_DATASETS, rank, key)
+
+
+def installed_order(model: PiperModel) -> tuple:
+    """Sort key of an installed Piper model (see :func:`voice_order`)."""
+    return voice_order(model.name, model.base_language)
 
 
 def natural_voice(language: str) -> str | None:
     """``piper:NAME`` of the installed natural voice for ``language`` in the
     documented order, or None (no such voice, or no runtime to speak it)."""
-    from ..errors import EngineError
-    from .piper import check_runtime, find_models
-
-    models = [model for model in find_models() if model.base_language == language]
+    models = [model for model in piper.find_models() if model.base_language == language]
     if not models:
         return None
     try:
-        check_runtime()
+        piper.check_runtime()  # by the module: the tests stand in for it
     except EngineError as exc:
         log.info("natural voices are installed but cannot speak: %s", exc)
         return None

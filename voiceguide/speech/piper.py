@@ -72,6 +72,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
 from ..errors import EngineError, UsageError
 from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder, voices_dir
@@ -79,6 +80,7 @@ from ..i18n import N_, _
 from ..rules import MAX_CONFIG_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
+from .pace_texts import count_words
 from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
@@ -659,8 +661,6 @@ def _usable_cache_file(path: Path) -> bool:
 
 def _keep_fixed_model(path: Path, data: bytes) -> bool:
     """Write the fixed model into the cache; False (nothing lost but time) when it cannot be written."""
-    from ..atomic import write_atomically
-
     try:
         private_folder(path.parent)
         write_atomically(path, data, durable=False)
@@ -768,7 +768,7 @@ class PiperEngine:
 
     def pace_line(self, voice_id: str) -> list[tuple[float, float]]:
         """The voice's measured (length scale, seconds per word) points (measured once per model)."""
-        from .piper_pace import pace_points
+        from .piper_pace import pace_points  # 0.4 ms at every start otherwise: see describe
 
         if voice_id not in self._points:
             model = self.model(voice_id)
@@ -804,8 +804,6 @@ class PiperEngine:
         phrase's clauses and sentences."""
         if settings.pitch != PITCH_NEUTRAL:  # 'voiceguide check' warns about it (lint.voice_warnings)
             log.info("pitch %d is ignored: Piper voices have no pitch setting", settings.pitch)
-        from .pace_texts import count_words
-
         voice_id = settings.voice_id
         scale = self.length_scale(voice_id, settings.rate)
         if scale <= NATURAL_SCALE_LIMIT:
@@ -895,7 +893,7 @@ def paced(words: int, pauses: int, wpm: float, points: Sequence[tuple[float, flo
     stretched up to :data:`NATURAL_SCALE_LIMIT`, and the time still missing
     goes into the pauses, at most :data:`MAX_PAUSE_S` each. Only what those
     cannot hold (a phrase of one clause has no place to pause) is stretched further."""
-    from .piper_pace import length_scale_for
+    from .piper_pace import length_scale_for  # 0.4 ms at every start otherwise: see PiperEngine.describe
 
     target = length_scale_for(list(points), wpm)
     if target <= NATURAL_SCALE_LIMIT:
