@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import stat
 import struct
 import zlib
@@ -17,7 +18,7 @@ import numpy as np
 from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
 from ..errors import VoiceguideError
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import read_limited
 from .engine import VoiceSettings
 
@@ -61,9 +62,12 @@ def private_folder(folder: Path) -> Path:
         else []
     )
     for level in levels:  # each checked before anything is made inside it
+        made = level == root and not os.path.lexists(root)
         level.mkdir(mode=0o700, parents=level == root, exist_ok=True)
         if problem := cache_problem(level):
             raise UntrustedCacheError(problem)
+        if made:  # only a folder voiceguide made is tagged (a tag in $HOME would hide it from backups)
+            write_atomically(root / CACHE_TAG, CACHE_TAG_TEXT, durable=False)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if problem := cache_problem(folder):
         raise UntrustedCacheError(problem)
@@ -131,6 +135,23 @@ CACHE_FOLDERS = ("phrases", "meta", "profiles")
 phrases, small facts (voice lists, calibrations, pack digests) and the
 loudness profiles of sounds."""
 
+CACHE_TAG = "CACHEDIR.TAG"
+CACHE_TAG_TEXT = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by voiceguide.\n"
+    b"# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+"""Written into a cache folder voiceguide makes (the Cache Directory Tagging
+convention: backup tools skip the folder)."""
+
+_ENTRIES: dict[str, tuple[re.Pattern[str], bytes]] = {
+    "phrases": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.vgc"), _CACHE_MAGIC),
+    "meta": (re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{16,64}\.json"), b""),
+    "profiles": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{40,64}"), b"VGP1"),
+}
+"""Each folder's entries as voiceguide names them (relative path) and the
+bytes each starts with: what ``cache --clear`` may delete, and nothing else."""
+
 
 @dataclass(frozen=True)
 class CacheUsage:
@@ -139,6 +160,46 @@ class CacheUsage:
     folder: Path
     files: int
     bytes: int
+
+
+def _own_entries(root: Path) -> list[tuple[Path, int]]:
+    """Every entry in ``root``'s cache folders that voiceguide wrote (by its
+    name and its first bytes) with its size; links, other files and folders
+    are not ours, whatever they are called, and are not followed."""
+    found = []
+    for name in CACHE_FOLDERS:
+        pattern, magic = _ENTRIES[name]
+        top = root / name
+        for folder in (top, *_subfolders(top)):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                relative = os.path.relpath(entry.path, top).replace(os.sep, "/")
+                try:
+                    if not (pattern.fullmatch(relative) and entry.is_file(follow_symlinks=False)):
+                        continue
+                    size = entry.stat(follow_symlinks=False).st_size
+                    if magic:
+                        fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+                        try:
+                            if os.read(fd, len(magic)) != magic:
+                                continue
+                        finally:
+                            os.close(fd)
+                except OSError:
+                    continue
+                found.append((Path(entry.path), size))
+    return found
+
+
+def _subfolders(top: Path) -> list[Path]:
+    """The two-letter folders an entry kind spreads over (real folders, not links)."""
+    try:
+        return [Path(e.path) for e in os.scandir(top) if re.fullmatch(r"[0-9a-f]{2}", e.name) and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 def cache_usage() -> CacheUsage:
@@ -151,19 +212,29 @@ def cache_usage() -> CacheUsage:
         raise VoiceguideError(
             _("{problem}: voiceguide does not use this cache folder and leaves it as it is").format(problem=problem)
         )
-    files = [path for name in CACHE_FOLDERS for path in (root / name).rglob("*") if path.is_file()]
-    return CacheUsage(root, len(files), sum(path.stat().st_size for path in files))
+    entries = _own_entries(root)
+    return CacheUsage(root, len(entries), sum(size for _path, size in entries))
 
 
 def clear_cache() -> CacheUsage:
-    """Delete what voiceguide keeps in its cache folder (only its own
-    folders in it, nothing else) and say how much that was. Everything in
-    it is made again when needed, at the cost of time."""
-    import shutil
-
+    """Delete what voiceguide keeps in its cache folder and say how much
+    that was. Only entries voiceguide wrote are deleted: files named as it
+    names them that start as its entries start (see ``_ENTRIES``), then the
+    folders they leave empty. Anything else, even in ``phrases/`` (the cache
+    folder may be pointed at a folder that is not only the cache's), stays.
+    Everything deleted is made again when needed, at the cost of time."""
     usage = cache_usage()
+    for path, _size in _own_entries(usage.folder):
+        try:
+            path.unlink()
+        except OSError:
+            pass
     for name in CACHE_FOLDERS:
-        shutil.rmtree(usage.folder / name, ignore_errors=True)
+        for folder in (*_subfolders(usage.folder / name), usage.folder / name):
+            try:
+                folder.rmdir()  # only when empty: what is left is not ours
+            except OSError:
+                pass
     return usage
 
 
@@ -194,7 +265,7 @@ def _read_entry(folder: Path, path: Path, max_bytes: int) -> bytes | None:
         _warn_untrusted(problem)
         return None
     try:
-        return read_limited(path, max_bytes, "cache entry")
+        return read_limited(path, max_bytes, N_("cache entry"))
     except (OSError, ValueError):
         return None
 
