@@ -6,9 +6,11 @@ right; the CLI prints it as is and exits non-zero, never with a traceback.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from pathlib import Path
 
+from .i18n import N_, _
 from .rules import MAX_REPORTED_ERRORS
 
 
@@ -89,3 +91,43 @@ class UsageError(VoiceguideError):
     """A bad option value or an unknown exercise name."""
 
     exit_code = 2
+
+
+_OS_REASONS = {
+    errno.ENOENT: N_("No such file or directory"),
+    errno.EACCES: N_("Permission denied"),
+    errno.EPERM: N_("Operation not permitted"),
+    errno.ENOSPC: N_("No space left on device"),
+    errno.EDQUOT: N_("Disk quota exceeded"),
+    errno.EROFS: N_("Read-only file system"),
+    errno.ENAMETOOLONG: N_("File name too long"),
+    errno.EISDIR: N_("Is a directory"),
+    errno.ENOTDIR: N_("Not a directory"),
+    errno.EEXIST: N_("File exists"),
+    errno.ENOTEMPTY: N_("Directory not empty"),
+    errno.EIO: N_("Input/output error"),
+    errno.ELOOP: N_("Too many levels of symbolic links"),
+    errno.EBUSY: N_("Device or resource busy"),
+    errno.EXDEV: N_("Invalid cross-device link"),
+    errno.EMFILE: N_("Too many open files"),
+    errno.ENFILE: N_("Too many open files in system"),
+    errno.ENOMEM: N_("Cannot allocate memory"),
+    errno.EFBIG: N_("File too large"),
+    errno.EINVAL: N_("Invalid argument"),
+    errno.ENXIO: N_("No such device or address"),
+    errno.ENODEV: N_("No such device"),
+    errno.ETXTBSY: N_("Text file busy"),
+    errno.EOPNOTSUPP: N_("Operation not supported"),
+}
+"""The system's own words for the common errors (as glibc says them), so
+that they can be translated; the rest keep the system's text."""
+
+
+def os_reason(exc: OSError) -> str:
+    """What the system said (``No space left on device``), in the interface
+    language for the common errors (by their number, not their text), the
+    system's own text for any other."""
+    reason = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    if reason is not None:
+        return _(reason)
+    return exc.strerror or str(exc) or type(exc).__name__

@@ -11,16 +11,20 @@ are read (a file that grows meanwhile, or one that reports no size, as
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import stat
 from pathlib import Path
 
+from .i18n import N_, _
+
 _KINDS = (
-    (stat.S_ISDIR, "is a folder"),
-    (stat.S_ISFIFO, "is a pipe (FIFO)"),
-    (stat.S_ISCHR, "is a device"),
-    (stat.S_ISBLK, "is a device"),
-    (stat.S_ISSOCK, "is a socket"),
+    (stat.S_ISDIR, N_("is a folder")),
+    (stat.S_ISFIFO, N_("is a pipe (FIFO)")),
+    (stat.S_ISCHR, N_("is a device")),
+    (stat.S_ISBLK, N_("is a device")),
+    (stat.S_ISSOCK, N_("is a socket")),
 )
 
 
@@ -38,11 +42,41 @@ class InputFileError(ValueError):
 
 
 def kind_problem(mode: int) -> str | None:
-    """Why a file of this ``st_mode`` is not a regular file, else None."""
+    """Why a file of this ``st_mode`` is not a regular file (in the
+    interface language), else None."""
     for test, reason in _KINDS:
         if test(mode):
-            return reason
-    return None if stat.S_ISREG(mode) else "is not a regular file"
+            return _(reason)
+    return None if stat.S_ISREG(mode) else _("is not a regular file")
+
+
+def regular_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` is not an existing regular file, in a few words to
+    follow its name (``no such file``, ``is a pipe (FIFO), not a regular
+    file``), else None. Never opens it: a FIFO would block, a device never end."""
+    from .errors import os_reason
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return _("no such file")
+    except OSError as exc:
+        return os_reason(exc).lower()
+    except ValueError:  # a NUL in the name
+        return _("no such file")
+    problem = kind_problem(mode)
+    if problem is None:
+        return None
+    return problem if problem == _("is not a regular file") else _("{kind}, not a regular file").format(kind=problem)
+
+
+def inside(path: str | Path, folder: str | Path) -> bool:
+    """Whether ``path``, with every symlink on its way followed, stays in
+    ``folder`` (itself resolved): a shared folder's link must not lead out."""
+    try:
+        return Path(path).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL
+        return False
 
 
 def read_limited(path: str | Path, limit: int, what: str = "file") -> bytes:
@@ -59,7 +93,7 @@ def read_limited(path: str | Path, limit: int, what: str = "file") -> bytes:
     path = Path(path)
     problem = kind_problem(os.stat(path).st_mode)
     if problem:
-        raise InputFileError(f"{problem}, not a {what}", path)
+        raise InputFileError(_("{problem}, not a {what}").format(problem=problem, what=_(what)), path)
     # O_NONBLOCK: should the name have been swapped for a FIFO since the
     # stat, opening it still returns at once (and fstat below refuses it)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -67,9 +101,13 @@ def read_limited(path: str | Path, limit: int, what: str = "file") -> bytes:
         info = os.fstat(fd)
         problem = kind_problem(info.st_mode)
         if problem:
-            raise InputFileError(f"{problem}, not a {what}", path)
+            raise InputFileError(_("{problem}, not a {what}").format(problem=problem, what=_(what)), path)
         if info.st_size > limit:
-            raise InputFileError(f"{what} is {info.st_size} bytes; the limit is {limit}", path, info.st_size)
+            raise InputFileError(
+                _("{what} is {size} bytes; the limit is {limit}").format(what=_(what), size=info.st_size, limit=limit),
+                path,
+                info.st_size,
+            )
         chunks = []
         left = limit + 1
         while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
@@ -79,7 +117,7 @@ def read_limited(path: str | Path, limit: int, what: str = "file") -> bytes:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > limit:
-        raise InputFileError(f"{what} is larger than the limit of {limit} bytes", path)
+        raise InputFileError(_("{what} is larger than the limit of {limit} bytes").format(what=_(what), limit=limit), path)
     return data
 
 
@@ -91,3 +129,59 @@ def is_regular_file(path: str | Path) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except (OSError, ValueError):
         return False
+
+
+class JSONInputError(ValueError):
+    """JSON that cannot be taken as data: ``reason`` says why in a few
+    words; ``line`` and ``col`` locate it when the parser knows where (else 0)."""
+
+    def __init__(self, reason: str, line: int = 0, col: int = 0):
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.col = col
+
+
+def load_json(data: bytes | str) -> object:
+    """JSON from someone else, as data that cannot trip the code reading it.
+
+    Python's parser takes more than JSON allows, and some of it breaks the
+    reader later rather than now: ``NaN`` and ``Infinity`` (and ``1e999``,
+    read as infinity) are not numbers anything can be computed with;
+    nesting thousands deep raises RecursionError; an integer of more than
+    4,300 digits raises a bare ValueError. Each of these is refused here,
+    as is text that is not UTF-8.
+
+    Raises
+    ------
+    JSONInputError
+        With a short reason (translated) and, for syntax errors, the line and column.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        raise JSONInputError(_("not UTF-8 text")) from None
+    try:
+        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise JSONInputError(_("not valid JSON: {reason}").format(reason=_(exc.msg)), exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise JSONInputError(_("not valid JSON: nested too deeply")) from None
+    except JSONInputError:
+        raise
+    except ValueError:  # the int-str conversion limit: a number of more than 4,300 digits
+        raise JSONInputError(_("holds a number of more than {digits} digits").format(digits=_MAX_DIGITS)) from None
+
+
+_MAX_DIGITS = 4300
+
+
+def _not_a_number(word: str) -> float:
+    raise JSONInputError(_("holds {word}, which is not a number").format(word=word))
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONInputError(_("holds {number}, which is too large").format(number=text[:20]))
+    return value

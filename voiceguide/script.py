@@ -293,13 +293,13 @@ def read_script_text(path: str | Path) -> str:
     """
     path = Path(path)
     try:
-        raw = read_limited(path, MAX_SCRIPT_BYTES, "script")
+        raw = read_limited(path, MAX_SCRIPT_BYTES, N_("script"))
     except FileNotFoundError:
         raise ScriptError(
             _("no such script file; give a path to a script or a built-in name (see 'voiceguide list')"), path
         ) from None
     except InputFileError as exc:
-        if exc.reason.startswith("is a folder"):
+        if path.is_dir():
             raise ScriptError(_("is a folder, not a script file"), path) from None
         if exc.size is not None:
             raise ScriptError(

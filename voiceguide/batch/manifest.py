@@ -43,7 +43,7 @@ from pathlib import Path
 from .. import rules
 from ..errors import ScriptError
 from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import InputFileError, is_regular_file, read_limited
 from ..script import Script
 
@@ -161,7 +161,7 @@ keep this search linear."""
 
 def _read_text(path: Path) -> str:
     try:
-        raw = read_limited(path, rules.MAX_MANIFEST_BYTES, "manifest")
+        raw = read_limited(path, rules.MAX_MANIFEST_BYTES, N_("manifest"))
     except FileNotFoundError:
         raise ManifestError(_("no such manifest file"), path) from None
     except InputFileError as exc:

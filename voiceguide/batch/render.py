@@ -36,7 +36,7 @@ from pathlib import Path
 from .. import rules
 from ..atomic import pid_alive, write_atomically
 from ..errors import ScriptError, UsageError, VoiceguideError
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import read_limited
 from ..script import Clip
 from .manifest import Manifest, ManifestError, Track, track_script
@@ -430,7 +430,7 @@ def _written_names(folder: Path) -> set[str] | None:
     """The file names the folder's state file says a bundle wrote (or was
     writing); None when the folder has no state file it can read."""
     try:
-        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, N_("state file")).decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
     tracks = state.get("tracks") if isinstance(state, dict) else None
@@ -492,7 +492,7 @@ def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerp
 
 def _read_state(folder: Path) -> dict:
     try:
-        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, N_("state file")).decode("utf-8"))
     except (OSError, ValueError, RecursionError):  # missing, damaged or not ours: render again
         return {}
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not isinstance(state.get("tracks"), dict):

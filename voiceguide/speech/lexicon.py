@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ScriptError
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import InputFileError, read_limited
 
 MAX_LEXICON_BYTES = 256_000
@@ -98,7 +98,7 @@ def parse_lexicon(text: str, source: str | Path = "<lexicon>") -> Lexicon:
 def read_lexicon(path: Path) -> Lexicon:
     """A lexicon file. Raises ScriptError when it cannot be read or is malformed."""
     try:
-        text = read_limited(path, MAX_LEXICON_BYTES, "lexicon").decode("utf-8")
+        text = read_limited(path, MAX_LEXICON_BYTES, N_("lexicon")).decode("utf-8")
     except InputFileError:  # a folder, a pipe, a device, too large: never read
         raise ScriptError(
             _("a lexicon must be a text file of at most {MAX_LEXICON_BYTES} kB").format(
