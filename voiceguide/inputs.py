@@ -174,6 +174,20 @@ def load_json(data: bytes | str) -> object:
 
 
 _MAX_DIGITS = 4300
+_JSON_MESSAGES = (
+    N_("Expecting value"),
+    N_("Expecting property name enclosed in double quotes"),
+    N_("Expecting ',' delimiter"),
+    N_("Expecting ':' delimiter"),
+    N_("Extra data"),
+    N_("Unterminated string starting at"),
+    N_("Invalid control character at"),
+    N_("Invalid \\escape"),
+    N_("Invalid \\uXXXX escape"),
+    N_("Illegal trailing comma before end of object"),
+    N_("Illegal trailing comma before end of array"),
+)
+"""The json module's messages (its ``msg``), so that they can be translated."""
 
 
 def _not_a_number(word: str) -> float:

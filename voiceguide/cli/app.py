@@ -158,7 +158,23 @@ def cli(verbose: bool) -> None:
     Built-in exercises: herinnering, veilige-plek, zelfkalmering (Dutch by
     default, --lang en for English). Any script file works too.
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="voiceguide: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_ScreenFormatter())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+
+
+class _ScreenFormatter(logging.Formatter):
+    """A log message as the screen shows it: ``voiceguide: `` and one line,
+    in the interface language (the library logs the English text, marked
+    with ``N_``; its arguments are filled in after translation), with
+    anything that could steer the terminal (a file name's ESC) made visible."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = _(str(record.msg)) % record.args if record.args else _(str(record.msg))
+        except (TypeError, ValueError, KeyError):  # a translation that does not fit its arguments
+            message = record.getMessage()
+        return "voiceguide: " + printable(message)
 
 
 def _quiet_stdout() -> None:

@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import json
 import logging
 import os
 import re
@@ -73,8 +72,9 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import Audio, to_pcm16
-from ..errors import EngineError, UsageError
-from ..i18n import N_, _
+from ..errors import EngineError, UsageError, os_reason
+from ..i18n import N_, _, format_decimal
+from ..inputs import JSONInputError, load_json, read_limited, regular_file_problem
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 
@@ -85,6 +85,14 @@ PREFIX = "piper:"
 INSTALL_HINT = "pip install 'voiceguide[piper]'"
 MAX_CONFIG_BYTES = 2_000_000
 """A Piper config is a few kB (a multi-speaker one a few hundred)."""
+MAX_MODEL_BYTES = 200_000_000
+"""Piper's models are 5 to 120 MB (x_low to high): anything larger is not
+one, and is refused before it is hashed or loaded (a sparse 2 GB file took
+2 GB of memory)."""
+MAX_PHONEME_ID = 65_535
+MAX_SPEAKERS = 10_000
+MAX_SCALE = 10.0
+"""Noise and noise width beyond this are no voice's (Piper's are 0.3 to 1)."""
 ENGINE_VERSION = 1
 """Bump when the way a phrase is made changes (phonemes, runs, joins): the
 phrase cache keys on it, so cached phrases are then made again."""
@@ -166,22 +174,38 @@ def read_model(path: Path, *, in_voices_dir: bool = False) -> PiperModel:
     path = Path(path).expanduser()
     if path.name.endswith(".onnx.json"):
         path = path.with_name(path.name[: -len(".json")])
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise UsageError(_("no Piper voice model at {path}").format(path=path))
+    if problem := regular_file_problem(path):
+        raise UsageError(_("{path}: {problem}; a Piper voice model is a file NAME.onnx").format(path=path, problem=problem))
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise UsageError(
+            _("{path} is {size} bytes; Piper voice models are at most {limit} bytes, so this is not one").format(
+                path=path, size=size, limit=MAX_MODEL_BYTES
+            )
+        )
     config_path = path.with_name(path.name + ".json")
-    if not config_path.is_file():
+    if not os.path.lexists(config_path):
         raise UsageError(
             _("{name} has no {name2} beside it; a Piper voice is two files: NAME.onnx and NAME.onnx.json").format(
                 name=path.name, name2=config_path.name
             )
         )
     try:
-        if config_path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ValueError(f"larger than {MAX_CONFIG_BYTES // 1000} kB")
-        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config = load_json(read_limited(config_path, MAX_CONFIG_BYTES, N_("Piper voice config")))
         return _model_from_config(path, config_path, config, in_voices_dir)
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        reason = getattr(exc, "strerror", None) or (f"no {exc}" if isinstance(exc, KeyError) else str(exc))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        if isinstance(exc, OSError):
+            reason = os_reason(exc)
+        elif isinstance(exc, KeyError):
+            reason = _("no {key}").format(key=exc)
+        elif isinstance(exc, JSONInputError) and exc.line:
+            reason = _("{reason} (line {line}, column {col})").format(reason=exc.reason, line=exc.line, col=exc.col)
+        elif isinstance(exc, (TypeError, AttributeError)):  # Python's own words ('NoneType' object ...) help nobody
+            reason = _("its fields are not laid out as a Piper config's")
+        else:
+            reason = str(exc)
         raise UsageError(
             _("{config_path} is not a Piper voice config ({one_line})").format(
                 config_path=config_path, one_line=_one_line(reason)
@@ -205,14 +229,14 @@ def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_di
     ):
         raise ValueError("its espeak voice or sample rate is not valid")
     phoneme_ids = {
-        str(phoneme): tuple(int(i) for i in ids)
+        str(phoneme): tuple(_whole(i, MAX_PHONEME_ID, "phoneme_id_map") for i in ids)
         for phoneme, ids in dict(config["phoneme_id_map"]).items()
         if isinstance(ids, list)
     }
     if not all(key in phoneme_ids for key in "^_$"):
         raise ValueError("its phoneme_id_map lacks ^, _ or $")
     phoneme_map = {str(k): tuple(str(p) for p in v) for k, v in dict(config.get("phoneme_map") or {}).items()}
-    speakers = int(config.get("num_speakers", 1))
+    speakers = _whole(config.get("num_speakers", 1), MAX_SPEAKERS, "num_speakers")
     inference = dict(config.get("inference") or {})
     language = dict(config.get("language") or {}).get("code") or espeak_voice
     dataset = config.get("dataset") or ""
@@ -226,12 +250,43 @@ def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_di
         sample_rate=sample_rate,
         phoneme_ids=phoneme_ids,
         phoneme_map=phoneme_map,
-        speaker=int(config.get("default_speaker_id", 0)) if speakers > 1 else None,
-        noise_scale=float(inference.get("noise_scale", 0.667)),
-        noise_w=float(inference.get("noise_w", 0.8)),
+        speaker=_whole(config.get("default_speaker_id", 0), speakers - 1, "default_speaker_id") if speakers > 1 else None,
+        noise_scale=_scale(inference.get("noise_scale", 0.667), "noise_scale"),
+        noise_w=_scale(inference.get("noise_w", 0.8), "noise_w"),
         description=", ".join(str(part) for part in (dataset, quality) if part),
         in_voices_dir=in_voices_dir,
     )
+
+
+def _whole(value: object, highest: int, key: str) -> int:
+    """``value`` as a whole number from 0 to ``highest`` (ValueError else:
+    a huge one would overflow the network's int64 input)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= highest:
+        raise ValueError(
+            _("'{key}' holds {value}; whole numbers from 0 to {highest} are read").format(
+                key=key, value=_shown(value), highest=highest
+            )
+        )
+    return value
+
+
+def _scale(value: object, key: str) -> float:
+    """``value`` as a noise scale: a number from 0 to MAX_SCALE (ValueError else, NaN too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_SCALE:
+        raise ValueError(
+            _("'{key}' holds {value}; numbers from 0 to {highest} are read").format(
+                key=key, value=_shown(value), highest=format_decimal(MAX_SCALE)
+            )
+        )
+    return float(value)
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: short, and a huge number by its size (it may not even convert to text)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return _("a number of about {digits} digits").format(digits=int(value.bit_length() * 0.30103) + 1)
+    text = repr(value)
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def find_models(folder: Path | None = None) -> list[PiperModel]:
