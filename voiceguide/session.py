@@ -37,7 +37,7 @@ from .errors import ScriptError
 from .i18n import _
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
-from .script import At, Clip, Script
+from .script import At, Breathe, Clip, Pause, Script
 from .speech.cache import PhraseCache
 from .speech.engine import SpeechEngine, VoiceSettings, open_engine
 from .speech.lexicon import Lexicon, load_lexicon
@@ -168,6 +168,21 @@ MIN_WORD_S = 0.1
 voiceguide asks for is 400): a lower bound on every phrase's length."""
 
 
+def least_possible_s(script: Script, words_s: Mapping[str, float]) -> float:
+    """A floor under the script's length, summed item by item without
+    planning it: every pause at its minimum, every breathing block at its
+    fewest cycles, every sentence at ``words_s``. The planner lays out each
+    breath cycle as events, so a script of 8,000 blocks of 500 cycles (11
+    years) took gigabytes before it could be refused; this takes a pass."""
+    total = 0.0
+    for item in script.items:
+        if isinstance(item, Pause):
+            total += item.min_s
+        elif isinstance(item, Breathe):
+            total += item.cycles_min * item.cycle_s
+    return total + sum(words_s.get(sentence.text, 0.0) for sentence in script.sentences())
+
+
 def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_s: float | None = None) -> None:
     """Refuse, before any speech is made, a script that would last beyond
     the session limit even if every word took only ``MIN_WORD_S``, every
@@ -184,8 +199,11 @@ def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_
     rough = replace(script, items=tuple(item for item in script.items if not isinstance(item, At)))
     words = {text: MIN_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)}
     clips = {item.path: 0.0 for item in rough.items if isinstance(item, Clip)}
+    floor_s = least_possible_s(rough, words)
     try:
-        if target_s is None:
+        if floor_s > plan.max_session_s:  # years of breathing: refused without planning millions of cycles
+            least = floor_s
+        elif target_s is None:
             least = plan_timeline(rough, words, clips, replace(plan, max_session_s=math.inf)).duration_s
         else:
             least, _ = length_range(rough, words, clips, replace(plan, max_session_s=math.inf))
