@@ -63,3 +63,31 @@ def test_a_cache_folder_voiceguide_makes_is_tagged_and_cleared_whole(tmp_path):
     assert (cache / "CACHEDIR.TAG").read_bytes().startswith(b"Signature: 8a477f597d28d172789f06886806bc55")
     assert voiceguide("cache", "--clear", VOICEGUIDE_CACHE_DIR=str(cache)).returncode == 0
     assert sorted(p.name for p in cache.iterdir()) == ["CACHEDIR.TAG"]
+
+
+def test_a_cached_loudness_profile_holding_nan_is_measured_again(tmp_path):
+    import struct
+    import zlib
+
+    import numpy as np
+    import soundfile as sf
+
+    cache = tmp_path / "cache"
+    script = tmp_path / "kort.vg"
+    script.write_text(SHORT, encoding="utf-8")
+    first = voiceguide("export", script, "-o", tmp_path / "a.wav", VOICEGUIDE_CACHE_DIR=str(cache))
+    assert first.returncode == 0, first.stderr
+    header = struct.Struct("<4s40sIIIQI")
+    for entry in (cache / "profiles").rglob("*"):
+        if entry.is_file():
+            data = bytearray(entry.read_bytes())
+            count = header.unpack_from(data)[-1]
+            energy = np.full(count, np.nan, dtype="<f8").tobytes()
+            body = energy + bytes(data[header.size + count * 8 : -4])
+            entry.write_bytes(bytes(data[: header.size]) + body + struct.pack("<I", zlib.crc32(body)))
+    again = voiceguide("export", script, "-o", tmp_path / "b.wav", VOICEGUIDE_CACHE_DIR=str(cache))
+    assert again.returncode == 0, again.stderr
+    assert "inf" not in again.stdout and again.stdout.split("(", 1)[1] == first.stdout.split("(", 1)[1]
+    a, _ = sf.read(tmp_path / "a.wav")
+    b, _ = sf.read(tmp_path / "b.wav")
+    assert np.array_equal(a, b)
