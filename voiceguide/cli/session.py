@@ -269,7 +269,7 @@ def report(result: ExportResult) -> None:
     )
     click.echo(
         _("wrote {path} ({length}, {kind}, {rate} Hz, speech {speech} LUFS, integrated {integrated} LUFS, {peak})").format(
-            path=result.path,
+            path=printable(result.path),
             length=format_clock(result.duration_s),
             kind=kind,
             rate=result.sample_rate,
@@ -279,4 +279,4 @@ def report(result: ExportResult) -> None:
         )
     )
     if result.transcript:
-        click.echo(_("wrote {path}").format(path=result.transcript))
+        click.echo(_("wrote {path}").format(path=printable(result.transcript)))
