@@ -36,3 +36,33 @@ def test_years_of_breathing_are_refused_before_they_are_planned(tmp_path, limit)
         " (a shorter script, or raise the limit with VOICEGUIDE_MAX_MINUTES)\n"
     )
     assert peak_mb < 300, peak_mb
+
+
+# --- smaller defects a new user met ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("length", "shown"), [("1:02:00", "1:02:00"), ("1h", "1:00:00"), ("0:05:00", "5:00"), ("5:00,0", "5:00")]
+)
+def test_length_takes_the_times_voiceguide_itself_writes(length, shown):
+    from hostile import voiceguide
+
+    result = voiceguide("show", "zelfkalmering", "--length", length)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith(f"length {shown}")
+
+
+def test_a_system_folder_is_named_for_what_it_is(tmp_path):
+    from hostile import one_line, voiceguide
+
+    assert one_line(voiceguide("export", "zelfkalmering", "-o", "/proc/a.mp3"), 1) == (
+        "voiceguide: /proc/a.mp3: cannot write in /proc (this folder takes no files: it belongs to the system, as /proc and /sys do)"
+    )
+
+
+def test_a_name_too_long_leaves_no_folder_behind(tmp_path):
+    from hostile import one_line, voiceguide
+
+    output = tmp_path / "new" / "deeper" / ("a" * 300 + ".mp3")
+    assert one_line(voiceguide("export", "zelfkalmering", "-o", output)) == f"voiceguide: {output}: file name too long"
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -748,12 +749,23 @@ def _plan_breathing(
     return cursor
 
 
+_LONG_CLOCK = re.compile(r"(?:(\d{1,2}):)?(\d{1,4}):(\d{2}(?:[.,]\d+)?)")
+"""``1:43:08``, ``1:58.4`` and ``1:58,4`` (the Dutch decimal sign): the
+times voiceguide itself writes, so a range it reports can be pasted back."""
+_HOURS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:h|hr|hour|hours|u|uur)")
+
+
 def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
     """The session length asked for with ``--minutes`` or ``--length``."""
     if minutes is not None and length is not None:
         raise UsageError(_("give --minutes or --length, not both"))
     if length is None:
         return None if minutes is None else minutes * 60.0
+    if (clock := _LONG_CLOCK.fullmatch(length.strip())) is not None:  # 1:43:08 or 1:58,4, as voiceguide writes times
+        hours, minutes, seconds = clock.group(1), clock.group(2), clock.group(3)
+        length = f"{int(hours or 0) * 60 + int(minutes)}:{seconds.replace(',', '.')}"
+    elif (hours := _HOURS.fullmatch(length.strip().lower())) is not None:  # 1h, 1.5h, 2 uur
+        length = f"{float(hours.group(1).replace(',', '.')) * 60:g}m"
     if length.strip().replace(".", "", 1).isdigit():
         raise UsageError(
             _("--length {length}: give a unit: {length}m for minutes, {length}s for seconds, or m:ss").format(

@@ -72,7 +72,7 @@ def lang_option(command: Callable) -> Callable:
 def length_options(command: Callable) -> Callable:
     """``--minutes N`` / ``--length 90s|5m``: stretch or shrink the session."""
     command = click.option(
-        "--length", "length", metavar="TIME", help="Session length as 90s, 5m or 1:30 (instead of --minutes)."
+        "--length", "length", metavar="TIME", help="Session length as 90s, 5m, 1h, 1:30 or 1:02:30 (instead of --minutes)."
     )(command)
     return click.option(
         "--minutes", type=range_type(rules.MINUTES), help="Session length in minutes; elastic pauses and breathing fit to it."

@@ -60,7 +60,7 @@ from ..dsp.normalise import (
     mix_profiles,
     plan_levels,
 )
-from ..errors import ExportError, UsageError
+from ..errors import ExportError, UsageError, os_reason
 from ..i18n import _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
@@ -351,10 +351,11 @@ def export_session(
     except OSError as exc:
         for file in files:
             file.discard()
+        reason = os_reason(exc).lower()
+        if exc.errno == errno.ENOENT and audio_file.folder.is_dir():  # /proc, /sys: the folder is there, a file can never be
+            reason = _("this folder takes no files: it belongs to the system, as /proc and /sys do")
         raise ExportError(
-            _("{path}: cannot write in {folder} ({reason})").format(
-                path=path, folder=audio_file.folder, reason=(exc.strerror or str(exc)).lower()
-            )
+            _("{path}: cannot write in {folder} ({reason})").format(path=path, folder=audio_file.folder, reason=reason)
         ) from None
     try:
         with contextlib.ExitStack() as stack:
@@ -411,6 +412,22 @@ def export_session(
     )
 
 
+def _check_name_lengths(path: Path) -> None:
+    """Raise OSError(ENAMETOOLONG) when a part of ``path`` that does not
+    exist yet is longer than its file system allows (asked of the nearest
+    folder that exists), so that no folder is made for a file that cannot be."""
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        limit = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    for part in path.absolute().relative_to(existing).parts:
+        if len(os.fsencode(part)) > limit:
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
+
+
 def check_targets(path: Path, transcript: str | None = None, force: bool = False) -> None:
     """Every file the export would write can be written, before any work
     starts: a transcript that could not be written must not cost the old audio.
@@ -434,16 +451,17 @@ def check_targets(path: Path, transcript: str | None = None, force: bool = False
             if target.exists() and not force:
                 raise UsageError(_("{target} already exists; pass --force to replace it").format(target=target))
         if not folder.is_dir():
+            _check_name_lengths(path)  # a name too long is refused before any folder is made for it
             try:
                 folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
             except OSError as exc:
                 raise ExportError(
                     _("{path}: cannot create the folder {folder} ({reason})").format(
-                        path=path, folder=folder, reason=(exc.strerror or str(exc)).lower()
+                        path=path, folder=folder, reason=os_reason(exc).lower()
                     )
                 ) from None
     except OSError as exc:
-        problem = f"{exc.filename or path}: {(exc.strerror or str(exc)).lower()}"
+        problem = f"{exc.filename or path}: {os_reason(exc).lower()}"
         raise (UsageError if exc.errno == errno.ENAMETOOLONG else ExportError)(problem) from None
 
 
