@@ -38,6 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .i18n import N_
+
 log = logging.getLogger(__name__)
 
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.part$")
@@ -252,7 +254,7 @@ class AtomicFile:
             elif not existed:
                 _unlink_quietly(self.target)
             else:
-                log.warning("%s could not be put back as it was", self.target)
+                log.warning(N_("%s could not be put back as it was"), self.target)
 
         return undo
 
@@ -329,7 +331,7 @@ def commit_together(*files: AtomicFile) -> None:
                 try:
                     step()
                 except OSError as exc:
-                    log.warning("could not undo a partial commit: %s", exc)
+                    log.warning(N_("could not undo a partial commit: %s"), exc)
             raise
     finally:
         for hidden in staged:

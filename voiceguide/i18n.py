@@ -231,6 +231,11 @@ def format_decimal(value: float, language: str | None = None, *, decimals: int =
     return text.replace(",", "\0").replace(".", decimal_sign).replace("\0", group_sign)
 
 
+def decimal_sign(language: str | None = None) -> str:
+    """The decimal sign ``language`` (default: the interface's) writes: ``.`` or ``,``."""
+    return NUMBER_SYMBOLS.get(language or ui_language(), NUMBER_SYMBOLS[SOURCE_LANGUAGE])[0]
+
+
 NUMBER_SYMBOLS = {"en": (".", ","), "nl": (",", ".")}
 """Each interface language's decimal sign and grouping sign, as CLDR has
 them (a test holds them to Babel's; Babel itself takes 40 ms to load them)."""

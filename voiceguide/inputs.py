@@ -79,7 +79,7 @@ def inside(path: str | Path, folder: str | Path) -> bool:
         return False
 
 
-def read_limited(path: str | Path, limit: int, what: str = "file") -> bytes:
+def read_limited(path: str | Path, limit: int, what: str = N_("file")) -> bytes:
     """The whole of a regular file of at most ``limit`` bytes.
 
     Raises

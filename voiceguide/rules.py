@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .i18n import _
+from .i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -142,14 +142,14 @@ it is stored) and lone surrogates (bytes that were not UTF-8)."""
 _CHARACTER_NAMES = {
     0x00: "NUL",
     0x07: "BEL",
-    0x08: "backspace",
-    0x0A: "line break",
-    0x0D: "carriage return",
+    0x08: N_("backspace"),
+    0x0A: N_("line break"),
+    0x0D: N_("carriage return"),
     0x1B: "ESC",
     0x7F: "DEL",
-    0x85: "next line",
-    0x2028: "line separator",
-    0x2029: "paragraph separator",
+    0x85: N_("next line"),
+    0x2028: N_("line separator"),
+    0x2029: N_("paragraph separator"),
 }
 
 
@@ -163,12 +163,12 @@ def character_name(char: str) -> str:
     """``U+001B (ESC)``; for a lone surrogate, the byte it stands for."""
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # how Python keeps a byte that was not UTF-8 (surrogateescape)
-        return f"the byte 0x{code - 0xDC00:02X} (not UTF-8)"
+        return _("the byte {byte} (not UTF-8)").format(byte=f"0x{code - 0xDC00:02X}")
     if code in _CHARACTER_NAMES:
-        return f"U+{code:04X} ({_CHARACTER_NAMES[code]})"
+        return f"U+{code:04X} ({_(_CHARACTER_NAMES[code])})"
     if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-        return f"U+{code:04X} (a bidirectional override)"
-    return f"U+{code:04X} (a control character)"
+        return f"U+{code:04X} ({_('a bidirectional override')})"
+    return f"U+{code:04X} ({_('a control character')})"
 
 
 def text_problem(text: str, what: str) -> str | None:
@@ -177,7 +177,9 @@ def text_problem(text: str, what: str) -> str | None:
     index = unsafe_character(text)
     if index is None:
         return None
-    return f"{what} holds {character_name(text[index])} at character {index + 1}; write plain text (UTF-8)"
+    return _("{what} holds {character} at character {position}; write plain text (UTF-8)").format(
+        what=what, character=character_name(text[index]), position=index + 1
+    )
 
 
 class Severity(str, Enum):

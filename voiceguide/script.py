@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import rules
-from .errors import ScriptError
+from .errors import ScriptError, os_reason
 from .i18n import N_, _
 from .inputs import InputFileError, read_limited
 
@@ -310,7 +310,7 @@ def read_script_text(path: str | Path) -> str:
             ) from None
         raise ScriptError(exc.reason, path) from None
     except OSError as exc:
-        raise ScriptError(_("cannot read: {strerror}").format(strerror=(exc.strerror or str(exc)).lower()), path) from None
+        raise ScriptError(_("cannot read: {strerror}").format(strerror=os_reason(exc).lower()), path) from None
     body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         return body.decode("utf-8")

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import rules
-from ..errors import ScriptError
+from ..errors import ScriptError, os_reason
 from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
 from ..i18n import N_, _
 from ..inputs import InputFileError, is_regular_file, read_limited
@@ -167,7 +167,7 @@ def _read_text(path: Path) -> str:
     except InputFileError as exc:
         raise ManifestError(exc.reason, path) from None
     except OSError as exc:
-        reason = (exc.strerror or str(exc)).lower()
+        reason = os_reason(exc).lower()
         raise ManifestError(_("cannot read the manifest ({reason})").format(reason=reason), path) from None
     try:
         return raw.decode("utf-8")

@@ -10,7 +10,7 @@ import sys
 import click
 
 from .. import i18n
-from ..errors import VoiceguideError
+from ..errors import VoiceguideError, os_reason
 from ..i18n import N_, _
 from .options import data_dir_option, printable
 from .signals import Terminated, sigterm_raises
@@ -60,7 +60,7 @@ class _Group(click.Group):
                 if isinstance(exc, BrokenPipeError):
                     sys.exit(1)  # the reader went away (| head): nothing to say
                 where = f"{printable(exc.filename)}: " if exc.filename else _("cannot write the output") + ": "
-                click.echo(f"voiceguide: {where}{(exc.strerror or str(exc)).lower()}", err=True)
+                click.echo(f"voiceguide: {where}{os_reason(exc).lower()}", err=True)
                 sys.exit(1)
             except KeyboardInterrupt:
                 click.echo("voiceguide: " + _("interrupted"), err=True)
@@ -130,6 +130,15 @@ def localize_help(command: click.Command) -> None:
                 if kind.dir_okay and not kind.file_okay
                 else "path"
             )
+        elif not isinstance(param.type, click.Choice):
+            # TEXT, INTEGER RANGE: the metavar is the type's name in capitals, and
+            # "'abc' is not a valid float range" names it too
+            english = param.type.__dict__.setdefault("_english_name", param.type.name)
+            param.type.name = _(TYPE_NAMES.get(english, english))
+        if isinstance(param, click.Option) or isinstance(param, click.Argument):
+            original = param.__dict__.setdefault("_english_metavar", param.metavar)
+            if original:
+                param.metavar = _(original)
     if command.options_metavar:
         command.options_metavar = _(OPTIONS_METAVAR)
     if isinstance(command, click.Group):
@@ -137,6 +146,18 @@ def localize_help(command: click.Command) -> None:
         for sub in command.commands.values():
             localize_help(sub)
 
+
+TYPE_NAMES = {
+    "text": N_("text"),
+    "integer": N_("integer"),
+    "float": N_("number"),
+    "integer range": N_("integer range"),
+    "float range": N_("number range"),
+    "boolean": N_("boolean"),
+}
+"""click's type names (``float range`` is said ``number range`` here), to translate."""
+METAVARS = (N_("TIME"), N_("PACK"), N_("FILE"), N_("FOLDER"), N_("N"), N_("KBPS"), N_("LUFS"), N_("DB"), N_("0-10"), N_("SCRIPT"))
+"""The metavars voiceguide's options name (``metavar="TIME"``), for the catalog."""
 
 OPTIONS_METAVAR = N_("[OPTIONS]")
 COMMANDS_METAVAR = N_("COMMAND [ARGS]...")

@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import rules
-from ..errors import PracticeDataError, UsageError
+from ..errors import PracticeDataError, UsageError, os_reason
 from ..i18n import _
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
         except OSError as exc:
             raise PracticeDataError(
                 _("cannot create the data folder {parent}: {reason}; use --data-dir").format(
-                    parent=path.parent, reason=exc.strerror or exc
+                    parent=path.parent, reason=os_reason(exc)
                 )
             ) from None
     # mode=rw never creates a file; rwc only when asked to. No WAL: the file

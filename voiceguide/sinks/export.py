@@ -61,7 +61,7 @@ from ..dsp.normalise import (
     plan_levels,
 )
 from ..errors import ExportError, UsageError, os_reason
-from ..i18n import _
+from ..i18n import N_, _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
 from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
@@ -325,7 +325,7 @@ def export_session(
         )
     if bitrate_kbps is not None and fmt.container != "MP3":
         raise UsageError(_("--bitrate applies to MP3; {name} is written at its encoder's default quality").format(name=fmt.name))
-    if album is not None and (problem := text_problem(album, "the album")):
+    if album is not None and (problem := text_problem(album, _("the album"))):
         raise UsageError(problem)
     if loudness_lufs not in LOUDNESS_LUFS:
         raise UsageError(
@@ -373,7 +373,7 @@ def export_session(
             )
             if plan.capped:
                 log.warning(
-                    "%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS",
+                    N_("%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS"),
                     timeline.title,
                     MAX_LIMITING_DB,
                     loudness_lufs,
@@ -394,7 +394,7 @@ def export_session(
             _("{file} appeared while exporting; pass --force to replace it").format(file=exc.filename or path)
         ) from None
     except (OSError, sf.LibsndfileError, RuntimeError, MutagenError) as exc:
-        detail = getattr(exc, "strerror", None) or str(exc)
+        detail = os_reason(exc) if isinstance(exc, OSError) else str(exc)
         raise ExportError(_("{path}: writing failed ({detail}); nothing was written").format(path=path, detail=detail)) from None
     return ExportResult(
         path=path,

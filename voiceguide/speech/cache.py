@@ -17,7 +17,7 @@ import numpy as np
 
 from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
-from ..errors import VoiceguideError
+from ..errors import VoiceguideError, os_reason
 from ..i18n import N_, _
 from ..inputs import read_limited
 from .engine import VoiceSettings
@@ -106,19 +106,19 @@ def cache_problem(folder: Path) -> str | None:
         for each in own:
             info = os.stat(each)
             if info.st_uid != me:
-                return f"{each} belongs to another user"
+                return _("{folder} belongs to another user").format(folder=each)
             if info.st_mode & 0o022:
-                return f"{each} can be written by other users"
+                return _("{folder} can be written by other users").format(folder=each)
         for parent in folder.resolve().parents:
             above = os.stat(parent)
             if above.st_uid not in (0, me):
-                return f"{parent} belongs to another user"
+                return _("{folder} belongs to another user").format(folder=parent)
             if above.st_mode & 0o002 and not above.st_mode & stat.S_ISVTX:
-                return f"{parent} can be written by anyone"
+                return _("{folder} can be written by anyone").format(folder=parent)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return f"{folder}: {exc.strerror}"
+        return f"{folder}: {os_reason(exc)}"
     return None
 
 
@@ -126,7 +126,8 @@ def _warn_untrusted(problem: str) -> None:
     if problem not in _WARNED:
         _WARNED.add(problem)
         log.warning(
-            "the cache is not used: %s; make it private (chmod 700) or set VOICEGUIDE_CACHE_DIR to a folder of your own", problem
+            N_("the cache is not used: %s; make it private (chmod 700) or set VOICEGUIDE_CACHE_DIR to a folder of your own"),
+            problem,
         )
 
 
@@ -337,7 +338,7 @@ class PhraseCache:
             if magic == _CACHE_MAGIC and len(body) == frames * 2 and zlib.crc32(body) == crc and rate > 0:
                 samples = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
                 return Audio(samples, rate)
-        log.warning("cache entry %s is damaged; rebuilding it", path)
+        log.warning(N_("cache entry %s is damaged; rebuilding it"), path)
         try:
             path.unlink()
         except OSError:
@@ -349,5 +350,5 @@ class PhraseCache:
         header = _CACHE_HEADER.pack(_CACHE_MAGIC, audio.sample_rate, len(pcm) // 2, zlib.crc32(pcm))
         failure = _write_entry(self.path(key), header + pcm)  # a lost entry costs only time
         if failure is not None and not self._warned:
-            log.warning("phrase cache %s is not writable (%s); continuing without it", self.folder, failure.strerror)
+            log.warning(N_("phrase cache %s is not writable (%s); continuing without it"), self.folder, os_reason(failure))
             self._warned = True

@@ -31,7 +31,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ScriptError
+from ..errors import ScriptError, os_reason
 from ..i18n import N_, _
 from ..inputs import InputFileError, read_limited
 
@@ -110,7 +110,10 @@ def read_lexicon(path: Path) -> Lexicon:
         raise ScriptError(_("no such lexicon file"), path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(
-            _("cannot read the lexicon ({reason})").format(reason=getattr(exc, "strerror", None) or "not UTF-8 text"), path
+            _("cannot read the lexicon ({reason})").format(
+                reason=os_reason(exc) if isinstance(exc, OSError) else _("not UTF-8 text")
+            ),
+            path,
         ) from None
     return parse_lexicon(text, path)
 

@@ -50,7 +50,7 @@ from .. import rules
 from ..atomic import write_atomically
 from ..audio import Audio, resample
 from ..errors import ScriptError, os_reason
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import InputFileError, JSONInputError, inside, kind_problem, load_json, read_limited, regular_file_problem
 from .cache import read_json_cache, write_json_cache
 from .engine import SpeechEngine, VoiceInfo, VoiceSettings
@@ -248,7 +248,7 @@ class VoicePack:
         try:
             crowded = folder.is_dir() and any(folder.iterdir())
         except OSError as exc:
-            raise VoicePackError(_("cannot read the folder ({reason})").format(reason=exc.strerror or exc), folder) from None
+            raise VoicePackError(_("cannot read the folder ({reason})").format(reason=os_reason(exc)), folder) from None
         if crowded:
             raise VoicePackError(
                 _("is a folder with other files in it and no {MANIFEST_NAME}; give a new folder for the pack").format(
@@ -433,7 +433,7 @@ class VoicePack:
         known = read_json_cache(cache_key)
         known = known if isinstance(known, dict) else {}
         digests: dict[str, list] = {}
-        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_MANIFEST_BYTES, "voice pack manifest"))
+        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_MANIFEST_BYTES, N_("voice pack manifest")))
         for path in self.recorded():
             try:
                 info = path.stat()
@@ -490,7 +490,7 @@ def _resolved(path: Path) -> str:
 
 def _read_manifest(path: Path) -> PackInfo:
     try:
-        raw = read_limited(path, MAX_MANIFEST_BYTES, "voice pack manifest")
+        raw = read_limited(path, MAX_MANIFEST_BYTES, N_("voice pack manifest"))
     except InputFileError:  # a FIFO, a device, a sparse giant: never read
         raise VoicePackError(_("is too large to be a voice pack manifest, or not a file"), path) from None
     except OSError as exc:
@@ -600,5 +600,5 @@ def check_coverage(pack: VoicePack, texts: list[str], *, strict: bool = False) -
                 ),
                 pack.folder,
             )
-        log.warning("voice pack %s has no recording of %s; the engine voice says them: %s", pack.folder, counted, listed)
+        log.warning(N_("voice pack %s has no recording of %s; the engine voice says them: %s"), pack.folder, counted, listed)
     return missing

@@ -215,10 +215,12 @@ def read_model(path: Path, *, in_voices_dir: bool = False) -> PiperModel:
 
 def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_dir: bool) -> PiperModel:
     if not isinstance(config, dict):
-        raise ValueError("not a JSON object")
+        raise ValueError(_("not a JSON object"))
     phoneme_type = config.get("phoneme_type", "espeak")
     if phoneme_type != "espeak":
-        raise ValueError(f"phonemes of type {phoneme_type!r}; voiceguide speaks models phonemised by espeak-ng")
+        raise ValueError(
+            _("phonemes of type {kind}; voiceguide speaks models phonemised by espeak-ng").format(kind=repr(phoneme_type))
+        )
     espeak_voice = config["espeak"]["voice"]
     sample_rate = config["audio"]["sample_rate"]
     if (
@@ -227,14 +229,14 @@ def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_di
         or not isinstance(sample_rate, int)
         or not 8000 <= sample_rate <= 96000
     ):
-        raise ValueError("its espeak voice or sample rate is not valid")
+        raise ValueError(_("its espeak voice or sample rate is not valid"))
     phoneme_ids = {
         str(phoneme): tuple(_whole(i, MAX_PHONEME_ID, "phoneme_id_map") for i in ids)
         for phoneme, ids in dict(config["phoneme_id_map"]).items()
         if isinstance(ids, list)
     }
     if not all(key in phoneme_ids for key in "^_$"):
-        raise ValueError("its phoneme_id_map lacks ^, _ or $")
+        raise ValueError(_("its phoneme_id_map lacks ^, _ or $"))
     phoneme_map = {str(k): tuple(str(p) for p in v) for k, v in dict(config.get("phoneme_map") or {}).items()}
     speakers = _whole(config.get("num_speakers", 1), MAX_SPEAKERS, "num_speakers")
     inference = dict(config.get("inference") or {})
@@ -299,10 +301,10 @@ def find_models(folder: Path | None = None) -> list[PiperModel]:
         try:
             model = read_model(path, in_voices_dir=True)
         except UsageError as exc:
-            log.warning("skipping a voice in %s: %s", folder, exc)
+            log.warning(N_("skipping a voice in %s: %s"), folder, exc)
             continue
         if model.name in found:
-            log.warning("two Piper voices are named %s; using %s", model.name, found[model.name].path)
+            log.warning(N_("two Piper voices are named %s; using %s"), model.name, found[model.name].path)
             continue
         found[model.name] = model
     return [found[name] for name in sorted(found)]
@@ -605,7 +607,7 @@ class PiperNetwork:
             )
         self.takes_speaker = "sid" in inputs
         if fix_noise(graph_model) == 0:
-            log.warning("%s draws no noise that voiceguide knows of; its output may vary from run to run", model.path.name)
+            log.warning(N_("%s draws no noise that voiceguide knows of; its output may vary from run to run"), model.path.name)
         options = onnxruntime.SessionOptions()
         # One thread per call: calls run side by side (see PiperEngine), and
         # one thread gives the same samples on any machine.
@@ -753,7 +755,7 @@ class PiperEngine:
     def synthesize_many(self, texts: list[str], settings: VoiceSettings) -> list[Audio]:
         """Several phrases, their sentences ``jobs`` at a time; the result does not depend on ``jobs``."""
         if settings.pitch != PITCH_NEUTRAL:
-            log.warning("pitch %d is ignored: Piper voices have no pitch setting", settings.pitch)
+            log.warning(N_("pitch %d is ignored: Piper voices have no pitch setting"), settings.pitch)
         scale = self.length_scale(settings.voice_id, settings.rate)
         made = self._speak_all(settings.voice_id, texts, scale)
         if settings.volume != 1.0:

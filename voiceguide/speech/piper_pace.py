@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from ..audio import Audio
 from ..dsp.level import level_voice
+from ..i18n import N_
 from .cache import read_json_cache, write_json_cache
 from .pace_texts import REFERENCE, count_words
 
@@ -54,7 +55,7 @@ def pace_points(model, identity: str, speak: Callable[[str, float], Audio]) -> l
             pass
     texts = REFERENCE.get(model.base_language) or REFERENCE[FALLBACK_LANGUAGE]
     words = sum(count_words(text) for text in texts)
-    log.warning("measuring the pace of %s once (10-25 s; remembered after that)", model.voice_id)
+    log.warning(N_("measuring the pace of %s once (10-25 s; remembered after that)"), model.voice_id)
     points = []
     for scale in SCALES:
         seconds = sum(level_voice(speak(text, scale), MEASURE_RATE_HZ, -20.0, -1.0).duration_s for text in texts)
@@ -73,5 +74,5 @@ def length_scale_for(points: list[tuple[float, float]], wpm: float) -> float:
     scale = scale_a + (60.0 / wpm - seconds_a) / slope
     low, high = SCALE_LIMITS
     if not low <= scale <= high:
-        log.warning("%g words per minute is beyond what this Piper voice can do well; speaking as near as it can", wpm)
+        log.warning(N_("%g words per minute is beyond what this Piper voice can do well; speaking as near as it can"), wpm)
     return min(max(scale, low), high)
