@@ -36,6 +36,7 @@ from babel.messages.catalog import Catalog  # noqa: E402
 from babel.messages.pofile import read_po, write_po  # noqa: E402
 
 from voiceguide import i18n  # noqa: E402
+from voiceguide._catalogs import compile_catalogs  # noqa: E402
 
 PACKAGE = ROOT / "voiceguide"
 TEMPLATE = i18n.LOCALE_DIR / f"{i18n.DOMAIN}.pot"
@@ -210,7 +211,7 @@ def main(argv: list[str]) -> int:
     if command == "update":
         update()
     elif command == "compile":
-        for path in i18n.compile_catalogs():
+        for path in compile_catalogs(i18n.LOCALE_DIR):
             print(f"wrote {path.relative_to(ROOT)}")
     elif command == "check":
         found = [line for language in TRANSLATED for line in problems(language)]

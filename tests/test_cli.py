@@ -171,3 +171,21 @@ def test_python_dash_m_works_and_errors_have_no_traceback(tmp_path):
         result.stderr.strip()
         == "voiceguide: nope.vg: no such script file; give a path to a script or a built-in name (see 'voiceguide list')"
     )
+
+
+def test_version_names_the_engine_espeak_ng_and_the_lexicons(engine):
+    """``--version`` is what a bug report needs: the package, the engine that
+    speaks, the espeak-ng it found and how many built-in lexicon entries it read."""
+    from voiceguide.speech.lexicon import builtin_lexicon
+
+    result = run("--version")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("voiceguide ")
+    assert lines[1] == "speech engine: espeak"
+    assert lines[2].startswith(f"espeak-ng: {engine.client.version()} (")
+    nl, en = len(builtin_lexicon("nl").entries), len(builtin_lexicon("en").entries)
+    assert nl >= 20 and en >= 1
+    assert lines[3] == f"built-in lexicon entries: en {en}, nl {nl}"
+    dutch = run("--ui-lang", "nl", "--version").output.splitlines()
+    assert dutch[1] == "spraakengine: espeak" and dutch[3] == f"woorden in de ingebouwde lexicons: en {en}, nl {nl}"

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from test_play import alsa_home, capture, terminal, wait_for  # noqa: F401  (fixtures: the player in a pseudo-terminal)
 
 from voiceguide import i18n
+from voiceguide._catalogs import compile_catalog
 from voiceguide.cli import cli
 from voiceguide.cli import practice as cli_practice
 from voiceguide.cli.terminal import format_status
@@ -103,32 +104,41 @@ def test_catalogs_compile_without_warnings_and_pass_babels_checks():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        data = i18n.compile_catalog(i18n.catalog_path("nl"))
+        data = compile_catalog(i18n.catalog_path("nl"))
     assert data[:4] in (b"\xde\x12\x04\x95", b"\x95\x04\x12\xde")  # a GNU .mo file
     with open(i18n.catalog_path("nl"), "rb") as handle:
         catalog = read_po(handle, locale="nl")
     assert [(message.id, errors) for message, errors in catalog.check()] == []
 
 
-def test_a_missing_or_stale_mo_is_compiled_into_the_cache(tmp_path, monkeypatch):
-    """A fresh clone has no .mo: the .po is compiled on first use into the
-    cache folder; a .mo older than its .po is not used."""
+def test_the_compiled_catalog_is_the_one_its_po_makes():
+    """The .mo voiceguide reads (compiled by scripts/setup here, by the build
+    in a wheel) is exactly what the .po compiles to: no stale translations."""
+    assert i18n.catalog_path("nl", ".mo").read_bytes() == compile_catalog(i18n.catalog_path("nl"))
+
+
+def test_nothing_is_compiled_or_read_outside_the_package(tmp_path, monkeypatch, caplog):
+    """Without a compiled catalog in the package, or with a damaged one, the
+    interface speaks English with one warning: nothing is compiled at run
+    time, and a catalog planted in the cache folder is never read."""
     locale = tmp_path / "locale" / "nl" / "LC_MESSAGES"
     locale.mkdir(parents=True)
-    po = locale / "voiceguide.po"
-    po.write_bytes(i18n.catalog_path("nl").read_bytes())
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
+    (locale / "voiceguide.po").write_bytes(i18n.catalog_path("nl").read_bytes())
     cache = tmp_path / "cache"
+    planted = cache / "locale" / "nl"
+    planted.mkdir(parents=True)
+    (planted / "voiceguide.mo").write_bytes(i18n.catalog_path("nl", ".mo").read_bytes())
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
     monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(cache))
     i18n.translation.cache_clear()
     try:
-        assert i18n.translation("nl").gettext("cancelled") == "geannuleerd"
-        assert [p.parent.name for p in cache.rglob("*.mo")] == ["nl"]
-        stale = locale / "voiceguide.mo"
-        stale.write_bytes(b"not a catalog")
-        os.utime(stale, (1, 1))
+        assert i18n.translation("nl").gettext("cancelled") == "cancelled"
+        assert "no compiled nl catalog" in caplog.text
+        assert sorted(p.name for p in tmp_path.rglob("*.mo")) == ["voiceguide.mo"]  # only the planted one
+        (locale / "voiceguide.mo").write_bytes(b"not a catalog at all, just bytes")
         i18n.translation.cache_clear()
-        assert i18n.translation("nl").gettext("cancelled") == "geannuleerd"
+        assert i18n.translation("nl").gettext("cancelled") == "cancelled"
+        assert "damaged" in caplog.text
     finally:
         i18n.translation.cache_clear()
 
@@ -362,6 +372,11 @@ def test_numbers_are_written_as_babel_writes_them(language):
             ), (value, decimals, trim)
     assert i18n.format_datetime(datetime(2026, 3, 4, 9, 7), "nl") == "04-03-2026 09:07"
     assert i18n.format_datetime(datetime(2026, 3, 4, 9, 7), "en") == "2026-03-04 09:07"
+    if language != "en":  # English is ISO on purpose; Dutch is CLDR's short date
+        from babel.dates import format_date
+
+        moment = datetime(2026, 11, 26, 14, 5)
+        assert i18n.format_datetime(moment, language) == f"{format_date(moment, 'short', locale=language)} 14:05"
 
 
 # --- what belongs to a session follows the session --------------------------------------------

@@ -15,11 +15,10 @@ Two languages are in play at once:
   whatever the interface speaks.
 
 The catalogs are kept as ``.po`` files; the ``.mo`` files gettext reads are
-compiled from them (with Babel) by ``scripts/setup`` into the package
-folder, or, where there is none or it is older than its ``.po`` (a fresh
-clone, an edited catalog, a wheel), on first use into the cache folder, so
-a translation is always there and always current. ``scripts/catalogs``
-extracts the template and updates the catalogs.
+compiled from them with Babel at build time (``setup.py`` puts them in every
+wheel; ``scripts/setup`` compiles them beside their ``.po`` in a working
+tree): voiceguide reads them from its own package and needs no Babel to run.
+``scripts/catalogs.py`` extracts the template and updates the catalogs.
 
 Messages use named placeholders (``_("{path} already exists").format(path=...)``)
 so that a translation can put them in its own order.
@@ -28,12 +27,11 @@ so that a translation can put them in its own order.
 from __future__ import annotations
 
 import gettext
-import hashlib
 import inspect
 import io
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -96,66 +94,16 @@ def catalog_path(language: str, suffix: str = ".po") -> Path:
     return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}{suffix}"
 
 
-def compile_catalog(po_path: Path) -> bytes:
-    """The ``.mo`` bytes for a ``.po`` file (Babel's compiler; fuzzy entries are left out, as msgfmt does)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with open(po_path, "rb") as handle:
-        catalog = read_po(handle, locale=po_path.parent.parent.name, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    return buffer.getvalue()
-
-
-def compile_catalogs(languages: Iterable[str] = UI_LANGUAGES) -> list[Path]:
-    """Compile every shipped ``.po`` into the ``.mo`` beside it (``scripts/setup``
-    does this at install time); returns the files written."""
-    from .atomic import write_atomically
-
-    written = []
-    for language in languages:
-        po_path = catalog_path(language)
-        if po_path.exists():
-            mo_path = catalog_path(language, ".mo")
-            write_atomically(mo_path, compile_catalog(po_path), durable=False)
-            written.append(mo_path)
-    return written
-
-
 def _compiled(language: str) -> bytes | None:
-    """The compiled catalog for ``language``: the ``.mo`` beside the ``.po``
-    when it is at least as new, else one compiled into the cache folder
-    (named by the ``.po``'s content, so an edited catalog is compiled again),
-    else compiled in memory (a cache that cannot be written only costs time).
-    None when voiceguide has no catalog for ``language``."""
-    po_path = catalog_path(language)
-    mo_path = catalog_path(language, ".mo")
+    """The compiled catalog for ``language``, as the package ships it (built
+    into the wheel by ``setup.py``, beside its ``.po`` by ``scripts/setup`` in
+    a working tree); None when there is none or it cannot be read. Nothing is
+    compiled at run time, and nothing outside the package is read."""
     try:
-        if mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            return mo_path.read_bytes()
-    except OSError:
-        pass
-    try:
-        source = po_path.read_bytes()
-    except OSError:
-        return None
-    from .speech.cache import cache_root, private_folder
-
-    digest = hashlib.sha256(source).hexdigest()[:16]
-    cached = cache_root() / "locale" / language / f"{DOMAIN}-{digest}.mo"
-    try:
-        return cached.read_bytes()
-    except OSError:
-        pass
-    data = compile_catalog(po_path)
-    try:
-        from .atomic import write_atomically
-
-        write_atomically(private_folder(cached.parent) / cached.name, data, durable=False)
+        return catalog_path(language, ".mo").read_bytes()
     except OSError as exc:
-        log.info("could not keep the compiled %s catalog in the cache: %s", language, exc)
-    return data
+        log.warning("no compiled %s catalog (%s): the interface speaks English", language, exc.strerror or exc)
+        return None
 
 
 @cache
@@ -167,7 +115,11 @@ def translation(language: str) -> gettext.NullTranslations:
     data = _compiled(language)
     if data is None:
         return gettext.NullTranslations()
-    return gettext.GNUTranslations(io.BytesIO(data))
+    try:
+        return gettext.GNUTranslations(io.BytesIO(data))
+    except (OSError, ValueError, UnicodeDecodeError, IndexError) as exc:  # a damaged file: English beats a traceback
+        log.warning("the compiled %s catalog is damaged (%s): the interface speaks English", language, exc)
+        return gettext.NullTranslations()
 
 
 def session_translation(language: str | None) -> gettext.NullTranslations:
@@ -245,10 +197,11 @@ def format_datetime(moment: datetime, language: str | None = None) -> str:
     """A date and time to the minute as ``language`` (default: the
     interface's) writes it: ``2026-11-26 14:05`` in English (ISO, the same
     for British and American readers), ``26-11-2026 14:05`` in Dutch
-    (CLDR's short date, through Babel)."""
-    language = language or ui_language()
-    if language == SOURCE_LANGUAGE:
-        return f"{moment:%Y-%m-%d %H:%M}"
-    from babel.dates import format_date
+    (CLDR's short date, :data:`SHORT_DATES`)."""
+    pattern = SHORT_DATES.get(language or ui_language(), SHORT_DATES[SOURCE_LANGUAGE])
+    return f"{moment.strftime(pattern)} {moment:%H:%M}"
 
-    return f"{format_date(moment, 'short', locale=language)} {moment:%H:%M}"
+
+SHORT_DATES = {"en": "%Y-%m-%d", "nl": "%d-%m-%Y"}
+"""Each interface language's date: ISO in English, CLDR's short date in
+Dutch (a test holds it to Babel's, which is needed to build, not to run)."""

@@ -164,7 +164,14 @@ COMMANDS_METAVAR = N_("COMMAND [ARGS]...")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="voiceguide")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the version, the speech engine in use and the espeak-ng it found, and exit.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens (cache hits, engine restarts).")
 @click.option(
     UI_LANG_OPTION,
@@ -196,6 +203,28 @@ class _ScreenFormatter(logging.Formatter):
         except (TypeError, ValueError, KeyError):  # a translation that does not fit its arguments
             message = record.getMessage()
         return "voiceguide: " + printable(message)
+
+
+def _print_version(ctx: click.Context) -> None:
+    """``voiceguide --version``: what a bug report needs, one fact a line."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..speech.engine import installation
+
+    try:
+        own = version("voiceguide")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        own = "?"
+    facts = installation()
+    click.echo(f"voiceguide {own}")
+    click.echo(_("speech engine: {engine}").format(engine=facts.engine))
+    if facts.espeak_version:
+        click.echo(_("espeak-ng: {version} ({library})").format(version=facts.espeak_version, library=facts.espeak_library))
+    else:
+        click.echo(_("espeak-ng: not found ({reason})").format(reason=facts.espeak_problem))
+    counts = ", ".join(f"{language} {count}" for language, count in facts.lexicon_words.items())
+    click.echo(_("built-in lexicon entries: {counts}").format(counts=counts))
+    ctx.exit(0)
 
 
 def _quiet_stdout() -> None:

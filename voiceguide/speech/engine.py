@@ -120,3 +120,35 @@ def list_voices(language: str | None = None, engine: str | None = None) -> list[
         language = language.lower()
         found = [v for v in found if any(lang.lower().split("-")[0] == language for lang in v.languages)]
     return found
+
+
+@dataclass(frozen=True)
+class Installation:
+    """What ``voiceguide --version`` reports: the engine a session would use
+    and what it found of espeak-ng and the built-in lexicons."""
+
+    engine: str
+    espeak_version: str | None
+    espeak_library: str | None
+    espeak_problem: str | None
+    lexicon_words: dict[str, int]
+    """Entries per language in the built-in lexicon (0 means it is missing)."""
+
+
+def installation() -> Installation:
+    """Ask the installed pieces what they are (starts espeak-ng once, ~50 ms)."""
+    from .espeak_client import EspeakClient, EspeakError, find_library
+    from .lexicon import BUILTIN_LEXICONS, builtin_lexicon
+
+    library = find_library()
+    version = problem = None
+    if library is None:
+        problem = _("no libespeak-ng library; install espeak-ng")
+    else:
+        try:
+            with EspeakClient() as client:
+                version = client.version()
+        except EspeakError as exc:
+            problem = str(exc)
+    words = {language: len(builtin_lexicon(language).entries) for language in BUILTIN_LEXICONS}
+    return Installation(default_engine_name(), version, library, problem, words)

@@ -36,6 +36,8 @@ from ..i18n import N_, _
 from ..inputs import InputFileError, read_limited
 
 MAX_LEXICON_BYTES = 256_000
+BUILTIN_LEXICONS = ("en", "nl")
+"""The languages voiceguide ships a lexicon for (``lexicon/<language>.tsv``)."""
 _WORD = re.compile(r"[^\W\d_](?:[\w'-]*\w)?")
 
 
@@ -119,10 +121,10 @@ def read_lexicon(path: Path) -> Lexicon:
 
 
 def builtin_lexicon(language: str) -> Lexicon:
-    try:
-        text = resources.files("voiceguide.speech").joinpath("lexicon", f"{language}.tsv").read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The lexicon voiceguide ships for ``language`` (empty for a language it has none for)."""
+    if language not in BUILTIN_LEXICONS:
         return Lexicon()
+    text = resources.files("voiceguide.speech").joinpath("lexicon", f"{language}.tsv").read_text(encoding="utf-8")
     return parse_lexicon(text, f"<built-in lexicon {language}.tsv>")
 
 
