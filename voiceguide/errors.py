@@ -10,7 +10,7 @@ import errno
 from collections.abc import Iterable
 from pathlib import Path
 
-from .i18n import N_, _
+from .i18n import N_, _, ngettext
 from .rules import MAX_REPORTED_ERRORS
 
 
@@ -53,7 +53,14 @@ class ScriptError(VoiceguideError):
         if len(ordered) > MAX_REPORTED_ERRORS:  # a flood of errors helps nobody, and printing it takes long
             more = len(ordered) - MAX_REPORTED_ERRORS
             last = ordered[MAX_REPORTED_ERRORS - 1]
-            summary = cls(f"and {more} more error{'s' if more != 1 else ''} after line {last.line}; fix these first", last.source)
+            summary = cls(
+                ngettext(
+                    "and {count} more error after line {line}; fix these first",
+                    "and {count} more errors after line {line}; fix these first",
+                    more,
+                ).format(count=more, line=last.line),
+                last.source,
+            )
             ordered = (*ordered[:MAX_REPORTED_ERRORS], summary)
         if len(ordered) == 1:
             return ordered[0]

@@ -129,7 +129,7 @@ def read_manifest(path: str | Path) -> Manifest:
     if long_key := _LONG_KEY.search(text):
         before = text[: long_key.start()].split("\n")
         raise ManifestError(
-            f"a key with more than {_MAX_KEY_PARTS} dotted parts; a manifest's keys have at most two",
+            _("a key with more than {count} dotted parts; a manifest's keys have at most two").format(count=_MAX_KEY_PARTS),
             path,
             len(before),
             len(before[-1]) + 1,
@@ -585,7 +585,9 @@ class _Checker:
         folder = _beside(self.path, relative)
         if folder is None:  # a shared manifest reads only beside itself
             self.report(
-                f"voice pack '{relative}' must be a folder in the manifest's folder or below it, without '..' or an absolute path",
+                _(
+                    "voice pack '{path}' must be a folder in the manifest's folder or below it, without '..' or an absolute path"
+                ).format(path=relative),
                 places["voice_pack"],
             )
             return False

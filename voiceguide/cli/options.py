@@ -29,7 +29,7 @@ class _FloatRange(click.FloatRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if number not in self.allowed:
-            self.fail(f"must be {self.allowed.describe()}, not {number}", param, ctx)
+            self.fail(_("must be {allowed}, not {value}").format(allowed=self.allowed.describe(), value=number), param, ctx)
         return number
 
 
