@@ -189,3 +189,17 @@ def test_version_names_the_engine_espeak_ng_and_the_lexicons(engine):
     assert lines[3] == f"built-in lexicon entries: en {en}, nl {nl}"
     dutch = run("--ui-lang", "nl", "--version").output.splitlines()
     assert dutch[1] == "spraakengine: espeak" and dutch[3] == f"woorden in de ingebouwde lexicons: en {en}, nl {nl}"
+
+
+@pytest.mark.parametrize(
+    "ui, expected",
+    [
+        ("en", "voiceguide: give --next or --minutes/--length, not both"),
+        ("nl", "voiceguide: geef --next of --minutes/--length, niet allebei"),
+    ],
+)
+def test_the_library_names_its_settings_and_the_command_line_its_options(tmp_path, ui, expected):
+    # the library says use_next and target_s (see test_practice); the CLI's funnel names the options
+    result = run("--ui-lang", ui, "play", "zelfkalmering", "--next", "--minutes", "5", "--data-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output.strip() == expected

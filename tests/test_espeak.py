@@ -18,8 +18,9 @@ from voiceguide.audio import active_rms
 from voiceguide.dsp.level import TAIL_S
 from voiceguide.errors import UsageError
 from voiceguide.session import VoiceOptions
-from voiceguide.speech.engine import VoiceSettings, open_engine
+from voiceguide.speech.engine import VoiceSettings
 from voiceguide.speech.espeak import espeak_parameters
+from voiceguide.speech.factory import open_engine
 from voiceguide.speech.lexicon import Lexicon, load_lexicon, parse_lexicon
 from voiceguide.speech.phrases import synthesize_phrases
 from voiceguide.timeline import Kind

@@ -363,7 +363,7 @@ def test_same_script_and_settings_give_byte_identical_wav(session, tmp_path, eng
 def test_existing_files_are_not_overwritten_without_force(session, tmp_path):
     audio, text = tmp_path / "keep.wav", tmp_path / "keep.srt"
     text.write_text("precious")
-    with pytest.raises(UsageError, match=re.escape(f"{text} already exists; pass --force to replace it")):
+    with pytest.raises(UsageError, match=re.escape(f"{text} already exists; pass force=True to replace it")):
         export_session(session, audio, transcript="srt")
     assert not audio.exists() and text.read_text() == "precious"
     export_session(session, audio, transcript="srt", force=True)
@@ -504,9 +504,9 @@ def test_ctrl_c_mid_export_exits_130_and_keeps_the_old_file(tmp_path, portable):
 
 
 def test_option_errors_name_what_fits(session, tmp_path):
-    with pytest.raises(UsageError, match="--bit-depth applies to WAV and FLAC; MP3 has no bit depth"):
+    with pytest.raises(UsageError, match="bit_depth applies to WAV and FLAC; MP3 has no bit depth"):
         export_session(session, tmp_path / "x.mp3", bit_depth=24)
-    with pytest.raises(UsageError, match="--bitrate applies to MP3"):
+    with pytest.raises(UsageError, match="bitrate_kbps applies to MP3"):
         export_session(session, tmp_path / "x.flac", bitrate_kbps=128)
     with pytest.raises(UsageError, match="MP3 at 44100 Hz has no 100 kbps; use one of: 32, 40,"):
         export_session(session, tmp_path / "x.mp3", bitrate_kbps=100)

@@ -289,8 +289,7 @@ def test_control_characters_in_manifest_text_are_refused_where_they_are(tmp_path
 
 def test_a_playlist_entry_is_one_line_whatever_the_title_holds():
     from voiceguide.batch.manifest import Manifest, Track
-    from voiceguide.batch.page import playlist_text
-    from voiceguide.batch.render import TrackResult
+    from voiceguide.batch.page import TrackResult, playlist_text
 
     track = Track(1, "zelfkalmering", "Rust\r\nevil.mp3", "01.mp3", artist="Ik\n#EXTINF:1,x")
     manifest = Manifest(Path("m.toml"), "Bundel\nevil2.mp3", "", "mp3", None, None, -16.0, (track,))

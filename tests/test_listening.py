@@ -12,8 +12,8 @@ from voiceguide import export_session, load_script, prepare_session
 from voiceguide.audio import Audio
 from voiceguide.dsp.level import vowel_onset_s
 from voiceguide.dsp.loudness import LoudnessMeter
-from voiceguide.dsp.normalise import speech_loudness
 from voiceguide.mix import Mixer
+from voiceguide.sinks.normalise import speech_loudness
 from voiceguide.timeline import Kind
 
 BUILT_INS = [(name, language) for name in ("herinnering", "veilige-plek", "zelfkalmering") for language in ("nl", "en")]

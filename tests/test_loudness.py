@@ -251,7 +251,7 @@ def test_stored_profiles_are_the_measured_ones_and_damage_is_measured_again(writ
     same samples) and gives the same profiles; an entry that is damaged,
     or made for other samples, is measured again and replaced."""
     from voiceguide import load_script, prepare_session
-    from voiceguide.dsp.normalise import mix_profiles
+    from voiceguide.sinks.normalise import mix_profiles
     from voiceguide.speech.cache import BlobCache
 
     monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))

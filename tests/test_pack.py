@@ -183,7 +183,7 @@ def test_strict_refuses_a_pack_that_lacks_phrases_before_the_engine_speaks(tmp_p
     assert raised.value.exit_code == 2
     assert str(raised.value) == (
         f"{tmp_path / 'anna'}: has no recording of 1 of 6 phrases: 'drie'; "
-        "record them with 'voiceguide record', or leave out --strict"
+        "record them with 'voiceguide record', or leave out strict"  # the command line says --strict (below)
     )
     assert fake_engine.spoken == []
     make_pack(tmp_path / "full")

@@ -22,7 +22,8 @@ from voiceguide.dsp.level import TAIL_S
 from voiceguide.errors import EngineError, ScriptError, UsageError
 from voiceguide.session import VoiceOptions, voice_settings
 from voiceguide.speech import piper
-from voiceguide.speech.engine import VoiceSettings, list_voices, open_engine
+from voiceguide.speech.engine import VoiceSettings
+from voiceguide.speech.factory import list_voices, open_engine
 from voiceguide.speech.lexicon import Lexicon, load_lexicon
 from voiceguide.speech.phrases import synthesize_phrases
 from voiceguide.speech.piper import PiperEngine, find_model, model_identity, phoneme_ids, read_model

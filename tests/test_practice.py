@@ -618,7 +618,7 @@ def test_play_logs_the_session_and_uses_next(data):
     ]
     assert sessions[-1].played_s == 40
     assert play_run("--next").output.strip() == "target 180.0"
-    with pytest.raises(UsageError, match="give --next or --minutes/--length, not both"):
+    with pytest.raises(UsageError, match="give use_next or target_s, not both"):
         play_run("--next", "--minutes", "3")
 
 

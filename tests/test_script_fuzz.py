@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tiers import examples
 
+from voiceguide import rules
 from voiceguide.errors import ScriptError
 from voiceguide.script import (
     ENCODING_REPAIRS,
-    MAX_AT_S,
     MAX_CYCLES,
     MAX_PAUSE_S,
     MAX_PHASE_S,
@@ -283,7 +283,7 @@ def check_script(script, text: str, clip_dirs: tuple[Path, ...]) -> None:
             assert item.max_s <= MAX_PAUSE_S or (item.max_s == math.inf and (item.min_s, item.default_s) == (1.0, 4.0))
         elif isinstance(item, At):
             assert written == "["
-            assert 0 <= item.time_s <= MAX_AT_S
+            assert 0 <= item.time_s <= rules.MAX_SESSION_S
         elif isinstance(item, Breathe):
             assert written == "["
             assert len(item.pattern_s) in (3, 4)

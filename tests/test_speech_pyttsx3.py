@@ -1,6 +1,6 @@
 """The pyttsx3 engine (its worker process), with real espeak-ng behind it.
 
-Each test provokes one of the espeak driver's known traps (STACK-NOTES) for
+Each test provokes one of the espeak driver's known traps (measured on this project's machines) for
 real and shows that voiceguide's wrapper does not fall into it."""
 
 from __future__ import annotations

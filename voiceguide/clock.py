@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .i18n import decimal_sign
+
+def decimal_sign(language: str | None = None) -> str:
+    """The decimal sign of ``language`` (default: the interface's). This
+    module is below :mod:`voiceguide.i18n`: i18n puts its own
+    :func:`~voiceguide.i18n.decimal_sign` here when it is loaded."""
+    return "."
 
 
 def format_clock(seconds: float) -> str:

@@ -6,11 +6,11 @@ right; the CLI prints it as is and exits non-zero, never with a traceback.
 
 from __future__ import annotations
 
-import errno
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .i18n import N_, _, ngettext
+from .i18n import ngettext
+from .inputs import os_reason  # noqa: F401 (the library's errors say the system's reasons through it)
 from .rules import MAX_REPORTED_ERRORS
 
 
@@ -18,6 +18,29 @@ class VoiceguideError(Exception):
     """Base class: anything voiceguide reports to the user."""
 
     exit_code = 1
+    template: str | None = None
+    """For a message that names settings (see :meth:`naming`): the message
+    with a ``{placeholder}`` for each."""
+    values: Mapping[str, object] = {}
+
+    @classmethod
+    def naming(cls, template: str, settings: Mapping[str, str], *args: object, **values: object) -> VoiceguideError:
+        """An error whose message names settings of the library, as the
+        library calls them (``settings``: placeholder -> name, e.g.
+        ``{"force": "force=True"}``); an interface that calls them otherwise
+        (the command line's options) words it with :meth:`named`. ``args``
+        go to the class after the message (a ScriptError's source...)."""
+        error = cls(template.format(**settings, **values), *args)
+        error.template, error.values = template, {**settings, **values}
+        return error
+
+    def named(self, names: Mapping[str, str]) -> str:
+        """The message with its settings called by ``names`` (placeholder -> name)."""
+        if self.template is None:
+            return str(self)
+        renamed = {**self.values, **{key: names[key] for key in names if key in self.values}}
+        # str() may add to the message (a ScriptError its location): only the message is reworded
+        return str(self).replace(self.template.format(**self.values), self.template.format(**renamed))
 
 
 class ScriptError(VoiceguideError):
@@ -98,43 +121,3 @@ class UsageError(VoiceguideError):
     """A bad option value or an unknown exercise name."""
 
     exit_code = 2
-
-
-_OS_REASONS = {
-    errno.ENOENT: N_("No such file or directory"),
-    errno.EACCES: N_("Permission denied"),
-    errno.EPERM: N_("Operation not permitted"),
-    errno.ENOSPC: N_("No space left on device"),
-    errno.EDQUOT: N_("Disk quota exceeded"),
-    errno.EROFS: N_("Read-only file system"),
-    errno.ENAMETOOLONG: N_("File name too long"),
-    errno.EISDIR: N_("Is a directory"),
-    errno.ENOTDIR: N_("Not a directory"),
-    errno.EEXIST: N_("File exists"),
-    errno.ENOTEMPTY: N_("Directory not empty"),
-    errno.EIO: N_("Input/output error"),
-    errno.ELOOP: N_("Too many levels of symbolic links"),
-    errno.EBUSY: N_("Device or resource busy"),
-    errno.EXDEV: N_("Invalid cross-device link"),
-    errno.EMFILE: N_("Too many open files"),
-    errno.ENFILE: N_("Too many open files in system"),
-    errno.ENOMEM: N_("Cannot allocate memory"),
-    errno.EFBIG: N_("File too large"),
-    errno.EINVAL: N_("Invalid argument"),
-    errno.ENXIO: N_("No such device or address"),
-    errno.ENODEV: N_("No such device"),
-    errno.ETXTBSY: N_("Text file busy"),
-    errno.EOPNOTSUPP: N_("Operation not supported"),
-}
-"""The system's own words for the common errors (as glibc says them), so
-that they can be translated; the rest keep the system's text."""
-
-
-def os_reason(exc: OSError) -> str:
-    """What the system said (``No space left on device``), in the interface
-    language for the common errors (by their number, not their text), the
-    system's own text for any other."""
-    reason = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
-    if reason is not None:
-        return _(reason)
-    return exc.strerror or str(exc) or type(exc).__name__

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-from contextlib import closing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -12,12 +11,10 @@ from pathlib import Path
 from .errors import UsageError
 from .i18n import _
 from .inputs import is_regular_file
-from .progress import Progress, no_progress
 from .rules import LANGUAGES
 from .script import Script, parse_script, read_script_text, script_clip_dirs
 
 EXERCISES = ("herinnering", "veilige-plek", "zelfkalmering")
-DEFAULT_EXERCISE = "zelfkalmering"
 SCRIPT_SUFFIX = ".vg"
 
 # Other names people will type, and the language each implies (None: any).
@@ -135,32 +132,3 @@ def load_builtin(name: str, language: str | None = None) -> Script:
             + did_you_mean(name, "; ")
         )
     return parse_script(builtin.text(), f"<built-in {builtin.resource_name}>", clip_dirs=asset_dirs())
-
-
-@dataclass(frozen=True)
-class BuiltinEntry:
-    """A built-in exercise as ``voiceguide list`` shows it."""
-
-    name: str
-    language: str
-    title: str
-    length_s: float
-    """Its planned length at the default settings, in seconds."""
-
-
-def list_builtins(progress: Progress = no_progress) -> list[BuiltinEntry]:
-    """Every built-in exercise in every language, with its title and its
-    planned length at the default settings (the length an export has:
-    phrases are synthesized, from the phrase cache after the first time)."""
-    from .session import prepare_session  # the pipeline imports this module's neighbours, not this module
-    from .speech.engine import open_engine
-
-    entries = []
-    everything = builtins()
-    with closing(open_engine()) as engine:
-        for number, builtin in enumerate(everything):
-            progress("planning the built-ins", number, len(everything))
-            script = parse_script(builtin.text(), f"<built-in {builtin.resource_name}>")
-            session = prepare_session(script, engine=engine)
-            entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, session.duration_s))
-    return entries

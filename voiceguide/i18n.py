@@ -205,3 +205,18 @@ def format_datetime(moment: datetime, language: str | None = None) -> str:
 SHORT_DATES = {"en": "%Y-%m-%d", "nl": "%d-%m-%Y"}
 """Each interface language's date: ISO in English, CLDR's short date in
 Dutch (a test holds it to Babel's, which is needed to build, not to run)."""
+
+
+def _install() -> None:
+    """Give the bottom layer (which imports nothing of voiceguide) its
+    translations: file kinds and limits (inputs), the system's error texts
+    (inputs), cache trust problems (folders) and the decimal sign of
+    times (clock)."""
+    from . import clock, folders, inputs
+
+    inputs.translate = _
+    folders.translate = _
+    clock.decimal_sign = decimal_sign
+
+
+_install()

@@ -11,13 +11,29 @@ are read (a file that grows meanwhile, or one that reports no size, as
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import stat
 from pathlib import Path
 
-from .i18n import N_, _
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog (see :mod:`voiceguide.i18n`)."""
+    return message
+
+
+def translate(message: str) -> str:
+    """``message`` in the interface language. This module is below
+    :mod:`voiceguide.i18n` and imports none of voiceguide: i18n puts its
+    own translation here when it is loaded (until then, English)."""
+    return message
+
+
+def _(message: str) -> str:
+    return translate(message)
+
 
 _KINDS = (
     (stat.S_ISDIR, N_("is a folder")),
@@ -54,8 +70,6 @@ def regular_file_problem(path: str | Path) -> str | None:
     """Why ``path`` is not an existing regular file, in a few words to
     follow its name (``no such file``, ``is a pipe (FIFO), not a regular
     file``), else None. Never opens it: a FIFO would block, a device never end."""
-    from .errors import os_reason
-
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -199,3 +213,43 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise JSONInputError(_("holds {number}, which is too large").format(number=text[:20]))
     return value
+
+
+_OS_REASONS = {
+    errno.ENOENT: N_("No such file or directory"),
+    errno.EACCES: N_("Permission denied"),
+    errno.EPERM: N_("Operation not permitted"),
+    errno.ENOSPC: N_("No space left on device"),
+    errno.EDQUOT: N_("Disk quota exceeded"),
+    errno.EROFS: N_("Read-only file system"),
+    errno.ENAMETOOLONG: N_("File name too long"),
+    errno.EISDIR: N_("Is a directory"),
+    errno.ENOTDIR: N_("Not a directory"),
+    errno.EEXIST: N_("File exists"),
+    errno.ENOTEMPTY: N_("Directory not empty"),
+    errno.EIO: N_("Input/output error"),
+    errno.ELOOP: N_("Too many levels of symbolic links"),
+    errno.EBUSY: N_("Device or resource busy"),
+    errno.EXDEV: N_("Invalid cross-device link"),
+    errno.EMFILE: N_("Too many open files"),
+    errno.ENFILE: N_("Too many open files in system"),
+    errno.ENOMEM: N_("Cannot allocate memory"),
+    errno.EFBIG: N_("File too large"),
+    errno.EINVAL: N_("Invalid argument"),
+    errno.ENXIO: N_("No such device or address"),
+    errno.ENODEV: N_("No such device"),
+    errno.ETXTBSY: N_("Text file busy"),
+    errno.EOPNOTSUPP: N_("Operation not supported"),
+}
+"""The system's own words for the common errors (as glibc says them), so
+that they can be translated; the rest keep the system's text."""
+
+
+def os_reason(exc: OSError) -> str:
+    """What the system said (``No space left on device``), in the interface
+    language for the common errors (by their number, not their text), the
+    system's own text for any other."""
+    reason = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    if reason is not None:
+        return _(reason)
+    return exc.strerror or str(exc) or type(exc).__name__

@@ -16,13 +16,12 @@ from pathlib import Path
 from .errors import ScriptError
 from .exercises import script_source
 from .i18n import N_, _
-from .rules import Severity
+from .rules import MAX_COMFORTABLE_HOLD_S, Severity
 from .script import Breathe, Chapter, Script, check_script_text
 from .session import Session, prepare_session, script_lexicon
 from .speech.lexicon import Lexicon, load_lexicon
 from .timeline import BREATH_KINDS, Kind
 
-MAX_COMFORTABLE_HOLD_S = 8.0
 _NOTE = re.compile(r"\s(<-|//|<!--)")
 """A note written after a chapter title (``# Aankomen  <- a chapter``)."""
 

@@ -1,4 +1,4 @@
-"""Stage 4: mix a timeline into audio, block by block.
+"""Stage 5: mix a timeline into audio, block by block.
 
 :class:`Mixer` renders any span of the session on demand, so export and
 live playback stream in fixed-size blocks: memory does not grow with the
@@ -17,7 +17,7 @@ import numpy as np
 
 from . import tones
 from .audio import Audio, Blocks, db_to_gain, raised_cosine
-from .rules import AMBIENCES, DEFAULT_SAMPLE_RATE
+from .rules import AMBIENCE_BELOW_VOICE_DB, AMBIENCES, DEFAULT_SAMPLE_RATE, PEAK_DBFS, VOICE_RMS_DBFS
 from .timeline import Event, Kind, Timeline
 
 
@@ -26,12 +26,12 @@ class MixSettings:
     """Levels and the output format of the mix."""
 
     sample_rate: int = DEFAULT_SAMPLE_RATE
-    voice_rms_dbfs: float = -20.0
+    voice_rms_dbfs: float = VOICE_RMS_DBFS
     """RMS of the voice while it speaks."""
     cue_below_voice_db: float = 15.0
     """Breath cues sit this far under the voice (12-18 dB is gentle yet clear)."""
     bell_below_voice_db: float = 12.0
-    peak_dbfs: float = -1.0
+    peak_dbfs: float = PEAK_DBFS
     """No sample of the mix goes above this."""
     fade_out_s: float = 1.5
     """The closing fade over the session's last seconds: the planner's silent
@@ -54,10 +54,9 @@ class MixSettings:
 
     @property
     def ambience_rms_dbfs(self) -> float:
-        return self.voice_rms_dbfs - max(MIN_AMBIENCE_BELOW_VOICE_DB, self.ambience_below_voice_db)
+        return self.voice_rms_dbfs - max(AMBIENCE_BELOW_VOICE_DB.low, self.ambience_below_voice_db)
 
 
-MIN_AMBIENCE_BELOW_VOICE_DB = 6.0
 AMBIENCE_LOOP_S = 30.0
 AMBIENCE_FADE_S = 4.0
 DUCK_RAMP_S = 0.35
@@ -144,12 +143,6 @@ class Mixer:
     @property
     def sample_rate(self) -> int:
         return self.settings.sample_rate
-
-    def voice_audio(self, event: Event) -> Audio:
-        """The levelled audio of a speech, count or clip event."""
-        if event.kind is Kind.CLIP:
-            return self.clips[Path(event.text)]
-        return self.voice[event.text]
 
     def _length(self, event: Event) -> int:
         if event.kind in (Kind.SPEECH, Kind.COUNT):

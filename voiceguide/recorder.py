@@ -32,10 +32,11 @@ from enum import Enum
 import numpy as np
 
 from .audio import Audio, resample
-from .dsp.recording import MAX_RECORDING_S, SILENCE_STOP_S, RecordingError, SilenceStop, process_recording
+from .dsp.recording import SILENCE_STOP_S, RecordingError, SilenceStop, process_recording
 from .errors import DeviceError
 from .i18n import N_, _
 from .mix import MixSettings
+from .rules import MAX_RECORDING_S
 from .sinks.devices import choose_format, find_device, find_input_device, sounddevice_module
 from .speech.pack import VoicePack
 
@@ -130,7 +131,7 @@ class Recorder:
         """The recording has stopped: process it for review, or reject it."""
         self._expect(Step.RECORDING)
         try:
-            self.take, self.problem = process_recording(raw, self.mix), None
+            self.take, self.problem = process_recording(raw, self.mix.voice_rms_dbfs, self.mix.peak_dbfs), None
             self.step = Step.REVIEW
         except RecordingError as exc:
             self.take, self.problem = None, str(exc)
@@ -202,8 +203,11 @@ def record_phrase(
                 if stopper is not None and stopper.add(samples):
                     break
     except (sd.PortAudioError, ValueError) as exc:
-        raise DeviceError(
-            _("recording from '{name}' failed ({exc}); choose another with --input-device").format(name=info.name, exc=exc)
+        raise DeviceError.naming(
+            _("recording from '{name}' failed ({exc}); choose another with {input_device}"),
+            {"input_device": "input_device"},
+            name=info.name,
+            exc=exc,
         ) from None
     return Audio(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32), rate)
 
@@ -215,10 +219,11 @@ def _input_rate(sd, index: int, wanted: int, default: int) -> int:
             return rate
         except (sd.PortAudioError, ValueError):
             continue
-    raise DeviceError(
-        _("the microphone records at neither {wanted} nor {default} Hz; choose another with --input-device").format(
-            wanted=wanted, default=default
-        )
+    raise DeviceError.naming(
+        _("the microphone records at neither {wanted} nor {default} Hz; choose another with {input_device}"),
+        {"input_device": "input_device"},
+        wanted=wanted,
+        default=default,
     )
 
 
@@ -242,6 +247,9 @@ def play_back(audio: Audio, device: int | str | None = None, *, interrupted: Cal
                 break
             time.sleep(0.02)
     except (sd.PortAudioError, ValueError) as exc:
-        raise DeviceError(
-            _("playing the take back on '{name}' failed ({exc}); choose another with --device").format(name=info.name, exc=exc)
+        raise DeviceError.naming(
+            _("playing the take back on '{name}' failed ({exc}); choose another with {device}"),
+            {"device": "device"},
+            name=info.name,
+            exc=exc,
         ) from None

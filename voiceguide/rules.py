@@ -73,6 +73,9 @@ MP3_KBPS = Range(32, 320, "kbps", whole=True)
 MAX_BUNDLE_TRACKS = 200
 """A manifest expands to at most this many tracks."""
 MAX_MANIFEST_BYTES = 1_000_000
+"""A bundle manifest larger than this is not read."""
+MAX_PACK_MANIFEST_BYTES = 64_000
+"""A voice pack's voicepack.json larger than this is not read."""
 MAX_TAKE_S = 30 * 60.0
 """A take of a whole script (``record --from-take``) lasts at most this long:
 a script's speech is minutes, and the take is held in memory (about 350 MB
@@ -86,6 +89,9 @@ may declare, and decode to (channels x frames): 10 minutes of stereo at
 48 kHz, so that reading it costs at most a second or two and its size in
 memory is known before it is read. A 400-byte FLAC declaring 8 channels at
 384 kHz for 10 minutes asked for 7 GB."""
+MAX_RECORDING_BYTES = 4 * MAX_SOUND_SAMPLES + 1_000_000
+"""A voice pack's recording file larger than this (more than 32-bit samples
+of the most sound a recording may hold) is refused before it is read or hashed."""
 
 
 def sound_problem(channels: int, rate: int, frames: int) -> str | None:
@@ -125,6 +131,11 @@ one (38.6 against 38.2 dB) and costs 30 % less to mix, limit and encode
 (docs/benchmarks.md). Recorded voices and clips keep what lies below
 15.5 kHz, as LAME's own presets do at this bitrate."""
 DEFAULT_LOUDNESS_LUFS = -16.0
+VOICE_RMS_DBFS = -20.0
+"""The voice's level in the mix: RMS while it speaks (phrases, clips and
+recordings are levelled to it; the export then sets the loudness)."""
+PEAK_DBFS = -1.0
+"""No sample of the mix goes above this."""
 DEFAULT_MP3_KBPS = 96
 
 VOICE_ID = re.compile(r"(?!piper:.*(/|\.onnx$|\.json$))[A-Za-z0-9_+/.:\- ]{1,80}")
@@ -209,3 +220,76 @@ def max_session_s() -> float:
     if not math.isfinite(minutes) or minutes <= 0:
         return MAX_SESSION_S
     return min(minutes * 60.0, MAX_SESSION_LIMIT_S)
+
+
+ENGINES = ("espeak", "pyttsx3", "piper")
+"""Engines ``--engine`` (or $VOICEGUIDE_ENGINE) can name."""
+
+
+# --- how much an input may hold: each reader checks before it reads or keeps ---------------
+
+# checked in script.py
+MAX_SCRIPT_CHARS = 200_000
+"""The most characters a script may hold."""
+MAX_SCRIPT_BYTES = MAX_SCRIPT_CHARS * 4
+"""The most a script file may hold (UTF-8 takes at most 4 bytes a character)."""
+MAX_SENTENCE_CHARS = 1_000
+"""The longest sentence a script may speak, in characters."""
+MAX_PAUSE_S = 600.0
+"""The longest ``[pause]``, in seconds."""
+MAX_CYCLES = 500
+"""The most cycles a ``[breathe]`` block may ask for."""
+MAX_PHASE_S = 30.0
+"""The longest phase of a breath (in, hold, out), in seconds."""
+
+# checked in session.py
+MAX_CLIP_S = 600.0
+"""The longest clip, in seconds."""
+
+# checked in practice/diary.py
+MAX_TRIGGER_CHARS = 200
+"""The longest trigger a diary entry keeps."""
+MAX_NEED_CHARS = 100
+"""The longest need a diary entry keeps."""
+
+# checked in practice/store.py
+MAX_EXERCISE_CHARS = 100
+"""Longest exercise name a log row or diary entry keeps."""
+
+# checked in practice/log.py
+MIN_RECORDED_S = 10.0
+"""``record_played`` skips sessions shorter than this (a start by mistake)."""
+
+# checked in dsp/recording.py
+MAX_RECORDING_S = 120.0
+"""No single phrase is recorded for longer."""
+
+# checked in speech/cache.py
+MAX_ENTRY_BYTES = 64_000_000
+"""A phrase entry larger than this (12 minutes at 44.1 kHz) is not read."""
+MAX_JSON_CACHE_BYTES = 4_000_000
+"""A cached fact (voice list, calibration) larger than this is not read."""
+
+# checked in speech/lexicon.py
+MAX_LEXICON_BYTES = 256_000
+"""A lexicon file larger than this is not read."""
+
+# checked in speech/piper.py
+MAX_CONFIG_BYTES = 2_000_000
+"""A Piper config is a few kB (a multi-speaker one a few hundred)."""
+MAX_MODEL_BYTES = 200_000_000
+"""Piper's models are 5 to 120 MB (x_low to high): anything larger is not
+one, and is refused before it is hashed or loaded (a sparse 2 GB file took
+2 GB of memory)."""
+MAX_PHONEME_ID = 65_535
+MAX_SPEAKERS = 10_000
+MAX_SCALE = 10.0
+"""Noise and noise width beyond this are no voice's (Piper's are 0.3 to 1)."""
+
+# checked in batch/render.py
+MAX_STATE_BYTES = 64_000_000
+"""A state file larger than this is not read (every track is rendered again)."""
+
+# checked in lint.py
+MAX_COMFORTABLE_HOLD_S = 8.0
+"""``voiceguide check`` warns about a held breath longer than this, in seconds."""

@@ -30,15 +30,8 @@ from . import rules
 from .errors import ScriptError, os_reason
 from .i18n import N_, _
 from .inputs import InputFileError, read_limited
+from .rules import MAX_CYCLES, MAX_PAUSE_S, MAX_PHASE_S, MAX_SCRIPT_BYTES, MAX_SCRIPT_CHARS, MAX_SENTENCE_CHARS
 
-MAX_SCRIPT_CHARS = 200_000
-MAX_SCRIPT_BYTES = MAX_SCRIPT_CHARS * 4
-"""The most a script file may hold (UTF-8 takes at most 4 bytes a character)."""
-MAX_SENTENCE_CHARS = 1_000
-MAX_PAUSE_S = 600.0
-MAX_CYCLES = 500
-MAX_PHASE_S = 30.0
-MAX_AT_S = 3 * 3600.0
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus")
 
 BREATH_PRESETS: dict[str, tuple[float, ...]] = {
@@ -707,7 +700,7 @@ def _at(parser: _Parser, args: list[str], where: Position, col: int) -> At:
     if len(args) != 1:
         raise parser.error(_("[at] takes one time, e.g. [at 1:00] or [at 90s]"), where.line, where.col)
     seconds = _duration(parser, args[0], where.line, col)
-    if seconds > MAX_AT_S:
+    if seconds > rules.MAX_SESSION_S:
         raise parser.error(_("[at {args}] is beyond the 3 hour limit").format(args=args[0]), where.line, col)
     return At(seconds, where)
 

@@ -4,18 +4,19 @@
     >>> session = prepare_session(load_script("zelfkalmering"))
     >>> export_session(session, "zelfkalmering.mp3")
 
-:func:`prepare_session` runs the stages in order:
+:func:`prepare_session` runs stages 2 to 5 on a script that stage 1
+(**parse**, :mod:`voiceguide.script`) made:
 
-1. **speech** (:mod:`voiceguide.speech`): every distinct phrase, respelled
+2. **speak** (:mod:`voiceguide.speech`): every distinct phrase, respelled
    by the lexicon, from the phrase cache or the engine;
-2. **level** (:mod:`voiceguide.dsp.level`): trimmed, resampled to the mix
+3. **level** (:mod:`voiceguide.dsp.level`): trimmed, resampled to the mix
    rate, given a natural release, levelled to the voice level; clips too;
-3. **plan** (:mod:`voiceguide.timeline`): absolute times for everything,
+4. **plan** (:mod:`voiceguide.timeline`): absolute times for everything,
    stretched to a target length when asked; counts placed with their vowel
    on the beat;
-4. **mix** (:mod:`voiceguide.mix`): a :class:`~voiceguide.mix.Mixer` that
-   renders any span of the session in blocks, for the sinks
-   (:mod:`voiceguide.sinks`).
+5. **mix** (:mod:`voiceguide.mix`): a :class:`~voiceguide.mix.Mixer` that
+   renders any span of the session in blocks, for stage 6, the sinks
+   (:mod:`voiceguide.sinks`: export and player).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,12 +36,15 @@ from .audio import Audio, quantize
 from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
+from .exercises import builtins
 from .i18n import _, ngettext
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
-from .script import At, Breathe, Clip, Pause, Script
+from .rules import MAX_CLIP_S
+from .script import At, Breathe, Clip, Pause, Script, parse_script
 from .speech.cache import PhraseCache
-from .speech.engine import SpeechEngine, VoiceSettings, open_engine
+from .speech.engine import SpeechEngine, VoiceSettings
+from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
 from .speech.phrases import synthesize_phrases
@@ -55,8 +60,6 @@ from .timeline import (
     spoken_texts,
 )
 
-MAX_CLIP_S = 600.0
-"""The longest clip, in seconds."""
 CLIP_BLOCK_FRAMES = 65_536
 
 
@@ -71,7 +74,7 @@ class VoiceOptions:
     engine: str | None = None
     """``espeak``, ``pyttsx3`` or ``piper`` (None: ``piper`` for a ``piper:``
     voice, else the platform's default, see
-    :func:`voiceguide.speech.engine.default_engine_name`)."""
+    :func:`voiceguide.speech.factory.default_engine_name`)."""
     voice_pack: Path | None = None
     """A voice pack folder: its recordings speak the phrases it has, the
     engine the rest (see :mod:`voiceguide.speech.pack`)."""
@@ -236,7 +239,7 @@ levelled phrases in the cache are then made again."""
 
 
 class Phrases(Mapping[str, Audio]):
-    """The session's phrases, levelled for the mix (stage 2), made when first used.
+    """The session's phrases, levelled for the mix (stage 3), made when first used.
 
     Their lengths are known at once (:func:`voiceguide.dsp.level.voice_frames`),
     so the session is planned before any phrase is levelled; a phrase is
@@ -311,7 +314,7 @@ def levelled_phrases(
     mix: MixSettings,
     progress: Progress = no_progress,
 ) -> Phrases:
-    """Every phrase of the script, for the mix (stages 1 and 2): from the
+    """Every phrase of the script, for the mix (stages 2 and 3): from the
     cache levelled where it can, else synthesized (or from the cache as the
     engine made it) and levelled when first used (see :class:`Phrases`).
 
@@ -443,3 +446,29 @@ def read_clip(path: Path, sample_rate: int) -> Audio:
         if resampler:
             add(resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
     return Audio(samples[:filled].copy() if filled < len(samples) - 4096 else samples[:filled], sample_rate)
+
+
+@dataclass(frozen=True)
+class BuiltinEntry:
+    """A built-in exercise as ``voiceguide list`` shows it."""
+
+    name: str
+    language: str
+    title: str
+    length_s: float
+    """Its planned length at the default settings, in seconds."""
+
+
+def list_builtins(progress: Progress = no_progress) -> list[BuiltinEntry]:
+    """Every built-in exercise in every language, with its title and its
+    planned length at the default settings (the length an export has:
+    phrases are synthesized, from the phrase cache after the first time)."""
+    entries = []
+    everything = builtins()
+    with closing(open_engine()) as engine:
+        for number, builtin in enumerate(everything):
+            progress("planning the built-ins", number, len(everything))
+            script = parse_script(builtin.text(), f"<built-in {builtin.resource_name}>")
+            session = prepare_session(script, engine=engine)
+            entries.append(BuiltinEntry(builtin.name, builtin.language, script.meta.title, session.duration_s))
+    return entries

@@ -415,7 +415,7 @@ def prepare_take(
     prepared = []
     for phrase, piece in zip(phrases, cut_phrases(audio, phrases)):
         try:
-            prepared.append((phrase, process_recording(piece, mix)))
+            prepared.append((phrase, process_recording(piece, mix.voice_rms_dbfs, mix.peak_dbfs)))
         except RecordingError as exc:
             span = f"{format_clock_tenths(phrase.start_s, always=True)}-{format_clock_tenths(phrase.end_s, always=True)}"
             raise TakeError(

@@ -1,4 +1,4 @@
-"""Stage 2: plan a :class:`Timeline` of events with absolute times.
+"""Stage 4: plan a :class:`Timeline` of events with absolute times.
 
 Planning needs the length of every spoken phrase and clip, so the caller
 synthesizes (or looks up) those first and passes their durations in. The
@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
 from . import rules
-from .clock import format_clock, format_clock_tenths
-from .errors import ScriptError, UsageError
+from .clock import format_clock_tenths
+from .errors import ScriptError
 from .i18n import _
-from .script import MAX_CYCLES, At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech, parse_duration
+from .rules import MAX_CYCLES
+from .script import At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech
 from .tones import BELL_S, CHIME_S
 
 COUNT_WORDS = {
@@ -711,11 +711,6 @@ def _bracket(length: Callable[[float], float], target_s: float, low: float = 0.0
     return _edge(lambda x: length(x) <= target_s, low, high, steps=50)
 
 
-def _bisect(length: Callable[[float], float], target_s: float, low: float = 0.0, high: float = 2.0) -> float:
-    """The largest x in [low, high] with length(x) <= target (length is non-decreasing)."""
-    return _bracket(length, target_s, low, high)[0]
-
-
 def _plan_breathing(
     block: Breathe, cycles: int, cursor: float, language: str, speech_s: Mapping[str, float], events: list[Event] | None
 ) -> float:
@@ -747,43 +742,6 @@ def _plan_breathing(
                     )
             cursor += length
     return cursor
-
-
-_LONG_CLOCK = re.compile(r"(?:(\d{1,2}):)?(\d{1,4}):(\d{2}(?:[.,]\d+)?)")
-"""``1:43:08``, ``1:58.4`` and ``1:58,4`` (the Dutch decimal sign): the
-times voiceguide itself writes, so a range it reports can be pasted back."""
-_HOURS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:h|hr|hour|hours|u|uur)")
-
-
-def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
-    """The session length asked for with ``--minutes`` or ``--length``."""
-    if minutes is not None and length is not None:
-        raise UsageError(_("give --minutes or --length, not both"))
-    if length is None:
-        return None if minutes is None else minutes * 60.0
-    if (clock := _LONG_CLOCK.fullmatch(length.strip())) is not None:  # 1:43:08 or 1:58,4, as voiceguide writes times
-        hours, minutes, seconds = clock.group(1), clock.group(2), clock.group(3)
-        length = f"{int(hours or 0) * 60 + int(minutes)}:{seconds.replace(',', '.')}"
-    elif (hours := _HOURS.fullmatch(length.strip().lower())) is not None:  # 1h, 1.5h, 2 uur
-        length = f"{float(hours.group(1).replace(',', '.')) * 60:g}m"
-    if length.strip().replace(".", "", 1).isdigit():
-        raise UsageError(
-            _("--length {length}: give a unit: {length}m for minutes, {length}s for seconds, or m:ss").format(
-                length=length.strip()
-            )
-        )
-    try:
-        seconds = parse_duration(length)
-    except ValueError as exc:
-        raise UsageError(_("--length {reason}").format(reason=exc)) from None
-    limit = rules.max_session_s()
-    if not rules.MIN_SESSION_S <= seconds <= limit:
-        raise UsageError(
-            _("--length must be between {shortest} and {longest}, not '{length}'").format(
-                shortest=format_clock(rules.MIN_SESSION_S), longest=format_clock(limit), length=length
-            )
-        )
-    return seconds
 
 
 def place_counts_on_beat(timeline: Timeline, onsets_s: Mapping[str, float]) -> Timeline:

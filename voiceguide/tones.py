@@ -1,4 +1,5 @@
-"""Stage 3b: breath cues, bells and the closing chime, made with numpy.
+"""Breath cues, bells and the closing chime, made with numpy (the sounds
+stage 5, the mix, places).
 
 Tones are memoised and returned read-only: a session repeats the same
 inhale, exhale and bell many times. Every tone starts and ends on a raised-cosine ramp (no clicks) and keeps a

@@ -46,6 +46,8 @@ from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, loa
 from ..i18n import N_, _
 from ..inputs import InputFileError, is_regular_file, read_limited
 from ..script import Script
+from ..sinks.export import mp3_bitrates
+from ..speech.pack import VoicePack, VoicePackError
 
 Place = tuple[int, int]
 """A (line, column) in the manifest; (0, 0) when unknown."""
@@ -306,8 +308,6 @@ def _loudness(value: object) -> float:
 
 
 def _bitrate(value: object) -> int:
-    from ..sinks.export import mp3_bitrates
-
     rates = mp3_bitrates(rules.DEFAULT_SAMPLE_RATE)
     if value not in rules.MP3_KBPS or value not in rates or not isinstance(value, int):
         raise ValueError(
@@ -580,8 +580,6 @@ class _Checker:
         relative = values.get("voice_pack")
         if relative is None:
             return None
-        from ..speech.pack import VoicePack, VoicePackError
-
         folder = _beside(self.path, relative)
         if folder is None:  # a shared manifest reads only beside itself
             self.report(

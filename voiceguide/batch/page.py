@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from gettext import NullTranslations
 from importlib import resources
@@ -29,7 +30,21 @@ from ..rules import UNSAFE_CHARACTER
 
 if TYPE_CHECKING:
     from .manifest import Manifest, Track
-    from .render import TrackResult
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """A track of the bundle as it stands after a run."""
+
+    track: Track
+    rendered: bool
+    """False when an unchanged earlier render was kept."""
+    duration_s: float
+    transcript: str | None
+    """The transcript's format, if one was written."""
+    lines: tuple[str, ...] = ()
+    """What is said, cue by cue (for the page)."""
+
 
 PLAYLIST = "playlist.m3u8"
 INDEX = "index.html"

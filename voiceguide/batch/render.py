@@ -38,31 +38,22 @@ from ..atomic import pid_alive, write_atomically
 from ..errors import ScriptError, UsageError, VoiceguideError, os_reason
 from ..i18n import N_, _, ngettext
 from ..inputs import read_limited
+from ..mix import MixSettings
+from ..rules import MAX_STATE_BYTES
 from ..script import Clip
+from ..session import VoiceOptions, prepare_session
+from ..sinks.export import export_session, preferred_sample_rate
+from ..sinks.tags import _version
+from ..sinks.transcript import transcript_cues
+from ..speech.pack import VoicePack
 from .manifest import Manifest, ManifestError, Track, track_script
-from .page import INDEX, PLAYLIST, check_zip_target, transcript_file, write_page
+from .page import INDEX, PLAYLIST, TrackResult, check_zip_target, transcript_file, write_page
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = ".voiceguide-batch.json"
 STATE_VERSION = 2
-MAX_STATE_BYTES = 64_000_000
-"""A state file larger than this is not read (every track is rendered again)."""
 """Bumped when what the state records changes: older state is not trusted."""
-
-
-@dataclass(frozen=True)
-class TrackResult:
-    """A track of the bundle as it stands after a run."""
-
-    track: Track
-    rendered: bool
-    """False when an unchanged earlier render was kept."""
-    duration_s: float
-    transcript: str | None
-    """The transcript's format, if one was written."""
-    lines: tuple[str, ...] = ()
-    """What is said, cue by cue (for the page)."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +83,6 @@ class BundleResult:
 
 def _prepare(manifest: Manifest, track: Track):
     """The track's session, planned and ready to render."""
-    from ..mix import MixSettings
-    from ..session import VoiceOptions, prepare_session
-    from ..sinks.export import preferred_sample_rate
-
     script = track_script(track.source, track.language)
     script = replace(script, meta=replace(script.meta, title=track.title, author=track.artist))
     return prepare_session(
@@ -113,9 +100,6 @@ def plan_track(manifest: Manifest, track: Track) -> float:
 
 def render_track(manifest: Manifest, track: Track, folder: Path) -> TrackResult:
     """Render one track into ``folder`` (runs in a worker process)."""
-    from ..sinks.export import export_session
-    from ..sinks.transcript import transcript_cues
-
     session = _prepare(manifest, track)
     result = export_session(
         session,
@@ -303,8 +287,6 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
     """What a track's audio depends on: its settings, the bundle's export
     settings, the script text, its clips, its voice pack's recordings and
     the voiceguide version."""
-    from ..sinks.tags import _version
-
     script = track_script(track.source, track.language)
     clips = sorted({str(item.path) for item in script.items if isinstance(item, Clip)})
     clip_digests = [_file_sha256(Path(clip)) for clip in clips]
@@ -324,8 +306,6 @@ def _pack_identity(folder: str | None) -> str | None:
     """The voice pack's identity (changes with any recording), None without one."""
     if folder is None:
         return None
-    from ..speech.pack import VoicePack
-
     return VoicePack.open(folder).identity
 
 

@@ -12,6 +12,7 @@ import click
 from .. import i18n
 from ..errors import VoiceguideError, os_reason
 from ..i18n import N_, _
+from ..speech.factory import installation
 from .options import data_dir_option, printable
 from .signals import Terminated, sigterm_raises
 
@@ -52,7 +53,7 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except VoiceguideError as exc:
-                for line in str(exc).splitlines() or [""]:  # a ScriptError may carry several, one per line
+                for line in exc.named(OPTION_NAMES).splitlines() or [""]:  # a ScriptError may carry several, one per line
                     click.echo(f"voiceguide: {printable(line)}", err=True)
                 sys.exit(exc.exit_code)
             except OSError as exc:  # the file system refused something no check foresaw; often the output itself
@@ -68,6 +69,21 @@ class _Group(click.Group):
             except Terminated:
                 click.echo("voiceguide: " + _("terminated"), err=True)
                 sys.exit(143)
+
+
+OPTION_NAMES = {
+    "force": "--force",
+    "bitrate": "--bitrate",
+    "bit_depth": "--bit-depth",
+    "next": "--next",
+    "length": "--minutes/--length",
+    "data_dir": "--data-dir",
+    "device": "--device",
+    "input_device": "--input-device",
+    "strict": "--strict",
+}
+"""What the command line calls the settings the library's messages name
+(see :meth:`voiceguide.errors.VoiceguideError.naming`)."""
 
 
 def _one_line(message: str) -> str:
@@ -208,8 +224,6 @@ class _ScreenFormatter(logging.Formatter):
 def _print_version(ctx: click.Context) -> None:
     """``voiceguide --version``: what a bug report needs, one fact a line."""
     from importlib.metadata import PackageNotFoundError, version
-
-    from ..speech.engine import installation
 
     try:
         own = version("voiceguide")

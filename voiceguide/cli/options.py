@@ -11,11 +11,13 @@ from typing import Any
 import click
 
 from .. import rules
+from ..clock import format_clock
 from ..errors import UsageError
 from ..i18n import _
 from ..mix import MixSettings
+from ..rules import ENGINES
+from ..script import parse_duration
 from ..session import VoiceOptions
-from ..speech.engine import ENGINES
 
 
 class _FloatRange(click.FloatRange):
@@ -171,3 +173,42 @@ def quiet_option(command: Callable) -> Callable:
     return click.option("-q", "--quiet", is_flag=True, help="Show no progress (nothing is shown when stderr is not a terminal).")(
         command
     )
+
+
+_LONG_CLOCK = re.compile(r"(?:(\d{1,2}):)?(\d{1,4}):(\d{2}(?:[.,]\d+)?)")
+"""``1:43:08``, ``1:58.4`` and ``1:58,4`` (the Dutch decimal sign): the
+times voiceguide itself writes, so a range it reports can be pasted back."""
+_HOURS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:h|hr|hour|hours|u|uur)")
+
+
+def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
+    """The session length asked for with ``--minutes`` or ``--length``, in
+    seconds (None for the script's own); UsageError names the option."""
+    if minutes is not None and length is not None:
+        raise UsageError(_("give --minutes or --length, not both"))
+    if length is None:
+        return None if minutes is None else minutes * 60.0
+    if length.strip().replace(".", "", 1).isdigit():
+        raise UsageError(
+            _("--length {length}: give a unit: {length}m for minutes, {length}s for seconds, or m:ss").format(
+                length=length.strip()
+            )
+        )
+    spec = length.strip()
+    if (clock := _LONG_CLOCK.fullmatch(spec)) is not None:  # 1:43:08 or 1:58,4, as voiceguide writes times
+        hours, whole_minutes, seconds_text = clock.group(1), clock.group(2), clock.group(3)
+        spec = f"{int(hours or 0) * 60 + int(whole_minutes)}:{seconds_text.replace(',', '.')}"
+    elif (hours := _HOURS.fullmatch(spec.lower())) is not None:  # 1h, 1.5h, 2 uur
+        spec = f"{float(hours.group(1).replace(',', '.')) * 60:g}m"
+    try:
+        seconds = parse_duration(spec)
+    except ValueError as exc:
+        raise UsageError(_("--length {reason}").format(reason=exc)) from None
+    limit = rules.max_session_s()
+    if not rules.MIN_SESSION_S <= seconds <= limit:
+        raise UsageError(
+            _("--length must be between {shortest} and {longest}, not '{length}'").format(
+                shortest=format_clock(rules.MIN_SESSION_S), longest=format_clock(limit), length=length
+            )
+        )
+    return seconds

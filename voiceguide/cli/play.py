@@ -10,8 +10,17 @@ from ..i18n import _
 from ..practice.log import session_length_s
 from ..session import prepare_session
 from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
-from ..timeline import target_seconds
-from .options import ambience_options, data_dir, data_dir_option, length_options, mix_request, table, voice_options, voice_request
+from .options import (
+    ambience_options,
+    data_dir,
+    data_dir_option,
+    length_options,
+    mix_request,
+    table,
+    target_seconds,
+    voice_options,
+    voice_request,
+)
 from .practice import after_play
 from .terminal import play_interactive
 

@@ -10,12 +10,12 @@ import click
 from .. import rules
 from ..clock import format_clock, format_clock_tenths
 from ..errors import UsageError
-from ..exercises import list_builtins, load_script
+from ..exercises import load_script
 from ..i18n import N_, _, format_decimal, ngettext
 from ..lint import check_script
-from ..session import prepare_session
+from ..session import list_builtins, prepare_session
 from ..sinks.export import ExportResult, check_targets, default_output, existing_targets, export_session, preferred_sample_rate
-from ..timeline import BREATH_KINDS, Kind, Timeline, spoken_texts, target_seconds
+from ..timeline import BREATH_KINDS, Kind, Timeline, spoken_texts
 from .options import (
     ambience_options,
     lang_option,
@@ -25,6 +25,7 @@ from .options import (
     quiet_option,
     range_type,
     table,
+    target_seconds,
     voice_options,
     voice_request,
 )

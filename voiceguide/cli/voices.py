@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
+from ..folders import voices_dir
 from ..i18n import _
-from ..speech.engine import list_voices
-from ..speech.piper import is_piper_voice, voices_dir
+from ..speech.factory import list_voices
+from ..speech.piper import is_piper_voice
 from .options import table
 
 

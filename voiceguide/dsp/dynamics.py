@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .loudness import TruePeakDetector
+
 GainComputer = Callable[[np.ndarray], np.ndarray]
 _TINY = 1e-12
 
@@ -124,8 +126,6 @@ class LookaheadGain:
         self.sample_rate = sample_rate
         self._gain_db_for = gain_db_for
         if true_peak:
-            from .loudness import TruePeakDetector  # only the export limiter needs true peaks
-
             self._detector: TruePeakDetector | None = TruePeakDetector()
         else:
             self._detector = None

@@ -1,4 +1,5 @@
-"""Every phrase (and clip) made ready for the mix, one at a time.
+"""Stage 3, level: every phrase (and clip) made ready for the mix, one at a
+time (run by :class:`voiceguide.session.Phrases`).
 
 The path of a phrase, in order:
 

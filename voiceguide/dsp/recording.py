@@ -23,7 +23,7 @@ gives, in order:
    span with a raised cosine, so the voice decays as it did and the room
    noise does not stop dead. The pre-roll fades in the same way;
 4. **levelled** to the voice target of the mix and export
-   (:class:`~voiceguide.mix.MixSettings` ``voice_rms_dbfs``, RMS while
+   (:data:`voiceguide.rules.VOICE_RMS_DBFS` unless told otherwise, RMS while
    speaking), peaks tamed and kept under the mix's ceiling, with
    ``EDGE_FADE_S`` edge fades (:func:`voiceguide.dsp.level.level_clip`).
 
@@ -38,7 +38,7 @@ import numpy as np
 from ..audio import Audio, raised_cosine
 from ..errors import VoiceguideError
 from ..i18n import _, ngettext
-from ..mix import MixSettings
+from ..rules import MAX_RECORDING_S, PEAK_DBFS, VOICE_RMS_DBFS
 from .level import level_clip
 
 HIGH_PASS_HZ = 80.0
@@ -61,8 +61,6 @@ RELEASE_MAX_S = 0.3
 RELEASE_ABOVE_NOISE_DB = 4.0
 """The release is kept while it stays this far above the noise floor."""
 MIN_RELEASE_S = 0.04
-MAX_RECORDING_S = 120.0
-"""No single phrase is recorded for longer."""
 SILENCE_STOP_S = 1.0
 FLOOR_DBFS = -100.0
 """Digital silence is taken as this level (log of zero)."""
@@ -148,11 +146,11 @@ def trim_to_voice(audio: Audio) -> Audio:
     return Audio(out, rate)
 
 
-def process_recording(audio: Audio, mix: MixSettings = MixSettings()) -> Audio:
+def process_recording(audio: Audio, voice_rms_dbfs: float = VOICE_RMS_DBFS, peak_dbfs: float = PEAK_DBFS) -> Audio:
     """A raw recording of one phrase -> what a voice pack stores: checked for
     clipping, DC and rumble removed, trimmed with its natural release,
-    levelled to the voice target of ``mix`` with edge fades (see the module
-    notes). Same sample rate as ``audio``.
+    levelled to ``voice_rms_dbfs`` (RMS while speaking) under ``peak_dbfs``
+    with edge fades (see the module notes). Same sample rate as ``audio``.
 
     Raises RecordingError for a clipped, silent or overlong recording.
     """
@@ -171,7 +169,7 @@ def process_recording(audio: Audio, mix: MixSettings = MixSettings()) -> Audio:
                 runs,
             ).format(runs=runs)
         )
-    return level_clip(trim_to_voice(high_pass(audio)), mix.voice_rms_dbfs, mix.peak_dbfs)
+    return level_clip(trim_to_voice(high_pass(audio)), voice_rms_dbfs, peak_dbfs)
 
 
 class SilenceStop:

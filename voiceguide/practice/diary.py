@@ -10,19 +10,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from .. import rules
 from ..errors import UsageError
 from ..exercises import find_builtin
 from ..i18n import N_, _
+from ..rules import MAX_EXERCISE_CHARS, MAX_NEED_CHARS, MAX_TRIGGER_CHARS
 from .log import SessionRecord
-from .store import MAX_EXERCISE_CHARS, database, one_line, timestamp, transaction
+from .store import database, one_line, timestamp, transaction
 
 NEEDS = ("safety", "connection", "appreciation")
 NEED_NAMES = {"safety": N_("safety"), "connection": N_("connection"), "appreciation": N_("appreciation")}
 """How each named need is shown (it is stored in English)."""
 """The needs named in the seed's advice; a diary entry may also give its own words."""
 NEED_ALIASES = {"veiligheid": "safety", "verbinding": "connection", "waardering": "appreciation", "erkenning": "appreciation"}
-MAX_TRIGGER_CHARS = 200
-MAX_NEED_CHARS = 100
 
 DIARY_CSV_COLUMNS = ("written_at", "trigger", "need", "exercise", "tension_before", "tension_after")
 
@@ -84,7 +84,7 @@ def parse_tension(value: int | str, which: str | None = None) -> int:
         value = str(value)
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,2}", value.strip()):
         value = int(value.strip())  # ASCII digits only: '²' is a digit to str.isdigit() but not to int()
-    if not isinstance(value, int) or not 0 <= value <= 10:
+    if not isinstance(value, int) or value not in rules.TENSION:
         shown = value if not isinstance(value, str) or len(value) <= 20 else value[:20] + "..."
         raise UsageError(
             _("{which} must be a whole number from 0 (calm) to 10, not '{value}'").format(

@@ -16,12 +16,11 @@ from ..errors import UsageError
 from ..exercises import EXERCISES, find_builtin
 from ..i18n import _
 from ..inputs import is_regular_file
-from .store import MAX_EXERCISE_CHARS, database, one_line, timestamp, transaction
+from ..rules import MAX_EXERCISE_CHARS, MIN_RECORDED_S
+from .store import database, one_line, timestamp, transaction
 
 log = logging.getLogger(__name__)
 
-MIN_RECORDED_S = 10.0
-"""``record_played`` skips sessions shorter than this (a start by mistake)."""
 
 CSV_COLUMNS = ("played_at", "exercise", "language", "planned_minutes", "played_minutes", "completed")
 
@@ -237,7 +236,8 @@ def suggestion(
     do not count, and the length never jumps: a long session played by hand
     counts as one session at the current length, not as a new level.
     """
-    if not 0 < start_minutes <= 180 or not 0 < step_minutes <= 60 or not 0 < cap_minutes <= 180:
+    longest = rules.MINUTES.high
+    if not 0 < start_minutes <= longest or not 0 < step_minutes <= 60 or not 0 < cap_minutes <= longest:
         raise UsageError(
             _(
                 "start, step and cap must be above 0 minutes (cap at most 180), not {start_minutes}, {step_minutes} and {cap_minutes}"
@@ -306,6 +306,6 @@ def session_length_s(
     if not use_next:
         return target_s
     if target_s is not None:
-        raise UsageError(_("give --next or --minutes/--length, not both"))
+        raise UsageError.naming(_("give {next} or {length}, not both"), {"next": "use_next", "length": "target_s"})
     exercise, _language = exercise_key(script, language)
     return suggest_minutes(exercise, cap_minutes=cap_minutes, data_dir=data_dir) * 60.0

@@ -25,7 +25,6 @@ and build up slowly (``suggestion``).
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,14 +33,12 @@ from pathlib import Path
 
 from .. import rules
 from ..errors import PracticeDataError, UsageError, os_reason
+from ..folders import data_dir
 from ..i18n import _
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "practice.sqlite3"
-DATA_DIR_ENV = "VOICEGUIDE_DATA_DIR"
-MAX_EXERCISE_CHARS = 100
-"""Longest exercise name a log row or diary entry keeps."""
 BUSY_TIMEOUT_S = 2.0
 """How long a read or write waits for another program's lock, in seconds."""
 
@@ -84,21 +81,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # --- where the data lives -------------------------------------------------------------------
 
 
-def resolve_data_dir(override: str | Path | None = None) -> Path:
-    """The folder of the practice log: ``override``, else ``$VOICEGUIDE_DATA_DIR``,
-    else the platform's user data folder (``~/.local/share/voiceguide`` on Linux)."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV]).expanduser()
-    import platformdirs  # only needed here; keeps the import light elsewhere
-
-    return Path(platformdirs.user_data_dir("voiceguide"))
-
-
 def database_path(override: str | Path | None = None) -> Path:
     """The practice database file (it may not exist yet)."""
-    return resolve_data_dir(override) / DB_NAME
+    return data_dir(override) / DB_NAME
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -116,10 +101,11 @@ def _error(exc: sqlite3.Error, path: Path) -> PracticeDataError:
             ).format(path=path, exc=exc)
         )
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
-        return PracticeDataError(
-            _("{path}: cannot write the practice log ({exc}); check the file's permissions or use --data-dir").format(
-                path=path, exc=exc
-            )
+        return PracticeDataError.naming(
+            _("{path}: cannot write the practice log ({exc}); check the file's permissions or use {data_dir}"),
+            {"data_dir": "data_dir"},
+            path=path,
+            exc=exc,
         )
     if name.startswith("SQLITE_FULL"):
         return PracticeDataError(_("{path}: the disk is full; nothing was written").format(path=path))
@@ -179,8 +165,8 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
     come out as one-line ``PracticeDataError`` naming the file."""
     path = database_path(override)
     if path.is_dir():
-        raise PracticeDataError(
-            _("{path} is a folder, not a practice database; move it away or use --data-dir").format(path=path)
+        raise PracticeDataError.naming(
+            _("{path} is a folder, not a practice database; move it away or use {data_dir}"), {"data_dir": "data_dir"}, path=path
         )
     if not path.exists():
         if not create:
@@ -189,10 +175,11 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise PracticeDataError(
-                _("cannot create the data folder {parent}: {reason}; use --data-dir").format(
-                    parent=path.parent, reason=os_reason(exc)
-                )
+            raise PracticeDataError.naming(
+                _("cannot create the data folder {parent}: {reason}; use {data_dir}"),
+                {"data_dir": "data_dir"},
+                parent=path.parent,
+                reason=os_reason(exc),
             ) from None
     # mode=rw never creates a file; rwc only when asked to. No WAL: the file
     # stays one file, easy to copy or back up.

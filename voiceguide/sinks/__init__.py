@@ -1,1 +1,1 @@
-"""Stage 5: where a mixed session goes: a file (export) or an audio output (player)."""
+"""Stage 6: where a mixed session goes: a file (export) or an audio output (player)."""

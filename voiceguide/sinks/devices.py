@@ -155,8 +155,11 @@ def choose_format(sd: Any, device: DeviceInfo, preferred_rate: int | None = None
             except (sd.PortAudioError, ValueError):
                 continue
             return rate, channels
-    raise DeviceError(
+    raise DeviceError.naming(
         _(
-            "output device '{name}' accepts none of {items} Hz; choose another with --device (see 'voiceguide devices') or use 'voiceguide export'"
-        ).format(name=device.name, items=", ".join(map(str, SAMPLE_RATES)))
+            "output device '{name}' accepts none of {items} Hz; choose another with {device} (see 'voiceguide devices') or use 'voiceguide export'"
+        ),
+        {"device": "device"},
+        name=device.name,
+        items=", ".join(map(str, SAMPLE_RATES)),
     )

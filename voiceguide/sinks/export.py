@@ -1,9 +1,9 @@
-"""Stage 5 (file sink): a session as a phone-ready file.
+"""Stage 6 (file sink): a session as a phone-ready file.
 
 :func:`export_session` makes the file in one streaming pass, so memory
 stays the same however long the session is:
 
-1. **plan** (:mod:`voiceguide.dsp.normalise`): the voice is the anchor. Its
+1. **plan** (:mod:`voiceguide.sinks.normalise`): the voice is the anchor. Its
    loudness is known from the levelled phrases alone (no render needed),
    and one gain brings it to the target (-16 LUFS) after the true-peak
    limiter, allowing for what the codec changes (LAME: a fixed -0.45 dB;
@@ -52,7 +52,14 @@ from ..dsp.loudness import (
     LoudnessMeter,
     LoudnessProfile,
 )
-from ..dsp.normalise import (
+from ..errors import ExportError, UsageError, os_reason
+from ..i18n import N_, _
+from ..mix import Mixer
+from ..progress import Progress, no_progress
+from ..rules import BIT_DEPTHS, DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
+from ..speech.cache import BlobCache
+from .mp3 import Mp3Writer, lame_input_gain
+from .normalise import (
     LIMITER_RELEASE_DB_PER_S,
     MAX_LIMITING_DB,
     LevelPlan,
@@ -60,13 +67,6 @@ from ..dsp.normalise import (
     mix_profiles,
     plan_levels,
 )
-from ..errors import ExportError, UsageError, os_reason
-from ..i18n import N_, _
-from ..mix import Mixer
-from ..progress import Progress, no_progress
-from ..rules import DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
-from ..speech.cache import BlobCache
-from .mp3 import Mp3Writer, lame_input_gain
 from .tags import LoudnessTags, session_tags, write_tags
 from .transcript import render_transcript
 
@@ -117,7 +117,8 @@ FORMATS = {
         ".opus", "Opus", "OGG", "OPUS", True, "OPUS", sample_rate=48_000, peak_margin_db=0.6, compression_level=0.6
     ),
 }
-BIT_DEPTHS = {16: "PCM_16", 24: "PCM_24"}
+PCM_SUBTYPES = {depth: f"PCM_{depth}" for depth in BIT_DEPTHS}
+"""libsndfile's subtype for each bit depth WAV and FLAC may have (:data:`voiceguide.rules.BIT_DEPTHS`)."""
 BLOCK_FRAMES = 65_536
 """Export block size: large enough that per-block overhead stays small."""
 CALIBRATION_S = 10.0
@@ -125,7 +126,7 @@ CALIBRATION_S = 10.0
 MP3_QUALITY = 7
 """LAME's -q for MP3 (2 best, 7 fastest), chosen by listening-oriented
 measurements on what voiceguide encodes (espeak speech, soft glides, bells;
-96 kbps mono 44.1 kHz; docs/engineering.md has the table): decoded SNR with
+96 kbps mono 44.1 kHz): decoded SNR with
 LAME's input gain undone 38.4 dB at q7 vs 36.8-37.6 at q2/q3/q5, glides
 62.3 vs 40.8-62.1 dB, bells 67.4 vs 44.2-57.0 dB, pre-echo before bell
 strokes -73.7 vs -66 dB, log-spectral distance 2.46 vs 2.35-2.60 dB,
@@ -188,12 +189,14 @@ def format_for(path: Path, bit_depth: int | None = None) -> tuple[OutputFormat, 
         )
     fmt = FORMATS[suffix]
     if fmt.subtype is None:
-        if bit_depth is not None and bit_depth not in BIT_DEPTHS:
+        if bit_depth is not None and bit_depth not in PCM_SUBTYPES:
             raise UsageError(_("bit depth {bit_depth} is not supported; use 16 or 24").format(bit_depth=bit_depth))
-        subtype = BIT_DEPTHS[bit_depth or 16]
+        subtype = PCM_SUBTYPES[bit_depth or 16]
     else:
         if bit_depth is not None:
-            raise UsageError(_("--bit-depth applies to WAV and FLAC; {name} has no bit depth").format(name=fmt.name))
+            raise UsageError.naming(
+                _("{bit_depth} applies to WAV and FLAC; {name} has no bit depth"), {"bit_depth": "bit_depth"}, name=fmt.name
+            )
         subtype = fmt.subtype
     if fmt.container not in sf.available_formats() or subtype not in sf.available_subtypes(fmt.container):
         raise ExportError(
@@ -294,7 +297,7 @@ def export_session(
         MP3 only: a LAME constant bitrate; default 96.
     loudness_lufs:
         The voice's loudness in the file (ITU-R BS.1770-4 gated over the
-        speech; see :mod:`voiceguide.dsp.normalise`).
+        speech; see :mod:`voiceguide.sinks.normalise`).
     true_peak_dbtp:
         The highest 4x oversampled peak allowed.
     bit_depth:
@@ -317,20 +320,7 @@ def export_session(
     """
     path = Path(path)
     fmt, subtype = format_for(path, bit_depth)
-    if transcript is not None and transcript not in TRANSCRIPTS:
-        raise UsageError(
-            _("unknown transcript format '{transcript}'; use one of: {items}").format(
-                transcript=transcript, items=", ".join(TRANSCRIPTS)
-            )
-        )
-    if bitrate_kbps is not None and fmt.container != "MP3":
-        raise UsageError(_("--bitrate applies to MP3; {name} is written at its encoder's default quality").format(name=fmt.name))
-    if album is not None and (problem := text_problem(album, _("the album"))):
-        raise UsageError(problem)
-    if loudness_lufs not in LOUDNESS_LUFS:
-        raise UsageError(
-            LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
-        )
+    check_request(fmt, bitrate_kbps=bitrate_kbps, loudness_lufs=loudness_lufs, album=album, transcript=transcript)
     session.level_ahead()  # the second core levels phrases while this one plans
     mixer = session_mixer(session, fmt.sample_rate or session.sample_rate)
     rate = mixer.sample_rate
@@ -338,60 +328,30 @@ def export_session(
         bitrate_kbps = check_mp3_bitrate(bitrate_kbps or DEFAULT_MP3_KBPS, rate)
     check_targets(path, transcript, force)
 
-    timeline = mixer.timeline
-    tags = session_tags(timeline, album=album, track=track)
-    transcript_text = render_transcript(timeline, transcript, album=tags.album) if transcript else None
-
-    audio_file = AtomicFile(path, replace=force)
-    text_file = AtomicFile(transcript_path(path, transcript), replace=force) if transcript else None
+    tags = session_tags(mixer.timeline, album=album, track=track)
+    transcript_text = render_transcript(mixer.timeline, transcript, album=tags.album) if transcript else None
+    audio_file, text_file = _open_targets(path, transcript, force)
     files = [audio_file] + ([text_file] if text_file else [])
-    try:
-        for file in files:
-            file.open()  # before any work: a read-only or forbidden folder fails at once
-    except OSError as exc:
-        for file in files:
-            file.discard()
-        reason = os_reason(exc).lower()
-        if exc.errno == errno.ENOENT and audio_file.folder.is_dir():  # /proc, /sys: the folder is there, a file can never be
-            reason = _("this folder takes no files: it belongs to the system, as /proc and /sys do")
-        raise ExportError(
-            _("{path}: cannot write in {folder} ({reason})").format(path=path, folder=audio_file.folder, reason=reason)
-        ) from None
     try:
         with contextlib.ExitStack() as stack:
             for file in files:
                 stack.enter_context(file)
-            out = audio_file
-            voice, whole = mix_profiles(mixer, BlobCache("profiles"))
-            codec_db = _codec_level_change(fmt, bitrate_kbps, mixer, subtype, voice)
-            plan = plan_levels(
-                voice,
-                loudness_lufs,
-                true_peak_dbtp,
-                codec_change_db=codec_db,
-                peak_margin_db=fmt.margin_db(bitrate_kbps),
+            plan, codec_db, whole = _plan_levels(mixer, fmt, subtype, bitrate_kbps, loudness_lufs, true_peak_dbtp)
+            true_peak, limiter_db = _write_audio(
+                audio_file, mixer.stream(BLOCK_FRAMES), fmt, subtype, bitrate_kbps, plan, progress
             )
-            if plan.capped:
-                log.warning(
-                    N_("%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS"),
-                    timeline.title,
-                    MAX_LIMITING_DB,
-                    loudness_lufs,
-                    plan.speech_lufs,
-                )
-            true_peak, limiter_db = _write_audio(out, mixer.stream(BLOCK_FRAMES), fmt, subtype, bitrate_kbps, plan, progress)
             integrated = whole.predict_lufs(plan.gain_db, plan.ceiling_dbtp, LIMITER_RELEASE_DB_PER_S)
             loudness = LoudnessTags(plan.speech_lufs, integrated + codec_db, true_peak + codec_db)
-            assert out.file is not None
-            write_tags(out.file, fmt.tag_kind, replace(tags, loudness=loudness))
+            assert audio_file.file is not None
+            write_tags(audio_file.file, fmt.tag_kind, replace(tags, loudness=loudness))
             if text_file is not None and transcript_text is not None:
                 assert text_file.file is not None
                 text_file.file.write(transcript_text.encode("utf-8"))
             # the audio and its transcript appear together or not at all
             commit_together(*files)
     except FileExistsError as exc:
-        raise ExportError(
-            _("{file} appeared while exporting; pass --force to replace it").format(file=exc.filename or path)
+        raise ExportError.naming(
+            _("{file} appeared while exporting; pass {force} to replace it"), {"force": "force=True"}, file=exc.filename or path
         ) from None
     except (OSError, sf.LibsndfileError, RuntimeError, MutagenError) as exc:
         detail = os_reason(exc) if isinstance(exc, OSError) else str(exc)
@@ -428,6 +388,77 @@ def _check_name_lengths(path: Path) -> None:
             raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
 
 
+def check_request(
+    fmt: OutputFormat,
+    *,
+    bitrate_kbps: int | None = None,
+    loudness_lufs: float = DEFAULT_TARGET_LUFS,
+    album: str | None = None,
+    transcript: str | None = None,
+) -> None:
+    """The export's settings checked against the format and the rules
+    before any work (:func:`export_session` runs it; the MP3 bitrate is
+    checked against the rate once that is known). Raises UsageError."""
+    if transcript is not None and transcript not in TRANSCRIPTS:
+        raise UsageError(
+            _("unknown transcript format '{transcript}'; use one of: {items}").format(
+                transcript=transcript, items=", ".join(TRANSCRIPTS)
+            )
+        )
+    if bitrate_kbps is not None and fmt.container != "MP3":
+        raise UsageError.naming(
+            _("{bitrate} applies to MP3; {name} is written at its encoder's default quality"),
+            {"bitrate": "bitrate_kbps"},
+            name=fmt.name,
+        )
+    if album is not None and (problem := text_problem(album, _("the album"))):
+        raise UsageError(problem)
+    if loudness_lufs not in LOUDNESS_LUFS:
+        raise UsageError(
+            LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
+        )
+
+
+def _open_targets(path: Path, transcript: str | None, force: bool) -> tuple[AtomicFile, AtomicFile | None]:
+    """The audio file and the transcript's, opened before any work: a
+    read-only or forbidden folder fails at once. Raises ExportError."""
+    audio_file = AtomicFile(path, replace=force)
+    text_file = AtomicFile(transcript_path(path, transcript), replace=force) if transcript else None
+    files = [audio_file] + ([text_file] if text_file else [])
+    try:
+        for file in files:
+            file.open()
+    except OSError as exc:
+        for file in files:
+            file.discard()
+        reason = os_reason(exc).lower()
+        if exc.errno == errno.ENOENT and audio_file.folder.is_dir():  # /proc, /sys: the folder is there, a file can never be
+            reason = _("this folder takes no files: it belongs to the system, as /proc and /sys do")
+        raise ExportError(
+            _("{path}: cannot write in {folder} ({reason})").format(path=path, folder=audio_file.folder, reason=reason)
+        ) from None
+    return audio_file, text_file
+
+
+def _plan_levels(
+    mixer: Mixer, fmt: OutputFormat, subtype: str, bitrate_kbps: int | None, loudness_lufs: float, true_peak_dbtp: float
+) -> tuple[LevelPlan, float, LoudnessProfile]:
+    """The gain plan (see :mod:`voiceguide.sinks.normalise`), the codec's
+    level change in dB and the whole session's loudness profile."""
+    voice, whole = mix_profiles(mixer, BlobCache("profiles"))
+    codec_db = _codec_level_change(fmt, bitrate_kbps, mixer, subtype, voice)
+    plan = plan_levels(voice, loudness_lufs, true_peak_dbtp, codec_change_db=codec_db, peak_margin_db=fmt.margin_db(bitrate_kbps))
+    if plan.capped:
+        log.warning(
+            N_("%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS"),
+            mixer.timeline.title,
+            MAX_LIMITING_DB,
+            loudness_lufs,
+            plan.speech_lufs,
+        )
+    return plan, codec_db, whole
+
+
 def check_targets(path: Path, transcript: str | None = None, force: bool = False) -> None:
     """Every file the export would write can be written, before any work
     starts: a transcript that could not be written must not cost the old audio.
@@ -449,7 +480,9 @@ def check_targets(path: Path, transcript: str | None = None, force: bool = False
                     _("{target} is not a regular file (a device or a pipe); give another file name").format(target=target)
                 )
             if target.exists() and not force:
-                raise UsageError(_("{target} already exists; pass --force to replace it").format(target=target))
+                raise UsageError.naming(
+                    _("{target} already exists; pass {force} to replace it"), {"force": "force=True"}, target=target
+                )
         if not folder.is_dir():
             _check_name_lengths(path)  # a name too long is refused before any folder is made for it
             try:
@@ -472,7 +505,7 @@ def _write_audio(
 
     Returns the true peak of what went into the encoder (dBTP) and the
     limiter's deepest reduction (dB). Loudness is not measured here: it is
-    planned from the sounds' profiles (:mod:`voiceguide.dsp.normalise`), and
+    planned from the sounds' profiles (:mod:`voiceguide.sinks.normalise`), and
     the tests hold that plan to the decoded files. MP3 is encoded in a second
     thread (lameenc releases the GIL), overlapping the mixing."""
     rate = audio.sample_rate

@@ -32,7 +32,7 @@ Example::
 Level: LAME's CBR presets scale the input by 0.95 (-0.446 dB) at bitrates up
 to 160 kbps (0.97 at 192, 0.98 at 224, 1.0 at 256/320); lameenc has no knob
 for it.  Decoded loudness is therefore input - 0.446 dB (+-0.01 dB measured on
-speech, see NOTES.md): predict it with ``lame_input_gain`` instead of decoding.
+speech): predict it with ``lame_input_gain`` instead of decoding.
 
 Public API: ``Mp3Writer``, ``write_mp3``, ``lame_input_gain``, ``read_info_tag``,
 ``crc16``, ``ENCODER_DELAY``, ``DECODER_DELAY``, ``DEFAULT_QUALITY``.
@@ -64,7 +64,7 @@ __all__ = [
 ENCODER_DELAY = 576
 #: The decoder (synthesis filterbank) delay that mpg123/ffmpeg add on top.
 DECODER_DELAY = 529
-#: Default LAME quality (-q); see NOTES.md for the measurement behind it.
+#: Default LAME quality (-q); the export passes its own (``sinks.export.MP3_QUALITY``, with the measurement behind it).
 DEFAULT_QUALITY = 5
 
 _LAME_VERSION = b"LAME3.100"  # the LAME that lameenc 1.x bundles

@@ -1,4 +1,4 @@
-"""Stage 5 (live sink): play a session through an audio output as it is mixed.
+"""Stage 6 (live sink): play a session through an audio output as it is mixed.
 
 Nothing is rendered in full before playing. A render-ahead thread keeps
 about two seconds of the mix queued in blocks (``Mixer.render`` works on any
@@ -101,10 +101,11 @@ class Player:
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._stream = None
-            raise DeviceError(
-                _("cannot open output device '{name}' ({exc}); try another with --device or use 'voiceguide export'").format(
-                    name=self.device.name, exc=exc
-                )
+            raise DeviceError.naming(
+                _("cannot open output device '{name}' ({exc}); try another with {device} or use 'voiceguide export'"),
+                {"device": "device"},
+                name=self.device.name,
+                exc=exc,
             ) from None
         self.transport.latency_s = float(self._stream.latency)
 

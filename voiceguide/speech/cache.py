@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import re
-import stat
 import struct
 import zlib
 from dataclasses import asdict, dataclass
@@ -18,29 +17,16 @@ import numpy as np
 from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
 from ..errors import VoiceguideError, os_reason
+from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder
 from ..i18n import N_, _
 from ..inputs import read_limited
+from ..rules import MAX_ENTRY_BYTES, MAX_JSON_CACHE_BYTES
 from .engine import VoiceSettings
 
 log = logging.getLogger(__name__)
 
-MAX_ENTRY_BYTES = 64_000_000
-"""A phrase entry larger than this (12 minutes at 44.1 kHz) is not read."""
-MAX_JSON_CACHE_BYTES = 4_000_000
 _CACHE_MAGIC = b"VGC1"
 _CACHE_HEADER = struct.Struct("<4sIII")
-
-
-def cache_root() -> Path:
-    """voiceguide's cache folder: ``$VOICEGUIDE_CACHE_DIR``, else the
-    platform's user cache folder (``~/.cache/voiceguide`` on Linux).
-    Everything voiceguide caches lives inside it."""
-    override = os.environ.get("VOICEGUIDE_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("voiceguide"))
 
 
 def default_cache_dir() -> Path:
@@ -48,78 +34,7 @@ def default_cache_dir() -> Path:
     return cache_root() / "phrases"
 
 
-def private_folder(folder: Path) -> Path:
-    """Create ``folder`` inside the cache folder, every level of it readable
-    by the user only (the cache root's own parents are left as they are).
-
-    Raises OSError when it cannot be made, :class:`UntrustedCacheError`
-    (an OSError) when it exists but is not the user's own (see :func:`cache_problem`).
-    """
-    root = cache_root()
-    levels = (
-        [root, *(root / Path(*folder.relative_to(root).parts[:n]) for n in range(1, len(folder.relative_to(root).parts) + 1))]
-        if folder.is_relative_to(root)
-        else []
-    )
-    for level in levels:  # each checked before anything is made inside it
-        made = level == root and not os.path.lexists(root)
-        level.mkdir(mode=0o700, parents=level == root, exist_ok=True)
-        if problem := cache_problem(level):
-            raise UntrustedCacheError(problem)
-        if made:  # only a folder voiceguide made is tagged (a tag in $HOME would hide it from backups)
-            write_atomically(root / CACHE_TAG, CACHE_TAG_TEXT, durable=False)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if problem := cache_problem(folder):
-        raise UntrustedCacheError(problem)
-    return folder
-
-
-class UntrustedCacheError(OSError):
-    """A cache folder that someone else could have written into."""
-
-    def __init__(self, problem: str):
-        super().__init__(problem)
-        self.strerror = problem
-
-
 _WARNED: set[str] = set()
-
-
-def cache_problem(folder: Path) -> str | None:
-    """Why what is in ``folder`` may not be trusted, else None.
-
-    A cache decides what is spoken: a phrase planted in it is played as is,
-    a planted voice list switched a Dutch script to an English voice. So a
-    cache folder, and every folder of the cache inside it, must belong to
-    this user and be writable by no one else; and no folder above it may be
-    someone else's, or writable by anyone without the sticky bit (as
-    ``/tmp`` has), since then the cache could be swapped for another. A
-    folder that does not exist yet is no problem: it is made private.
-    """
-    if not hasattr(os, "geteuid"):  # Windows: its ACLs, not modes, protect the cache
-        return None
-    me = os.geteuid()
-    root = cache_root()
-    # the folder, and the cache's own folders above it, up to the cache root
-    own = [folder, *(p for p in folder.parents if p.is_relative_to(root))] if folder.is_relative_to(root) else [folder]
-    try:
-        for each in own:
-            info = os.stat(each)
-            if info.st_uid != me:
-                return _("{folder} belongs to another user").format(folder=each)
-            if info.st_mode & 0o022:
-                return _("{folder} can be written by other users").format(folder=each)
-        for parent in folder.resolve().parents:
-            above = os.stat(parent)
-            if above.st_uid not in (0, me):
-                return _("{folder} belongs to another user").format(folder=parent)
-            if above.st_mode & 0o002 and not above.st_mode & stat.S_ISVTX:
-                return _("{folder} can be written by anyone").format(folder=parent)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"{folder}: {os_reason(exc)}"
-    return None
 
 
 def _warn_untrusted(problem: str) -> None:
@@ -136,14 +51,13 @@ CACHE_FOLDERS = ("phrases", "meta", "profiles")
 phrases, small facts (voice lists, calibrations, pack digests) and the
 loudness profiles of sounds."""
 
-CACHE_TAG = "CACHEDIR.TAG"
-CACHE_TAG_TEXT = (
-    b"Signature: 8a477f597d28d172789f06886806bc55\n"
-    b"# This file is a cache directory tag created by voiceguide.\n"
-    b"# For information about cache directory tags see https://bford.info/cachedir/\n"
+_FOLDER_PROBLEMS = (
+    N_("{folder} belongs to another user"),
+    N_("{folder} can be written by other users"),
+    N_("{folder} can be written by anyone"),
 )
-"""Written into a cache folder voiceguide makes (the Cache Directory Tagging
-convention: backup tools skip the folder)."""
+"""What :func:`voiceguide.folders.cache_problem` says (it translates them
+itself: this puts them in the catalog)."""
 
 _ENTRIES: dict[str, tuple[re.Pattern[str], bytes]] = {
     "phrases": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.vgc"), _CACHE_MAGIC),

@@ -10,7 +10,7 @@ Why a fork per phrase
 ---------------------
 Within one process libespeak-ng's output depends on what it spoke before (the
 same sentence came out a few hundred samples longer or shorter at different
-positions of a sequence; see STACK-NOTES). This server therefore keeps a
+positions of a sequence; measured on this project's machines). This server therefore keeps a
 *pristine* espeak: the parent calls ``espeak_Initialize`` and
 ``espeak_ListVoices`` once (the latter only to cache the voice list) and then
 never sets a voice or parameter and never synthesises. Every phrase (and every
@@ -181,7 +181,7 @@ class Espeak:
     Only ``__init__`` and :meth:`info` run in the server's parent process;
     everything that sets a voice or parameter, or synthesises, runs in
     forked children. ``cache_voice_list=False`` is for experiments only
-    (see experiment_parent_voice.py).
+    (setting a voice in the parent, to measure what that changes).
     """
 
     def __init__(self, library: str, cache_voice_list: bool = True) -> None:

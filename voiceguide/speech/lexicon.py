@@ -24,7 +24,6 @@ gives new audio.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,10 +31,11 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ScriptError, os_reason
+from ..folders import lexicon_dir
 from ..i18n import N_, _
 from ..inputs import InputFileError, read_limited
+from ..rules import MAX_LEXICON_BYTES
 
-MAX_LEXICON_BYTES = 256_000
 BUILTIN_LEXICONS = ("en", "nl")
 """The languages voiceguide ships a lexicon for (``lexicon/<language>.tsv``)."""
 _WORD = re.compile(r"[^\W\d_](?:[\w'-]*\w)?")
@@ -128,20 +128,11 @@ def builtin_lexicon(language: str) -> Lexicon:
     return parse_lexicon(text, f"<built-in lexicon {language}.tsv>")
 
 
-def user_lexicon_dir() -> Path:
-    override = os.environ.get("VOICEGUIDE_LEXICON_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("voiceguide")) / "lexicon"
-
-
 def load_lexicon(language: str, script_lexicon: Path | None = None) -> Lexicon:
     """The built-in table for ``language``, the user's own entries and the
     script's lexicon file, merged in that order."""
     lexicon = builtin_lexicon(language)
-    user_file = user_lexicon_dir() / f"{language}.tsv"
+    user_file = lexicon_dir() / f"{language}.tsv"
     if user_file.is_file():
         lexicon = lexicon.merged(read_lexicon(user_file))
     if script_lexicon is not None:

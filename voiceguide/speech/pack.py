@@ -52,6 +52,7 @@ from ..audio import Audio, resample
 from ..errors import ScriptError, os_reason
 from ..i18n import N_, _
 from ..inputs import InputFileError, JSONInputError, inside, kind_problem, load_json, read_limited, regular_file_problem
+from ..rules import MAX_PACK_MANIFEST_BYTES, MAX_RECORDING_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import SpeechEngine, VoiceInfo, VoiceSettings
 
@@ -63,10 +64,6 @@ MANIFEST_NAME = "voicepack.json"
 PHRASE_FOLDER = "phrases"
 DEFAULT_SAMPLE_RATE = 48_000
 PACK_SAMPLE_RATES = (22_050, 44_100, 48_000)
-MAX_MANIFEST_BYTES = 64_000
-MAX_RECORDING_BYTES = 4 * rules.MAX_SOUND_SAMPLES + 1_000_000
-"""A recording file larger than this (more than 32-bit samples of the most
-sound a recording may hold) is refused before it is read or hashed."""
 _SLUG_WORDS = 6
 _SLUG_CHARS = 40
 
@@ -260,15 +257,6 @@ class VoicePack:
         if not parent.is_dir():
             raise VoicePackError(_("folder {parent} does not exist; create it first").format(parent=parent), folder)
 
-    @classmethod
-    def open_or_create(
-        cls, folder: str | Path, *, speaker: str, language: str, sample_rate: int = DEFAULT_SAMPLE_RATE
-    ) -> VoicePack:
-        """The pack in ``folder`` (of ``language``), made first if there is none."""
-        if cls.exists(folder):
-            return cls.open(folder, language)
-        return cls.create(folder, speaker=speaker, language=language, sample_rate=sample_rate)
-
     # --- phrases ------------------------------------------------------------------------
 
     def path(self, text: str) -> Path:
@@ -433,7 +421,7 @@ class VoicePack:
         known = read_json_cache(cache_key)
         known = known if isinstance(known, dict) else {}
         digests: dict[str, list] = {}
-        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_MANIFEST_BYTES, N_("voice pack manifest")))
+        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_PACK_MANIFEST_BYTES, N_("voice pack manifest")))
         for path in self.recorded():
             try:
                 info = path.stat()
@@ -490,7 +478,7 @@ def _resolved(path: Path) -> str:
 
 def _read_manifest(path: Path) -> PackInfo:
     try:
-        raw = read_limited(path, MAX_MANIFEST_BYTES, N_("voice pack manifest"))
+        raw = read_limited(path, MAX_PACK_MANIFEST_BYTES, N_("voice pack manifest"))
     except InputFileError:  # a FIFO, a device, a sparse giant: never read
         raise VoicePackError(_("is too large to be a voice pack manifest, or not a file"), path) from None
     except OSError as exc:
@@ -594,11 +582,12 @@ def check_coverage(pack: VoicePack, texts: list[str], *, strict: bool = False) -
         listed = ", ".join(f"'{short(text, 40)}'" for text in missing)
         counted = f"{len(missing)} of {len(dict.fromkeys(texts))} phrases"
         if strict:
-            raise VoicePackError(
-                _("has no recording of {counted}: {listed}; record them with 'voiceguide record', or leave out --strict").format(
-                    counted=counted, listed=listed
-                ),
+            raise VoicePackError.naming(
+                _("has no recording of {counted}: {listed}; record them with 'voiceguide record', or leave out {strict}"),
+                {"strict": "strict"},
                 pack.folder,
+                counted=counted,
+                listed=listed,
             )
         log.warning(N_("voice pack %s has no recording of %s; the engine voice says them: %s"), pack.folder, counted, listed)
     return missing

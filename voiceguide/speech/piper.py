@@ -73,26 +73,19 @@ import numpy as np
 
 from ..audio import Audio, to_pcm16
 from ..errors import EngineError, UsageError, os_reason
+from ..folders import voices_dir
 from ..i18n import N_, _, format_decimal
 from ..inputs import JSONInputError, load_json, read_limited, regular_file_problem
+from ..rules import MAX_CONFIG_BYTES, MAX_MODEL_BYTES, MAX_PHONEME_ID, MAX_SCALE, MAX_SPEAKERS
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
+from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
 
 PREFIX = "piper:"
 """Voice ids of Piper voices start with this: ``piper:NAME`` or ``piper:PATH``."""
 INSTALL_HINT = "pip install 'voiceguide[piper]'"
-MAX_CONFIG_BYTES = 2_000_000
-"""A Piper config is a few kB (a multi-speaker one a few hundred)."""
-MAX_MODEL_BYTES = 200_000_000
-"""Piper's models are 5 to 120 MB (x_low to high): anything larger is not
-one, and is refused before it is hashed or loaded (a sparse 2 GB file took
-2 GB of memory)."""
-MAX_PHONEME_ID = 65_535
-MAX_SPEAKERS = 10_000
-MAX_SCALE = 10.0
-"""Noise and noise width beyond this are no voice's (Piper's are 0.3 to 1)."""
 ENGINE_VERSION = 1
 """Bump when the way a phrase is made changes (phonemes, runs, joins): the
 phrase cache keys on it, so cached phrases are then made again."""
@@ -116,14 +109,6 @@ _PIPER_INPUTS = {"input", "input_lengths", "scales"}
 def is_piper_voice(voice_id: str | None) -> bool:
     """Whether ``voice_id`` names a Piper voice (``piper:...``)."""
     return bool(voice_id) and str(voice_id).startswith(PREFIX)
-
-
-def voices_dir() -> Path:
-    """The folder of the user's Piper voices: ``voices`` in voiceguide's data
-    folder (``$VOICEGUIDE_DATA_DIR``, else ``~/.local/share/voiceguide`` on Linux)."""
-    from ..practice.store import resolve_data_dir
-
-    return resolve_data_dir() / "voices"
 
 
 # --- models on disk ---------------------------------------------------------------------------
@@ -378,6 +363,8 @@ class _Phonemizer:
     """
 
     def __init__(self) -> None:
+        # espeak-ng's binding is imported when Piper phonemises: 1.4 ms of every
+        # start of voiceguide otherwise (python -X importtime), for a rare engine.
         from .espeak_client import find_library
         from .espeak_server import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT
         from .espeak_server import INSTALL_HINT as ESPEAK_HINT
@@ -709,9 +696,10 @@ class PiperEngine:
         content hash)."""
         from importlib.metadata import PackageNotFoundError, version
 
+        # imported when Piper speaks, not at every start of voiceguide (python -X importtime):
+        # espeak's binding 1.4 ms (see PiperPhonemizer), the pace calibration 0.4 ms
         from .espeak_client import find_library
         from .piper_pace import PACE_VERSION
-        from .voices import espeak_data_dir
 
         try:
             runtime = version("onnxruntime")
@@ -736,7 +724,7 @@ class PiperEngine:
     def length_scale(self, voice_id: str, wpm: float) -> float:
         """Piper's length scale that speaks ``wpm`` words per minute over
         speech time with this voice (calibrated once per model)."""
-        from .piper_pace import length_scale_for, pace_points
+        from .piper_pace import length_scale_for, pace_points  # 0.4 ms at every start otherwise: see describe
 
         key = (voice_id, round(wpm))
         if key not in self._scales:

@@ -28,13 +28,13 @@ from typing import Protocol
 
 import numpy as np
 
-from ..timeline import Kind, Timeline
-from .dynamics import LookaheadGain, limit_gain_db
-from .loudness import LoudnessMeter, LoudnessProfile, gated_loudness
+from ..dsp.dynamics import LookaheadGain, limit_gain_db
+from ..dsp.loudness import LoudnessMeter, LoudnessProfile, gated_loudness
+from ..timeline import VOICE_KINDS, Kind, Timeline
 
-VOICE_KINDS = (Kind.SPEECH, Kind.COUNT, Kind.CLIP)
-"""What counts as the voice for loudness: phrases, counts and clips (a
-trainer's recorded words)."""
+ANCHOR_KINDS = (*VOICE_KINDS, Kind.CLIP)
+"""What the loudness plan anchors on: the voice (phrases, counts) and clips
+(a trainer's recorded words)."""
 LIMITER_LOOKAHEAD_S = 0.005
 """The limiter's gain is fully down this long before a peak..."""
 LIMITER_HOLD_S = 0.005
@@ -74,7 +74,7 @@ def make_limiter(sample_rate: int, ceiling_dbtp: float) -> LookaheadGain:
 
 
 def voice_events(timeline: Timeline) -> list:
-    return [event for event in timeline.events if event.kind in VOICE_KINDS and event.duration_s > 0]
+    return [event for event in timeline.events if event.kind in ANCHOR_KINDS and event.duration_s > 0]
 
 
 class ProfileStore(Protocol):
@@ -201,7 +201,7 @@ def mix_profiles(mixer, store: ProfileStore | None = None) -> tuple[LoudnessProf
         samples = mixer.event_audio(index)
         if len(samples):
             profiles.place(samples, event.start_s)
-            if event.kind in VOICE_KINDS:
+            if event.kind in ANCHOR_KINDS:
                 voice.place(samples, event.start_s)
     if mixer.ambience is not None:
         loop = profiles.measure(mixer.ambience.loop)  # the loop's own profile, periodic
