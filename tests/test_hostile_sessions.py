@@ -36,6 +36,12 @@ def test_length_takes_the_times_voiceguide_itself_writes(length, shown):
     assert result.stdout.splitlines()[1].startswith(f"length {shown}")
 
 
+def test_a_length_beyond_the_limit_is_shown_as_written():
+    assert one_line(voiceguide("show", "zelfkalmering", "--length", "30h")) == (
+        "voiceguide: --length must be between 0:30 and 3:00:00, not '30h'"
+    )
+
+
 def test_a_system_folder_is_named_for_what_it_is(tmp_path):
 
     assert one_line(voiceguide("export", "zelfkalmering", "-o", "/proc/a.mp3"), 1) == (
