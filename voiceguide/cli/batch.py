@@ -14,7 +14,7 @@ from ..batch.publish import feed_folder_url
 from ..batch.render import plan_tracks, render_bundle
 from ..clock import format_clock
 from ..i18n import _
-from .options import quiet_option, range_type
+from .options import printable, quiet_option, range_type
 from .terminal import ProgressLine
 
 
@@ -95,7 +95,7 @@ def batch(
     )
     click.echo(
         _("wrote {folder}: {count} tracks ({rendered} rendered, {unchanged} unchanged), playlist.m3u8, index.html").format(
-            folder=folder, count=count, rendered=rendered, unchanged=len(outcome.results) - rendered
+            folder=printable(folder), count=count, rendered=rendered, unchanged=len(outcome.results) - rendered
         )
     )
     if outcome.feed:
@@ -105,7 +105,7 @@ def batch(
             )
         )
     if outcome.archive:
-        click.echo(_("wrote {path}").format(path=outcome.archive))
+        click.echo(_("wrote {path}").format(path=printable(outcome.archive)))
     if outcome.failures:
         for failure in outcome.failures:
             click.echo(f"voiceguide: {failure}", err=True)
