@@ -7,8 +7,8 @@ import click
 from ..errors import DeviceError
 from ..exercises import load_script
 from ..i18n import _
+from ..live import prepare_live_session
 from ..practice.log import session_length_s
-from ..session import prepare_session
 from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
 from .options import (
     ambience_options,
@@ -63,7 +63,7 @@ def play(
     target_s = session_length_s(script, lang, target_s=target_seconds(minutes, length), use_next=use_next, data_dir=data_dir())
 
     def prepare(sample_rate: int):  # called once the output is already running
-        return prepare_session(
+        return prepare_live_session(
             load_script(script, lang), voice=voice_request(options), mix=mix_request(options, sample_rate), target_s=target_s
         )
 
