@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import EngineError
 from ..i18n import _
 from . import espeak_server as _proto
+from . import prestart
 
 __all__ = ["EspeakClient", "EspeakError", "EspeakVoice", "SpeechRequest", "SAMPLE_RATE"]
 
@@ -290,26 +291,17 @@ class EspeakClient:
         if self._server_module is None:
             # -S: the server needs only the standard library; skipping site
             # (and its .pth files) saves ~10 ms of a ~45 ms start.
-            command = [self._python, "-S", str(SERVER_SCRIPT)]
+            command = prestart.server_command(self._python)
         else:
             command = [self._python, "-m", self._server_module]
             # so that the module (and espeak_server, which a double imports) is found
             root = _import_root()
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        self._stderr = tempfile.TemporaryFile()
-        try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                env=env,
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise EspeakError(
-                _("cannot start the espeak-ng server with {python}: {exc}").format(python=self._python, exc=exc)
-            ) from None
+        early = prestart.take(command, env) if self._server_module is None else None
+        if early is not None:  # started beside the command's imports (voiceguide.launch)
+            proc, self._stderr = early
+        else:
+            proc = self._start(command, env)
         self._proc = proc
         self._finalizer = weakref.finalize(self, _stop_process, proc, _STOP_GRACE_S)
         assert proc.stdout is not None
@@ -333,6 +325,24 @@ class EspeakClient:
                 )
             )
         self._version, self._data_path = version, data_path
+        return proc
+
+    def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """A new server process (its stderr kept in a temporary file)."""
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise EspeakError(
+                _("cannot start the espeak-ng server with {python}: {exc}").format(python=self._python, exc=exc)
+            ) from None
         return proc
 
     def _server_failure(self, reason: str) -> str:

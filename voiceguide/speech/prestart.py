@@ -1,0 +1,107 @@
+"""espeak-ng's server, started first thing, beside the command's imports.
+
+A cold ``play`` or ``export`` waits for the speech server (a second Python
+that loads libespeak-ng: ~40 ms on a quiet machine, 80-100 ms at load 6)
+after voiceguide's own imports (numpy, soundfile, click: ~170 ms). The
+command line starts the server before those imports (:func:`start_early`,
+from :mod:`voiceguide.launch`), so the two start-ups overlap on two cores;
+:class:`~voiceguide.speech.espeak_client.EspeakClient` then takes the
+running server (:func:`take`) instead of starting its own. A server nobody
+takes is closed at exit (it ends on EOF).
+
+Only the standard library here: this runs before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, NamedTuple
+
+SERVER_SCRIPT = Path(__file__).resolve().with_name("espeak_server.py")
+SPEAKING_COMMANDS = frozenset({"play", "export", "show", "check"})
+"""Commands that speak a script with the engine (on a cold cache)."""
+
+
+class _Early(NamedTuple):
+    command: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    stderr: IO[bytes]
+
+
+_early: _Early | None = None
+
+
+def server_command(python: str = sys.executable) -> list[str]:
+    """How the server runs: by path with ``-S`` (stdlib only, skips site: ~10 ms)."""
+    return [python, "-S", str(SERVER_SCRIPT)]
+
+
+def start_early(args: list[str]) -> None:
+    """Start the server now when the command line ``args`` (without the
+    program) will speak with espeak-ng: a speaking command, no ``--help``,
+    no other engine or Piper voice asked for, espeak the default engine."""
+    global _early
+    if _early is not None or not _speaks_with_espeak(args):
+        return
+    stderr = tempfile.TemporaryFile()
+    command = server_command()
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=dict(os.environ), close_fds=True
+        )
+    except OSError:
+        stderr.close()
+        return  # the client starts it again, and says what is wrong
+    _early = _Early(command, dict(os.environ), process, stderr)
+    atexit.register(_discard)
+
+
+def take(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], IO[bytes]] | None:
+    """The server started early, if it was started as ``command`` with ``env``
+    and still runs (the caller reads its hello); else None. Once only."""
+    global _early
+    early, _early = _early, None
+    if early is None:
+        return None
+    if early.command != command or early.env != env or early.process.poll() is not None:
+        _close(early)
+        return None
+    return early.process, early.stderr
+
+
+def _discard() -> None:
+    global _early
+    early, _early = _early, None
+    if early is not None:
+        _close(early)
+
+
+def _close(early: _Early) -> None:
+    for stream in (early.process.stdin, early.process.stdout, early.stderr):
+        try:
+            if stream is not None:
+                stream.close()
+        except OSError:
+            pass  # it ends on EOF; nothing waits for it
+
+
+def _speaks_with_espeak(args: list[str]) -> bool:
+    words = [arg for arg in args if not arg.startswith("-")]
+    if not words or words[0] not in SPEAKING_COMMANDS or args[0] != words[0]:
+        return False  # options before the command (their values look like words): leave it to the client
+    if any(arg in ("--help", "-h") for arg in args):
+        return False
+    for index, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if "=" in arg else (args[index + 1] if index + 1 < len(args) else "")
+        if arg.split("=", 1)[0] == "--engine" and value.strip().lower() != "espeak":
+            return False
+        if arg.split("=", 1)[0] == "--voice" and value.startswith("piper:"):
+            return False
+    chosen = os.environ.get("VOICEGUIDE_ENGINE", "").strip().lower()
+    return (chosen or ("espeak" if sys.platform.startswith("linux") else "")) == "espeak"
