@@ -227,3 +227,17 @@ def test_voice_options_are_those_of_prepare_session(write_script):
     )
     assert live.voice.rate == 120
     live.wait_settled(30)
+
+
+def test_what_a_live_session_made_is_in_the_cache_afterwards(write_script, tmp_path):
+    """The phrases made before the first sound are written by the settling thread."""
+    from voiceguide.speech.cache import PhraseCache
+
+    script = load_script(write_script(PHRASES))
+    cache = PhraseCache(tmp_path / "cache")
+    first = prepare_live_session(script, engine=FakeEngine(), cache=cache)
+    first.wait_settled(30)
+    first.close()
+    engine = FakeEngine()
+    again = prepare_live_session(script, engine=engine, cache=cache)
+    assert again.wait_settled(30) is not None and engine.spoken == []

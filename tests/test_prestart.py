@@ -44,8 +44,12 @@ def test_the_client_takes_the_server_started_early(monkeypatch):
     early = prestart._early
     assert early is not None
     with EspeakClient() as client:
-        assert client.synthesize("hallo", "nl", 150).size > 0
+        assert client.synthesize("hallo", "nl", 150).size > 0  # the voice list it was asked for is read first
         assert client.server_pid == early.process.pid
+        voices = client.voices()  # that answer, asked for before the imports
+        assert any(voice.id.endswith("nl") for voice in voices)
+        assert client.voices() == voices  # and from the server again
+        assert client.synthesize("hallo", "nl", 150).size > 0
     assert prestart._early is None
 
 

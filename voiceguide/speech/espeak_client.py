@@ -147,6 +147,8 @@ class EspeakClient:
         self._data_path = ""
         self._closed = False
         self._finalizer: weakref.finalize | None = None
+        self._voices_reply: tuple[int, bytes] | None = None
+        """The voice list a server started early was asked for (voiceguide.speech.prestart)."""
 
     # --- public API ---
 
@@ -201,7 +203,10 @@ class EspeakClient:
 
     def voices(self) -> list[EspeakVoice]:
         """The voices espeak-ng offers (``espeak_ListVoices``), sorted by id."""
-        ((kind, data),) = self._exchange(_proto.OP_VOICES, b"", 1)
+        with self._lock:
+            self._ensure_server()
+            early, self._voices_reply = self._voices_reply, None
+        ((kind, data),) = [early] if early is not None else self._exchange(_proto.OP_VOICES, b"", 1)
         if kind != _proto.KIND_OK:
             raise EspeakError(_("listing espeak-ng voices failed: {reason}").format(reason=data.decode(errors="replace")))
         return sorted(_parse_voices(data))
@@ -325,6 +330,16 @@ class EspeakClient:
                 )
             )
         self._version, self._data_path = version, data_path
+        if early is not None:  # it was asked for its voices at once: the answer comes next
+            try:
+                kind, length = _proto.FRAME_HEADER.unpack(
+                    _read_exact(proc.stdout.fileno(), _proto.FRAME_HEADER.size, _STARTUP_TIMEOUT_S)
+                )
+                self._voices_reply = (kind, _read_exact(proc.stdout.fileno(), length, _STARTUP_TIMEOUT_S))
+            except _ServerGone as exc:
+                detail = self._server_failure(str(exc))
+                self._stop_server()
+                raise EspeakError(_("the espeak-ng server did not start: {detail}").format(detail=detail)) from None
         return proc
 
     def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -60,11 +60,23 @@ def start_early(args: list[str]) -> None:
         return  # the client starts it again, and says what is wrong
     _early = _Early(command, dict(os.environ), process, stderr)
     atexit.register(_discard)
+    # Ask for the voice list at once (a cold cache needs it to resolve the
+    # script's voice; the server answers beside the imports): the client
+    # reads the answer first (see EspeakClient._ensure_server).
+    from . import espeak_server as protocol  # stdlib only, 4 ms: after the server is on its way
+
+    try:
+        assert process.stdin is not None
+        process.stdin.write(protocol.pack_frame(protocol.OP_VOICES, b""))
+        process.stdin.flush()
+    except OSError:
+        pass  # a server that died already is found out by the client
 
 
 def take(command: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], IO[bytes]] | None:
     """The server started early, if it was started as ``command`` with ``env``
-    and still runs (the caller reads its hello); else None. Once only."""
+    and still runs; else None. Once only. The caller reads its hello and
+    then the answer to the voice list it was asked for (``OP_VOICES``)."""
     global _early
     early, _early = _early, None
     if early is None:
