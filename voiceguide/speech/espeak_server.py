@@ -67,6 +67,45 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
+try:  # in the package (the client reads the protocol's constants from here)
+    from .libespeak import (
+        AUDIO_OUTPUT_SYNCHRONOUS,
+        CHARS_UTF8,
+        DEFAULT_LIBRARY,
+        EE_OK,
+        ENDPAUSE,
+        INITIALIZE_DONT_EXIT,
+        INSTALL_HINT,
+        LIBRARY_ENV,
+        PARAM_PITCH,
+        PARAM_RATE,
+        PARAM_VOLUME,
+        PARAM_WORDGAP,
+        POS_CHARACTER,
+        SYNTH_CALLBACK,
+        EspeakVoice,
+        bind,
+    )
+except ImportError:  # run by path with python -S: the binding is the file beside this one
+    from libespeak import (  # type: ignore[no-redef]
+        AUDIO_OUTPUT_SYNCHRONOUS,
+        CHARS_UTF8,
+        DEFAULT_LIBRARY,
+        EE_OK,
+        ENDPAUSE,
+        INITIALIZE_DONT_EXIT,
+        INSTALL_HINT,
+        LIBRARY_ENV,
+        PARAM_PITCH,
+        PARAM_RATE,
+        PARAM_VOLUME,
+        PARAM_WORDGAP,
+        POS_CHARACTER,
+        SYNTH_CALLBACK,
+        EspeakVoice,
+        bind,
+    )
+
 # --- protocol constants (the client imports these; keep them in one place) ---
 OP_SYNTH = 1
 OP_VOICES = 2
@@ -84,50 +123,12 @@ U16 = struct.Struct("<H")
 MAX_JOBS = 64
 """Upper bound on concurrent children per request (protects the machine)."""
 
-LIBRARY_ENV = "VOICEGUIDE_LIBESPEAK"
-"""Environment variable naming another libespeak-ng to load (path or soname)."""
-DEFAULT_LIBRARY = "libespeak-ng.so.1"
-INSTALL_HINT = "install it with: sudo apt-get install espeak-ng (or run scripts/run, which installs it)"
-
-# --- libespeak-ng constants (speak_lib.h, API revision 12) ---
-AUDIO_OUTPUT_SYNCHRONOUS = 2
-INITIALIZE_DONT_EXIT = 0x8000  # report a missing data folder instead of exit(1)
-POS_CHARACTER = 1
-CHARS_UTF8 = 1
-ENDPAUSE = 0x1000
-PARAM_RATE = 1
-PARAM_VOLUME = 2
-PARAM_PITCH = 3
-PARAM_WORDGAP = 7
-EE_OK = 0
-
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _LIBC = ctypes.CDLL(None, use_errno=True)
-
-SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
 class ProtocolError(Exception):
     """A request that does not follow the protocol."""
-
-
-class _EspeakVoice(ctypes.Structure):
-    """``espeak_VOICE`` from speak_lib.h."""
-
-    _fields_ = [
-        ("name", ctypes.c_char_p),
-        # Not c_char_p: it is a packed list of (priority byte, NUL-terminated
-        # language) pairs ending with a 0 priority byte; c_char_p would stop
-        # at the first NUL.
-        ("languages", ctypes.c_void_p),
-        ("identifier", ctypes.c_char_p),
-        ("gender", ctypes.c_ubyte),
-        ("age", ctypes.c_ubyte),
-        ("variant", ctypes.c_ubyte),
-        ("xx1", ctypes.c_ubyte),
-        ("score", ctypes.c_int),
-        ("spare", ctypes.c_void_p),
-    ]
 
 
 # --- framing helpers ---
@@ -185,27 +186,8 @@ class Espeak:
     """
 
     def __init__(self, library: str, cache_voice_list: bool = True) -> None:
-        self.lib = ctypes.CDLL(library)
+        self.lib = bind(library)
         lib = self.lib
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
-        lib.espeak_Info.restype = ctypes.c_char_p
-        lib.espeak_SetSynthCallback.argtypes = [SYNTH_CALLBACK]
-        lib.espeak_SetSynthCallback.restype = None
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetVoiceByName.restype = ctypes.c_int
-        lib.espeak_SetVoiceByProperties.argtypes = [ctypes.POINTER(_EspeakVoice)]
-        lib.espeak_SetVoiceByProperties.restype = ctypes.c_int
-        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_SetParameter.restype = ctypes.c_int
-        lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
-        ]  # fmt: skip
-        lib.espeak_Synth.restype = ctypes.c_int
-        lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
-        lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_EspeakVoice))
 
         self.sample_rate_hz = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, INITIALIZE_DONT_EXIT)
         if self.sample_rate_hz <= 0:
@@ -252,7 +234,7 @@ class Espeak:
         if lib.espeak_SetVoiceByName(voice) != EE_OK:
             # Like the CLI's -v: a name that is no voice may be a language (en-gb).
             language = ctypes.create_string_buffer(voice)
-            spec = _EspeakVoice(languages=ctypes.addressof(language))
+            spec = EspeakVoice(languages=ctypes.addressof(language))
             if lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) != EE_OK:
                 raise ValueError(f"espeak-ng has no voice {voice.decode(errors='replace')!r}")
         for param, value in ((PARAM_RATE, rate_wpm), (PARAM_VOLUME, volume), (PARAM_PITCH, pitch), (PARAM_WORDGAP, word_gap)):

@@ -79,6 +79,8 @@ from ..i18n import N_, _
 from ..rules import MAX_CONFIG_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
+from .libespeak import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT, PHONEMES_IPA, bind
+from .libespeak import INSTALL_HINT as ESPEAK_HINT
 from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
@@ -314,31 +316,21 @@ class _Phonemizer:
     """
 
     def __init__(self) -> None:
-        # espeak-ng's binding is imported when Piper phonemises: 1.4 ms of every
-        # start of voiceguide otherwise (python -X importtime), for a rare engine.
+        # the espeak client (and the server's protocol) is imported when Piper
+        # phonemises: 1.4 ms of every start of voiceguide otherwise (python -X importtime).
         from .espeak_client import find_library
-        from .espeak_server import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT
-        from .espeak_server import INSTALL_HINT as ESPEAK_HINT
 
         library = find_library()
         try:
             if library is None:
                 raise OSError("libespeak-ng not found")
-            lib = ctypes.CDLL(library)
+            lib = bind(library)
         except OSError as exc:
             raise EngineError(
                 _("Piper voices read text with espeak-ng, which is missing ({reason}); {hint}").format(
                     reason=exc, hint=ESPEAK_HINT
                 )
             ) from None
-        lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        lib.espeak_Initialize.restype = ctypes.c_int
-        lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        lib.espeak_SetVoiceByName.restype = ctypes.c_int
-        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
-        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-        lib.espeak_Info.argtypes = [ctypes.c_void_p]
-        lib.espeak_Info.restype = ctypes.c_char_p
         if lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, INITIALIZE_DONT_EXIT) <= 0:
             raise EngineError(_("espeak-ng could not start; {ESPEAK_HINT}").format(ESPEAK_HINT=ESPEAK_HINT))
         self.lib = lib
@@ -360,7 +352,9 @@ class _Phonemizer:
                 raise EngineError(_("espeak-ng has no voice '{voice}', which this Piper model reads with").format(voice=voice))
             while pointer.value:
                 before = pointer.value - start
-                phonemes = (self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, 0x02) or b"").decode(errors="replace")
+                phonemes = (self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, PHONEMES_IPA) or b"").decode(
+                    errors="replace"
+                )
                 consumed = data[before : (pointer.value - start) if pointer.value else len(data)]
                 # espeak reads one character past the clause: the punctuation
                 # that ended it is the last one followed by at most that.
