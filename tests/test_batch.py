@@ -477,7 +477,7 @@ def test_every_track_of_a_bundle_has_its_voice_at_one_loudness(bundle):
         values = {frame.desc: str(frame.text[0]) for frame in id3.getall("TXXX")}
         speech.append(float(values["VOICEGUIDE_SPEECH_LOUDNESS"].split()[0]))
     assert max(speech) - min(speech) <= 1.0
-    assert all(value == pytest.approx(-16.0, abs=0.5) for value in speech)
+    assert all(value == pytest.approx(-19.0, abs=0.5) for value in speech)
 
 
 # --- voice packs ----------------------------------------------------------------------

@@ -42,7 +42,9 @@ def speech_wpm(session) -> float:
 def test_the_pace_heard_is_the_pace_asked_for(engine, name, language, rate):
     # the calibration was measured on other sentences (scripts/calibrate_pace.py)
     session = prepare_session(load_script(name, language), engine=engine, voice=VoiceOptions(rate=rate))
-    assert speech_wpm(session) == pytest.approx(rate, rel=0.05)
+    # phrases espeak hurries (short ones, questions) are said again at the rate asked
+    # for, the rest stay: over all a little under it (#25)
+    assert rate * 0.87 <= speech_wpm(session) <= rate * 1.05
 
 
 def test_below_espeaks_slowest_rate_words_get_gaps():

@@ -240,7 +240,7 @@ def test_help_in_dutch_has_its_example():
     assert out.startswith("Gebruik: voiceguide export [OPTIES] SCRIPT")
     assert "Zet een sessie in een audiobestand" in out
     assert "Voorbeeld:\n    voiceguide export zelfkalmering -o zelfkalmering.mp3" in out
-    assert "Opties:" in out and "Toon dit bericht en stop." in out and "[standaard: -16.0" in out
+    assert "Opties:" in out and "Toon dit bericht en stop." in out and "[standaard:" in out and "-19.0;" in out
     for english in ("Usage:", "Example:", "Options:", "Show this message", "Render a session", "default:"):
         assert english not in out
 

@@ -316,7 +316,9 @@ def speech_wpm(session) -> float:
 def test_built_ins_in_english_sound_at_the_rate_asked_for(sessions):
     for name, session in sessions.items():
         assert session.voice.rate == 125
-        assert 115 <= speech_wpm(session) <= 135, name  # calibrated on other sentences (pace_texts.REFERENCE)
+        # calibrated on other sentences (pace_texts.REFERENCE); phrases said faster than 130
+        # are said again at 125 and the rest stay, so over all a little under it (#25)
+        assert 108 <= speech_wpm(session) <= 135, name
 
 
 @pytest.mark.piper
@@ -410,3 +412,28 @@ def test_find_model_accepts_the_config_path_too(tmp_path):
     shutil.rmtree(tmp_path)
     with pytest.raises(UsageError, match="no Piper voice model at"):
         find_model(f"piper:{path}")
+
+
+@pytest.mark.piper
+@pytest.mark.xfail(
+    strict=True,
+    reason="#25 point 3, open for Piper: against the network's own durations (the vowel from the blank before "
+    "its id) Joe's counts land -87 to +64 ms from the beat (one +36, two -23, three +64, four -25, five -87, "
+    "six -87 ms); the vowel finder was fitted to espeak-ng, and the durations put a vowel's start only to within "
+    "about 50 ms (the blanks hold the transitions)",
+)
+def test_every_counts_vowel_lands_within_50_ms_of_its_beat_with_a_piper_voice(joe):
+    from piper_durations import vowel_s
+
+    from voiceguide.audio import SILENCE_DBFS, db_to_gain
+
+    engine, voice_id = joe
+    session = prepare_session(load_script("zelfkalmering", "en"), engine=engine, voice=VoiceOptions(voice=voice_id))
+    errors = {}
+    for word, placed_s in session.count_onsets_s.items():
+        truth_s, audio = vowel_s(engine, voice_id, word, session.voice.rate)
+        loud = np.flatnonzero(np.abs(audio) > db_to_gain(SILENCE_DBFS))
+        trimmed_s = max(0, int(loud[0]) - int(0.02 * engine.model(voice_id).sample_rate)) / engine.model(voice_id).sample_rate
+        errors[word] = round((truth_s - trimmed_s - placed_s) * 1000)  # where the vowel lands after the beat, in ms
+    print(errors)
+    assert all(abs(error) <= 50 for error in errors.values()), errors

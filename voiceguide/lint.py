@@ -133,7 +133,7 @@ def pronunciation_warnings(script: Script, lexicon: Lexicon) -> list[Finding]:
     """A warning for every word the speech engine is known to say wrong and
     no lexicon entry fixes (see :mod:`voiceguide.speech.lexicon`)."""
     found = []
-    for sentence in script.sentences():
+    for sentence in [*script.sentences(), *script.returns]:
         for offset, word in lexicon.problems(sentence.text):
             found.append(
                 Finding(

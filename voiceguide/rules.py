@@ -61,8 +61,8 @@ MINUTES = Range(0.5, 180, "minutes")
 """A session length asked for with --minutes, a manifest or --next --cap."""
 MIN_SESSION_S = MINUTES.low * 60
 LOUDNESS_LUFS = Range(-30, -10, "LUFS")
-"""The voice's loudness in an export: -16 for phones (Apple, AES TD1004),
--23 for broadcast; outside this range speech is either too quiet to hear on
+"""The voice's loudness in an export: -19 for mono on phones (-16 for stereo;
+Apple, AES TD1004), -23 for broadcast; outside this range speech is either too quiet to hear on
 a phone or needs more limiting than sounds natural."""
 AMBIENCE_BELOW_VOICE_DB = Range(6, 60, "dB")
 TRACK_NUMBER = Range(1, 999, whole=True)
@@ -127,7 +127,20 @@ session); at 96 kbps a 32 kHz MP3 decodes with a better SNR than a 44.1 kHz
 one (38.6 against 38.2 dB) and costs 30 % less to mix, limit and encode
 (docs/benchmarks.md). Recorded voices and clips keep what lies below
 15.5 kHz, as LAME's own presets do at this bitrate."""
-DEFAULT_LOUDNESS_LUFS = -16.0
+DEFAULT_LOUDNESS_LUFS = -19.0
+"""The voice's loudness in a mono export (every export is mono): the podcast
+convention is -19 LUFS for mono, -16 for stereo. A mono file plays on both
+earbuds, where it measures 3 LU louder than BS.1770 measures it as one
+channel; so -19 mono is heard as -16 stereo."""
+STEREO_LOUDNESS_LUFS = -16.0
+"""The same convention for a stereo export (a stereo source, e.g. ambience)."""
+
+
+def default_loudness_lufs(channels: int = 1) -> float:
+    """The voice's loudness an export of ``channels`` channels aims at by default."""
+    return STEREO_LOUDNESS_LUFS if channels >= 2 else DEFAULT_LOUDNESS_LUFS
+
+
 VOICE_RMS_DBFS = -20.0
 """The voice's level in the mix: RMS while it speaks (phrases, clips and
 recordings are levelled to it; the export then sets the loudness)."""
@@ -228,6 +241,8 @@ MAX_SCRIPT_CHARS = 200_000
 """The most characters a script may hold."""
 MAX_SCRIPT_BYTES = MAX_SCRIPT_CHARS * 4
 """The most a script file may hold (UTF-8 takes at most 4 bytes a character)."""
+MAX_RETURN_WORDS = 12
+"""A return (a script's ``~`` line) is spoken over the breath tones: a short line, not a paragraph."""
 MAX_SENTENCE_CHARS = 1_000
 """The longest sentence a script may speak, in characters."""
 MAX_PAUSE_S = 600.0

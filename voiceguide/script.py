@@ -166,6 +166,16 @@ Item = Speech | Pause | At | Chapter | Breathe | Bell | Chime | Clip
 
 
 @dataclass(frozen=True)
+class Return:
+    """A short spoken return (``~ Notice your feet.``): one of the lines the
+    planner may speak over long breathing stretches, so a long session never
+    goes without a voice for long (see :mod:`voiceguide.returns`)."""
+
+    text: str
+    at: Position
+
+
+@dataclass(frozen=True)
 class Meta:
     """Front matter settings. ``voice`` is ``"auto"`` or an engine voice id."""
 
@@ -193,6 +203,8 @@ class Script:
     source: str = "<script>"
     repairs: tuple[tuple[Position, str, str], ...] = field(default=(), compare=False)
     """Encoding damage that was repaired: (where, bad text, replacement)."""
+    returns: tuple[Return, ...] = ()
+    """The ``~`` lines, in file order: what long stretches may say."""
 
     def sentences(self) -> list[Speech]:
         return [item for item in self.items if isinstance(item, Speech)]
@@ -340,6 +352,8 @@ class _Parser:
         self.repairs: list[tuple[Position, str, str]] = []
         self.paragraph = 0
         self.pending: list[tuple[str, int, int]] = []  # text fragments of the open paragraph
+        self.returns: list[Return] = []
+        self.return_lines = 0  # '~' lines written, readable or not
 
     def error(self, message: str, line: int, col: int) -> ScriptError:
         return ScriptError(message, self.source, line, col)
@@ -383,7 +397,14 @@ class _Parser:
         return rules.UNSAFE_CHARACTER.sub(" ", line)
 
     def _result(self, meta: Meta) -> ScriptReport:
-        script = Script(meta=meta, items=tuple(self.items), source=self.source, repairs=tuple(self.repairs))
+        if self.return_lines == 1 and len(self.returns) == 1:
+            first = self.returns[0].at
+            self.report(
+                _("one return line would be said again and again; give at least two '~' lines, or none"), first.line, first.col
+            )
+        script = Script(
+            meta=meta, items=tuple(self.items), source=self.source, repairs=tuple(self.repairs), returns=tuple(self.returns)
+        )
         return ScriptReport(script, ScriptError.several(self.errors).errors if self.errors else ())
 
     # body
@@ -396,6 +417,8 @@ class _Parser:
             return
         elif stripped.startswith("#"):
             self._chapter(raw, number)
+        elif stripped.startswith("~"):
+            self._return(raw, number)
         else:
             self._text_and_markers(raw, number)
 
@@ -409,6 +432,49 @@ class _Parser:
             self.report(_("chapter heading is empty; write '# Title'"), number, indent + 1)
             return
         self.items.append(Chapter(title, Position(number, indent + 1)))
+
+    def _return(self, raw: str, number: int) -> None:
+        """A ``~`` line: one short return, spoken as it is (no markers)."""
+        self._flush()
+        self.return_lines += 1
+        indent = len(raw) - len(raw.lstrip())
+        body = raw.strip()[1:]
+        col = indent + 2 + len(body) - len(body.lstrip())
+        text = " ".join(self._repair(body.strip(), number, col).split())
+        if not any(ch.isalnum() for ch in text):
+            self.report(
+                _("return line is empty; write a short sentence after '~', e.g. '~ Notice your feet.'"), number, indent + 1
+            )
+            return
+        marker = _TOKEN.search(text)
+        if marker:
+            self.report(
+                _("a return line is spoken as it is and cannot hold '{token}'; put markers in the script's own lines").format(
+                    token=marker.group()
+                ),
+                number,
+                col + marker.start(),
+            )
+            return
+        words = sum(any(ch.isalnum() for ch in word) for word in text.split())
+        if words > rules.MAX_RETURN_WORDS:
+            self.report(
+                _("return line has {words} words; keep it to {most} (it is spoken over the breathing tones)").format(
+                    words=words, most=rules.MAX_RETURN_WORDS
+                ),
+                number,
+                col,
+            )
+            return
+        for earlier in self.returns:
+            if earlier.text == text:
+                self.report(
+                    _("this return line is given twice (first on line {line}); keep one").format(line=earlier.at.line),
+                    number,
+                    col,
+                )
+                return
+        self.returns.append(Return(text, Position(number, col)))
 
     def _text_and_markers(self, raw: str, number: int) -> None:
         position = 0

@@ -12,8 +12,9 @@
 3. **level** (:mod:`voiceguide.dsp.level`): trimmed, resampled to the mix
    rate, given a natural release, levelled to the voice level; clips too;
 4. **plan** (:mod:`voiceguide.timeline`): absolute times for everything,
-   stretched to a target length when asked; counts placed with their vowel
-   on the beat;
+   stretched to a target length when asked; short returns laid over long
+   stretches without a voice (:mod:`voiceguide.returns`); counts placed
+   with their vowel on the beat;
 5. **mix** (:mod:`voiceguide.mix`): a :class:`~voiceguide.mix.Mixer` that
    renders any span of the session in blocks, for stage 6, the sinks
    (:mod:`voiceguide.sinks`: export and player).
@@ -40,6 +41,7 @@ from .exercises import builtins
 from .i18n import _
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
+from .returns import with_returns
 from .rules import MAX_CLIP_S
 from .script import At, Clip, Script, parse_script
 from .speech.cache import PhraseCache
@@ -48,6 +50,7 @@ from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
 from .speech.phrases import synthesize_phrases
+from .speech.unhurried import UNHURRIED, unhurried
 from .speech.voices import resolve_voice
 from .timeline import (
     Kind,
@@ -148,7 +151,9 @@ def prepare_session(
         if pack is not None:
             engine = VoicePackEngine(pack, engine)
         settings = voice_settings(script, engine, voice)
-        speech = levelled_phrases(spoken_texts(script), settings, engine, phrase_cache, lexicon, mix, progress)
+        speech = levelled_phrases(
+            spoken_texts(script), settings, engine, phrase_cache, lexicon, mix, progress, counts=frozenset(count_words(script))
+        )
     finally:
         if own_engine:
             engine.close()
@@ -176,6 +181,9 @@ def assemble_session(
         {path: audio.duration_s for path, audio in clips.items()},
         plan,
         target_s=target_s,
+    )
+    timeline = with_returns(
+        timeline, script.returns, {line.text: speech.frames(line.text) / mix.sample_rate for line in script.returns}
     )
     timeline = place_counts_on_beat(timeline, onsets)
     recorded = frozenset(text for text in speech if pack is not None and pack.has(text))
@@ -226,9 +234,10 @@ def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_
     )
 
 
-LEVEL_VERSION = 3
-"""Bump when :func:`voiceguide.dsp.level.level_voice` changes what it makes:
-levelled phrases in the cache are then made again."""
+LEVEL_VERSION = 4
+"""Bump when :func:`voiceguide.dsp.level.level_voice` (or what feeds it:
+:func:`voiceguide.speech.unhurried.unhurried` since 4) changes what it
+makes: levelled phrases in the cache are then made again."""
 
 
 class Phrases(Mapping[str, Audio]):
@@ -323,10 +332,13 @@ def levelled_phrases(
     lexicon: Lexicon,
     mix: MixSettings,
     progress: Progress = no_progress,
+    counts: frozenset[str] = frozenset(),
 ) -> Phrases:
     """Every phrase of the script, for the mix (stages 2 and 3): from the
     cache levelled where it can, else synthesized (or from the cache as the
     engine made it) and levelled when first used (see :class:`Phrases`).
+    No phrase is faster than a calm pace (:mod:`voiceguide.speech.unhurried`),
+    except the spoken ``counts``: one word on a beat, said as the engine says it.
 
     The cache keeps each phrase twice, as the engine made it and levelled at
     the mix's rate and level: a warm export reads the levelled one and
@@ -340,7 +352,7 @@ def levelled_phrases(
     level_keys: dict[str, str] = {}
     if cache is not None:
         engine_id = engine.describe()
-        tag = f"|level {LEVEL_VERSION} {mix.sample_rate} {mix.voice_rms_dbfs} {mix.peak_dbfs}"
+        tag = f"|level {LEVEL_VERSION} {mix.sample_rate} {mix.voice_rms_dbfs} {mix.peak_dbfs} {UNHURRIED}"
         for text in texts:
             level_keys[text] = cache.derived_key(cache.key(engine_id, settings, lexicon.apply(text)), tag)
             found = cache.get(level_keys[text])
@@ -348,6 +360,10 @@ def levelled_phrases(
                 ready[text] = found
     missing = [text for text in texts if text not in ready]
     raw = synthesize_phrases(missing, settings, engine, cache, lexicon, progress) if missing else {}
+    paced = unhurried(
+        {text: audio for text, audio in raw.items() if text not in counts}, settings, engine, cache, lexicon, progress
+    )
+    raw = {text: paced.get(text, audio) for text, audio in raw.items()}
 
     def store(text: str, audio: Audio) -> None:
         if cache is not None:

@@ -128,8 +128,10 @@ def count_words(script: Script) -> list[str]:
 
 
 def spoken_texts(script: Script) -> list[str]:
-    """Every distinct phrase the engine must speak, in order of appearance."""
-    return list(dict.fromkeys([item.text for item in script.sentences()] + count_words(script)))
+    """Every distinct phrase the engine must speak, in order of appearance
+    (the script's returns, its ``~`` lines, after its sentences and counts)."""
+    returns = [line.text for line in script.returns]
+    return list(dict.fromkeys([item.text for item in script.sentences()] + count_words(script) + returns))
 
 
 STAR_PAUSE_CAP_S = 30.0
@@ -397,6 +399,7 @@ class _Layout:
         settings = self.settings
         end = cursor
         previous: Speech | None = None
+        owed = 0.0  # the quiet a question still needs before the next sound
 
         def add(kind: Kind, duration: float, item: Item, text: str = "") -> None:
             nonlocal end
@@ -407,22 +410,32 @@ class _Layout:
         for index in range(segment.first, segment.stop):
             item = self.script.items[index]
             if isinstance(item, Speech):
+                gap = 0.0
                 if previous is not None:
                     gap = settings.sentence_gap_s if previous.paragraph == item.paragraph else settings.paragraph_gap_s
-                    cursor += gap * stretch.gap_scale
+                cursor += max(gap * stretch.gap_scale, owed)
+                owed = 0.0
                 add(Kind.SPEECH, self.speech_s[item.text], item, item.text)
                 cursor += self.speech_s[item.text]
                 previous = item
+                owed = question_quiet_s(stretch.gap_scale) if is_question(item.text) else 0.0
                 continue
             previous = None
+            if isinstance(item, Chapter):
+                add(Kind.CHAPTER, 0.0, item, item.title)
+                continue
             if isinstance(item, Pause):
-                seconds = stretch.pause_s.get(index, item.default_s)
+                seconds = max(stretch.pause_s.get(index, item.default_s), owed)
+                owed = 0.0
                 if seconds > 0:
                     add(Kind.SILENCE, seconds, item)
                 cursor += seconds
-            elif isinstance(item, Chapter):
-                add(Kind.CHAPTER, 0.0, item, item.title)
-            elif isinstance(item, Breathe):
+                continue
+            if owed > 0:  # a question followed by tones or a sound: the quiet comes first
+                add(Kind.SILENCE, owed, item)
+                cursor += owed
+                owed = 0.0
+            if isinstance(item, Breathe):
                 cycles = stretch.cycles.get(index, item.cycles_default)
                 cursor = _plan_breathing(item, cycles, cursor, self.script.meta.language, self.speech_s, events)
                 end = max(end, cursor)
@@ -440,6 +453,23 @@ class _Layout:
         if isinstance(item, Chime):
             return Kind.CHIME, settings.chime_s, settings.chime_s, ""
         return Kind.CLIP, self.clip_s[item.path], self.clip_s[item.path], str(item.path)
+
+
+QUESTION_QUIET_S = (1.5, 2.0)
+"""The quiet after a question, in seconds: at the shortest session and from
+the default length up (elastic, like the sentence gaps). A question is a
+moment for imagining; it needs time before the next sound."""
+
+
+def is_question(text: str) -> bool:
+    """Whether a sentence asks something (ends in '?', closing quotes aside)."""
+    return text.rstrip("\"'”’) ").endswith("?")
+
+
+def question_quiet_s(gap_scale: float) -> float:
+    """The quiet after a question at this gap scale (MIN_GAP_SCALE to 1)."""
+    shortest, default = QUESTION_QUIET_S
+    return shortest + (default - shortest) * (gap_scale - MIN_GAP_SCALE) / (1.0 - MIN_GAP_SCALE)
 
 
 def _segments(script: Script) -> tuple[_Segment, ...]:

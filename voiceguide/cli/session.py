@@ -190,7 +190,7 @@ def check(script: str, lang: str | None) -> None:
     default=rules.DEFAULT_LOUDNESS_LUFS,
     show_default=True,
     metavar="LUFS",
-    help="Integrated loudness (ITU-R BS.1770).",
+    help="The voice's loudness (ITU-R BS.1770, gated over the speech). Exports are mono: -19 LUFS, heard as -16 on two earbuds (the podcast convention).",
 )
 @click.option("--bitrate", type=int, metavar="KBPS", help="MP3 constant bitrate, e.g. 64, 96, 128 (default 96).")
 @click.option(
@@ -215,8 +215,9 @@ def export(
 ) -> None:
     """Render a session to an audio file: .wav, .flac, .mp3, .ogg (Vorbis) or .opus.
 
-    It is normalised to -16 LUFS with true peaks under -1 dBTP, tagged (title,
-    author, album, track, language, year, chapters) and written atomically.
+    It is mono, with the voice at -19 LUFS (-16 as heard on two earbuds)
+    and true peaks under -1 dBTP, tagged (title, author, album, track,
+    language, year, chapters, loudness) and written atomically.
 
     \b
     Example:
@@ -224,7 +225,7 @@ def export(
       voiceguide export my-script.vg -o out/session.wav --force
       voiceguide export herinnering --lang en --minutes 5 -o memory-5min.mp3
       voiceguide export veilige-plek -o plek.opus --transcript vtt --album 'Rust' --track 2
-      voiceguide export zelfkalmering -o calm.flac --bit-depth 24 --loudness -19
+      voiceguide export zelfkalmering -o calm.flac --bit-depth 24 --loudness -16
       voiceguide export veilige-plek -o plek.mp3 --ambience pink --ambience-level 28
     """
     output = output or default_output(script, lang)

@@ -46,11 +46,18 @@ TAIL_S = 0.04
 RELEASE_FLOOR_DB = -35.0
 """A phrase ends at its last 10 ms frame within this of its speaking level."""
 PEAK_THRESHOLD_ABOVE_RMS_DB = 8.0
-ONSET_BAND_HZ = (150.0, 1000.0)
-"""Where a vowel's energy is (the first formants); consonant bursts and
-fricatives have theirs higher."""
-ONSET_RISE_DB = -6.0
-"""The vowel starts where this band first comes within 6 dB of its peak."""
+ONSET_LOW_HZ = 150.0
+ONSET_HIGH_HZ = 5000.0
+ONSET_BANDS = 8
+"""The spectral profile for finding a vowel: 8 bands, evenly spaced in
+log frequency from 150 Hz to 5 kHz (the first three formants)."""
+PROFILE_FLOOR_DB = -30.0
+ONSET_FLOOR_DB = 8.0
+STEADY_DB = 1.0
+STEADY_S = 0.04
+"""A window starts the vowel when it is within 8 dB of the word's loudest
+and its profile changes by at most 1 dB per band (on average) over the
+next 40 ms."""
 
 
 def level_voice(audio: Audio, sample_rate: int, voice_rms_dbfs: float, peak_dbfs: float, *, natural_end: bool = False) -> Audio:
@@ -135,22 +142,47 @@ def level_clip(audio: Audio, voice_rms_dbfs: float, peak_dbfs: float) -> Audio:
 
 
 def vowel_onset_s(audio: Audio) -> float:
-    """Seconds from the start of ``audio`` (a short word) to its vowel: the
-    first 5 ms frame whose energy between 150 and 1000 Hz comes within 6 dB
-    of the word's strongest such frame."""
+    """Seconds from the start of ``audio`` (a short word) to its vowel.
+
+    A vowel is loud and holds its spectrum still; the consonants before it
+    are either quieter or moving. Every 20 ms window (hopped by 5 ms) gets a
+    spectral profile: its energy in ``ONSET_BANDS`` bands from 150 Hz to
+    5 kHz relative to its own total, each floored at ``PROFILE_FLOOR_DB``
+    (a deep valley between formants is noise, not shape). The vowel starts
+    at the first window that is within ``ONSET_FLOOR_DB`` of the word's
+    loudest and whose profile stays within ``STEADY_DB`` (mean absolute
+    difference per band) over the next ``STEADY_S``. Loudness alone took
+    the voiced [r] of "drie" (nearly as loud as its vowel) for the vowel
+    and put the count's vowel over 100 ms late; the [r] glides into the
+    vowel, so it is never steady. Measured against espeak-ng's own phoneme
+    events for the counts in Dutch and English, on levelled phrases: within
+    42 ms ("drie"; the others within 22 ms).
+    """
     rate = audio.sample_rate
-    frame = max(1, int(0.005 * rate))
-    window = 4 * frame  # 20 ms analysis windows, hopped by 5 ms
+    hop = max(1, int(0.005 * rate))
+    window = 4 * hop
     samples = np.asarray(audio.samples, dtype=np.float64)
     if len(samples) < window:
         return 0.0
-    starts = np.arange(0, len(samples) - window + 1, frame)
+    starts = np.arange(0, len(samples) - window + 1, hop)
     frames = np.lib.stride_tricks.sliding_window_view(samples, window)[starts] * np.hanning(window)
     spectrum = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     freqs = np.fft.rfftfreq(window, 1 / rate)
-    band = (freqs >= ONSET_BAND_HZ[0]) & (freqs <= ONSET_BAND_HZ[1])
-    energy = spectrum[:, band].sum(axis=1)
-    if not np.any(energy > 0):
+    edges = np.geomspace(ONSET_LOW_HZ, ONSET_HIGH_HZ, ONSET_BANDS + 1)
+    bands = np.stack(
+        [spectrum[:, (freqs >= low) & (freqs < high)].sum(axis=1) for low, high in zip(edges[:-1], edges[1:])], axis=1
+    )
+    total = bands.sum(axis=1)
+    if not np.any(total > 0):
         return 0.0
-    first = int(np.argmax(energy >= energy.max() * 10 ** (ONSET_RISE_DB / 10)))
-    return float((starts[first] + window / 2) / rate)
+    level_db = 10 * np.log10(total + 1e-20)
+    level_db -= level_db.max()
+    profile = np.maximum(10 * np.log10(bands + 1e-20) - 10 * np.log10(total + 1e-20)[:, None], PROFILE_FLOOR_DB)
+    ahead = max(1, int(round(STEADY_S / (hop / rate))))
+    change = np.full(len(profile), np.inf)
+    for index in range(len(profile) - ahead):
+        change[index] = np.abs(profile[index + 1 : index + ahead + 1] - profile[index]).mean()
+    vowel = (level_db >= -ONSET_FLOOR_DB) & (change <= STEADY_DB)
+    if not np.any(vowel):
+        return float(starts[int(np.argmax(level_db))] / rate)
+    return float(starts[int(np.argmax(vowel))] / rate)

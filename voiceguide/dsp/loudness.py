@@ -23,8 +23,13 @@ from functools import lru_cache
 
 import numpy as np
 
-DEFAULT_TARGET_LUFS = -16.0
-"""Spoken word on phones: Apple podcasts and AES TD1004 ask for -16 LUFS."""
+DEFAULT_TARGET_LUFS = -19.0
+"""Spoken word on phones, for a mono file: the podcast convention is -16 LUFS
+for stereo and -19 LUFS for mono (Apple podcasts, AES TD1004). BS.1770
+measures a mono file as one channel, but it plays on both earbuds: heard
+that way (dual mono) a mono file at -19 LUFS measures -16."""
+STEREO_TARGET_LUFS = -16.0
+"""The same convention for a stereo file."""
 DEFAULT_CEILING_DBTP = -1.0
 """The highest true peak an export may have."""
 

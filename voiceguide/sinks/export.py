@@ -5,7 +5,7 @@ stays the same however long the session is:
 
 1. **plan** (:mod:`voiceguide.sinks.normalise`): the voice is the anchor. Its
    loudness is known from the levelled phrases alone (no render needed),
-   and one gain brings it to the target (-16 LUFS) after the true-peak
+   and one gain brings it to the target (-19 LUFS: mono) after the true-peak
    limiter, allowing for what the codec changes (LAME: a fixed -0.45 dB;
    Vorbis and Opus: measured on a 10 s excerpt). Cues, bells and ambience
    get the same gain, so they keep their distance under the voice.
@@ -399,7 +399,8 @@ def check_request(
         raise UsageError(problem)
     if loudness_lufs not in LOUDNESS_LUFS:
         raise UsageError(
-            LOUDNESS_LUFS.problem("loudness", loudness_lufs) + " LUFS; spoken word is usually -16 (phones) to -23 (broadcast)"
+            LOUDNESS_LUFS.problem("loudness", loudness_lufs)
+            + " LUFS; spoken word is usually -19 (mono on phones) to -23 (broadcast)"
         )
 
 

@@ -3,7 +3,7 @@
 Spoken content is normalised on its dialogue, not on the whole programme
 (ITU-R BS.1770 gated over the speech, as ATSC A/85's "dialogue
 intelligence" and broadcast practice do): the voice lands at the target
-(-16 LUFS for phones) whatever the session's length, and breath cues,
+(-19 LUFS for a mono file on phones) whatever the session's length, and breath cues,
 bells and ambience keep their distance under it. Integrated loudness over
 the whole file falls with the share of quiet cues and pauses and is
 reported, not targeted.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,13 @@ class LoudnessTags:
     integrated_lufs: float
     """The whole file's integrated loudness (BS.1770-4)."""
     true_peak_dbtp: float
+    channels: int = 1
+    """The file's channels: a mono file's loudness is measured as one channel
+    (BS.1770), so it is heard 3 LU louder on two earbuds."""
+
+    def dual_mono_lufs(self) -> float:
+        """The voice's loudness as heard on two earbuds (the same signal on both)."""
+        return self.speech_lufs + DUAL_MONO_GAIN_DB if self.channels == 1 else self.speech_lufs
 
     def replaygain_db(self) -> float:
         """ReplayGain 2.0 track gain: to the -18 LUFS reference, from the integrated loudness."""
@@ -65,6 +73,8 @@ class LoudnessTags:
         return max(-32768, min(32767, round((R128_REFERENCE_LUFS - self.integrated_lufs) * 256)))
 
 
+DUAL_MONO_GAIN_DB = 10 * math.log10(2)
+"""BS.1770 sums the channels' energies: one signal on two channels measures 3.01 LU more."""
 REPLAYGAIN_REFERENCE_LUFS = -18.0
 R128_REFERENCE_LUFS = -23.0
 
@@ -259,8 +269,18 @@ def _loudness_pairs(loudness: LoudnessTags | None, kind: str) -> list[tuple[str,
         ]
     return pairs + [
         ("VOICEGUIDE_SPEECH_LOUDNESS", f"{loudness.speech_lufs:.1f} LUFS"),
+        *_as_heard(loudness),
         ("VOICEGUIDE_INTEGRATED_LOUDNESS", f"{loudness.integrated_lufs:.1f} LUFS"),
     ]
+
+
+def _as_heard(loudness: LoudnessTags) -> list[tuple[str, str]]:
+    """For a mono file, the voice's loudness as heard on two earbuds
+    (``VOICEGUIDE_DUAL_MONO_LOUDNESS``): the podcast convention is -19 LUFS
+    mono, -16 stereo, and this says which a player should compare with."""
+    if loudness.channels != 1:
+        return []
+    return [("VOICEGUIDE_DUAL_MONO_LOUDNESS", f"{loudness.dual_mono_lufs():.1f} LUFS")]
 
 
 def _vorbis_comments(tags: Tags, kind: str = "") -> list[tuple[str, str]]:

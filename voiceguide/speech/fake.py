@@ -46,6 +46,8 @@ class FakeEngine:
     """Implements the :class:`~voiceguide.speech.engine.SpeechEngine` protocol."""
 
     name = "fake"
+    exact_rate = True
+    """Lengths follow the rate exactly (pace tests compute them): no phrase is said again slower."""
 
     def __init__(self) -> None:
         self.spoken: list[str] = []

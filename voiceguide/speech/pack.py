@@ -454,6 +454,8 @@ class VoicePackEngine:
         self.pack = pack
         self.fallback = fallback
         self.name = f"voicepack+{fallback.name}"
+        self.exact_rate = getattr(fallback, "exact_rate", False)
+        """As the engine behind it (see :mod:`voiceguide.speech.unhurried`)."""
 
     def recording(self, text: str) -> Recording | None:
         """The pack's recording of ``text`` (the phrase as the script writes it), or None."""

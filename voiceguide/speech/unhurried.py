@@ -1,0 +1,87 @@
+"""No phrase faster than a calm pace, short ones and questions included.
+
+An engine's rate is an average: espeak-ng says a short phrase or a question
+("Wat hoor je?", "Ik tel voor je.") faster than a long sentence at the same
+rate (138-189 words a minute measured at 125). These are the moments a
+listener is asked to imagine something, so no phrase may be more than
+``MAX_ABOVE_RATE`` faster than the rate asked for, over its own speech
+(from its first to its last sound): 135 words a minute at the built-ins'
+125. A phrase that comes out faster than ``SAY_AGAIN_ABOVE_RATE`` is said
+again at a rate lowered by what it measured (at most ``ATTEMPTS`` times),
+aiming at the rate asked for. Phrases espeak says slower stay as they are,
+so a script's pace over all its speech ends up a little under the rate
+asked for (112-118 words a minute at 125 on the built-ins).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from .. import rules
+from ..audio import Audio, trim_silence
+from ..progress import Progress, no_progress
+from .cache import PhraseCache
+from .engine import SpeechEngine, VoiceSettings
+from .lexicon import Lexicon
+from .phrases import synthesize_phrases
+
+MAX_ABOVE_RATE = 1.08
+"""The fastest any phrase may be, over the rate asked for (135 wpm at 125)."""
+SAY_AGAIN_ABOVE_RATE = 1.04
+"""A phrase faster than this (130 wpm at 125) is said again: a margin under
+the cap for how a listener (or a meter) finds the edges of the speech."""
+ATTEMPTS = 3
+UNHURRIED = f"unhurried {SAY_AGAIN_ABOVE_RATE:g} (counts as said)"
+"""What keys the levelled phrases made under these settings in the cache."""
+
+
+def word_count(text: str) -> int:
+    """Words as a listener counts them (tokens with a letter or digit)."""
+    return sum(any(ch.isalnum() for ch in token) for token in text.split())
+
+
+def phrase_wpm(text: str, audio: Audio) -> float:
+    """Words a minute over the phrase's speech (its near-silent edges cut)."""
+    seconds = len(trim_silence(audio.samples, audio.sample_rate, margin_s=0.0)) / audio.sample_rate
+    return word_count(text) / seconds * 60.0 if seconds > 0 else 0.0
+
+
+def unhurried(
+    phrases: dict[str, Audio],
+    voice: VoiceSettings,
+    engine: SpeechEngine,
+    cache: PhraseCache | None,
+    lexicon: Lexicon | None = None,
+    progress: Progress = no_progress,
+) -> dict[str, Audio]:
+    """``phrases`` (raw, from :func:`synthesize_phrases`) with every one faster
+    than ``SAY_AGAIN_ABOVE_RATE`` times ``voice.rate`` said again, slower. A voice pack's recordings
+    (a person's own pace) and an engine whose lengths must follow the rate
+    exactly (``exact_rate``, the test engine) are left as they are."""
+    if getattr(engine, "exact_rate", False):
+        return phrases
+    recording = getattr(engine, "recording", None)
+    out = dict(phrases)
+    rates = {text: voice.rate for text in phrases}
+    for _attempt in range(ATTEMPTS):
+        fast = {
+            text: wpm
+            for text, audio in out.items()
+            if (wpm := phrase_wpm(text, audio)) > voice.rate * SAY_AGAIN_ABOVE_RATE
+            and (recording is None or recording(text) is None)
+        }
+        if not fast:
+            break
+        by_rate: dict[int, list[str]] = {}
+        for text, wpm in fast.items():
+            rate = max(int(rules.RATE_WPM.low), math.floor(rates[text] * voice.rate / wpm))
+            if rate >= rates[text]:
+                continue
+            rates[text] = rate
+            by_rate.setdefault(rate, []).append(text)
+        if not by_rate:
+            break
+        for rate, texts in by_rate.items():
+            out.update(synthesize_phrases(texts, replace(voice, rate=rate), engine, cache, lexicon, progress))
+    return out
