@@ -63,6 +63,22 @@ Rest here for a moment. [pause 2-9s]
 """
 
 
+RETURNS_SCRIPT = """---
+title: Returns
+language: en
+rate: 150
+---
+~ Notice your feet.
+~ Back to the breath.
+Can you feel where your body meets the chair?
+Let your shoulders drop a little.
+[breathe 4-2-6 x14-30]
+Where is your breath now?
+[breathe 4-0-6 x12-20]
+Rest here for a moment. [pause 2-9s]
+"""
+
+
 class GatedEngine(FakeEngine):
     """The fake engine, holding the settling thread at a gate."""
 
@@ -84,7 +100,10 @@ def live_and_export(write_script, text: str, target_s: float | None) -> tuple[Li
     return live, engine, exported
 
 
-@pytest.mark.parametrize("text, target_s", [(PHRASES, None), (PHRASES, 160.0), (AT_SCRIPT, None), (AT_SCRIPT, 90.0)])
+@pytest.mark.parametrize(
+    "text, target_s",
+    [(PHRASES, None), (PHRASES, 160.0), (AT_SCRIPT, None), (AT_SCRIPT, 90.0), (RETURNS_SCRIPT, None), (RETURNS_SCRIPT, 480.0)],
+)
 def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_script, text, target_s):
     live, engine, exported = live_and_export(write_script, text, target_s)
     assert not live.settled  # only the first phrase (and the count words) were made

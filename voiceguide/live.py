@@ -38,6 +38,7 @@ from .dsp.level import vowel_onset_s
 from .errors import ScriptError
 from .mix import AMBIENCE_FADE_S, DUCK_RAMP_S, Mixer, MixSettings
 from .progress import Progress, no_progress
+from .returns import RETURN_MARGIN_S, with_returns
 from .script import Breathe, Script, Speech
 from .session import (
     Phrases,
@@ -56,6 +57,7 @@ from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import VoicePack, VoicePackEngine, check_coverage
 from .timeline import (
+    VOICE_KINDS,
     PlanSettings,
     Timeline,
     count_word,
@@ -236,8 +238,10 @@ def prepare_live_session(
         order = speaking_order(script)
         counts = count_words(script)
         recorded = [text for text in order if pack is not None and pack.has(text)]  # known at once, read from disk
-        first = list(dict.fromkeys(order[:1] + counts + recorded))
-        speech = levelled_phrases(first, settings, engine, phrase_cache, lexicon, mix, progress)
+        returns = [line.text for line in script.returns]  # short: their lengths decide where they go
+        first = list(dict.fromkeys(order[:1] + counts + returns + recorded))
+        spoken_counts = frozenset(counts)
+        speech = levelled_phrases(first, settings, engine, phrase_cache, lexicon, mix, progress, counts=spoken_counts)
         clips = load_clips(script, mix)
     except BaseException:
         if own_engine:
@@ -250,7 +254,7 @@ def prepare_live_session(
     if mixer is None or not rest:  # nothing to estimate, or estimates that do not plan: make it all first
         try:
             if rest:
-                speech.merge(levelled_phrases(rest, settings, engine, phrase_cache, lexicon, mix, progress))
+                speech.merge(levelled_phrases(rest, settings, engine, phrase_cache, lexicon, mix, progress, counts=spoken_counts))
         finally:
             if own_engine:
                 engine.close()
@@ -330,6 +334,12 @@ class _Settler:
         until_s = settled_until_s(
             self.script, known, clip_s, self.plan, speech_s=lengths, target_s=self.target_s, count_onset_s=onset_s
         )
+        if self.script.returns:
+            # a return goes into a stretch without a voice once its end is known: none lies within
+            # RETURN_MARGIN_S after the last voice before the horizon (earlier stretches are settled)
+            voiced = [e.end_s for e in timeline.events if e.kind in VOICE_KINDS and e.start_s < until_s]
+            until_s = min(until_s, max(voiced, default=self.plan.lead_in_s) + RETURN_MARGIN_S)
+            timeline = with_returns(timeline, self.script.returns, lengths)
         timeline = place_counts_on_beat(timeline, self.onsets)
         mixer = Mixer(timeline, _Estimated(self.speech, lengths, self.mix.sample_rate), self.clips, self.mix)
         return mixer, self.frames_until(until_s, mixer.total_frames)
@@ -361,7 +371,9 @@ class _Settler:
         while start < len(rest) and not cancel.is_set():
             chunk = rest[start : start + size]
             start += len(chunk)
-            self.speech.merge(levelled_phrases(chunk, self.settings, engine, cache, lexicon, self.mix))
+            self.speech.merge(
+                levelled_phrases(chunk, self.settings, engine, cache, lexicon, self.mix, counts=frozenset(self.counts))
+            )
             if isinstance(cache, _WritesLater):
                 cache.flush()  # the first sound is out by now (or being mixed)
             if set(self.counts) <= set(self.speech) and not self.onsets:

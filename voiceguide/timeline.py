@@ -819,29 +819,41 @@ def settled_until_s(
     clip_s = clip_s or {}
     cursor = settings.lead_in_s
     previous: Speech | None = None
+    owed = 0.0  # the quiet a question still needs (as _Layout.walk); its length scales with a fit
     for item in script.items:
         if isinstance(item, At):
             if fitted:
                 return cursor - count_onset_s
             cursor = max(cursor, item.time_s)  # a passed marker fails every plan alike
-            previous = None
+            previous, owed = None, 0.0
             continue
         if isinstance(item, Speech):
+            gap = 0.0
             if previous is not None:
-                if fitted:
-                    return cursor - count_onset_s  # the gap scales with the fit
-                cursor += settings.sentence_gap_s if previous.paragraph == item.paragraph else settings.paragraph_gap_s
+                gap = settings.sentence_gap_s if previous.paragraph == item.paragraph else settings.paragraph_gap_s
+            if fitted and (gap or owed):
+                return cursor - count_onset_s  # the gap scales with the fit
+            cursor += max(gap, owed)
             if item.text not in known:
                 return cursor - count_onset_s
             cursor += speech_s[item.text]
             previous = item
+            owed = question_quiet_s(1.0) if is_question(item.text) else 0.0
             continue
         previous = None
+        if isinstance(item, Chapter):
+            continue
+        if fitted and owed:
+            return cursor - count_onset_s
         if isinstance(item, Pause):
             if fitted and item.elastic:
                 return cursor - count_onset_s
-            cursor += item.default_s
-        elif isinstance(item, Breathe):
+            cursor += max(item.default_s, owed)
+            owed = 0.0
+            continue
+        cursor += owed
+        owed = 0.0
+        if isinstance(item, Breathe):
             words = [count_word(n, script.meta.language) for n in range(1, max(map(counts_in_phase, item.pattern_s)) + 1)]
             if (fitted and item.cycles_max > item.cycles_min) or (item.count and not set(words) <= set(known)):
                 return cursor - count_onset_s
