@@ -37,7 +37,8 @@ def test_another_engine_in_the_environment_starts_nothing(monkeypatch):
 
 
 @pytest.mark.espeak
-def test_the_client_takes_the_server_started_early(monkeypatch):
+def test_the_client_takes_the_server_started_early(monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cold"))  # no voice list cached: it is asked for
     monkeypatch.delenv("VOICEGUIDE_ENGINE", raising=False)
     monkeypatch.setattr(prestart.sys, "platform", "linux")
     prestart.start_early(["export", "zelfkalmering"])
@@ -54,7 +55,8 @@ def test_the_client_takes_the_server_started_early(monkeypatch):
 
 
 @pytest.mark.espeak
-def test_a_server_started_with_other_settings_is_not_taken(monkeypatch):
+def test_a_server_started_with_other_settings_is_not_taken(monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cold"))
     monkeypatch.delenv("VOICEGUIDE_ENGINE", raising=False)
     monkeypatch.setattr(prestart.sys, "platform", "linux")
     prestart.start_early(["play", "zelfkalmering"])
@@ -63,3 +65,24 @@ def test_a_server_started_with_other_settings_is_not_taken(monkeypatch):
     monkeypatch.setenv("VOICEGUIDE_LIBESPEAK", os.environ.get("VOICEGUIDE_LIBESPEAK", "") or "/nonexistent/libespeak-ng.so.1")
     assert prestart.take(prestart.server_command(), dict(os.environ)) is None
     assert early.process.wait(timeout=10) is not None  # closed: it ended on EOF
+
+
+@pytest.mark.espeak
+def test_a_warm_cache_starts_a_server_only_for_play_and_asks_no_voices(monkeypatch, tmp_path):
+    """An export from a warm cache speaks nothing: no server beside it. play
+    starts one (a new script needs it at once) but does not ask for the
+    voice list it has cached."""
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "warm"))
+    monkeypatch.delenv("VOICEGUIDE_ENGINE", raising=False)
+    monkeypatch.setattr(prestart.sys, "platform", "linux")
+    (tmp_path / "warm" / "meta").mkdir(parents=True)
+    (tmp_path / "warm" / "meta" / "espeak-voices-0123456789abcdef.json").write_text("[]")
+    prestart.start_early(["export", "zelfkalmering"])
+    assert prestart._early is None
+    prestart.start_early(["play", "zelfkalmering"])
+    early = prestart._early
+    assert early is not None and not early.asked_voices
+    with EspeakClient() as client:
+        assert client.synthesize("hallo", "nl", 150).size > 0
+        assert client.server_pid == early.process.pid
+        assert any(voice.id.endswith("nl") for voice in client.voices())

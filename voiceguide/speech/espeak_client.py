@@ -303,8 +303,9 @@ class EspeakClient:
             root = _import_root()
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         early = prestart.take(command, env) if self._server_module is None else None
+        asked_voices = False
         if early is not None:  # started beside the command's imports (voiceguide.launch)
-            proc, self._stderr = early
+            proc, self._stderr, asked_voices = early
         else:
             proc = self._start(command, env)
         self._proc = proc
@@ -330,7 +331,7 @@ class EspeakClient:
                 )
             )
         self._version, self._data_path = version, data_path
-        if early is not None:  # it was asked for its voices at once: the answer comes next
+        if asked_voices:  # it was asked for its voices at once: the answer comes next
             try:
                 kind, length = _proto.FRAME_HEADER.unpack(
                     _read_exact(proc.stdout.fileno(), _proto.FRAME_HEADER.size, _STARTUP_TIMEOUT_S)
