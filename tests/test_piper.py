@@ -85,7 +85,7 @@ def test_voices_lists_the_models_in_the_voices_folder_with_their_language(voices
 def test_voices_says_where_piper_voices_go_when_there_are_none(voices_folder):
     result = CliRunner().invoke(cli, ["voices", "--lang", "en"])
     assert result.exit_code == 0
-    assert f"(natural Piper voices: none in {voices_folder}; see docs/natural-voice.md)" in result.output
+    assert f"(natural Piper voices: none in {voices_folder}; 'voiceguide voices --available' lists them)" in result.output
 
 
 @pytest.fixture
@@ -175,9 +175,8 @@ def test_the_model_identity_follows_the_content_and_is_remembered(tmp_path, any_
     path.write_bytes(b"b" * 1000)  # same size, other content (and a newer mtime)
     assert model_identity(model) != first
     engine = PiperEngine()
-    before = engine.describe()
-    engine.resolve_voice(f"piper:{path}", "en")
-    assert model_identity(model) in engine.describe() and engine.describe() != before  # the phrase cache keys on it
+    voice_id = engine.resolve_voice(f"piper:{path}", "en")
+    assert engine.voice_key(voice_id) == "piper-model:" + model_identity(model)  # the phrase cache keys on it
 
 
 def test_the_rate_becomes_a_length_scale_on_the_measured_line():
@@ -399,11 +398,23 @@ def test_export_by_name_from_the_voices_folder_then_from_the_cache(joe_path, voi
 
 
 @pytest.mark.piper
-def test_pitch_is_not_a_piper_setting_and_says_so(joe, caplog):
+def test_pitch_is_not_a_piper_setting_and_check_says_so_once_every_time(joe, joe_path, voices_folder, tmp_path):
     engine, voice_id = joe
     audio = engine.synthesize("Rest.", VoiceSettings(voice_id, 125, pitch=30))
     assert audio.duration_s > 0.2
-    assert "pitch 30 is ignored: Piper voices have no pitch setting" in caplog.text
+    folder = voices_folder / "en_US-joe-medium"
+    folder.mkdir(parents=True)
+    for source in (joe_path, joe_path.with_name(joe_path.name + ".json")):
+        (folder / source.name).symlink_to(source)
+    script = tmp_path / "pitch.vg"
+    script.write_text("---\ntitle: P\nlanguage: en\nvoice: piper:en_US-joe-medium\npitch: 45\n---\nRest here.\n")
+    for _ in range(2):  # cold, then warm: the same one warning
+        result = run("check", str(script))
+        assert result.exit_code == 0
+        assert result.output.splitlines() == [
+            f"{script}: warning: pitch 45 is ignored: piper:en_US-joe-medium is a Piper voice, which has no pitch setting",
+            "ok: no errors, 1 warning(s)",
+        ], result.output
 
 
 def test_find_model_accepts_the_config_path_too(tmp_path):

@@ -112,3 +112,8 @@ class UsageError(VoiceguideError):
     """A bad option value or an unknown exercise name."""
 
     exit_code = 2
+
+
+class DownloadError(VoiceguideError):
+    """A voice could not be fetched: offline, a server error, a cut or stalled
+    connection, a file that is not what the catalog says. Nothing is installed."""

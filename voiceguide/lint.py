@@ -20,6 +20,7 @@ from .rules import MAX_COMFORTABLE_HOLD_S, Severity
 from .script import Breathe, Chapter, Script, check_script_text
 from .session import Session, prepare_session, script_lexicon
 from .speech.lexicon import Lexicon, load_lexicon
+from .speech.piper import PITCH_NEUTRAL, is_piper_voice
 from .timeline import BREATH_KINDS, Kind
 
 _NOTE = re.compile(r"\s(<-|//|<!--)")
@@ -129,6 +130,18 @@ def timeline_warnings(session: Session) -> list[Finding]:
     return list(found.values())
 
 
+def voice_warnings(session: Session) -> list[Finding]:
+    """A warning for a setting the voice that speaks cannot follow: a pitch
+    for a Piper voice (Piper voices have none)."""
+    voice = session.voice
+    if is_piper_voice(voice.voice_id) and voice.pitch != PITCH_NEUTRAL:
+        message = _("pitch {pitch} is ignored: {voice} is a Piper voice, which has no pitch setting").format(
+            pitch=voice.pitch, voice=voice.voice_id
+        )
+        return [Finding(Severity.WARNING, message, session.script.source, 0, 0)]
+    return []
+
+
 def pronunciation_warnings(script: Script, lexicon: Lexicon) -> list[Finding]:
     """A warning for every word the speech engine is known to say wrong and
     no lexicon entry fixes (see :mod:`voiceguide.speech.lexicon`)."""
@@ -172,5 +185,5 @@ def check_script(name_or_path: str | Path, *, language: str | None = None) -> li
         except ScriptError as error:
             findings += [error_finding(each) for each in error.errors]
         else:
-            findings += timeline_warnings(session)
+            findings += timeline_warnings(session) + voice_warnings(session)
     return sorted(findings, key=lambda f: (f.line == 0, f.line, f.col))

@@ -28,7 +28,7 @@ import logging
 import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,7 @@ from .session import (
     voice_settings,
 )
 from .speech.cache import PhraseCache
+from .speech.choice import choose_voice
 from .speech.engine import SpeechEngine, VoiceSettings
 from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
@@ -226,6 +227,8 @@ def prepare_live_session(
     if pack is not None:
         check_coverage(pack, spoken_texts(script), strict=voice.strict)
     own_engine = engine is None
+    chosen = choose_voice(voice.voice, voice.engine or getattr(engine, "name", None), script.meta.voice, script.meta.language)
+    voice = replace(voice, voice=chosen.voice)  # auto: an installed natural voice, as prepare_session picks it
     engine = engine or open_engine(voice.engine, voice.voice or script.meta.voice)
     try:
         phrase_cache = PhraseCache() if cache is True else (cache or None)

@@ -287,6 +287,12 @@ MAX_LEXICON_BYTES = 256_000
 # checked in speech/piper.py
 MAX_CONFIG_BYTES = 2_000_000
 """A Piper config is a few kB (a multi-speaker one a few hundred)."""
+MAX_VOICE_CATALOG_BYTES = 8_000_000
+"""The Piper voices catalog (voices.json) read at most (the official one is about 0.5 MB)."""
+MAX_MODEL_CARD_BYTES = 100_000
+"""A voice's MODEL_CARD read at most (they are a few hundred bytes)."""
+MAX_VOICE_MODEL_BYTES = 1_000_000_000
+"""The largest Piper model the catalog may list (the largest are about 120 MB)."""
 
 # checked in batch/render.py
 MAX_STATE_BYTES = 64_000_000

@@ -45,11 +45,12 @@ from .returns import with_returns
 from .rules import MAX_CLIP_S
 from .script import At, Clip, Script, parse_script
 from .speech.cache import PhraseCache
+from .speech.choice import choose_voice
 from .speech.engine import SpeechEngine, VoiceSettings
 from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
-from .speech.phrases import synthesize_phrases
+from .speech.phrases import cache_identity, synthesize_phrases
 from .speech.unhurried import UNHURRIED, unhurried
 from .speech.voices import resolve_voice
 from .timeline import (
@@ -144,6 +145,8 @@ def prepare_session(
     if pack is not None:
         check_coverage(pack, spoken_texts(script), strict=voice.strict)
     own_engine = engine is None
+    chosen = choose_voice(voice.voice, voice.engine or getattr(engine, "name", None), script.meta.voice, script.meta.language)
+    voice = replace(voice, voice=chosen.voice)  # auto: an installed natural voice (see speech.choice)
     engine = engine or open_engine(voice.engine, voice.voice or script.meta.voice)
     phrase_cache = PhraseCache() if cache is True else (cache or None)
     lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language, script_lexicon(script))
@@ -351,10 +354,10 @@ def levelled_phrases(
     ready: dict[str, Audio] = {}
     level_keys: dict[str, str] = {}
     if cache is not None:
-        engine_id = engine.describe()
+        engine_id, keyed = cache_identity(engine, settings)
         tag = f"|level {LEVEL_VERSION} {mix.sample_rate} {mix.voice_rms_dbfs} {mix.peak_dbfs} {UNHURRIED}"
         for text in texts:
-            level_keys[text] = cache.derived_key(cache.key(engine_id, settings, lexicon.apply(text)), tag)
+            level_keys[text] = cache.derived_key(cache.key(engine_id, keyed, lexicon.apply(text)), tag)
             found = cache.get(level_keys[text])
             if found is not None:
                 ready[text] = found

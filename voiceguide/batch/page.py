@@ -44,6 +44,8 @@ class TrackResult:
     """The transcript's format, if one was written."""
     lines: tuple[str, ...] = ()
     """What is said, cue by cue (for the page)."""
+    voice: str = ""
+    """The voice that spoke it, e.g. ``piper:nl_BE-nathalie-medium`` or ``gmw/nl``."""
 
 
 PLAYLIST = "playlist.m3u8"

@@ -45,6 +45,7 @@ from ..session import VoiceOptions, prepare_session
 from ..sinks.export import export_session, preferred_sample_rate
 from ..sinks.tags import _version
 from ..sinks.transcript import transcript_cues
+from ..speech.choice import choose_voice
 from ..speech.pack import VoicePack
 from .manifest import Manifest, ManifestError, Track, track_script
 from .page import INDEX, PLAYLIST, TrackResult, check_zip_target, transcript_file, write_page
@@ -76,6 +77,18 @@ class BundleResult:
     playlist: Path | None = None
     index: Path | None = None
     archive: Path | None = None
+    voice_changes: list[VoiceChange] = field(default_factory=list)
+    """Tracks rendered before with another voice than this machine's (rendered again)."""
+
+
+@dataclass(frozen=True)
+class VoiceChange:
+    """A track whose earlier render was spoken by another voice than it would be now
+    (another machine, a natural voice installed or removed)."""
+
+    track: Track
+    before: str
+    now: str
 
 
 # --- one track ----------------------------------------------------------------------
@@ -112,7 +125,7 @@ def render_track(manifest: Manifest, track: Track, folder: Path) -> TrackResult:
         **({"bitrate_kbps": manifest.bitrate_kbps} if manifest.bitrate_kbps else {}),
     )
     lines = tuple(cue.text for cue in transcript_cues(session.timeline))
-    return TrackResult(track, True, result.duration_s, manifest.transcript, lines)
+    return TrackResult(track, True, result.duration_s, manifest.transcript, lines, session.voice.voice_id)
 
 
 @dataclass(frozen=True)
@@ -297,9 +310,18 @@ def track_fingerprint(manifest: Manifest, track: Track) -> str:
         "script": hashlib.sha256(str((script.items, script.meta)).encode()).hexdigest(),
         "clips": clip_digests,
         "voice_pack": _pack_identity(track.voice_pack),
+        "voice": track_voice(track, script),
         "version": _version(),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def track_voice(track: Track, script=None) -> str:
+    """The voice a track asks for as this machine settles it: ``auto`` becomes
+    an installed natural voice where there is one (see :mod:`voiceguide.speech.choice`)."""
+    script = script or track_script(track.source, track.language)
+    chosen = choose_voice(track.voice, None, script.meta.voice, script.meta.language)
+    return chosen.voice or script.meta.voice
 
 
 def _pack_identity(folder: str | None) -> str | None:
@@ -334,6 +356,8 @@ def render_bundle(
     outcome = BundleResult(folder)
     todo = []
     for track in manifest.tracks:
+        if change := _voice_change(track, state.get(track.file)):
+            outcome.voice_changes.append(change)
         kept = _kept(folder, manifest, track, state.get(track.file), fingerprints[track.file])
         if kept is None:
             todo.append(track)
@@ -448,7 +472,24 @@ def _digest(path: Path) -> dict | None:
 
 def _record(folder: Path, manifest: Manifest, result: TrackResult, fingerprint: str) -> dict:
     files = {name: _digest(folder / name) for name in _outputs(manifest, result.track)}
-    return {"fingerprint": fingerprint, "duration_s": result.duration_s, "lines": list(result.lines), "files": files}
+    return {
+        "fingerprint": fingerprint,
+        "duration_s": result.duration_s,
+        "lines": list(result.lines),
+        "files": files,
+        "voice": result.voice,
+    }
+
+
+def _voice_change(track: Track, entry: object) -> VoiceChange | None:
+    """The recorded voice of an earlier render, when it differs from the voice the track would speak with now."""
+    before = entry.get("voice") if isinstance(entry, dict) else None
+    if not isinstance(before, str) or not before or rules.unsafe_character(before) is not None:
+        return None
+    now = track_voice(track)
+    if before == now or (now == "auto" and not before.startswith("piper:")):
+        return None  # auto on espeak-ng settles to an engine voice: only a natural voice is worth pointing out
+    return VoiceChange(track, before, now)
 
 
 def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerprint: str) -> TrackResult | None:
@@ -467,7 +508,8 @@ def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerp
         return None
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 <= duration <= rules.MAX_SESSION_LIMIT_S:
         return None  # JSON allows NaN and Infinity
-    return TrackResult(track, False, float(duration), manifest.transcript, tuple(lines))
+    voice = entry.get("voice") if isinstance(entry.get("voice"), str) else ""
+    return TrackResult(track, False, float(duration), manifest.transcript, tuple(lines), voice)
 
 
 def _read_state(folder: Path) -> dict:

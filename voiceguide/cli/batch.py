@@ -57,6 +57,14 @@ def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_
             line("tracks", done, total)
 
         outcome = render_bundle(parsed, folder, jobs=jobs, make_zip=make_zip, progress=progress)
+    for change in outcome.voice_changes:
+        now = change.now if change.now != "auto" else _("the engine's own (no natural voice is installed here)")
+        click.echo(
+            _("track {number} ({file}) was spoken by {before} when it was rendered; here the voice is {now}").format(
+                number=change.track.number, file=change.track.file, before=change.before, now=now
+            ),
+            err=True,
+        )
     rendered = sum(1 for r in outcome.results if r.rendered)
     count = (
         _("{done} of {count}").format(done=len(outcome.results), count=len(parsed.tracks))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from ..errors import UsageError
 from ..i18n import _
 from ..mix import MixSettings
 from ..rules import ENGINES
-from ..script import parse_duration
+from ..script import Script, parse_duration
 from ..session import VoiceOptions
+from ..speech.choice import choose_voice
 
 
 class _FloatRange(click.FloatRange):
@@ -61,7 +63,10 @@ def voice_options(command: Callable) -> Callable:
     command = click.option(
         "--rate", type=range_type(rules.RATE_WPM), help="Words per minute (default: the script's, usually 125)."
     )(command)
-    command = click.option("--voice", help="Engine voice id, e.g. gmw/nl+f3 (see 'voiceguide voices').")(command)
+    command = click.option(
+        "--voice",
+        help="Voice id, e.g. piper:nl_BE-nathalie-medium or gmw/nl+f3 (see 'voiceguide voices'); espeak: espeak-ng even when a natural voice is installed.",
+    )(command)
     return lang_option(command)
 
 
@@ -110,6 +115,16 @@ def voice_request(options: dict[str, Any]) -> VoiceOptions:
         voice_pack=options.get("voice_pack"),
         strict=bool(options.get("strict")),
     )
+
+
+def announce_voice(script: Script, request: VoiceOptions, *, quiet: bool = False) -> VoiceOptions:
+    """``request`` with ``auto`` settled (see :mod:`voiceguide.speech.choice`);
+    when that is an installed natural voice, one line says so first (on
+    stderr), with how to keep espeak-ng."""
+    chosen = choose_voice(request.voice, request.engine, script.meta.voice, script.meta.language)
+    if chosen.natural and not quiet:
+        click.echo(_("voice: {voice} (natural; --voice espeak for espeak-ng)").format(voice=chosen.voice), err=True)
+    return replace(request, voice=chosen.voice)
 
 
 def mix_request(options: dict[str, Any], sample_rate: int = rules.DEFAULT_SAMPLE_RATE) -> MixSettings:

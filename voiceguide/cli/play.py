@@ -12,6 +12,7 @@ from ..practice.log import session_length_s
 from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
 from .options import (
     ambience_options,
+    announce_voice,
     data_dir,
     data_dir_option,
     length_options,
@@ -62,10 +63,11 @@ def play(
     """
     target_s = session_length_s(script, lang, target_s=target_seconds(minutes, length), use_next=use_next, data_dir=data_dir())
 
+    loaded = load_script(script, lang)
+    request = announce_voice(loaded, voice_request(options), quiet=quiet)
+
     def prepare(sample_rate: int):  # called once the output is already running
-        return prepare_live_session(
-            load_script(script, lang), voice=voice_request(options), mix=mix_request(options, sample_rate), target_s=target_s
-        )
+        return prepare_live_session(loaded, voice=request, mix=mix_request(options, sample_rate), target_s=target_s)
 
     outcome = play_interactive(prepare, device=device, quiet=quiet)
     after_play(script, lang, outcome, offer_diary=not (quiet or no_diary))

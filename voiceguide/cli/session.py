@@ -18,6 +18,7 @@ from ..sinks.export import ExportResult, check_targets, default_output, existing
 from ..timeline import BREATH_KINDS, Kind, Timeline, spoken_texts
 from .options import (
     ambience_options,
+    announce_voice,
     lang_option,
     length_options,
     mix_request,
@@ -237,10 +238,12 @@ def export(
         force = True
     check_targets(output, options["transcript"], force)  # before the speech is made
     sample_rate = int(options["sample_rate"]) if options["sample_rate"] else preferred_sample_rate(output)
+    loaded = load_script(script, lang)
+    request = announce_voice(loaded, voice_request(options), quiet=quiet)
     with ProgressLine(enabled=False if quiet else None, label=output.name) as progress:
         session = prepare_session(
-            load_script(script, lang),
-            voice=voice_request(options),
+            loaded,
+            voice=request,
             mix=mix_request(options, sample_rate),
             target_s=target_seconds(minutes, length),
             progress=progress,

@@ -356,7 +356,14 @@ def is_terminal(stream: TextIO | None) -> bool:
         return False
 
 
-PROGRESS_STEPS = (N_("synthesizing"), N_("writing"), N_("planning the built-ins"), N_("tracks"))
+PROGRESS_STEPS = (
+    N_("synthesizing"),
+    N_("writing"),
+    N_("planning the built-ins"),
+    N_("tracks"),
+    N_("downloading"),
+    N_("measuring the pace"),
+)
 """The steps the library reports through ``progress(what, done, total)``, translated when drawn."""
 
 
@@ -390,6 +397,8 @@ class ProgressLine:
         self.label = label
         self._shown = False
         self._last = 0.0
+        self._clearer = _ClearBeforeLog(self)
+        self._handlers: list[logging.Handler] = []
 
     def __call__(self, what: str, done: int, total: int) -> None:
         if not self.enabled:
@@ -398,20 +407,58 @@ class ProgressLine:
         if done < total and now - self._last < 0.1:
             return
         self._last = now
-        amount = f"{100 * done // max(total, 1)}%" if what == "writing" else f"{done}/{total}"
-        text = " ".join(part for part in (self.label, _(what), amount) if part)
+        text = " ".join(part for part in (self.label, _(what), progress_amount(what, done, total)) if part)
         self.stream.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
         self.stream.flush()
         self._shown = True
 
     def close(self) -> None:
+        for handler in self._handlers:
+            handler.removeFilter(self._clearer)
+        self._handlers = []
+        self.clear()
+
+    def clear(self) -> None:
+        """Take the line away (it comes back with the next report)."""
         if self._shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self._shown = False
+            self._last = 0.0
 
     def __enter__(self) -> ProgressLine:
+        if self.enabled:
+            # a log line (a warning, "measuring the pace...") must not land on the progress line:
+            # every handler of the root logger clears the line before it writes
+            self._handlers = list(logging.getLogger().handlers)
+            for handler in self._handlers:
+                handler.addFilter(self._clearer)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _ClearBeforeLog(logging.Filter):
+    """A handler filter that clears a progress line before the record is written (it lets every record through)."""
+
+    def __init__(self, line: ProgressLine):
+        super().__init__()
+        self.line = line
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.line.clear()
+        return True
+
+
+def progress_amount(what: str, done: int, total: int) -> str:
+    """How far a step is: ``40%`` while writing, a bar with the megabytes
+    while downloading, else ``12/24``."""
+    if what == "writing":
+        return f"{100 * done // max(total, 1)}%"
+    if what == "downloading":
+        size = 20
+        filled = size * done // max(total, 1)
+        bar = "#" * filled + "-" * (size - filled)
+        return f"[{bar}] {100 * done // max(total, 1)}% {done / 1e6:.1f}/{total / 1e6:.1f} MB"
+    return f"{done}/{total}"

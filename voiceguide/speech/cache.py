@@ -43,10 +43,10 @@ def _warn_untrusted(problem: str) -> None:
         )
 
 
-CACHE_FOLDERS = ("phrases", "meta", "profiles")
+CACHE_FOLDERS = ("phrases", "meta", "profiles", "models")
 """What voiceguide keeps in its cache folder: synthesized and levelled
-phrases, small facts (voice lists, calibrations, pack digests) and the
-loudness profiles of sounds."""
+phrases, small facts (voice lists, calibrations, pack digests), the
+loudness profiles of sounds and Piper models with their noise fixed."""
 
 
 @dataclass(frozen=True)

@@ -481,6 +481,11 @@ class VoicePackEngine:
     def describe(self) -> str:
         return f"{self.fallback.describe()}+voicepack:{self.pack.identity}"
 
+    def voice_key(self, voice_id: str) -> str:
+        """The fallback's name for a voice in cache keys (see :func:`~voiceguide.speech.phrases.cache_identity`)."""
+        own = getattr(self.fallback, "voice_key", None)
+        return own(voice_id) if own else voice_id
+
     def close(self) -> None:
         self.fallback.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ..audio import Audio, quantize
 from ..progress import Progress, no_progress
@@ -12,6 +13,15 @@ from .lexicon import Lexicon
 
 PROGRESS_STEP = 8
 """Phrases sent to the engine at once between progress reports."""
+
+
+def cache_identity(engine: SpeechEngine, voice: VoiceSettings) -> tuple[str, VoiceSettings]:
+    """What the phrase cache keys a phrase on besides its text: the engine's
+    identity and the voice settings, the voice named by what it is where the
+    engine can say so (``voice_key``: a Piper model by its content, so the
+    same model by name or by path shares its phrases)."""
+    voice_key = getattr(engine, "voice_key", None)
+    return engine.describe(), (replace(voice, voice_id=voice_key(voice.voice_id)) if voice_key else voice)
 
 
 def synthesize_phrases(
@@ -35,7 +45,7 @@ def synthesize_phrases(
     respelled nor cached.
     """
     spoken = {text: lexicon.apply(text) if lexicon else text for text in dict.fromkeys(texts)}
-    engine_id = engine.describe()
+    engine_id, keyed = cache_identity(engine, voice)
     result: dict[str, Audio] = {}
     missing: dict[str, str] = {}
     recording = getattr(engine, "recording", None)
@@ -43,7 +53,7 @@ def synthesize_phrases(
         if recording is not None and (recorded := recording(text)) is not None:
             result[text] = recorded
             continue
-        key = cache.key(engine_id, voice, said) if cache else ""
+        key = cache.key(engine_id, keyed, said) if cache else ""
         audio = cache.get(key) if cache else None
         if audio is None:
             missing[text] = key

@@ -72,15 +72,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
 from ..errors import EngineError, UsageError
-from ..folders import voices_dir
+from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder, voices_dir
 from ..i18n import N_, _
 from ..rules import MAX_CONFIG_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 from .libespeak import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT, PHONEMES_IPA, bind
 from .libespeak import INSTALL_HINT as ESPEAK_HINT
+from .pace_texts import count_words
 from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ log = logging.getLogger(__name__)
 PREFIX = "piper:"
 """Voice ids of Piper voices start with this: ``piper:NAME`` or ``piper:PATH``."""
 INSTALL_HINT = "pip install 'voiceguide[piper]'"
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 """Bump when the way a phrase is made changes (phonemes, runs, joins): the
 phrase cache keys on it, so cached phrases are then made again."""
 NOISE_SEED = 20261126
@@ -98,6 +100,11 @@ RUN_PHONEMES_AT_SCALE_1 = 400
 """Phonemes the model speaks in one run at length scale 1 (about 20 s of
 speech; fewer at larger scales, so a run stays about that long)."""
 MIN_RUN_PHONEMES = 40
+NATURAL_SCALE_LIMIT = 1.15
+"""The most a voice is stretched to reach a slow rate (1 is its own pace);
+the rest comes from pauses between clauses (see :func:`paced`)."""
+MAX_PAUSE_S = 1.0
+"""The longest pause put between two clauses or sentences of a phrase to slow it down."""
 DEFAULT_JOBS = 2
 """Sentences synthesised at once, one onnxruntime thread each."""
 PITCH_NEUTRAL = 50
@@ -236,6 +243,8 @@ def find_models(folder: Path | None = None) -> list[PiperModel]:
     folder = voices_dir() if folder is None else folder
     found: dict[str, PiperModel] = {}
     for path in sorted(folder.rglob("*.onnx")) if folder.is_dir() else ():
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # a hidden folder: a voice still being put in place
         try:
             model = read_model(path, in_voices_dir=True)
         except UsageError as exc:
@@ -515,44 +524,83 @@ def _fixed_noise(graph, node, prefix: str, seed: int) -> list:
 class PiperNetwork:
     """One Piper model loaded into onnxruntime, its noise fixed.
 
+    The model with its noise fixed is kept in the cache folder
+    (``models/IDENTITY.onnx``, see :func:`fixed_model_path`) when
+    ``identity`` is given: later loads hand that file to onnxruntime
+    directly, without ``onnx`` (0.4 s and about 100 MB instead of 1.5-2 s
+    and 235 MB for en_US-joe-medium: parsing the model in Python and
+    serialising it again is what cost the time and the memory).
+
     Raises UsageError (exit 2) when the file is not a Piper model.
     ``run`` may be called from several threads at once.
     """
 
-    def __init__(self, model: PiperModel):
-        onnx, onnxruntime = _runtime()
+    def __init__(self, model: PiperModel, identity: str | None = None):
+        _onnx, onnxruntime = _runtime()
         self.model = model
-        what = f"{model.path} is not a Piper voice model"
-        try:
-            graph_model = onnx.load(str(model.path), load_external_data=False)
-        except Exception as exc:  # noqa: BLE001 - protobuf and onnx raise many kinds; all mean "unreadable"
-            raise UsageError(
-                _("{what} (onnx cannot read it: {reason})").format(what=what, reason=_one_line(str(exc)) or type(exc).__name__)
-            ) from None
-        inputs = {i.name for i in graph_model.graph.input}
-        if not _PIPER_INPUTS <= inputs:
-            shown = ", ".join(sorted(inputs)) or "none"
-            raise UsageError(
-                _("{what} (its inputs are {shown}; a Piper model takes input, input_lengths and scales)").format(
-                    what=what, shown=shown
-                )
-            )
-        self.takes_speaker = "sid" in inputs
-        if fix_noise(graph_model) == 0:
-            log.warning("%s draws no noise that voiceguide knows of; its output may vary from run to run", model.path.name)
+        self.what = f"{model.path} is not a Piper voice model"
         options = onnxruntime.SessionOptions()
         # One thread per call: calls run side by side (see PiperEngine), and
         # one thread gives the same samples on any machine.
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        if os.environ.get(LOW_MEMORY_ENV) == "1":
+            _hand_memory_back()
+            options.enable_cpu_mem_arena = False
+        fixed = fixed_model_path(identity) if identity else None
+        self.session = None
+        if fixed is not None and _usable_cache_file(fixed):
+            try:
+                self.session = onnxruntime.InferenceSession(str(fixed), options, providers=["CPUExecutionProvider"])
+            except Exception:  # noqa: BLE001 - a damaged cache entry: made again below
+                log.warning("the cached copy of %s is damaged; making it again", model.name)
+        if self.session is None:
+            self.session = self._load_and_fix(onnxruntime, options, fixed)
+        inputs = {i.name for i in self.session.get_inputs()}
+        if not _PIPER_INPUTS <= inputs:
+            shown = ", ".join(sorted(inputs)) or "none"
+            raise UsageError(
+                _("{what} (its inputs are {shown}; a Piper model takes input, input_lengths and scales)").format(
+                    what=self.what, shown=shown
+                )
+            )
+        self.takes_speaker = "sid" in inputs
+
+    def _load_and_fix(self, onnxruntime, options, fixed: Path | None):
+        """Read the model with ``onnx``, fix its noise, keep that in the cache
+        (when it can be written) and load it into onnxruntime."""
+        onnx, _onnxruntime = _runtime()
+        model = self.model
+        try:
+            graph_model = onnx.load(str(model.path), load_external_data=False)
+        except Exception as exc:  # noqa: BLE001 - protobuf and onnx raise many kinds; all mean "unreadable"
+            raise UsageError(
+                _("{what} (onnx cannot read it: {reason})").format(
+                    what=self.what, reason=_one_line(str(exc)) or type(exc).__name__
+                )
+            ) from None
+        inputs = {i.name for i in graph_model.graph.input}
+        if not _PIPER_INPUTS <= inputs:
+            shown = ", ".join(sorted(inputs)) or "none"
+            raise UsageError(
+                _("{what} (its inputs are {shown}; a Piper model takes input, input_lengths and scales)").format(
+                    what=self.what, shown=shown
+                )
+            )
+        if fix_noise(graph_model) == 0:
+            log.warning("%s draws no noise that voiceguide knows of; its output may vary from run to run", model.path.name)
         serialized = graph_model.SerializeToString()
         del graph_model  # the parsed model is as large as the file: free it before onnxruntime makes its own copy
+        source: str | bytes = serialized
+        if fixed is not None and _keep_fixed_model(fixed, serialized):
+            del serialized
+            source = str(fixed)
         try:
-            self.session = onnxruntime.InferenceSession(serialized, options, providers=["CPUExecutionProvider"])
+            return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
             raise UsageError(
-                _("{what} (onnxruntime cannot load it: {one_line})").format(what=what, one_line=_one_line(str(exc))[:200])
+                _("{what} (onnxruntime cannot load it: {one_line})").format(what=self.what, one_line=_one_line(str(exc))[:200])
             ) from None
 
     def run(self, ids: Sequence[int], length_scale: float) -> np.ndarray:
@@ -575,6 +623,47 @@ class PiperNetwork:
         if not np.all(np.isfinite(samples)):
             raise EngineError(_("the Piper voice {name} made no usable audio (not finite)").format(name=model.name))
         return samples
+
+
+LOW_MEMORY_ENV = "VOICEGUIDE_PIPER_LOW_MEMORY"
+"""Set to 1 to trade time for memory: onnxruntime without its memory arena,
+and the C library handing large blocks back at once (a cold export of the
+2:41 English default session peaked at 273 MB instead of 373-416 MB, for
+about 1.5x the CPU time)."""
+
+
+def _hand_memory_back() -> None:
+    """Make glibc map blocks of 128 kB and more separately, so that freeing
+    them returns them to the system (its default threshold grows with use,
+    and onnxruntime's working tensors then stay in the heap)."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
+def fixed_model_path(identity: str) -> Path:
+    """Where the model of ``identity`` with its noise fixed is kept: ``models`` in the cache folder."""
+    return cache_root() / "models" / f"piper-{NOISE_SEED}-{identity}.onnx"
+
+
+def _usable_cache_file(path: Path) -> bool:
+    """A kept model that exists in a cache folder only this user can write (see cache.cache_problem)."""
+    return path.is_file() and cache_problem(path.parent) is None
+
+
+def _keep_fixed_model(path: Path, data: bytes) -> bool:
+    """Write the fixed model into the cache; False (nothing lost but time) when it cannot be written."""
+    try:
+        private_folder(path.parent)
+        write_atomically(path, data, durable=False)
+    except UntrustedCacheError:
+        return False
+    except OSError as exc:
+        log.info("the fixed model is not kept in the cache (%s)", exc.strerror or exc)
+        return False
+    return True
 
 
 # --- the engine ---------------------------------------------------------------------------------
@@ -602,6 +691,7 @@ class PiperEngine:
         self._identities: dict[str, str] = {}
         self._networks: dict[str, PiperNetwork] = {}
         self._scales: dict[tuple[str, int], float] = {}
+        self._points: dict[str, list[tuple[float, float]]] = {}
         self._lock = threading.Lock()
 
     # which voice
@@ -634,11 +724,16 @@ class PiperEngine:
         """The Piper voices in the voices folder (the network files are not read)."""
         return [VoiceInfo(m.voice_id, m.description or m.name, (m.language,)) for m in find_models()]
 
+    def voice_key(self, voice_id: str) -> str:
+        """A voice as the phrase cache knows it: its model's content (size and
+        hash), so ``piper:NAME`` and ``piper:PATH`` of one model share phrases."""
+        self.model(voice_id)
+        return "piper-model:" + self._identities[voice_id]
+
     def describe(self) -> str:
         """Engine identity for cache keys: this engine's version, the
-        runtime's, espeak-ng's library and data, the noise, the pace
-        calibration, and every model this engine has resolved (size and
-        content hash)."""
+        runtime's, espeak-ng's library and data, the noise and the pace
+        calibration. The model is in the key by its content (:meth:`voice_key`)."""
         from importlib.metadata import PackageNotFoundError, version
 
         # imported when Piper speaks, not at every start of voiceguide (python -X importtime):
@@ -653,8 +748,7 @@ class PiperEngine:
         library = find_library()
         data = espeak_data_dir()
         espeak = f"{Path(os.path.realpath(library)).name if library else '?'}@{int(data.stat().st_mtime) if data else 0}"
-        models = ",".join(f"{voice}={identity}" for voice, identity in sorted(self._identities.items()))
-        return f"piper {ENGINE_VERSION}|onnxruntime {runtime}|{espeak}|noise {NOISE_SEED}|pace {PACE_VERSION}|{models}"
+        return f"piper {ENGINE_VERSION}|onnxruntime {runtime}|{espeak}|noise {NOISE_SEED}|pace {PACE_VERSION}"
 
     # speech
 
@@ -663,19 +757,29 @@ class PiperEngine:
         model = self.model(voice_id)
         with self._lock:
             if voice_id not in self._networks:
-                self._networks[voice_id] = PiperNetwork(model)
+                self._networks[voice_id] = PiperNetwork(model, self._identities.get(voice_id))
             return self._networks[voice_id]
+
+    def pace_line(self, voice_id: str) -> list[tuple[float, float]]:
+        """The voice's measured (length scale, seconds per word) points (measured once per model)."""
+        from .piper_pace import pace_points  # 0.4 ms at every start otherwise: see describe
+
+        if voice_id not in self._points:
+            model = self.model(voice_id)
+            self._points[voice_id] = pace_points(
+                model, self._identities[voice_id], lambda texts, scale: self._speak_all(voice_id, texts, scale)
+            )
+        return self._points[voice_id]
 
     def length_scale(self, voice_id: str, wpm: float) -> float:
         """Piper's length scale that speaks ``wpm`` words per minute over
-        speech time with this voice (calibrated once per model)."""
-        from .piper_pace import length_scale_for, pace_points  # 0.4 ms at every start otherwise: see describe
+        speech time with this voice by stretching alone (calibrated once per
+        model; :meth:`synthesize_many` stretches less and pauses instead)."""
+        from .piper_pace import length_scale_for  # 0.4 ms at every start otherwise: see describe
 
         key = (voice_id, round(wpm))
         if key not in self._scales:
-            model = self.model(voice_id)
-            points = pace_points(model, self._identities[voice_id], lambda text, scale: self.speak(voice_id, text, scale))
-            self._scales[key] = length_scale_for(points, wpm)
+            self._scales[key] = length_scale_for(self.pace_line(voice_id), wpm)
         return self._scales[key]
 
     def speak(self, voice_id: str, text: str, length_scale: float) -> Audio:
@@ -686,37 +790,73 @@ class PiperEngine:
         return self.synthesize_many([text], settings)[0]
 
     def synthesize_many(self, texts: list[str], settings: VoiceSettings) -> list[Audio]:
-        """Several phrases, their sentences ``jobs`` at a time; the result does not depend on ``jobs``."""
-        if settings.pitch != PITCH_NEUTRAL:
-            log.warning("pitch %d is ignored: Piper voices have no pitch setting", settings.pitch)
-        scale = self.length_scale(settings.voice_id, settings.rate)
-        made = self._speak_all(settings.voice_id, texts, scale)
+        """Several phrases, their sentences ``jobs`` at a time; the result does not depend on ``jobs``.
+
+        Slow rates are reached with pauses rather than stretching (see
+        :func:`paced`): up to :data:`NATURAL_SCALE_LIMIT` the voice is
+        stretched, the rest of the time goes into pauses between the
+        phrase's clauses and sentences."""
+        if settings.pitch != PITCH_NEUTRAL:  # 'voiceguide check' warns about it (lint.voice_warnings)
+            log.info("pitch %d is ignored: Piper voices have no pitch setting", settings.pitch)
+        voice_id = settings.voice_id
+        scale = self.length_scale(voice_id, settings.rate)
+        if scale <= NATURAL_SCALE_LIMIT:
+            made = self._speak_all(voice_id, texts, scale)
+        else:
+            model, phonemizer = self.model(voice_id), _phonemizer()
+            plans = [
+                paced(
+                    count_words(text),
+                    boundaries(phonemizer.sentences(text, model.espeak_voice)),
+                    settings.rate,
+                    self.pace_line(voice_id),
+                )
+                for text in texts
+            ]
+            made = self._speak_all(voice_id, texts, [plan[0] for plan in plans], [plan[1] for plan in plans])
         if settings.volume != 1.0:
             made = [Audio(on_pcm16_grid(audio.samples * np.float32(settings.volume)), audio.sample_rate) for audio in made]
         return made
 
-    def _speak_all(self, voice_id: str, texts: Sequence[str], length_scale: float) -> list[Audio]:
+    def _speak_all(
+        self,
+        voice_id: str,
+        texts: Sequence[str],
+        length_scale: float | Sequence[float],
+        pauses_s: Sequence[float] | None = None,
+    ) -> list[Audio]:
+        """Each text at its length scale (one for all, or one each). With
+        ``pauses_s`` (one per text), every clause is a run of its own and
+        that much silence goes between its clauses and sentences."""
         model = self.model(voice_id)
         network = self.network(voice_id)
         phonemizer = _phonemizer()
-        limit = max(MIN_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, length_scale)))
-        # per phrase, per sentence: the runs of the model
-        plan = [
-            [
-                [phoneme_ids(model, run) for run in model_runs(sentence, limit)]
-                for sentence in phonemizer.sentences(text, model.espeak_voice)
-            ]
-            for text in texts
-        ]
-        flat = [ids for phrase in plan for sentence in phrase for ids in sentence]
+        scales = [float(length_scale)] * len(texts) if isinstance(length_scale, int | float) else list(length_scale)
+        # per phrase, per sentence: the runs of the model (with the scale each is spoken at)
+        plan = []
+        for text, scale in zip(texts, scales):
+            limit = max(MIN_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, scale)))
+            sentences = phonemizer.sentences(text, model.espeak_voice)
+            if pauses_s is None:
+                runs = [model_runs(sentence, limit) for sentence in sentences]
+            else:
+                runs = [[run for clause in sentence for run in model_runs([_trimmed(clause)], limit)] for sentence in sentences]
+            plan.append([[(phoneme_ids(model, run), scale) for run in sentence] for sentence in runs])
+        flat = [item for phrase in plan for sentence in phrase for item in sentence]
         if self.jobs > 1 and len(flat) > 1:
+            # longest runs first, so the threads finish together (the order of the results is kept)
+            order = sorted(range(len(flat)), key=lambda i: -len(flat[i][0]) * flat[i][1])
             with ThreadPoolExecutor(min(self.jobs, len(flat))) as pool:
-                spoken = iter(list(pool.map(lambda ids: network.run(ids, length_scale), flat)))
+                made = dict(zip(order, pool.map(lambda i: network.run(*flat[i]), order)))
+            spoken = iter([made[i] for i in range(len(flat))])
         else:
-            spoken = iter([network.run(ids, length_scale) for ids in flat])
+            spoken = iter([network.run(*item) for item in flat])
         result = []
-        for phrase in plan:
+        for index, phrase in enumerate(plan):
             parts = [next(spoken) for sentence in phrase for _ in sentence]
+            if pauses_s is not None and pauses_s[index] > 0 and len(parts) > 1:
+                gap = np.zeros(int(round(pauses_s[index] * model.sample_rate)), dtype=np.float32)
+                parts = [piece for part in parts for piece in (gap, part)][1:]
             samples = np.concatenate(parts) if parts else np.zeros(model.sample_rate // 10, dtype=np.float32)
             result.append(Audio(on_pcm16_grid(samples), model.sample_rate))
         return result
@@ -729,6 +869,44 @@ class PiperEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def boundaries(sentences: Sequence[Sequence[Sequence[str]]]) -> int:
+    """Places a speaker may pause inside a phrase: between its clauses and between its sentences."""
+    return max(0, sum(len(sentence) for sentence in sentences) - 1)
+
+
+def paced(words: int, pauses: int, wpm: float, points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """(length scale, seconds of pause at each of ``pauses`` places) that
+    speak ``words`` words at ``wpm`` words per minute of speech time, on
+    the measured line ``points`` (length scale, seconds per word).
+
+    Slow speech should pause more rather than stretch every sound (stretched
+    speech is what listeners of recorded mindfulness instructions liked
+    least, and Piper sounds drawn out when stretched): the voice is
+    stretched up to :data:`NATURAL_SCALE_LIMIT`, and the time still missing
+    goes into the pauses, at most :data:`MAX_PAUSE_S` each. Only what those
+    cannot hold (a phrase of one clause has no place to pause) is stretched further."""
+    from .piper_pace import length_scale_for  # 0.4 ms at every start otherwise: see PiperEngine.describe
+
+    target = length_scale_for(list(points), wpm)
+    if target <= NATURAL_SCALE_LIMIT:
+        return target, 0.0
+    (scale_a, seconds_a), (scale_b, seconds_b) = points[0], points[-1]
+    slope = (seconds_b - seconds_a) / (scale_b - scale_a)
+    missing_s = max(1, words) * slope * (target - NATURAL_SCALE_LIMIT)
+    room_s = pauses * MAX_PAUSE_S
+    if missing_s <= room_s:
+        return NATURAL_SCALE_LIMIT, missing_s / pauses
+    return target - room_s / (max(1, words) * slope), MAX_PAUSE_S if pauses else 0.0
+
+
+def _trimmed(clause: Sequence[str]) -> list[str]:
+    """A clause spoken as a run of its own, without the space that joined it to the next."""
+    phonemes = list(clause)
+    while phonemes and phonemes[-1] == " ":
+        phonemes.pop()
+    return phonemes
 
 
 def on_pcm16_grid(samples: np.ndarray) -> np.ndarray:
