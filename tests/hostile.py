@@ -47,18 +47,34 @@ def voiceguide(
     input: str | None = None,
     **extra_env: str,
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m voiceguide ARGS``; a hang fails the test at ``timeout``."""
-    return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *map(str, args)],
-        capture_output=True,
-        text=True,
-        errors="backslashreplace",
-        timeout=timeout,
-        env=env(**extra_env),
-        cwd=cwd or ROOT,
-        input=input,
-        preexec_fn=_limit_memory if limit_memory else None,
-    )
+    """Run ``python -m voiceguide ARGS``; a hang fails the test at ``timeout``.
+
+    With ``VOICEGUIDE_TEST_DUTCH_SCREEN=1`` in the environment, a run that
+    fails is run again under ``LANG=nl_NL.UTF-8`` and must show no English
+    (see tests/test_dutch_screen.py): every error path of these tests, in Dutch.
+    """
+
+    def run(**more: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "voiceguide", *map(str, args)],
+            capture_output=True,
+            text=True,
+            errors="backslashreplace",
+            timeout=timeout,
+            env=env(**{**extra_env, **more}),
+            cwd=cwd or ROOT,
+            input=input,
+            preexec_fn=_limit_memory if limit_memory else None,
+        )
+
+    result = run()
+    if result.returncode not in (0, None) and os.environ.get("VOICEGUIDE_TEST_DUTCH_SCREEN") == "1":
+        from test_dutch_screen import english_words
+
+        dutch = run(LANGUAGE="", LC_ALL="", LC_MESSAGES="", LANG="nl_NL.UTF-8")
+        screen = dutch.stderr + dutch.stdout
+        assert "Traceback" not in screen and not english_words(screen), (args, screen)
+    return result
 
 
 def one_line(result: subprocess.CompletedProcess, code: int = 2) -> str:

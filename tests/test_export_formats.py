@@ -580,7 +580,7 @@ def test_cli_asks_before_replacing_when_interactive(script_file, tmp_path, monke
     monkeypatch.setattr(cli_session, "is_terminal", lambda stream: True)
     result = run_cli("export", str(script_file), "-o", str(out), input="n\n")
     assert f"Replace {out}? [y/N]" in result.output
-    assert result.exit_code == 1 and f"voiceguide: kept {out}; nothing was written" in result.output
+    assert result.exit_code == 2 and f"voiceguide: kept {out}; nothing was written" in result.output  # as the README says
     assert out.read_bytes() == b"precious"
     result = run_cli("export", str(script_file), "-o", str(out), input="y\n")
     assert result.exit_code == 0, result.output

@@ -130,8 +130,8 @@ def test_a_model_without_its_config_is_refused_in_one_line(tmp_path):
 @pytest.mark.parametrize(
     ("config", "reason"),
     [
-        ("{not json", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        ({**CONFIG, "espeak": None}, "'NoneType' object is not subscriptable"),
+        ("{not json", "not valid JSON: Expecting property name enclosed in double quotes (line 1, column 2)"),
+        ({**CONFIG, "espeak": None}, "its fields are not laid out as a Piper config's"),
         ({k: v for k, v in CONFIG.items() if k != "phoneme_id_map"}, "no 'phoneme_id_map'"),
         ({**CONFIG, "phoneme_type": "pinyin"}, "phonemes of type 'pinyin'; voiceguide speaks models phonemised by espeak-ng"),
     ],

@@ -38,6 +38,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+
+def N_(message: str) -> str:
+    """Marks a log message for the catalog: the screen's log formatter
+    translates it (this module is below voiceguide.i18n)."""
+    return message
+
+
 log = logging.getLogger(__name__)
 
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.part$")
@@ -252,7 +259,7 @@ class AtomicFile:
             elif not existed:
                 _unlink_quietly(self.target)
             else:
-                log.warning("%s could not be put back as it was", self.target)
+                log.warning(N_("%s could not be put back as it was"), self.target)
 
         return undo
 
@@ -329,7 +336,7 @@ def commit_together(*files: AtomicFile) -> None:
                 try:
                     step()
                 except OSError as exc:
-                    log.warning("could not undo a partial commit: %s", exc)
+                    log.warning(N_("could not undo a partial commit: %s"), exc)
             raise
     finally:
         for hidden in staged:

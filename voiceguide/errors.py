@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from .i18n import ngettext
+from .inputs import os_reason  # noqa: F401 (the library's errors say the system's reasons through it)
 from .rules import MAX_REPORTED_ERRORS
 
 
@@ -74,7 +76,14 @@ class ScriptError(VoiceguideError):
         if len(ordered) > MAX_REPORTED_ERRORS:  # a flood of errors helps nobody, and printing it takes long
             more = len(ordered) - MAX_REPORTED_ERRORS
             last = ordered[MAX_REPORTED_ERRORS - 1]
-            summary = cls(f"and {more} more error{'s' if more != 1 else ''} after line {last.line}; fix these first", last.source)
+            summary = cls(
+                ngettext(
+                    "and {count} more error after line {line}; fix these first",
+                    "and {count} more errors after line {line}; fix these first",
+                    more,
+                ).format(count=more, line=last.line),
+                last.source,
+            )
             ordered = (*ordered[:MAX_REPORTED_ERRORS], summary)
         if len(ordered) == 1:
             return ordered[0]

@@ -102,7 +102,8 @@ def script_source(name_or_path: str | Path, language: str | None = None) -> Scri
     if is_regular_file(path) or path.suffix or "/" in text or os.sep in text:
         return ScriptSource(read_script_text(path), str(path), script_clip_dirs(path, asset_dirs()))
     raise UsageError(
-        f"'{text}' is neither a built-in exercise ({', '.join(EXERCISES)}) nor a script file" + did_you_mean(text, "; ")
+        _("'{name}' is neither a built-in exercise ({items}) nor a script file").format(name=text, items=", ".join(EXERCISES))
+        + did_you_mean(text, "; ")
     )
 
 
@@ -111,7 +112,7 @@ def did_you_mean(name: str, before: str = "") -> str:
     alias's), after ``before``; empty when none is close."""
     key = name.strip().lower().replace("_", "-").replace(" ", "-")
     close = difflib.get_close_matches(key, [*EXERCISES, *ALIASES], n=1, cutoff=0.6)
-    return f"{before}did you mean {close[0]}?" if close else ""
+    return before + _("did you mean {name}?").format(name=close[0]) if close else ""
 
 
 def load_script(name_or_path: str | Path, language: str | None = None) -> Script:

@@ -13,6 +13,13 @@ import stat
 from pathlib import Path
 
 
+def translate(message: str) -> str:
+    """``message`` in the interface language: :mod:`voiceguide.i18n` puts
+    its translation here when it is loaded (this module imports none of
+    voiceguide). The messages are in the catalog through speech/cache.py."""
+    return message
+
+
 def cache_root() -> Path:
     """voiceguide's cache folder: ``$VOICEGUIDE_CACHE_DIR``, else the
     platform's user cache folder (``~/.cache/voiceguide`` on Linux).
@@ -23,6 +30,28 @@ def cache_root() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("voiceguide"))
+
+
+CACHE_TAG = "CACHEDIR.TAG"
+CACHE_TAG_TEXT = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by voiceguide.\n"
+    b"# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+"""Written into a cache folder voiceguide makes (the Cache Directory Tagging
+convention: backup tools skip the folder)."""
+
+
+def _write_tag(path: Path) -> None:
+    """Write the cache tag into a folder just made (never over a file)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError:
+        return  # there already, or not writable: the cache works without it
+    try:
+        os.write(fd, CACHE_TAG_TEXT)
+    finally:
+        os.close(fd)
 
 
 def private_folder(folder: Path) -> Path:
@@ -39,9 +68,12 @@ def private_folder(folder: Path) -> Path:
         else []
     )
     for level in levels:  # each checked before anything is made inside it
+        made = level == root and not os.path.lexists(root)
         level.mkdir(mode=0o700, parents=level == root, exist_ok=True)
         if problem := cache_problem(level):
             raise UntrustedCacheError(problem)
+        if made:  # only a folder voiceguide made is tagged (a tag in $HOME would hide it from backups)
+            _write_tag(root / CACHE_TAG)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     if problem := cache_problem(folder):
         raise UntrustedCacheError(problem)
@@ -77,19 +109,19 @@ def cache_problem(folder: Path) -> str | None:
         for each in own:
             info = os.stat(each)
             if info.st_uid != me:
-                return f"{each} belongs to another user"
+                return translate("{folder} belongs to another user").format(folder=each)
             if info.st_mode & 0o022:
-                return f"{each} can be written by other users"
+                return translate("{folder} can be written by other users").format(folder=each)
         for parent in folder.resolve().parents:
             above = os.stat(parent)
             if above.st_uid not in (0, me):
-                return f"{parent} belongs to another user"
+                return translate("{folder} belongs to another user").format(folder=parent)
             if above.st_mode & 0o002 and not above.st_mode & stat.S_ISVTX:
-                return f"{parent} can be written by anyone"
+                return translate("{folder} can be written by anyone").format(folder=parent)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return f"{folder}: {exc.strerror}"
+        return f"{folder}: {translate(exc.strerror or str(exc))}"
     return None
 
 

@@ -183,6 +183,11 @@ def format_decimal(value: float, language: str | None = None, *, decimals: int =
     return text.replace(",", "\0").replace(".", decimal_sign).replace("\0", group_sign)
 
 
+def decimal_sign(language: str | None = None) -> str:
+    """The decimal sign ``language`` (default: the interface's) writes: ``.`` or ``,``."""
+    return NUMBER_SYMBOLS.get(language or ui_language(), NUMBER_SYMBOLS[SOURCE_LANGUAGE])[0]
+
+
 NUMBER_SYMBOLS = {"en": (".", ","), "nl": (",", ".")}
 """Each interface language's decimal sign and grouping sign, as CLDR has
 them (a test holds them to Babel's; Babel itself takes 40 ms to load them)."""
@@ -200,3 +205,18 @@ def format_datetime(moment: datetime, language: str | None = None) -> str:
 SHORT_DATES = {"en": "%Y-%m-%d", "nl": "%d-%m-%Y"}
 """Each interface language's date: ISO in English, CLDR's short date in
 Dutch (a test holds it to Babel's, which is needed to build, not to run)."""
+
+
+def _install() -> None:
+    """Give the bottom layer (which imports nothing of voiceguide) its
+    translations: file kinds and limits (inputs), the system's error texts
+    (inputs), cache trust problems (folders) and the decimal sign of
+    times (clock)."""
+    from . import clock, folders, inputs
+
+    inputs.translate = _
+    folders.translate = _
+    clock.decimal_sign = decimal_sign
+
+
+_install()

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .i18n import _
+from .i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,9 @@ may declare, and decode to (channels x frames): 10 minutes of stereo at
 48 kHz, so that reading it costs at most a second or two and its size in
 memory is known before it is read. A 400-byte FLAC declaring 8 channels at
 384 kHz for 10 minutes asked for 7 GB."""
+MAX_RECORDING_BYTES = 4 * MAX_SOUND_SAMPLES + 1_000_000
+"""A voice pack's recording file larger than this (more than 32-bit samples
+of the most sound a recording may hold) is refused before it is read or hashed."""
 
 
 def sound_problem(channels: int, rate: int, frames: int) -> str | None:
@@ -163,14 +166,14 @@ it is stored) and lone surrogates (bytes that were not UTF-8)."""
 _CHARACTER_NAMES = {
     0x00: "NUL",
     0x07: "BEL",
-    0x08: "backspace",
-    0x0A: "line break",
-    0x0D: "carriage return",
+    0x08: N_("backspace"),
+    0x0A: N_("line break"),
+    0x0D: N_("carriage return"),
     0x1B: "ESC",
     0x7F: "DEL",
-    0x85: "next line",
-    0x2028: "line separator",
-    0x2029: "paragraph separator",
+    0x85: N_("next line"),
+    0x2028: N_("line separator"),
+    0x2029: N_("paragraph separator"),
 }
 
 
@@ -184,12 +187,12 @@ def character_name(char: str) -> str:
     """``U+001B (ESC)``; for a lone surrogate, the byte it stands for."""
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # how Python keeps a byte that was not UTF-8 (surrogateescape)
-        return f"the byte 0x{code - 0xDC00:02X} (not UTF-8)"
+        return _("the byte {byte} (not UTF-8)").format(byte=f"0x{code - 0xDC00:02X}")
     if code in _CHARACTER_NAMES:
-        return f"U+{code:04X} ({_CHARACTER_NAMES[code]})"
+        return f"U+{code:04X} ({_(_CHARACTER_NAMES[code])})"
     if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-        return f"U+{code:04X} (a bidirectional override)"
-    return f"U+{code:04X} (a control character)"
+        return f"U+{code:04X} ({_('a bidirectional override')})"
+    return f"U+{code:04X} ({_('a control character')})"
 
 
 def text_problem(text: str, what: str) -> str | None:
@@ -198,7 +201,9 @@ def text_problem(text: str, what: str) -> str | None:
     index = unsafe_character(text)
     if index is None:
         return None
-    return f"{what} holds {character_name(text[index])} at character {index + 1}; write plain text (UTF-8)"
+    return _("{what} holds {character} at character {position}; write plain text (UTF-8)").format(
+        what=what, character=character_name(text[index]), position=index + 1
+    )
 
 
 class Severity(str, Enum):
@@ -287,12 +292,20 @@ MAX_LEXICON_BYTES = 256_000
 # checked in speech/piper.py
 MAX_CONFIG_BYTES = 2_000_000
 """A Piper config is a few kB (a multi-speaker one a few hundred)."""
+MAX_MODEL_BYTES = 200_000_000
+"""Piper's models are 5 to 120 MB (x_low to high): anything larger is not
+one, and is refused before it is hashed or loaded (a sparse 2 GB file took
+2 GB of memory)."""
+MAX_PHONEME_ID = 65_535
+MAX_SPEAKERS = 10_000
+MAX_SCALE = 10.0
+"""Noise and noise width beyond this are no voice's (Piper's are 0.3 to 1)."""
 MAX_VOICE_CATALOG_BYTES = 8_000_000
 """The Piper voices catalog (voices.json) read at most (the official one is about 0.5 MB)."""
 MAX_MODEL_CARD_BYTES = 100_000
 """A voice's MODEL_CARD read at most (they are a few hundred bytes)."""
-MAX_VOICE_MODEL_BYTES = 1_000_000_000
-"""The largest Piper model the catalog may list (the largest are about 120 MB)."""
+MAX_VOICE_MODEL_BYTES = MAX_MODEL_BYTES
+"""The largest Piper model the catalog may list: one voiceguide would load."""
 
 # checked in batch/render.py
 MAX_STATE_BYTES = 64_000_000

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import rules
-from .errors import ScriptError
+from .errors import ScriptError, os_reason
 from .i18n import N_, _
 from .inputs import InputFileError, read_limited
 from .rules import MAX_CYCLES, MAX_PAUSE_S, MAX_PHASE_S, MAX_SCRIPT_BYTES, MAX_SCRIPT_CHARS, MAX_SENTENCE_CHARS
@@ -298,13 +298,13 @@ def read_script_text(path: str | Path) -> str:
     """
     path = Path(path)
     try:
-        raw = read_limited(path, MAX_SCRIPT_BYTES, "script")
+        raw = read_limited(path, MAX_SCRIPT_BYTES, N_("script"))
     except FileNotFoundError:
         raise ScriptError(
             _("no such script file; give a path to a script or a built-in name (see 'voiceguide list')"), path
         ) from None
     except InputFileError as exc:
-        if exc.reason.startswith("is a folder"):
+        if path.is_dir():
             raise ScriptError(_("is a folder, not a script file"), path) from None
         if exc.size is not None:
             raise ScriptError(
@@ -315,7 +315,7 @@ def read_script_text(path: str | Path) -> str:
             ) from None
         raise ScriptError(exc.reason, path) from None
     except OSError as exc:
-        raise ScriptError(_("cannot read: {strerror}").format(strerror=(exc.strerror or str(exc)).lower()), path) from None
+        raise ScriptError(_("cannot read: {strerror}").format(strerror=os_reason(exc).lower()), path) from None
     body = raw.removeprefix(b"\xef\xbb\xbf")
     try:
         return body.decode("utf-8")

@@ -38,12 +38,12 @@ from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
 from .exercises import builtins
-from .i18n import _
+from .i18n import _, ngettext
 from .mix import Mixer, MixSettings
 from .progress import Progress, no_progress
 from .returns import with_returns
 from .rules import MAX_CLIP_S
-from .script import At, Clip, Script, parse_script
+from .script import At, Breathe, Clip, Pause, Script, parse_script
 from .speech.cache import PhraseCache
 from .speech.choice import choose_voice
 from .speech.engine import SpeechEngine, VoiceSettings
@@ -198,6 +198,21 @@ MIN_WORD_S = 0.1
 voiceguide asks for is 400): a lower bound on every phrase's length."""
 
 
+def least_possible_s(script: Script, words_s: Mapping[str, float]) -> float:
+    """A floor under the script's length, summed item by item without
+    planning it: every pause at its minimum, every breathing block at its
+    fewest cycles, every sentence at ``words_s``. The planner lays out each
+    breath cycle as events, so a script of 8,000 blocks of 500 cycles (11
+    years) took gigabytes before it could be refused; this takes a pass."""
+    total = 0.0
+    for item in script.items:
+        if isinstance(item, Pause):
+            total += item.min_s
+        elif isinstance(item, Breathe):
+            total += item.cycles_min * item.cycle_s
+    return total + sum(words_s.get(sentence.text, 0.0) for sentence in script.sentences())
+
+
 def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_s: float | None = None) -> None:
     """Refuse, before any speech is made, a script that would last beyond
     the session limit even if every word took only ``MIN_WORD_S``, every
@@ -214,25 +229,33 @@ def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_
     rough = replace(script, items=tuple(item for item in script.items if not isinstance(item, At)))
     words = {text: MIN_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)}
     clips = {item.path: 0.0 for item in rough.items if isinstance(item, Clip)}
+    floor_s = least_possible_s(rough, words)
     try:
-        if target_s is None:
+        if floor_s > plan.max_session_s:  # years of breathing: refused without planning millions of cycles
+            least = floor_s
+        elif target_s is None:
             least = plan_timeline(rough, words, clips, replace(plan, max_session_s=math.inf)).duration_s
         else:
-            least, _ = length_range(rough, words, clips, replace(plan, max_session_s=math.inf))
+            least, _longest = length_range(rough, words, clips, replace(plan, max_session_s=math.inf))
     except ScriptError:
         return  # what the real plan will report, with real lengths
     if least <= plan.max_session_s:
         return  # the real plan says what is wrong, if anything, with real lengths
-    least_text = f"at least {format_clock_tenths(least)} ({len(words)} phrases)"
+    least_text = ngettext("at least {length} ({count} phrase)", "at least {length} ({count} phrases)", len(words)).format(
+        length=format_clock_tenths(least), count=len(words)
+    )
     limit = format_clock_tenths(plan.max_session_s)
     if target_s is None:
         raise ScriptError(
-            f"this session would last {least_text}; the limit is {limit} "
-            "(a shorter script, or raise the limit with VOICEGUIDE_MAX_MINUTES)",
+            _(
+                "this session would last {least}; the limit is {limit} (a shorter script, or raise the limit with VOICEGUIDE_MAX_MINUTES)"
+            ).format(least=least_text, limit=limit),
             script.source,
         )
     raise ScriptError(
-        f"cannot make this session {format_clock_tenths(target_s)} long; it lasts {least_text}, beyond the limit of {limit}",
+        _("cannot make this session {length} long; it lasts {least}, beyond the limit of {limit}").format(
+            length=format_clock_tenths(target_s), least=least_text, limit=limit
+        ),
         script.source,
     )
 
@@ -383,7 +406,8 @@ def script_lexicon(script: Script) -> Path | None:
     found = (folder / script.meta.lexicon).resolve()
     if not found.is_relative_to(folder):  # a symlink beside it that leads out: a shared script reads only beside itself
         raise ScriptError(
-            f"lexicon '{script.meta.lexicon}' must be a file beside the script, not a link out of its folder", script.source
+            _("lexicon '{name}' must be a file beside the script, not a link out of its folder").format(name=script.meta.lexicon),
+            script.source,
         )
     return found
 
@@ -465,7 +489,9 @@ def read_clip(path: Path, sample_rate: int) -> Audio:
             decoded += len(block)
             if decoded > most:
                 raise ValueError(
-                    f"holds more than a clip may ({MAX_CLIP_S:.0f} s, {rules.MAX_SOUND_SAMPLES:,} samples); its header did not say so"
+                    _("holds more than a clip may ({seconds} s, {samples} samples); its header did not say so").format(
+                        seconds=f"{MAX_CLIP_S:.0f}", samples=f"{rules.MAX_SOUND_SAMPLES:,}"
+                    )
                 )
             mono = block.mean(axis=1, dtype=np.float32)
             add(resampler.resample_chunk(mono) if resampler else mono)

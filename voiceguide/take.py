@@ -55,8 +55,9 @@ from .dsp.recording import (
     process_recording,
     voice_threshold_db,
 )
-from .errors import ScriptError
+from .errors import ScriptError, os_reason
 from .i18n import _, ngettext
+from .inputs import regular_file_problem
 from .mix import MixSettings
 from .speech.pack import VoicePack, short
 
@@ -114,8 +115,8 @@ def read_take(path: str | Path, max_s: float = rules.MAX_TAKE_S) -> Audio:
     path = Path(path)
     if path.is_dir():
         raise TakeError(_("is a folder; give the take's audio file"), path)
-    if not path.is_file():
-        raise TakeError(_("no such file"), path)
+    if problem := regular_file_problem(path):  # a pipe would block, /dev/zero never end
+        raise TakeError(problem, path)
     reader = _read_av if path.suffix.lower() in AV_EXTENSIONS else _read_soundfile
     blocks: list[np.ndarray] = []
     frames = 0
@@ -157,7 +158,7 @@ def _read_soundfile(path: Path, max_s: float) -> Iterator[tuple[np.ndarray, int]
             _("cannot be read as audio ({detail}); use WAV, FLAC, MP3, OGG or M4A").format(detail=detail), path
         ) from None
     except OSError as exc:
-        raise TakeError(_("cannot be read ({reason})").format(reason=exc.strerror or exc), path) from None
+        raise TakeError(_("cannot be read ({reason})").format(reason=os_reason(exc)), path) from None
 
 
 def _read_av(path: Path, max_s: float) -> Iterator[tuple[np.ndarray, int]]:

@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import rules
-from ..errors import ScriptError
+from ..errors import ScriptError, os_reason
 from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import InputFileError, is_regular_file, read_limited
 from ..script import Script
 from ..sinks.export import mp3_bitrates
@@ -131,7 +131,7 @@ def read_manifest(path: str | Path) -> Manifest:
     if long_key := _LONG_KEY.search(text):
         before = text[: long_key.start()].split("\n")
         raise ManifestError(
-            f"a key with more than {_MAX_KEY_PARTS} dotted parts; a manifest's keys have at most two",
+            _("a key with more than {count} dotted parts; a manifest's keys have at most two").format(count=_MAX_KEY_PARTS),
             path,
             len(before),
             len(before[-1]) + 1,
@@ -163,13 +163,13 @@ keep this search linear."""
 
 def _read_text(path: Path) -> str:
     try:
-        raw = read_limited(path, rules.MAX_MANIFEST_BYTES, "manifest")
+        raw = read_limited(path, rules.MAX_MANIFEST_BYTES, N_("manifest"))
     except FileNotFoundError:
         raise ManifestError(_("no such manifest file"), path) from None
     except InputFileError as exc:
         raise ManifestError(exc.reason, path) from None
     except OSError as exc:
-        reason = (exc.strerror or str(exc)).lower()
+        reason = os_reason(exc).lower()
         raise ManifestError(_("cannot read the manifest ({reason})").format(reason=reason), path) from None
     try:
         return raw.decode("utf-8")
@@ -583,7 +583,9 @@ class _Checker:
         folder = _beside(self.path, relative)
         if folder is None:  # a shared manifest reads only beside itself
             self.report(
-                f"voice pack '{relative}' must be a folder in the manifest's folder or below it, without '..' or an absolute path",
+                _(
+                    "voice pack '{path}' must be a folder in the manifest's folder or below it, without '..' or an absolute path"
+                ).format(path=relative),
                 places["voice_pack"],
             )
             return False

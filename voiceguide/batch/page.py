@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from ..atomic import AtomicFile, write_atomically
 from ..clock import format_clock
-from ..errors import UsageError
+from ..errors import UsageError, os_reason
 from ..i18n import _, session_translation
 from ..rules import UNSAFE_CHARACTER
 
@@ -162,7 +162,7 @@ def check_zip_target(folder: Path) -> Path:
                 _("{archive} exists and was not made by voiceguide; move it away or pass another folder").format(archive=archive)
             )
     except OSError as exc:
-        raise UsageError(f"{archive}: {(exc.strerror or str(exc)).lower()}") from None
+        raise UsageError(f"{archive}: {os_reason(exc).lower()}") from None
     return archive
 
 

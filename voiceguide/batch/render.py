@@ -35,8 +35,8 @@ from pathlib import Path
 
 from .. import rules
 from ..atomic import pid_alive, write_atomically
-from ..errors import ScriptError, UsageError, VoiceguideError
-from ..i18n import _
+from ..errors import ScriptError, UsageError, VoiceguideError, os_reason
+from ..i18n import N_, _, ngettext
 from ..inputs import read_limited
 from ..mix import MixSettings
 from ..rules import MAX_STATE_BYTES
@@ -147,7 +147,7 @@ def _in_worker(work: Callable, *args) -> _Outcome:
     except VoiceguideError as exc:
         return _Outcome(reason=" ".join(str(exc).split("\n")))
     except OSError as exc:
-        return _Outcome(reason=f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        return _Outcome(reason=os_reason(exc) + (f": {exc.filename}" if exc.filename else ""))
     except Exception as exc:  # a bug: still only this track fails
         log.debug("track failed", exc_info=True)
         return _Outcome(reason=f"unexpected {type(exc).__name__}: {exc}")
@@ -368,7 +368,7 @@ def render_bundle(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise VoiceguideError(
-            _("{folder}: cannot create the bundle folder ({strerror})").format(folder=folder, strerror=exc.strerror)
+            _("{folder}: cannot create the bundle folder ({strerror})").format(folder=folder, strerror=os_reason(exc))
         ) from None
     if todo:  # the files about to be written are this bundle's, even if a stop comes before they are recorded
         for track in todo:
@@ -423,10 +423,13 @@ def check_bundle_folder(folder: Path, manifest: Manifest) -> None:
             continue
         foreign.append(name)
     if foreign:
-        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        shown = ", ".join(foreign[:3]) + (_(" and {count} more").format(count=len(foreign) - 3) if len(foreign) > 3 else "")
         raise UsageError(
-            f"{folder} holds {shown}, which no bundle wrote there; move {'it' if len(foreign) == 1 else 'them'} away "
-            "or pass another folder"
+            ngettext(
+                "{folder} holds {shown}, which no bundle wrote there; move it away or pass another folder",
+                "{folder} holds {shown}, which no bundle wrote there; move them away or pass another folder",
+                len(foreign),
+            ).format(folder=folder, shown=shown)
         )
 
 
@@ -434,7 +437,7 @@ def _written_names(folder: Path) -> set[str] | None:
     """The file names the folder's state file says a bundle wrote (or was
     writing); None when the folder has no state file it can read."""
     try:
-        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, N_("state file")).decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
     tracks = state.get("tracks") if isinstance(state, dict) else None
@@ -514,7 +517,7 @@ def _kept(folder: Path, manifest: Manifest, track: Track, entry: object, fingerp
 
 def _read_state(folder: Path) -> dict:
     try:
-        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, "state file").decode("utf-8"))
+        state = json.loads(read_limited(folder / STATE_FILE, MAX_STATE_BYTES, N_("state file")).decode("utf-8"))
     except (OSError, ValueError, RecursionError):  # missing, damaged or not ours: render again
         return {}
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not isinstance(state.get("tracks"), dict):

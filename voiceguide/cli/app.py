@@ -12,7 +12,7 @@ from importlib import import_module
 import click
 
 from .. import i18n
-from ..errors import VoiceguideError
+from ..errors import VoiceguideError, os_reason
 from ..i18n import N_, _
 from ..speech.factory import installation
 from .options import data_dir_option, printable
@@ -63,7 +63,7 @@ class _Group(click.Group):
                 if isinstance(exc, BrokenPipeError):
                     sys.exit(1)  # the reader went away (| head): nothing to say
                 where = f"{printable(exc.filename)}: " if exc.filename else _("cannot write the output") + ": "
-                click.echo(f"voiceguide: {where}{(exc.strerror or str(exc)).lower()}", err=True)
+                click.echo(f"voiceguide: {where}{os_reason(exc).lower()}", err=True)
                 sys.exit(1)
             except KeyboardInterrupt:
                 click.echo("voiceguide: " + _("interrupted"), err=True)
@@ -191,6 +191,15 @@ def localize_help(command: click.Command) -> None:
                 if kind.dir_okay and not kind.file_okay
                 else "path"
             )
+        elif not isinstance(param.type, click.Choice):
+            # TEXT, INTEGER RANGE: the metavar is the type's name in capitals, and
+            # "'abc' is not a valid float range" names it too
+            english = param.type.__dict__.setdefault("_english_name", param.type.name)
+            param.type.name = _(TYPE_NAMES.get(english, english))
+        if isinstance(param, click.Option) or isinstance(param, click.Argument):
+            original = param.__dict__.setdefault("_english_metavar", param.metavar)
+            if original:
+                param.metavar = _(original)
     if command.options_metavar:
         command.options_metavar = _(OPTIONS_METAVAR)
     if isinstance(command, click.Group):
@@ -199,6 +208,18 @@ def localize_help(command: click.Command) -> None:
         for sub in commands.loaded() if isinstance(commands, LazyCommands) else commands.values():
             localize_help(sub)  # (a lazy group's others are put into the language as they load)
 
+
+TYPE_NAMES = {
+    "text": N_("text"),
+    "integer": N_("integer"),
+    "float": N_("number"),
+    "integer range": N_("integer range"),
+    "float range": N_("number range"),
+    "boolean": N_("boolean"),
+}
+"""click's type names (``float range`` is said ``number range`` here), to translate."""
+METAVARS = (N_("TIME"), N_("PACK"), N_("FILE"), N_("FOLDER"), N_("N"), N_("KBPS"), N_("LUFS"), N_("DB"), N_("0-10"), N_("SCRIPT"))
+"""The metavars voiceguide's options name (``metavar="TIME"``), for the catalog."""
 
 OPTIONS_METAVAR = N_("[OPTIONS]")
 COMMANDS_METAVAR = N_("COMMAND [ARGS]...")
@@ -227,7 +248,23 @@ def cli(verbose: bool) -> None:
     Built-in exercises: herinnering, veilige-plek, zelfkalmering (Dutch by
     default, --lang en for English). Any script file works too.
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="voiceguide: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_ScreenFormatter())
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+
+
+class _ScreenFormatter(logging.Formatter):
+    """A log message as the screen shows it: ``voiceguide: `` and one line,
+    in the interface language (the library logs the English text, marked
+    with ``N_``; its arguments are filled in after translation), with
+    anything that could steer the terminal (a file name's ESC) made visible."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = _(str(record.msg)) % record.args if record.args else _(str(record.msg))
+        except (TypeError, ValueError, KeyError):  # a translation that does not fit its arguments
+            message = record.getMessage()
+        return "voiceguide: " + printable(message)
 
 
 def _print_version(ctx: click.Context) -> None:

@@ -12,7 +12,7 @@ from ..batch.manifest import read_manifest
 from ..batch.render import plan_tracks, render_bundle
 from ..clock import format_clock
 from ..i18n import _
-from .options import quiet_option, range_type
+from .options import printable, quiet_option, range_type
 from .terminal import ProgressLine
 
 
@@ -73,11 +73,11 @@ def batch(manifest: Path, folder: Path, jobs: int | None, make_zip: bool, check_
     )
     click.echo(
         _("wrote {folder}: {count} tracks ({rendered} rendered, {unchanged} unchanged), playlist.m3u8, index.html").format(
-            folder=folder, count=count, rendered=rendered, unchanged=len(outcome.results) - rendered
+            folder=printable(folder), count=count, rendered=rendered, unchanged=len(outcome.results) - rendered
         )
     )
     if outcome.archive:
-        click.echo(_("wrote {path}").format(path=outcome.archive))
+        click.echo(_("wrote {path}").format(path=printable(outcome.archive)))
     if outcome.failures:
         for failure in outcome.failures:
             click.echo(f"voiceguide: {failure}", err=True)

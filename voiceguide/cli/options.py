@@ -33,7 +33,7 @@ class _FloatRange(click.FloatRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         if number not in self.allowed:
-            self.fail(f"must be {self.allowed.describe()}, not {number}", param, ctx)
+            self.fail(_("must be {allowed}, not {value}").format(allowed=self.allowed.describe(), value=number), param, ctx)
         return number
 
 
@@ -79,7 +79,7 @@ def lang_option(command: Callable) -> Callable:
 def length_options(command: Callable) -> Callable:
     """``--minutes N`` / ``--length 90s|5m``: stretch or shrink the session."""
     command = click.option(
-        "--length", "length", metavar="TIME", help="Session length as 90s, 5m or 1:30 (instead of --minutes)."
+        "--length", "length", metavar="TIME", help="Session length as 90s, 5m, 1h, 1:30 or 1:02:30 (instead of --minutes)."
     )(command)
     return click.option(
         "--minutes", type=range_type(rules.MINUTES), help="Session length in minutes; elastic pauses and breathing fit to it."
@@ -190,6 +190,12 @@ def quiet_option(command: Callable) -> Callable:
     )
 
 
+_LONG_CLOCK = re.compile(r"(?:(\d{1,2}):)?(\d{1,4}):(\d{2}(?:[.,]\d+)?)")
+"""``1:43:08``, ``1:58.4`` and ``1:58,4`` (the Dutch decimal sign): the
+times voiceguide itself writes, so a range it reports can be pasted back."""
+_HOURS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:h|hr|hour|hours|u|uur)")
+
+
 def target_seconds(minutes: float | None = None, length: str | None = None) -> float | None:
     """The session length asked for with ``--minutes`` or ``--length``, in
     seconds (None for the script's own); UsageError names the option."""
@@ -203,8 +209,14 @@ def target_seconds(minutes: float | None = None, length: str | None = None) -> f
                 length=length.strip()
             )
         )
+    spec = length.strip()
+    if (clock := _LONG_CLOCK.fullmatch(spec)) is not None:  # 1:43:08 or 1:58,4, as voiceguide writes times
+        hours, whole_minutes, seconds_text = clock.group(1), clock.group(2), clock.group(3)
+        spec = f"{int(hours or 0) * 60 + int(whole_minutes)}:{seconds_text.replace(',', '.')}"
+    elif (hours := _HOURS.fullmatch(spec.lower())) is not None:  # 1h, 1.5h, 2 uur
+        spec = f"{float(hours.group(1).replace(',', '.')) * 60:g}m"
     try:
-        seconds = parse_duration(length)
+        seconds = parse_duration(spec)
     except ValueError as exc:
         raise UsageError(_("--length {reason}").format(reason=exc)) from None
     limit = rules.max_session_s()

@@ -16,7 +16,7 @@ from ..errors import PracticeDataError, UsageError, VoiceguideError
 from ..i18n import _, format_datetime, format_decimal, ngettext
 from ..practice import diary as diary_data
 from ..practice import log as practice_log
-from .options import data_dir, data_dir_option, range_type, table
+from .options import data_dir, data_dir_option, printable, range_type, table
 from .terminal import confirm, is_terminal
 
 
@@ -284,6 +284,11 @@ def _need(need: str) -> str:
 
 
 def _echo_csv(export, folder: Path | None) -> None:
+    """The CSV as written (redirected to a file, raw is right); on a terminal
+    every control character stored in it is shown as an escape such as ``\\x1b``."""
     buffer = io.StringIO()
     export(buffer, data_dir=folder)
-    click.echo(buffer.getvalue(), nl=False)
+    text = buffer.getvalue()
+    if is_terminal(sys.stdout):
+        text = "\n".join(printable(line) for line in text.split("\n"))
+    click.echo(text, nl=False)

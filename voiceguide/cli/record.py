@@ -25,7 +25,7 @@ from ..sinks.devices import choose_format, find_device, find_input_device, is_av
 from ..speech.pack import VoicePack
 from ..take import prepare_take, read_take, store_take
 from ..timeline import spoken_texts
-from .options import lang_option
+from .options import lang_option, printable
 from .terminal import KeyReader, StatusLine, is_terminal
 
 KEY_NAMES = {"enter": "Enter", "n": "n", "r": "r", "q": "q"}
@@ -120,11 +120,11 @@ def record(
         if replaced:
             click.echo(
                 _("wrote {count} recordings to {folder} ({replaced} replaced)").format(
-                    count=len(prepared), folder=pack.folder, replaced=replaced
+                    count=len(prepared), folder=printable(pack.folder), replaced=replaced
                 )
             )
         else:
-            click.echo(_("wrote {count} recordings to {folder}").format(count=len(prepared), folder=pack.folder))
+            click.echo(_("wrote {count} recordings to {folder}").format(count=len(prepared), folder=printable(pack.folder)))
         return
     if not KeyReader.usable(sys.stdin):
         raise UsageError(
@@ -138,14 +138,14 @@ def record(
     _record_here(recorder, input_device, device, playback=is_available(device))
     left = recorder.remaining
     if left == 0:
-        click.echo(_("all {count} phrases are in {folder}").format(count=recorder.total, folder=pack.folder))
+        click.echo(_("all {count} phrases are in {folder}").format(count=recorder.total, folder=printable(pack.folder)))
     else:
         kept = ngettext("kept {count} take", "kept {count} takes", len(recorder.kept)).format(count=len(recorder.kept))
         still = ngettext(
             "{left} phrase still to record: run '{command}' again to go on",
             "{left} phrases still to record: run '{command}' again to go on",
             left,
-        ).format(left=left, command=f"voiceguide record {script} -o {pack.folder}")
+        ).format(left=left, command=printable(f"voiceguide record {script} -o {pack.folder}"))
         click.echo(f"{kept}; {still}")
 
 
@@ -218,7 +218,7 @@ def _show_phrase(out: TextIO, recorder: Recorder) -> None:
     width = max(20, shutil.get_terminal_size().columns - 1)
     done = recorder.total - recorder.remaining
     where = _("phrase {number} of {count}, {left} to record, pack {folder}").format(
-        number=done + 1, count=recorder.total, left=recorder.remaining, folder=recorder.pack.folder
+        number=done + 1, count=recorder.total, left=recorder.remaining, folder=printable(recorder.pack.folder)
     )
     out.write(f"\r\x1b[K\n{where}\n\n")
     text = recorder.current or ""

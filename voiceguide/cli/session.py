@@ -9,7 +9,7 @@ import click
 
 from .. import rules
 from ..clock import format_clock, format_clock_tenths
-from ..errors import VoiceguideError
+from ..errors import UsageError
 from ..exercises import load_script
 from ..i18n import N_, _, format_decimal, ngettext
 from ..lint import check_script
@@ -234,7 +234,7 @@ def export(
     if existing and not force and is_terminal(sys.stdin):
         names = _(" and ").join(str(path) for path in existing)
         if not confirm(_("Replace {files}?").format(files=names)):
-            raise VoiceguideError(_("kept {files}; nothing was written").format(files=names))
+            raise UsageError(_("kept {files}; nothing was written").format(files=names))  # an existing file without --force: 2
         force = True
     check_targets(output, options["transcript"], force)  # before the speech is made
     sample_rate = int(options["sample_rate"]) if options["sample_rate"] else preferred_sample_rate(output)
@@ -274,7 +274,7 @@ def report(result: ExportResult) -> None:
     )
     click.echo(
         _("wrote {path} ({length}, {kind}, {rate} Hz, speech {speech} LUFS, integrated {integrated} LUFS, {peak})").format(
-            path=result.path,
+            path=printable(result.path),
             length=format_clock(result.duration_s),
             kind=kind,
             rate=result.sample_rate,
@@ -284,4 +284,4 @@ def report(result: ExportResult) -> None:
         )
     )
     if result.transcript:
-        click.echo(_("wrote {path}").format(path=result.transcript))
+        click.echo(_("wrote {path}").format(path=printable(result.transcript)))

@@ -7,6 +7,7 @@ import click
 from ..i18n import _, format_decimal, ngettext
 from ..practice.store import database_path
 from ..speech.cache import cache_usage, clear_cache
+from .options import printable
 
 
 @click.command()
@@ -26,7 +27,9 @@ def cache(clear: bool) -> None:
         count=usage.files, megabytes=format_decimal(usage.bytes / 1e6)
     )
     if clear:
-        click.echo(_("cleared {folder} ({size})").format(folder=usage.folder, size=size))
+        click.echo(_("cleared {folder} ({size})").format(folder=printable(usage.folder), size=size))
     else:
-        click.echo(_("cache: {folder} ({size}); 'voiceguide cache --clear' empties it").format(folder=usage.folder, size=size))
-    click.echo(_("practice log and diary: {path}").format(path=database_path()))
+        click.echo(
+            _("cache: {folder} ({size}); 'voiceguide cache --clear' empties it").format(folder=printable(usage.folder), size=size)
+        )
+    click.echo(_("practice log and diary: {path}").format(path=printable(database_path())))

@@ -28,6 +28,7 @@ from ..clock import format_clock
 from ..i18n import N_, _
 from ..sinks.player import Player
 from ..sinks.transport import INTERRUPT_FADE_S, State, Status
+from .options import printable
 from .signals import Terminated
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,7 @@ class StatusLine:
         return max(20, columns - 1)  # never touch the last column: some terminals wrap there
 
     def _text(self, text: str) -> str:
+        text = printable(text)  # a file name in the line (the output's) must not steer the terminal
         if self.plain:
             text = text.replace("\u2190", "<-").replace("\u2192", "->").replace("\u00b7", "|").replace("\u2026", "...")
         return text
@@ -394,7 +396,7 @@ class ProgressLine:
     def __init__(self, stream: TextIO | None = None, *, enabled: bool | None = None, label: str = ""):
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = is_terminal(self.stream) if enabled is None else enabled
-        self.label = label
+        self.label = printable(label)  # the output's file name: its ESC must not steer the terminal
         self._shown = False
         self._last = 0.0
         self._clearer = _ClearBeforeLog(self)

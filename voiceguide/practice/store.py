@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import rules
-from ..errors import PracticeDataError, UsageError
+from ..errors import PracticeDataError, UsageError, os_reason
 from ..folders import data_dir
 from ..i18n import _
 
@@ -179,7 +179,7 @@ def database(override: str | Path | None, *, create: bool) -> Iterator[sqlite3.C
                 _("cannot create the data folder {parent}: {reason}; use {data_dir}"),
                 {"data_dir": "data_dir"},
                 parent=path.parent,
-                reason=exc.strerror or exc,
+                reason=os_reason(exc),
             ) from None
     # mode=rw never creates a file; rwc only when asked to. No WAL: the file
     # stays one file, easy to copy or back up.

@@ -52,8 +52,8 @@ from ..dsp.loudness import (
     LoudnessMeter,
     LoudnessProfile,
 )
-from ..errors import ExportError, UsageError
-from ..i18n import _
+from ..errors import ExportError, UsageError, os_reason
+from ..i18n import N_, _
 from ..mix import Mixer
 from ..progress import Progress, no_progress
 from ..rules import BIT_DEPTHS, DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
@@ -354,7 +354,7 @@ def export_session(
             _("{file} appeared while exporting; pass {force} to replace it"), {"force": "force=True"}, file=exc.filename or path
         ) from None
     except (OSError, sf.LibsndfileError, RuntimeError, MutagenError) as exc:
-        detail = getattr(exc, "strerror", None) or str(exc)
+        detail = os_reason(exc) if isinstance(exc, OSError) else str(exc)
         raise ExportError(_("{path}: writing failed ({detail}); nothing was written").format(path=path, detail=detail)) from None
     return ExportResult(
         path=path,
@@ -370,6 +370,22 @@ def export_session(
         bitrate_kbps=bitrate_kbps if fmt.container == "MP3" else None,
         transcript=text_file.target if text_file else None,
     )
+
+
+def _check_name_lengths(path: Path) -> None:
+    """Raise OSError(ENAMETOOLONG) when a part of ``path`` that does not
+    exist yet is longer than its file system allows (asked of the nearest
+    folder that exists), so that no folder is made for a file that cannot be."""
+    existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        limit = os.pathconf(existing, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    for part in path.absolute().relative_to(existing).parts:
+        if len(os.fsencode(part)) > limit:
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
 
 
 def check_request(
@@ -395,7 +411,7 @@ def check_request(
             {"bitrate": "bitrate_kbps"},
             name=fmt.name,
         )
-    if album is not None and (problem := text_problem(album, "the album")):
+    if album is not None and (problem := text_problem(album, _("the album"))):
         raise UsageError(problem)
     if loudness_lufs not in LOUDNESS_LUFS:
         raise UsageError(
@@ -416,10 +432,11 @@ def _open_targets(path: Path, transcript: str | None, force: bool) -> tuple[Atom
     except OSError as exc:
         for file in files:
             file.discard()
+        reason = os_reason(exc).lower()
+        if exc.errno == errno.ENOENT and audio_file.folder.is_dir():  # /proc, /sys: the folder is there, a file can never be
+            reason = _("this folder takes no files: it belongs to the system, as /proc and /sys do")
         raise ExportError(
-            _("{path}: cannot write in {folder} ({reason})").format(
-                path=path, folder=audio_file.folder, reason=(exc.strerror or str(exc)).lower()
-            )
+            _("{path}: cannot write in {folder} ({reason})").format(path=path, folder=audio_file.folder, reason=reason)
         ) from None
     return audio_file, text_file
 
@@ -434,7 +451,7 @@ def _plan_levels(
     plan = plan_levels(voice, loudness_lufs, true_peak_dbtp, codec_change_db=codec_db, peak_margin_db=fmt.margin_db(bitrate_kbps))
     if plan.capped:
         log.warning(
-            "%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS",
+            N_("%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS"),
             mixer.timeline.title,
             MAX_LIMITING_DB,
             loudness_lufs,
@@ -468,16 +485,17 @@ def check_targets(path: Path, transcript: str | None = None, force: bool = False
                     _("{target} already exists; pass {force} to replace it"), {"force": "force=True"}, target=target
                 )
         if not folder.is_dir():
+            _check_name_lengths(path)  # a name too long is refused before any folder is made for it
             try:
                 folder.mkdir(parents=True, exist_ok=True)  # -o out/session.mp3 makes out/
             except OSError as exc:
                 raise ExportError(
                     _("{path}: cannot create the folder {folder} ({reason})").format(
-                        path=path, folder=folder, reason=(exc.strerror or str(exc)).lower()
+                        path=path, folder=folder, reason=os_reason(exc).lower()
                     )
                 ) from None
     except OSError as exc:
-        problem = f"{exc.filename or path}: {(exc.strerror or str(exc)).lower()}"
+        problem = f"{exc.filename or path}: {os_reason(exc).lower()}"
         raise (UsageError if exc.errno == errno.ENAMETOOLONG else ExportError)(problem) from None
 
 

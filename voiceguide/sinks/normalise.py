@@ -125,6 +125,10 @@ def _unpack_profile(data: bytes, key: str, sample_rate: int, frame: int, per_ste
         return None
     energy = np.frombuffer(body[: count * 8], dtype="<f8").astype(np.float64)
     peak = np.frombuffer(body[count * 8 :], dtype="<f4").astype(np.float32)
+    # a whole entry may still hold what no measurement gives (NaN, infinity,
+    # a negative energy): damaged, or not ours; measured again
+    if not (np.isfinite(energy).all() and np.isfinite(peak).all() and (energy >= 0).all() and (peak >= 0).all()):
+        return None
     return LoudnessProfile(rate, frame_frames, frames_per_step, energy, peak, total_frames)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import struct
 import zlib
 from dataclasses import asdict, dataclass
@@ -14,9 +16,9 @@ import numpy as np
 
 from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
-from ..errors import VoiceguideError
+from ..errors import VoiceguideError, os_reason
 from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import read_limited
 from ..rules import MAX_ENTRY_BYTES, MAX_JSON_CACHE_BYTES
 from .engine import VoiceSettings
@@ -39,7 +41,8 @@ def _warn_untrusted(problem: str) -> None:
     if problem not in _WARNED:
         _WARNED.add(problem)
         log.warning(
-            "the cache is not used: %s; make it private (chmod 700) or set VOICEGUIDE_CACHE_DIR to a folder of your own", problem
+            N_("the cache is not used: %s; make it private (chmod 700) or set VOICEGUIDE_CACHE_DIR to a folder of your own"),
+            problem,
         )
 
 
@@ -47,6 +50,22 @@ CACHE_FOLDERS = ("phrases", "meta", "profiles", "models")
 """What voiceguide keeps in its cache folder: synthesized and levelled
 phrases, small facts (voice lists, calibrations, pack digests), the
 loudness profiles of sounds and Piper models with their noise fixed."""
+
+_FOLDER_PROBLEMS = (
+    N_("{folder} belongs to another user"),
+    N_("{folder} can be written by other users"),
+    N_("{folder} can be written by anyone"),
+)
+"""What :func:`voiceguide.folders.cache_problem` says (it translates them
+itself: this puts them in the catalog)."""
+
+_ENTRIES: dict[str, tuple[re.Pattern[str], bytes]] = {
+    "phrases": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.vgc"), _CACHE_MAGIC),
+    "meta": (re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{16,64}\.json"), b""),
+    "profiles": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{40,64}"), b"VGP1"),
+}
+"""Each folder's entries as voiceguide names them (relative path) and the
+bytes each starts with: what ``cache --clear`` may delete, and nothing else."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,46 @@ class CacheUsage:
     folder: Path
     files: int
     bytes: int
+
+
+def _own_entries(root: Path) -> list[tuple[Path, int]]:
+    """Every entry in ``root``'s cache folders that voiceguide wrote (by its
+    name and its first bytes) with its size; links, other files and folders
+    are not ours, whatever they are called, and are not followed."""
+    found = []
+    for name in CACHE_FOLDERS:
+        pattern, magic = _ENTRIES[name]
+        top = root / name
+        for folder in (top, *_subfolders(top)):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                relative = os.path.relpath(entry.path, top).replace(os.sep, "/")
+                try:
+                    if not (pattern.fullmatch(relative) and entry.is_file(follow_symlinks=False)):
+                        continue
+                    size = entry.stat(follow_symlinks=False).st_size
+                    if magic:
+                        fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+                        try:
+                            if os.read(fd, len(magic)) != magic:
+                                continue
+                        finally:
+                            os.close(fd)
+                except OSError:
+                    continue
+                found.append((Path(entry.path), size))
+    return found
+
+
+def _subfolders(top: Path) -> list[Path]:
+    """The two-letter folders an entry kind spreads over (real folders, not links)."""
+    try:
+        return [Path(e.path) for e in os.scandir(top) if re.fullmatch(r"[0-9a-f]{2}", e.name) and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 def cache_usage() -> CacheUsage:
@@ -68,19 +127,29 @@ def cache_usage() -> CacheUsage:
         raise VoiceguideError(
             _("{problem}: voiceguide does not use this cache folder and leaves it as it is").format(problem=problem)
         )
-    files = [path for name in CACHE_FOLDERS for path in (root / name).rglob("*") if path.is_file()]
-    return CacheUsage(root, len(files), sum(path.stat().st_size for path in files))
+    entries = _own_entries(root)
+    return CacheUsage(root, len(entries), sum(size for _path, size in entries))
 
 
 def clear_cache() -> CacheUsage:
-    """Delete what voiceguide keeps in its cache folder (only its own
-    folders in it, nothing else) and say how much that was. Everything in
-    it is made again when needed, at the cost of time."""
-    import shutil
-
+    """Delete what voiceguide keeps in its cache folder and say how much
+    that was. Only entries voiceguide wrote are deleted: files named as it
+    names them that start as its entries start (see ``_ENTRIES``), then the
+    folders they leave empty. Anything else, even in ``phrases/`` (the cache
+    folder may be pointed at a folder that is not only the cache's), stays.
+    Everything deleted is made again when needed, at the cost of time."""
     usage = cache_usage()
+    for path, _size in _own_entries(usage.folder):
+        try:
+            path.unlink()
+        except OSError:
+            pass
     for name in CACHE_FOLDERS:
-        shutil.rmtree(usage.folder / name, ignore_errors=True)
+        for folder in (*_subfolders(usage.folder / name), usage.folder / name):
+            try:
+                folder.rmdir()  # only when empty: what is left is not ours
+            except OSError:
+                pass
     return usage
 
 
@@ -111,7 +180,7 @@ def _read_entry(folder: Path, path: Path, max_bytes: int) -> bytes | None:
         _warn_untrusted(problem)
         return None
     try:
-        return read_limited(path, max_bytes, "cache entry")
+        return read_limited(path, max_bytes, N_("cache entry"))
     except (OSError, ValueError):
         return None
 
@@ -183,7 +252,7 @@ class PhraseCache:
             if magic == _CACHE_MAGIC and len(body) == frames * 2 and zlib.crc32(body) == crc and rate > 0:
                 samples = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
                 return Audio(samples, rate)
-        log.warning("cache entry %s is damaged; rebuilding it", path)
+        log.warning(N_("cache entry %s is damaged; rebuilding it"), path)
         try:
             path.unlink()
         except OSError:
@@ -195,5 +264,5 @@ class PhraseCache:
         header = _CACHE_HEADER.pack(_CACHE_MAGIC, audio.sample_rate, len(pcm) // 2, zlib.crc32(pcm))
         failure = _write_entry(self.path(key), header + pcm)  # a lost entry costs only time
         if failure is not None and not self._warned:
-            log.warning("phrase cache %s is not writable (%s); continuing without it", self.folder, failure.strerror)
+            log.warning(N_("phrase cache %s is not writable (%s); continuing without it"), self.folder, os_reason(failure))
             self._warned = True

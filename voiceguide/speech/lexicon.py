@@ -30,9 +30,9 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ScriptError
+from ..errors import ScriptError, os_reason
 from ..folders import lexicon_dir
-from ..i18n import _
+from ..i18n import N_, _
 from ..inputs import InputFileError, read_limited
 from ..rules import MAX_LEXICON_BYTES
 
@@ -100,7 +100,7 @@ def parse_lexicon(text: str, source: str | Path = "<lexicon>") -> Lexicon:
 def read_lexicon(path: Path) -> Lexicon:
     """A lexicon file. Raises ScriptError when it cannot be read or is malformed."""
     try:
-        text = read_limited(path, MAX_LEXICON_BYTES, "lexicon").decode("utf-8")
+        text = read_limited(path, MAX_LEXICON_BYTES, N_("lexicon")).decode("utf-8")
     except InputFileError:  # a folder, a pipe, a device, too large: never read
         raise ScriptError(
             _("a lexicon must be a text file of at most {MAX_LEXICON_BYTES} kB").format(
@@ -112,7 +112,10 @@ def read_lexicon(path: Path) -> Lexicon:
         raise ScriptError(_("no such lexicon file"), path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(
-            _("cannot read the lexicon ({reason})").format(reason=getattr(exc, "strerror", None) or "not UTF-8 text"), path
+            _("cannot read the lexicon ({reason})").format(
+                reason=os_reason(exc) if isinstance(exc, OSError) else _("not UTF-8 text")
+            ),
+            path,
         ) from None
     return parse_lexicon(text, path)
 

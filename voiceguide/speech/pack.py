@@ -31,26 +31,28 @@ lexicon respells it, and never pass through the phrase cache (see
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
+import os
 import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from stat import S_ISREG
 
 import numpy as np
 import soundfile as sf
 
 from .. import rules
-from ..atomic import AtomicFile, write_atomically
+from ..atomic import write_atomically
 from ..audio import Audio, resample
-from ..errors import ScriptError
-from ..i18n import _
-from ..inputs import InputFileError, read_limited
-from ..rules import MAX_PACK_MANIFEST_BYTES
+from ..errors import ScriptError, os_reason
+from ..i18n import N_, _
+from ..inputs import InputFileError, JSONInputError, inside, kind_problem, load_json, read_limited, regular_file_problem
+from ..rules import MAX_PACK_MANIFEST_BYTES, MAX_RECORDING_BYTES
 from .cache import read_json_cache, write_json_cache
 from .engine import SpeechEngine, VoiceInfo, VoiceSettings
 
@@ -70,6 +72,13 @@ class VoicePackError(ScriptError):
     """A voice pack that cannot be used: missing, not a pack, damaged, of a
     newer format or another language (exit 2; located at the file when
     there is one)."""
+
+
+class PackWriteError(VoicePackError):
+    """A recording or the manifest could not be written (a full disk, no
+    permission): the system's fault, not the input's (exit 1)."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,6 +157,9 @@ class VoicePack:
         if folder.is_file():
             raise VoicePackError(_("is a file, not a voice pack folder"), folder)
         if not folder.is_dir():
+            if os.path.exists(folder):  # a pipe, a device: say what it is, not "no such"
+                kind = kind_problem(os.stat(folder).st_mode) or _("is not a folder")
+                raise VoicePackError(_("{kind}, not a voice pack folder").format(kind=kind), folder)
             raise VoicePackError(_("no such voice pack folder; make one with: voiceguide record SCRIPT -o FOLDER"), folder)
         manifest = folder / MANIFEST_NAME
         if not manifest.is_file():
@@ -213,7 +225,7 @@ class VoicePack:
             )
             write_atomically(folder / MANIFEST_NAME, (text + "\n").encode("utf-8"), replace=False)
         except OSError as exc:
-            raise VoicePackError(_("cannot write the voice pack ({reason})").format(reason=exc.strerror or exc), folder) from None
+            raise PackWriteError(_("cannot write the voice pack ({reason})").format(reason=os_reason(exc)), folder) from None
         return cls(folder, info)
 
     @staticmethod
@@ -233,7 +245,7 @@ class VoicePack:
         try:
             crowded = folder.is_dir() and any(folder.iterdir())
         except OSError as exc:
-            raise VoicePackError(_("cannot read the folder ({reason})").format(reason=exc.strerror or exc), folder) from None
+            raise VoicePackError(_("cannot read the folder ({reason})").format(reason=os_reason(exc)), folder) from None
         if crowded:
             raise VoicePackError(
                 _("is a folder with other files in it and no {MANIFEST_NAME}; give a new folder for the pack").format(
@@ -252,8 +264,10 @@ class VoicePack:
         return self.folder / PHRASE_FOLDER / phrase_file_name(text)
 
     def has(self, text: str) -> bool:
-        """Whether the pack has a recording of ``text`` (not read: see :meth:`check`)."""
-        return self.path(text).is_file()
+        """Whether the pack has a recording of ``text`` (not read: see
+        :meth:`check`). Anything under the phrase's name counts, a pipe or
+        a link out of the pack too: reading it says what is wrong."""
+        return os.path.lexists(self.path(text))
 
     def missing(self, texts: list[str]) -> list[str]:
         """The distinct ``texts`` the pack has no recording of, in order."""
@@ -277,8 +291,30 @@ class VoicePack:
             return None
         return self._read(text)
 
+    def _check_file(self, path: Path, text: str) -> None:
+        """Raise VoicePackError unless ``path`` is a regular file inside the
+        pack (a link may point within the pack, never out of it)."""
+        if not inside(path, self.folder):
+            raise VoicePackError(
+                _(
+                    "the recording of '{text}' leads out of the voice pack (a link to {target}); a pack's recordings are its own files"
+                ).format(text=short(text), target=_resolved(path)),
+                path,
+            )
+        if problem := regular_file_problem(path):
+            raise VoicePackError(_("the recording of '{text}' {problem}").format(text=short(text), problem=problem), path)
+        size = os.stat(path).st_size
+        if size > MAX_RECORDING_BYTES:
+            raise VoicePackError(
+                _("the recording of '{text}' is {size} bytes; a recording is at most {limit} bytes: record it again").format(
+                    text=short(text), size=size, limit=MAX_RECORDING_BYTES
+                ),
+                path,
+            )
+
     def _read(self, text: str) -> Recording:
         path = self.path(text)
+        self._check_file(path, text)
         try:
             with sf.SoundFile(str(path)) as file:
                 title = file.title
@@ -291,7 +327,7 @@ class VoicePack:
                 samples = file.read(dtype="float32", always_2d=True)
                 rate = file.samplerate
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            detail = (getattr(exc, "strerror", None) or str(exc).replace("Error : ", "")).rstrip(". ")
+            detail = (os_reason(exc) if isinstance(exc, OSError) else str(exc).replace("Error : ", "")).rstrip(". ")
             raise VoicePackError(
                 _("the recording of '{short}' is damaged ({detail}); record it again with 'voiceguide record'").format(
                     short=short(text), detail=detail
@@ -301,6 +337,13 @@ class VoicePack:
         if frames == 0 or len(samples) != frames:
             raise VoicePackError(
                 _("the recording of '{short}' is empty or cut short; record it again with 'voiceguide record'").format(
+                    short=short(text)
+                ),
+                path,
+            )
+        if not np.isfinite(samples).all():  # NaN would be exported as silence, and poison the levelling
+            raise VoicePackError(
+                _("the recording of '{short}' holds samples that are not numbers (NaN or infinity); record it again").format(
                     short=short(text)
                 ),
                 path,
@@ -323,25 +366,37 @@ class VoicePack:
         audio = resample(audio, self.info.sample_rate)
         samples = np.clip(np.asarray(audio.samples, dtype=np.float32), -1.0, 1.0)
         path = self.path(text)
+        self._check_phrase_folder(path, text)
+        encoded = io.BytesIO()  # a phrase is seconds long: encoded in memory, so a write error keeps its cause
+        with sf.SoundFile(encoded, "w", self.info.sample_rate, 1, "PCM_16", format="FLAC") as flac:
+            # libsndfile takes strings only before the first samples
+            flac.title = text
+            flac.software = f"voiceguide {voiceguide_version()}"
+            flac.write(samples)
         try:
             path.parent.mkdir(exist_ok=True)
-            with AtomicFile(path, replace=True) as out:
-                # libsndfile takes strings only before the first samples
-                with sf.SoundFile(out.path, "w", self.info.sample_rate, 1, "PCM_16", format="FLAC") as flac:
-                    flac.title = text
-                    flac.software = f"voiceguide {voiceguide_version()}"
-                    flac.write(samples)
-                out.commit()
-        except (OSError, sf.LibsndfileError, RuntimeError) as exc:
-            detail = getattr(exc, "strerror", None) or str(exc)
-            raise VoicePackError(
+            write_atomically(path, encoded.getvalue(), replace=True)
+        except OSError as exc:
+            raise PackWriteError(
                 _("cannot write the recording of '{short}' ({detail}); nothing was changed").format(
-                    short=short(text), detail=detail
+                    short=short(text), detail=os_reason(exc)
                 ),
                 path,
             ) from None
         self.__dict__.pop("identity", None)  # the pack changed
         return path
+
+    def _check_phrase_folder(self, path: Path, text: str) -> None:
+        """Raise VoicePackError unless ``phrases`` is the pack's own folder
+        (or not there yet): a link would take the recordings elsewhere."""
+        folder = path.parent
+        if os.path.islink(folder) or (os.path.lexists(folder) and not inside(folder, self.folder)):
+            raise VoicePackError(
+                _(
+                    "cannot write the recording of '{short}': {folder} is a link to {target}, out of the voice pack; nothing was changed"
+                ).format(short=short(text), folder=folder, target=_resolved(folder)),
+                self.folder,
+            )
 
     def recorded(self) -> list[Path]:
         """Every recording file in the pack, by name."""
@@ -366,16 +421,19 @@ class VoicePack:
         known = read_json_cache(cache_key)
         known = known if isinstance(known, dict) else {}
         digests: dict[str, list] = {}
-        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_PACK_MANIFEST_BYTES, "voice pack manifest"))
+        hasher = hashlib.sha256(read_limited(self.folder / MANIFEST_NAME, MAX_PACK_MANIFEST_BYTES, N_("voice pack manifest")))
         for path in self.recorded():
             try:
-                stat = path.stat()
-                if not S_ISREG(stat.st_mode):  # a FIFO would never end, a device neither
+                info = path.stat()
+                # a FIFO would never end, a device neither; a link out is not the pack's
+                if not stat.S_ISREG(info.st_mode) or not inside(path, self.folder):
                     continue
                 entry = known.get(path.name)
-                if not (isinstance(entry, list) and entry[:2] == [stat.st_size, stat.st_mtime_ns]):
+                if not _digest_entry(entry, info):
+                    if not _hashable(path, info.st_size):  # a sparse 100 GB file is never read whole
+                        continue
                     with path.open("rb") as file:  # in blocks: a recording may be large
-                        entry = [stat.st_size, stat.st_mtime_ns, hashlib.file_digest(file, "sha256").hexdigest()]
+                        entry = [info.st_size, info.st_mtime_ns, hashlib.file_digest(file, "sha256").hexdigest()]
             except (OSError, ValueError):
                 continue
             digests[path.name] = entry
@@ -385,21 +443,50 @@ class VoicePack:
         return hasher.hexdigest()[:32]
 
 
+def _digest_entry(entry: object, info: os.stat_result) -> bool:
+    """Whether a remembered digest is whole and still the file's (size,
+    modification time, 64 hex digits): a damaged one is made again."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 3
+        and entry[:2] == [info.st_size, info.st_mtime_ns]
+        and isinstance(entry[2], str)
+        and re.fullmatch(r"[0-9a-f]{64}", entry[2]) is not None
+    )
+
+
+def _hashable(path: Path, size: int) -> bool:
+    """Whether the file at ``path`` can be a recording by its size and by
+    what its header declares (read before any of the file): one that cannot
+    is left out of the pack's identity, and refused, naming its phrase,
+    when a script needs it (:meth:`VoicePack.recording`)."""
+    if size > MAX_RECORDING_BYTES:
+        return False
+    try:
+        with sf.SoundFile(str(path)) as file:  # the header only
+            return rules.sound_problem(file.channels, file.samplerate, file.frames) is None
+    except (sf.LibsndfileError, RuntimeError):
+        return True  # not audio: reading it says so; hashing it is cheap, its size is bounded
+
+
+def _resolved(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except (OSError, RuntimeError):
+        return str(path)
+
+
 def _read_manifest(path: Path) -> PackInfo:
     try:
-        raw = read_limited(path, MAX_PACK_MANIFEST_BYTES, "voice pack manifest")
+        raw = read_limited(path, MAX_PACK_MANIFEST_BYTES, N_("voice pack manifest"))
     except InputFileError:  # a FIFO, a device, a sparse giant: never read
         raise VoicePackError(_("is too large to be a voice pack manifest, or not a file"), path) from None
     except OSError as exc:
-        raise VoicePackError(_("cannot read the manifest ({reason})").format(reason=exc.strerror or exc), path) from None
+        raise VoicePackError(_("cannot read the manifest ({reason})").format(reason=os_reason(exc)), path) from None
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise VoicePackError(_("not UTF-8 text; a voice pack manifest is JSON"), path) from None
-    except json.JSONDecodeError as exc:
-        raise VoicePackError(_("not valid JSON: {reason}").format(reason=exc.msg), path, exc.lineno, exc.colno) from None
-    except RecursionError:
-        raise VoicePackError(_("not valid JSON: nested too deeply"), path) from None
+        data = load_json(raw)
+    except JSONInputError as exc:
+        raise VoicePackError(exc.reason, path, exc.line, exc.col) from None
     if not isinstance(data, dict):
         raise VoicePackError(_("must be a JSON object with format, speaker, language and sample_rate"), path)
     version = data.get("format")
@@ -509,5 +596,5 @@ def check_coverage(pack: VoicePack, texts: list[str], *, strict: bool = False) -
                 counted=counted,
                 listed=listed,
             )
-        log.warning("voice pack %s has no recording of %s; the engine voice says them: %s", pack.folder, counted, listed)
+        log.warning(N_("voice pack %s has no recording of %s; the engine voice says them: %s"), pack.folder, counted, listed)
     return missing

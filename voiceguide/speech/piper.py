@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import json
 import logging
 import os
 import re
@@ -74,10 +73,11 @@ import numpy as np
 
 from ..atomic import write_atomically
 from ..audio import Audio, to_pcm16
-from ..errors import EngineError, UsageError
+from ..errors import EngineError, UsageError, os_reason
 from ..folders import UntrustedCacheError, cache_problem, cache_root, private_folder, voices_dir
-from ..i18n import N_, _
-from ..rules import MAX_CONFIG_BYTES
+from ..i18n import N_, _, format_decimal
+from ..inputs import JSONInputError, load_json, read_limited, regular_file_problem
+from ..rules import MAX_CONFIG_BYTES, MAX_MODEL_BYTES, MAX_PHONEME_ID, MAX_SCALE, MAX_SPEAKERS
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 from .libespeak import AUDIO_OUTPUT_SYNCHRONOUS, INITIALIZE_DONT_EXIT, PHONEMES_IPA, bind
@@ -168,22 +168,38 @@ def read_model(path: Path, *, in_voices_dir: bool = False) -> PiperModel:
     path = Path(path).expanduser()
     if path.name.endswith(".onnx.json"):
         path = path.with_name(path.name[: -len(".json")])
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise UsageError(_("no Piper voice model at {path}").format(path=path))
+    if problem := regular_file_problem(path):
+        raise UsageError(_("{path}: {problem}; a Piper voice model is a file NAME.onnx").format(path=path, problem=problem))
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise UsageError(
+            _("{path} is {size} bytes; Piper voice models are at most {limit} bytes, so this is not one").format(
+                path=path, size=size, limit=MAX_MODEL_BYTES
+            )
+        )
     config_path = path.with_name(path.name + ".json")
-    if not config_path.is_file():
+    if not os.path.lexists(config_path):
         raise UsageError(
             _("{name} has no {name2} beside it; a Piper voice is two files: NAME.onnx and NAME.onnx.json").format(
                 name=path.name, name2=config_path.name
             )
         )
     try:
-        if config_path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ValueError(f"larger than {MAX_CONFIG_BYTES // 1000} kB")
-        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config = load_json(read_limited(config_path, MAX_CONFIG_BYTES, N_("Piper voice config")))
         return _model_from_config(path, config_path, config, in_voices_dir)
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        reason = getattr(exc, "strerror", None) or (f"no {exc}" if isinstance(exc, KeyError) else str(exc))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        if isinstance(exc, OSError):
+            reason = os_reason(exc)
+        elif isinstance(exc, KeyError):
+            reason = _("no {key}").format(key=exc)
+        elif isinstance(exc, JSONInputError) and exc.line:
+            reason = _("{reason} (line {line}, column {col})").format(reason=exc.reason, line=exc.line, col=exc.col)
+        elif isinstance(exc, (TypeError, AttributeError)):  # Python's own words ('NoneType' object ...) help nobody
+            reason = _("its fields are not laid out as a Piper config's")
+        else:
+            reason = str(exc)
         raise UsageError(
             _("{config_path} is not a Piper voice config ({one_line})").format(
                 config_path=config_path, one_line=_one_line(reason)
@@ -193,10 +209,12 @@ def read_model(path: Path, *, in_voices_dir: bool = False) -> PiperModel:
 
 def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_dir: bool) -> PiperModel:
     if not isinstance(config, dict):
-        raise ValueError("not a JSON object")
+        raise ValueError(_("not a JSON object"))
     phoneme_type = config.get("phoneme_type", "espeak")
     if phoneme_type != "espeak":
-        raise ValueError(f"phonemes of type {phoneme_type!r}; voiceguide speaks models phonemised by espeak-ng")
+        raise ValueError(
+            _("phonemes of type {kind}; voiceguide speaks models phonemised by espeak-ng").format(kind=repr(phoneme_type))
+        )
     espeak_voice = config["espeak"]["voice"]
     sample_rate = config["audio"]["sample_rate"]
     if (
@@ -205,16 +223,16 @@ def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_di
         or not isinstance(sample_rate, int)
         or not 8000 <= sample_rate <= 96000
     ):
-        raise ValueError("its espeak voice or sample rate is not valid")
+        raise ValueError(_("its espeak voice or sample rate is not valid"))
     phoneme_ids = {
-        str(phoneme): tuple(int(i) for i in ids)
+        str(phoneme): tuple(_whole(i, MAX_PHONEME_ID, "phoneme_id_map") for i in ids)
         for phoneme, ids in dict(config["phoneme_id_map"]).items()
         if isinstance(ids, list)
     }
     if not all(key in phoneme_ids for key in "^_$"):
-        raise ValueError("its phoneme_id_map lacks ^, _ or $")
+        raise ValueError(_("its phoneme_id_map lacks ^, _ or $"))
     phoneme_map = {str(k): tuple(str(p) for p in v) for k, v in dict(config.get("phoneme_map") or {}).items()}
-    speakers = int(config.get("num_speakers", 1))
+    speakers = _whole(config.get("num_speakers", 1), MAX_SPEAKERS, "num_speakers")
     inference = dict(config.get("inference") or {})
     language = dict(config.get("language") or {}).get("code") or espeak_voice
     dataset = config.get("dataset") or ""
@@ -228,12 +246,43 @@ def _model_from_config(path: Path, config_path: Path, config: dict, in_voices_di
         sample_rate=sample_rate,
         phoneme_ids=phoneme_ids,
         phoneme_map=phoneme_map,
-        speaker=int(config.get("default_speaker_id", 0)) if speakers > 1 else None,
-        noise_scale=float(inference.get("noise_scale", 0.667)),
-        noise_w=float(inference.get("noise_w", 0.8)),
+        speaker=_whole(config.get("default_speaker_id", 0), speakers - 1, "default_speaker_id") if speakers > 1 else None,
+        noise_scale=_scale(inference.get("noise_scale", 0.667), "noise_scale"),
+        noise_w=_scale(inference.get("noise_w", 0.8), "noise_w"),
         description=", ".join(str(part) for part in (dataset, quality) if part),
         in_voices_dir=in_voices_dir,
     )
+
+
+def _whole(value: object, highest: int, key: str) -> int:
+    """``value`` as a whole number from 0 to ``highest`` (ValueError else:
+    a huge one would overflow the network's int64 input)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= highest:
+        raise ValueError(
+            _("'{key}' holds {value}; whole numbers from 0 to {highest} are read").format(
+                key=key, value=_shown(value), highest=highest
+            )
+        )
+    return value
+
+
+def _scale(value: object, key: str) -> float:
+    """``value`` as a noise scale: a number from 0 to MAX_SCALE (ValueError else, NaN too)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_SCALE:
+        raise ValueError(
+            _("'{key}' holds {value}; numbers from 0 to {highest} are read").format(
+                key=key, value=_shown(value), highest=format_decimal(MAX_SCALE)
+            )
+        )
+    return float(value)
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message: short, and a huge number by its size (it may not even convert to text)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return _("a number of about {digits} digits").format(digits=int(value.bit_length() * 0.30103) + 1)
+    text = repr(value)
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def find_models(folder: Path | None = None) -> list[PiperModel]:
@@ -248,10 +297,10 @@ def find_models(folder: Path | None = None) -> list[PiperModel]:
         try:
             model = read_model(path, in_voices_dir=True)
         except UsageError as exc:
-            log.warning("skipping a voice in %s: %s", folder, exc)
+            log.warning(N_("skipping a voice in %s: %s"), folder, exc)
             continue
         if model.name in found:
-            log.warning("two Piper voices are named %s; using %s", model.name, found[model.name].path)
+            log.warning(N_("two Piper voices are named %s; using %s"), model.name, found[model.name].path)
             continue
         found[model.name] = model
     return [found[name] for name in sorted(found)]
@@ -554,7 +603,7 @@ class PiperNetwork:
             try:
                 self.session = onnxruntime.InferenceSession(str(fixed), options, providers=["CPUExecutionProvider"])
             except Exception:  # noqa: BLE001 - a damaged cache entry: made again below
-                log.warning("the cached copy of %s is damaged; making it again", model.name)
+                log.warning(N_("the cached copy of %s is damaged; making it again"), model.name)
         if self.session is None:
             self.session = self._load_and_fix(onnxruntime, options, fixed)
         inputs = {i.name for i in self.session.get_inputs()}
@@ -589,7 +638,7 @@ class PiperNetwork:
                 )
             )
         if fix_noise(graph_model) == 0:
-            log.warning("%s draws no noise that voiceguide knows of; its output may vary from run to run", model.path.name)
+            log.warning(N_("%s draws no noise that voiceguide knows of; its output may vary from run to run"), model.path.name)
         serialized = graph_model.SerializeToString()
         del graph_model  # the parsed model is as large as the file: free it before onnxruntime makes its own copy
         source: str | bytes = serialized

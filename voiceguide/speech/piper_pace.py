@@ -34,6 +34,7 @@ from ..atomic import write_atomically
 from ..audio import Audio
 from ..dsp.level import level_voice
 from ..folders import data_dir, voices_dir
+from ..i18n import N_
 from ..inputs import read_limited
 from .pace_texts import REFERENCE, count_words
 
@@ -82,7 +83,7 @@ def measure_points(model, speak_many: SpeakMany) -> list[tuple[float, float]]:
     language = model.base_language if model.base_language in REFERENCE else FALLBACK_LANGUAGE
     texts = [REFERENCE[language][index] for index in SAMPLE[language]]
     words = sum(count_words(text) for text in texts)
-    log.warning("measuring the pace of %s once (a few seconds; kept with the voice)", model.voice_id)
+    log.warning(N_("measuring the pace of %s once (a few seconds; kept with the voice)"), model.voice_id)
     points = []
     for scale in SCALES:
         seconds = sum(level_voice(audio, MEASURE_RATE_HZ, -20.0, -1.0).duration_s for audio in speak_many(list(texts), scale))
@@ -131,5 +132,5 @@ def length_scale_for(points: list[tuple[float, float]], wpm: float) -> float:
     scale = scale_a + (60.0 / wpm - seconds_a) / slope
     low, high = SCALE_LIMITS
     if not low <= scale <= high:
-        log.warning("%g words per minute is beyond what this Piper voice can do well; speaking as near as it can", wpm)
+        log.warning(N_("%g words per minute is beyond what this Piper voice can do well; speaking as near as it can"), wpm)
     return min(max(scale, low), high)

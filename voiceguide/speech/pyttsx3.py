@@ -30,8 +30,8 @@ import soundfile as sf
 
 from ..atomic import left_by_dead_processes
 from ..audio import Audio
-from ..errors import EngineError
-from ..i18n import _
+from ..errors import EngineError, os_reason
+from ..i18n import N_, _
 from .cache import read_json_cache, write_json_cache
 from .engine import VoiceInfo, VoiceSettings
 from .voices import espeak_data_dir
@@ -83,7 +83,7 @@ class _Worker:
                 env=env,
             )
         except OSError as exc:
-            raise EngineError(_("cannot start the speech worker: {strerror}").format(strerror=exc.strerror)) from None
+            raise EngineError(_("cannot start the speech worker: {strerror}").format(strerror=os_reason(exc))) from None
         self.settings = settings
         self.spoken = False
         self.replies: queue.Queue[dict | None] = queue.Queue()
@@ -278,11 +278,11 @@ class Pyttsx3Engine:
                     reply = self._worker_for(voice).request({"op": "say", "text": text, "path": str(path)}, timeout)
                 except TimeoutError:
                     failure = f"no answer within {timeout:.0f} s"
-                    log.warning("speech worker hung on attempt %d; restarting it", attempt)
+                    log.warning(N_("speech worker hung on attempt %d; restarting it"), attempt)
                     continue
                 except _WorkerDied as died:
                     failure = f"the worker stopped ({died})"
-                    log.warning("speech worker stopped on attempt %d (%s); restarting it", attempt, died)
+                    log.warning(N_("speech worker stopped on attempt %d (%s); restarting it"), attempt, died)
                     continue
                 if "error" in reply:
                     raise EngineError(
@@ -292,7 +292,7 @@ class Pyttsx3Engine:
                 audio = _await_engine_file(path, FILE_SETTLE_S)
                 if audio is not None:
                     return audio
-                log.warning("speech worker wrote no audio on attempt %d; restarting it", attempt)
+                log.warning(N_("speech worker wrote no audio on attempt %d; restarting it"), attempt)
                 if self._worker:
                     self._worker.kill()
                 if silent < SILENT_RETRIES:  # the driver's known fault, not a hang: it does not use up an attempt
