@@ -32,6 +32,7 @@ from scipy.signal import correlate
 from voiceguide import load_script, prepare_session
 from voiceguide.cli.terminal import format_status, parse_keys
 from voiceguide.clock import format_clock
+from voiceguide.mix import MixSettings
 from voiceguide.sinks.player import Player
 from voiceguide.sinks.transport import (
     AHEAD_S,
@@ -491,6 +492,55 @@ def test_play_plays_what_export_writes(capture, alsa_home, tmp_path):
     assert correlation(played[start : start + len(reference)], reference) >= 0.99
     assert len(played) - start >= len(reference)  # all of it was played, in order
     assert not played[start + len(reference) :].any() and not played[:start].any()
+
+
+def phrase_rich_script(phrases: int = 40) -> str:
+    """A session of ``phrases`` different sentences (most of its time is speech), with
+    counted breathing, elastic pauses and breathing that a length stretches."""
+    lines = ["---", "title: Many phrases", "language: en", "rate: 150", "---"]
+    for number in range(1, phrases + 1):
+        if number % 10 == 1:
+            lines.append(f"# Part {number // 10 + 1}")
+        lines.append(
+            f"This is sentence number {number}, spoken slowly and calmly. [pause 0.5-3s]"
+            if number % 4 == 0
+            else f"Sentence {number} lets you rest a little more."
+        )
+        if number == 6:
+            lines.append("[breathe 4-2-6 x1-3 count]")
+        if number % 10 == 0:
+            lines.append("[breathe 4-0-6 x1-4]")
+    return "\n".join(lines + ["[chime]"]) + "\n"
+
+
+@pytest.mark.parametrize("minutes", [None, 6], ids=["own-length", "stretched"])
+def test_play_plays_the_exports_mix_sample_for_sample(capture, alsa_home, tmp_path, minutes):
+    """A cold ``play`` starts with its first phrase and makes the other 39
+    while it plays (voiceguide.live); what it plays is the mix an export of
+    the same session makes, sample for sample, at its own length and
+    stretched to one (the export's file adds only its loudness gain)."""
+    script = tmp_path / "phrases.vg"
+    script.write_text(phrase_rich_script(), encoding="utf-8")
+    extra = ["--minutes", str(minutes)] if minutes else []
+    result = subprocess.run(
+        [sys.executable, "-m", "voiceguide", "play", str(script), "--quiet", *extra],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=voiceguide_env(alsa_home, capture, VOICEGUIDE_CACHE_DIR=str(tmp_path / "cold-cache")),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    played = read_played(capture)
+    target_s = minutes * 60.0 if minutes else None
+    session = prepare_session(load_script(script), cache=False, mix=MixSettings(sample_rate=RATE), target_s=target_s)
+    reference = session.mixer.render_all()
+    start = first_sound(played) - first_sound(reference)
+    assert start >= 0 and not played[:start].any()
+    assert np.array_equal(played[start : start + len(reference)], reference)
+    assert not played[start + len(reference) :].any()
+    if target_s:
+        assert abs(session.duration_s - target_s) <= 1.0
 
 
 def test_quiet_without_a_terminal_prints_nothing(capture, alsa_home, tmp_path):

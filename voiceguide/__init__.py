@@ -17,12 +17,41 @@ The pipeline reads top to bottom, one stage per module or folder::
     >>> export_session(session, "zelfkalmering.mp3")
 """
 
-from .errors import DeviceError, EngineError, ExportError, PracticeDataError, ScriptError, UsageError, VoiceguideError
-from .exercises import load_script
-from .script import parse_script, read_script
-from .session import Session, VoiceOptions, prepare_session
-from .sinks.export import export_session
-from .timeline import Event, Kind, Timeline, plan_timeline
+from importlib import import_module
+
+_HOMES = {
+    "DeviceError": "errors",
+    "EngineError": "errors",
+    "ExportError": "errors",
+    "PracticeDataError": "errors",
+    "ScriptError": "errors",
+    "UsageError": "errors",
+    "VoiceguideError": "errors",
+    "load_script": "exercises",
+    "parse_script": "script",
+    "read_script": "script",
+    "Session": "session",
+    "VoiceOptions": "session",
+    "prepare_session": "session",
+    "export_session": "sinks.export",
+    "Event": "timeline",
+    "Kind": "timeline",
+    "Timeline": "timeline",
+    "plan_timeline": "timeline",
+}
+"""Where each name below lives. They are imported when first used, not
+with the package: ``voiceguide`` (the command) starts its speech server
+before numpy and the pipeline load (see :mod:`voiceguide.launch`)."""
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'voiceguide' has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DeviceError",

@@ -160,8 +160,24 @@ def prepare_session(
     finally:
         if own_engine:
             engine.close()
+    return assemble_session(script, speech, load_clips(script, mix), settings, mix, plan, target_s, pack)
+
+
+def assemble_session(
+    script: Script,
+    speech: Phrases,
+    clips: dict[Path, Audio],
+    settings: VoiceSettings,
+    mix: MixSettings = MixSettings(),
+    plan: PlanSettings = PlanSettings(),
+    target_s: float | None = None,
+    pack: VoicePack | None = None,
+) -> Session:
+    """Stages 4 and 5 once every phrase's length is known: the count words'
+    vowel onsets, the plan, the mixer. The one place a session is planned,
+    so a session played while its phrases were still being made
+    (:mod:`voiceguide.live`) ends with the same plan as its export."""
     onsets = {word: vowel_onset_s(speech[word]) for word in count_words(script) if word in speech}
-    clips = load_clips(script, mix)
     timeline = plan_timeline(
         script,
         {text: speech.frames(text) / mix.sample_rate for text in speech},
@@ -271,7 +287,7 @@ class Phrases(Mapping[str, Audio]):
         self._ready = dict(ready)
         self._raw = dict(raw)
         self._mix = mix
-        self._store = store
+        self._stores = dict.fromkeys(raw, store)
         self._locks = {text: threading.Lock() for text in raw}
         self._order = [*ready, *raw]
         self._frames = {text: len(audio.samples) for text, audio in ready.items()}
@@ -299,7 +315,7 @@ class Phrases(Mapping[str, Audio]):
                 raw = self._raw[text]
                 natural = isinstance(raw, Recording)
                 audio = quantize(level_voice(raw, mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs, natural_end=natural))
-                self._store(text, audio)
+                self._stores[text](text, audio)
                 self._ready[text] = audio
             return self._ready[text]
 
@@ -308,6 +324,23 @@ class Phrases(Mapping[str, Audio]):
 
     def __len__(self) -> int:
         return len(self._order)
+
+    def __contains__(self, text: object) -> bool:
+        return text in self._frames  # without levelling it (Mapping's own would)
+
+    def merge(self, more: Phrases) -> None:
+        """Take in phrases made later (:mod:`voiceguide.live`); texts already here stay as they are."""
+        for text in more._order:
+            if text in self._frames:
+                continue
+            if text in more._raw:
+                self._raw[text] = more._raw[text]
+                self._stores[text] = more._stores[text]
+                self._locks[text] = threading.Lock()
+            else:
+                self._ready[text] = more._ready[text]
+            self._frames[text] = more._frames[text]
+            self._order.append(text)
 
     def level_ahead(self, order: list[str]) -> None:
         """Level the phrases not yet made, in ``order``, in a background thread."""

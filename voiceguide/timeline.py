@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -787,3 +787,81 @@ def place_counts_on_beat(timeline: Timeline, onsets_s: Mapping[str, float]) -> T
         for event in timeline.events
     ]
     return replace(timeline, events=tuple(sorted(events, key=lambda event: event.start_s)))
+
+
+def settled_until_s(
+    script: Script,
+    known: Collection[str],
+    clip_s: Mapping[Path, float] | None = None,
+    settings: PlanSettings = PlanSettings(),
+    *,
+    speech_s: Mapping[str, float],
+    target_s: float | None = None,
+    count_onset_s: float = 0.0,
+) -> float:
+    """How far the plan is certain while only the phrases in ``known`` have
+    their real lengths (``speech_s`` holds them; the others may have any
+    estimate): every event that sounds before the returned time (seconds)
+    has the same start and length in a plan made with any lengths for the
+    rest, ``math.inf`` when nothing is left unknown.
+
+    The walk follows :meth:`_Layout.walk` item by item from the lead-in and
+    stops at the first item whose place or length is not yet fixed: a phrase
+    not yet known, a counted breathing block whose count words are not
+    known, and for a session fitted to ``target_s`` anything the fitter
+    stretches (an elastic pause or breathing block, the gap between two
+    sentences, an ``[at]``, whose time scales with the whole session). Counts
+    are moved earlier by their vowel onset (:func:`place_counts_on_beat`), so
+    the result is that much earlier: ``count_onset_s``, at least the largest
+    onset of the script's count words (their length bounds it).
+    """
+    fitted = target_s is not None
+    clip_s = clip_s or {}
+    cursor = settings.lead_in_s
+    previous: Speech | None = None
+    owed = 0.0  # the quiet a question still needs (as _Layout.walk); its length scales with a fit
+    for item in script.items:
+        if isinstance(item, At):
+            if fitted:
+                return cursor - count_onset_s
+            cursor = max(cursor, item.time_s)  # a passed marker fails every plan alike
+            previous, owed = None, 0.0
+            continue
+        if isinstance(item, Speech):
+            gap = 0.0
+            if previous is not None:
+                gap = settings.sentence_gap_s if previous.paragraph == item.paragraph else settings.paragraph_gap_s
+            if fitted and (gap or owed):
+                return cursor - count_onset_s  # the gap scales with the fit
+            cursor += max(gap, owed)
+            if item.text not in known:
+                return cursor - count_onset_s
+            cursor += speech_s[item.text]
+            previous = item
+            owed = question_quiet_s(1.0) if is_question(item.text) else 0.0
+            continue
+        previous = None
+        if isinstance(item, Chapter):
+            continue
+        if fitted and owed:
+            return cursor - count_onset_s
+        if isinstance(item, Pause):
+            if fitted and item.elastic:
+                return cursor - count_onset_s
+            cursor += max(item.default_s, owed)
+            owed = 0.0
+            continue
+        cursor += owed
+        owed = 0.0
+        if isinstance(item, Breathe):
+            words = [count_word(n, script.meta.language) for n in range(1, max(map(counts_in_phase, item.pattern_s)) + 1)]
+            if (fitted and item.cycles_max > item.cycles_min) or (item.count and not set(words) <= set(known)):
+                return cursor - count_onset_s
+            cursor = _plan_breathing(item, item.cycles_default, cursor, script.meta.language, speech_s, None)
+        elif isinstance(item, Bell):
+            cursor += settings.bell_advance_s
+        elif isinstance(item, Chime):
+            cursor += settings.chime_s
+        elif isinstance(item, Clip):
+            cursor += clip_s[item.path]
+    return math.inf

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import MutableMapping
+from importlib import import_module
 
 import click
 
@@ -127,6 +129,49 @@ def _translate_click() -> None:
 _translate_click()
 
 
+class LazyCommands(MutableMapping[str, click.Command]):
+    """A group's commands, each imported from its module when first looked
+    up (running it, its help, or going through them all); listing their
+    names imports nothing. Every command is put into the interface
+    language as it is loaded (:func:`localize_help`)."""
+
+    def __init__(self, where: dict[str, str], package: str):
+        self._where = dict(where)
+        """Command name -> ``module:attribute``, the module relative to ``package``."""
+        self._package = package
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        found = self._loaded.get(name)
+        if found is None:
+            if name not in self._where:
+                raise KeyError(name)
+            module, attribute = self._where[name].split(":")
+            found = self._loaded[name] = getattr(import_module(f"{self._package}.{module}"), attribute)
+            localize_help(found)
+        return found
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+        self._where.pop(name, None)
+
+    def __delitem__(self, name: str) -> None:
+        self._loaded.pop(name, None) or self._where.pop(name)
+
+    def __iter__(self):
+        return iter(dict.fromkeys([*self._where, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(set(self._where) | set(self._loaded))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._where or name in self._loaded
+
+    def loaded(self) -> list[click.Command]:
+        """The commands imported so far."""
+        return list(self._loaded.values())
+
+
 def localize_help(command: click.Command) -> None:
     """Put the help texts of ``command`` and of everything under it (the
     docstring, each option's help, the help option's) into the interface
@@ -159,8 +204,9 @@ def localize_help(command: click.Command) -> None:
         command.options_metavar = _(OPTIONS_METAVAR)
     if isinstance(command, click.Group):
         command.subcommand_metavar = _(COMMANDS_METAVAR)
-        for sub in command.commands.values():
-            localize_help(sub)
+        commands = command.commands
+        for sub in commands.loaded() if isinstance(commands, LazyCommands) else commands.values():
+            localize_help(sub)  # (a lazy group's others are put into the language as they load)
 
 
 TYPE_NAMES = {

