@@ -36,6 +36,7 @@ from ..errors import EngineError
 from ..i18n import _
 from . import espeak_server as _proto
 from . import prestart
+from .libespeak import DEFAULT_LIBRARY, LIBRARY_ENV
 
 __all__ = ["EspeakClient", "EspeakError", "EspeakVoice", "SpeechRequest", "SAMPLE_RATE"]
 
@@ -503,11 +504,11 @@ LIBRARY_DIRS = (
 def find_library() -> str | None:
     """The libespeak-ng file the server will load (``$VOICEGUIDE_LIBESPEAK``
     or the usual places), found without loading it; None if there is none."""
-    override = os.environ.get(_proto.LIBRARY_ENV)
+    override = os.environ.get(LIBRARY_ENV)
     if override:
         return override if os.path.exists(override) else None
     for folder in LIBRARY_DIRS:
-        for name in (_proto.DEFAULT_LIBRARY, "libespeak-ng.1.dylib"):
+        for name in (DEFAULT_LIBRARY, "libespeak-ng.1.dylib"):
             candidate = os.path.join(folder, name)
             if os.path.exists(candidate):
                 return candidate

@@ -67,44 +67,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-try:  # in the package (the client reads the protocol's constants from here)
-    from .libespeak import (
-        AUDIO_OUTPUT_SYNCHRONOUS,
-        CHARS_UTF8,
-        DEFAULT_LIBRARY,
-        EE_OK,
-        ENDPAUSE,
-        INITIALIZE_DONT_EXIT,
-        INSTALL_HINT,
-        LIBRARY_ENV,
-        PARAM_PITCH,
-        PARAM_RATE,
-        PARAM_VOLUME,
-        PARAM_WORDGAP,
-        POS_CHARACTER,
-        SYNTH_CALLBACK,
-        EspeakVoice,
-        bind,
-    )
+try:  # in the package
+    from . import libespeak
 except ImportError:  # run by path with python -S: the binding is the file beside this one
-    from libespeak import (  # type: ignore[no-redef]
-        AUDIO_OUTPUT_SYNCHRONOUS,
-        CHARS_UTF8,
-        DEFAULT_LIBRARY,
-        EE_OK,
-        ENDPAUSE,
-        INITIALIZE_DONT_EXIT,
-        INSTALL_HINT,
-        LIBRARY_ENV,
-        PARAM_PITCH,
-        PARAM_RATE,
-        PARAM_VOLUME,
-        PARAM_WORDGAP,
-        POS_CHARACTER,
-        SYNTH_CALLBACK,
-        EspeakVoice,
-        bind,
-    )
+    import libespeak  # type: ignore[no-redef]
 
 # --- protocol constants (the client imports these; keep them in one place) ---
 OP_SYNTH = 1
@@ -186,16 +152,16 @@ class Espeak:
     """
 
     def __init__(self, library: str, cache_voice_list: bool = True) -> None:
-        self.lib = bind(library)
+        self.lib = libespeak.bind(library)
         lib = self.lib
 
-        self.sample_rate_hz = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, INITIALIZE_DONT_EXIT)
+        self.sample_rate_hz = lib.espeak_Initialize(libespeak.AUDIO_OUTPUT_SYNCHRONOUS, 0, None, libespeak.INITIALIZE_DONT_EXIT)
         if self.sample_rate_hz <= 0:
             raise RuntimeError(f"espeak_Initialize failed (returned {self.sample_rate_hz})")
         self.version, self.data_path = self.info()
         # With INITIALIZE_DONT_EXIT a missing data folder is only printed, so check it here.
         if not os.path.exists(os.path.join(self.data_path, "phontab")):
-            raise RuntimeError(f"espeak-ng is missing or broken (no voice data at {self.data_path}); {INSTALL_HINT}")
+            raise RuntimeError(f"espeak-ng is missing or broken (no voice data at {self.data_path}); {libespeak.INSTALL_HINT}")
 
         # Warm espeak's voice list once: SetVoiceByName("nl+f3") otherwise
         # scans every voice file (~2 ms) in each child. Listing voices only
@@ -208,7 +174,7 @@ class Espeak:
         # The callback only appends to a list; it is installed once, in the
         # parent, and each child fills its own copy of the (empty) list.
         self._chunks: list[bytes] = []
-        self._callback = SYNTH_CALLBACK(self._on_samples)
+        self._callback = libespeak.SYNTH_CALLBACK(self._on_samples)
         lib.espeak_SetSynthCallback(self._callback)
 
     def info(self) -> tuple[str, str]:
@@ -231,18 +197,25 @@ class Espeak:
         voice fallback: what the espeak-ng CLI does.
         """
         lib = self.lib
-        if lib.espeak_SetVoiceByName(voice) != EE_OK:
+        if lib.espeak_SetVoiceByName(voice) != libespeak.EE_OK:
             # Like the CLI's -v: a name that is no voice may be a language (en-gb).
             language = ctypes.create_string_buffer(voice)
-            spec = EspeakVoice(languages=ctypes.addressof(language))
-            if lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) != EE_OK:
+            spec = libespeak.EspeakVoice(languages=ctypes.addressof(language))
+            if lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) != libespeak.EE_OK:
                 raise ValueError(f"espeak-ng has no voice {voice.decode(errors='replace')!r}")
-        for param, value in ((PARAM_RATE, rate_wpm), (PARAM_VOLUME, volume), (PARAM_PITCH, pitch), (PARAM_WORDGAP, word_gap)):
-            if lib.espeak_SetParameter(param, value, 0) != EE_OK:
+        for param, value in (
+            (libespeak.PARAM_RATE, rate_wpm),
+            (libespeak.PARAM_VOLUME, volume),
+            (libespeak.PARAM_PITCH, pitch),
+            (libespeak.PARAM_WORDGAP, word_gap),
+        ):
+            if lib.espeak_SetParameter(param, value, 0) != libespeak.EE_OK:
                 raise ValueError(f"espeak_SetParameter({param}, {value}) failed")
         self._chunks.clear()
-        status = lib.espeak_Synth(text, len(text) + 1, 0, POS_CHARACTER, 0, CHARS_UTF8 | ENDPAUSE, None, None)
-        if status != EE_OK:
+        status = lib.espeak_Synth(
+            text, len(text) + 1, 0, libespeak.POS_CHARACTER, 0, libespeak.CHARS_UTF8 | libespeak.ENDPAUSE, None, None
+        )
+        if status != libespeak.EE_OK:
             raise RuntimeError(f"espeak_Synth returned {status}")
         samples = b"".join(self._chunks)
         if not samples:
@@ -563,11 +536,11 @@ def main() -> int:
     # decides what to do, the server and its children just finish or see EOF.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    library = os.environ.get(LIBRARY_ENV) or DEFAULT_LIBRARY
+    library = os.environ.get(libespeak.LIBRARY_ENV) or libespeak.DEFAULT_LIBRARY
     try:
         espeak = Espeak(library)
     except OSError as exc:
-        message = f"espeak-ng is missing or broken (cannot load {library}: {one_line(str(exc))}); {INSTALL_HINT}"
+        message = f"espeak-ng is missing or broken (cannot load {library}: {one_line(str(exc))}); {libespeak.INSTALL_HINT}"
         write_all(out_fd, pack_frame(KIND_ERROR, message.encode()))
         return 1
     except RuntimeError as exc:
