@@ -266,10 +266,6 @@ def test_a_piper_voice_from_the_extra_speaks(home):
     assert seconds > 100 and lufs > -25
 
 
-if __name__ == "__main__":
-    sys.exit(pytest.main([__file__]))
-
-
 def test_a_batch_with_a_feed_writes_the_feed_cover_and_a_breathing_page(venv, home):
     """The page's script and style (breath.js, breath.css) are package data: an installed copy must carry them."""
     manifest = home / "feed.toml"
@@ -280,3 +276,30 @@ def test_a_batch_with_a_feed_writes_the_feed_cover_and_a_breathing_page(venv, ho
     assert (bundle / "cover.png").read_bytes().startswith(b"\x89PNG")
     page = (bundle / "index.html").read_text(encoding="utf-8")
     assert "li[data-marks]" in page and ".breath-dot" in page and page.count('class="marks"') == 2
+
+
+def test_pipx_installs_the_checkout_as_the_readme_says(tmp_path):
+    """``pipx install .`` from a checkout gives a working command on PATH."""
+    bin_dir = Path(os.environ.get("VOICEGUIDE_PIPX_BIN", "/nonexistent"))
+    command = bin_dir / "voiceguide"
+    assert command.exists(), "scripts/test-installed installs the clone with pipx"
+    home = tmp_path / "pipx-home"
+    home.mkdir()
+    environ = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "VOICEGUIDE_CACHE_DIR": str(home / "c")}
+    version = subprocess.run(["voiceguide", "--version"], cwd=home, env=environ, capture_output=True, text=True, timeout=120)
+    assert version.returncode == 0 and "espeak-ng: 1." in version.stdout, version.stderr
+    target = home / "calm.wav"
+    exported = subprocess.run(
+        ["voiceguide", "export", "zelfkalmering", "--minutes", "2", "-o", str(target)],
+        cwd=home,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert 119.0 <= loudness(target)[0] <= 121.5
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__]))
