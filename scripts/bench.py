@@ -206,24 +206,9 @@ def hour_script(path: Path) -> Path:
     return path
 
 
-def phrase_rich_script(path: Path, phrases: int = 40) -> Path:
-    """A session of ``phrases`` different sentences (as tests/test_play.py's):
-    a cold start that waited for every phrase would wait for all 40."""
-    lines = ["---", "title: Many phrases", "language: en", "rate: 150", "---"]
-    for number in range(1, phrases + 1):
-        if number % 10 == 1:
-            lines.append(f"# Part {number // 10 + 1}")
-        lines.append(
-            f"This is sentence number {number}, spoken slowly and calmly. [pause 0.5-3s]"
-            if number % 4 == 0
-            else f"Sentence {number} lets you rest a little more."
-        )
-        if number == 6:
-            lines.append("[breathe 4-2-6 x1-3 count]")
-        if number % 10 == 0:
-            lines.append("[breathe 4-0-6 x1-4]")
-    path.write_text("\n".join(lines + ["[chime]"]) + "\n", encoding="utf-8")
-    return path
+MANY_PHRASES = BENCH / "many-phrases.vg"
+"""A session of 40 different sentences (tests/test_play.py plays it too): a
+cold start that waited for every phrase would wait for all 40."""
 
 
 def time_to_first_sample(script: str, env: dict[str, str], capture: Path, extra: tuple[str, ...] = ()) -> tuple[float, float]:
@@ -307,7 +292,7 @@ def play_rows(work: Path, rounds: int) -> list[Row]:
     sessions = [
         ("default session", "zelfkalmering", (), "<= 0.35 s"),
         ("60-minute session", str(hour_script(work / "hour.vg")), (), "<= 0.35 s"),
-        ("phrase-rich session (40 phrases)", str(phrase_rich_script(work / "phrases.vg")), (), "<= 0.35 s"),
+        ("phrase-rich session (40 phrases)", str(MANY_PHRASES), (), "<= 0.35 s"),
     ]
     voice = piper_voice()
     piper_what = "English default session with the Piper voice (en_US-joe-medium)"

@@ -494,23 +494,9 @@ def test_play_plays_what_export_writes(capture, alsa_home, tmp_path):
     assert not played[start + len(reference) :].any() and not played[:start].any()
 
 
-def phrase_rich_script(phrases: int = 40) -> str:
-    """A session of ``phrases`` different sentences (most of its time is speech), with
-    counted breathing, elastic pauses and breathing that a length stretches."""
-    lines = ["---", "title: Many phrases", "language: en", "rate: 150", "---"]
-    for number in range(1, phrases + 1):
-        if number % 10 == 1:
-            lines.append(f"# Part {number // 10 + 1}")
-        lines.append(
-            f"This is sentence number {number}, spoken slowly and calmly. [pause 0.5-3s]"
-            if number % 4 == 0
-            else f"Sentence {number} lets you rest a little more."
-        )
-        if number == 6:
-            lines.append("[breathe 4-2-6 x1-3 count]")
-        if number % 10 == 0:
-            lines.append("[breathe 4-0-6 x1-4]")
-    return "\n".join(lines + ["[chime]"]) + "\n"
+MANY_PHRASES = Path(__file__).resolve().parent.parent / "bench" / "many-phrases.vg"
+"""A session of 40 different sentences (most of its time is speech), with counted
+breathing, elastic pauses and breathing that a length stretches (scripts/bench plays it too)."""
 
 
 @pytest.mark.parametrize("minutes", [None, 6], ids=["own-length", "stretched"])
@@ -519,8 +505,7 @@ def test_play_plays_the_exports_mix_sample_for_sample(capture, alsa_home, tmp_pa
     while it plays (voiceguide.live); what it plays is the mix an export of
     the same session makes, sample for sample, at its own length and
     stretched to one (the export's file adds only its loudness gain)."""
-    script = tmp_path / "phrases.vg"
-    script.write_text(phrase_rich_script(), encoding="utf-8")
+    script = MANY_PHRASES
     extra = ["--minutes", str(minutes)] if minutes else []
     result = subprocess.run(
         [sys.executable, "-m", "voiceguide", "play", str(script), "--quiet", *extra],
