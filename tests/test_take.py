@@ -26,20 +26,8 @@ from voiceguide.take import TakeError, read_take, split_take
 from voiceguide.timeline import Kind, spoken_texts
 
 RATE = 48_000
-SCRIPT = """---
-title: Een take
-language: nl
-rate: 140
-author: Anna
----
-# Begin
-Ga rustig zitten, op een stoel of op de bank.
-Voel je voeten op de grond. [pause 2s]
-[breathe 3-0-3 x1 count]
-Adem nu weer in je eigen tempo.
-Tot ziens.
-[chime]
-"""
+SCRIPT = (Path(__file__).resolve().parent / "data" / "take.vg").read_text(encoding="utf-8")
+"""A short Dutch script read aloud in one take (tests_installed/ records it too)."""
 
 
 @pytest.fixture(scope="module")

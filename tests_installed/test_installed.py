@@ -28,20 +28,8 @@ SOURCE = Path(os.environ.get("VOICEGUIDE_SOURCE_TREE", Path(__file__).resolve().
 
 pytestmark = pytest.mark.skipif(not VENVS, reason="run by scripts/test-installed, which builds and installs voiceguide")
 
-SCRIPT = """---
-title: Een take
-language: nl
-rate: 140
-author: Anna
----
-# Begin
-Ga rustig zitten, op een stoel of op de bank.
-Voel je voeten op de grond. [pause 2s]
-[breathe 3-0-3 x1 count]
-Adem nu weer in je eigen tempo.
-Tot ziens.
-[chime]
-"""
+SCRIPT = (SOURCE / "tests" / "data" / "take.vg").read_text(encoding="utf-8")
+"""The script tests/test_take.py reads aloud: one take of it fills a voice pack."""
 
 MANIFEST = """[bundle]
 title = "Groep"
