@@ -28,7 +28,7 @@ import logging
 import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +47,14 @@ from .session import (
     assemble_session,
     levelled_phrases,
     load_clips,
-    refuse_overlong,
+    open_speaker,
     script_lexicon,
     voice_settings,
 )
 from .speech.cache import PhraseCache
-from .speech.choice import choose_voice
 from .speech.engine import SpeechEngine, VoiceSettings
-from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
-from .speech.pack import VoicePack, VoicePackEngine, check_coverage
+from .speech.pack import VoicePack, VoicePackEngine
 from .timeline import (
     VOICE_KINDS,
     PlanSettings,
@@ -222,14 +220,8 @@ def prepare_live_session(
     raised here; one found while settling (a phrase the engine fails on, a
     length the real phrases cannot reach) stops the player, which raises it.
     """
-    refuse_overlong(script, plan, target_s)
-    pack = VoicePack.open(voice.voice_pack, script.meta.language) if voice.voice_pack is not None else None
-    if pack is not None:
-        check_coverage(pack, spoken_texts(script), strict=voice.strict)
     own_engine = engine is None
-    chosen = choose_voice(voice.voice, voice.engine or getattr(engine, "name", None), script.meta.voice, script.meta.language)
-    voice = replace(voice, voice=chosen.voice)  # auto: an installed natural voice, as prepare_session picks it
-    engine = engine or open_engine(voice.engine, voice.voice or script.meta.voice)
+    pack, engine, voice = open_speaker(script, engine, voice, plan, target_s)  # as prepare_session does
     try:
         phrase_cache = PhraseCache() if cache is True else (cache or None)
         if phrase_cache is not None:

@@ -140,14 +140,8 @@ def prepare_session(
     the engine (a missing phrase is one warning, or with ``voice.strict``
     a VoicePackError); its recordings keep their own natural ends.
     """
-    refuse_overlong(script, plan, target_s)  # before any speech is made
-    pack = VoicePack.open(voice.voice_pack, script.meta.language) if voice.voice_pack is not None else None
-    if pack is not None:
-        check_coverage(pack, spoken_texts(script), strict=voice.strict)
     own_engine = engine is None
-    chosen = choose_voice(voice.voice, voice.engine or getattr(engine, "name", None), script.meta.voice, script.meta.language)
-    voice = replace(voice, voice=chosen.voice)  # auto: an installed natural voice (see speech.choice)
-    engine = engine or open_engine(voice.engine, voice.voice or script.meta.voice)
+    pack, engine, voice = open_speaker(script, engine, voice, plan, target_s)
     phrase_cache = PhraseCache() if cache is True else (cache or None)
     lexicon = lexicon if lexicon is not None else load_lexicon(script.meta.language, script_lexicon(script))
     try:
@@ -161,6 +155,24 @@ def prepare_session(
         if own_engine:
             engine.close()
     return assemble_session(script, speech, load_clips(script, mix), settings, mix, plan, target_s, pack)
+
+
+def open_speaker(
+    script: Script, engine: SpeechEngine | None, voice: VoiceOptions, plan: PlanSettings, target_s: float | None
+) -> tuple[VoicePack | None, SpeechEngine, VoiceOptions]:
+    """What every way of preparing a session does first, before any speech
+    is made: refuse a script too long for any voice, open the voice pack and
+    check what it covers, choose the voice (``auto``: an installed natural
+    voice, see :mod:`voiceguide.speech.choice`) and open an engine for it
+    unless ``engine`` is given. Returns the pack, the engine and the options
+    with the chosen voice."""
+    refuse_overlong(script, plan, target_s)
+    pack = VoicePack.open(voice.voice_pack, script.meta.language) if voice.voice_pack is not None else None
+    if pack is not None:
+        check_coverage(pack, spoken_texts(script), strict=voice.strict)
+    chosen = choose_voice(voice.voice, voice.engine or getattr(engine, "name", None), script.meta.voice, script.meta.language)
+    voice = replace(voice, voice=chosen.voice)
+    return pack, engine or open_engine(voice.engine, voice.voice or script.meta.voice), voice
 
 
 def assemble_session(
