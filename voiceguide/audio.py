@@ -109,6 +109,12 @@ def active_rms(samples: np.ndarray, sample_rate: int, threshold_dbfs: float = -4
     return float(np.sqrt(np.mean(loud)))
 
 
+def silence_before(samples: np.ndarray, sample_rate: int, margin_s: float = 0.02) -> int:
+    """The samples :func:`trim_silence` cuts from the start of ``samples``."""
+    loud = np.flatnonzero(np.abs(samples) > db_to_gain(SILENCE_DBFS))
+    return max(0, int(loud[0]) - int(margin_s * sample_rate)) if len(loud) else 0
+
+
 def trim_silence(samples: np.ndarray, sample_rate: int, margin_s: float = 0.02) -> np.ndarray:
     """Cut leading and trailing near-silence, keeping a short margin."""
     threshold = db_to_gain(SILENCE_DBFS)

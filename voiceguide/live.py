@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 
 from .audio import Audio
-from .dsp.level import vowel_onset_s
 from .errors import ScriptError
 from .mix import AMBIENCE_FADE_S, DUCK_RAMP_S, Mixer, MixSettings
 from .progress import Progress, no_progress
@@ -372,7 +371,7 @@ class _Settler:
             if isinstance(cache, _WritesLater):
                 cache.flush()  # the first sound is out by now (or being mixed)
             if set(self.counts) <= set(self.speech) and not self.onsets:
-                self.onsets = {word: vowel_onset_s(self.speech[word]) for word in self.counts}
+                self.onsets = {word: self.speech.vowel_onset_s(word) for word in self.counts}
             if start < len(rest) and self.target_s is None:  # a fitted plan settles only once all are known
                 provisional = self.provisional()
                 if provisional is not None:

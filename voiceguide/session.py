@@ -33,7 +33,7 @@ import numpy as np
 import soundfile as sf
 
 from . import rules
-from .audio import Audio, quantize
+from .audio import Audio, quantize, silence_before
 from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
@@ -44,7 +44,7 @@ from .progress import Progress, no_progress
 from .returns import with_returns
 from .rules import MAX_CLIP_S
 from .script import At, Breathe, Clip, Pause, Script, parse_script
-from .speech.cache import PhraseCache
+from .speech.cache import PhraseCache, read_json_cache, write_json_cache
 from .speech.choice import choose_voice
 from .speech.engine import SpeechEngine, VoiceSettings
 from .speech.factory import open_engine
@@ -189,7 +189,7 @@ def assemble_session(
     vowel onsets, the plan, the mixer. The one place a session is planned,
     so a session played while its phrases were still being made
     (:mod:`voiceguide.live`) ends with the same plan as its export."""
-    onsets = {word: vowel_onset_s(speech[word]) for word in count_words(script) if word in speech}
+    onsets = {word: speech.vowel_onset_s(word) for word in count_words(script) if word in speech}
     timeline = plan_timeline(
         script,
         {text: speech.frames(text) / mix.sample_rate for text in speech},
@@ -273,6 +273,8 @@ def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_
 
 
 LEVEL_VERSION = 4
+ONSET_VERSION = 1
+"""Bump when how an engine's vowel onsets are found changes: kept ones are then asked for again."""
 """Bump when :func:`voiceguide.dsp.level.level_voice` (or what feeds it:
 :func:`voiceguide.speech.unhurried.unhurried` since 4) changes what it
 makes: levelled phrases in the cache are then made again."""
@@ -295,7 +297,10 @@ class Phrases(Mapping[str, Audio]):
     a synthesized voice's abrupt end.
     """
 
-    def __init__(self, ready: dict[str, Audio], raw: dict[str, Audio], mix: MixSettings, store):
+    def __init__(
+        self, ready: dict[str, Audio], raw: dict[str, Audio], mix: MixSettings, store, onsets: Mapping[str, float] | None = None
+    ):
+        self._onsets = dict(onsets or {})
         self._ready = dict(ready)
         self._raw = dict(raw)
         self._mix = mix
@@ -316,6 +321,13 @@ class Phrases(Mapping[str, Audio]):
     def frames(self, text: str) -> int:
         """The phrase's length at the mix rate, without levelling it."""
         return self._frames[text]
+
+    def vowel_onset_s(self, text: str) -> float:
+        """Seconds from the start of the levelled phrase to its first vowel:
+        as the engine tells it (a Piper voice, from its network's durations),
+        else found in the audio (:func:`~voiceguide.dsp.level.vowel_onset_s`)."""
+        told = self._onsets.get(text)
+        return told if told is not None else vowel_onset_s(self[text])
 
     def __getitem__(self, text: str) -> Audio:
         found = self._ready.get(text)
@@ -351,6 +363,8 @@ class Phrases(Mapping[str, Audio]):
                 self._locks[text] = threading.Lock()
             else:
                 self._ready[text] = more._ready[text]
+            if text in more._onsets:
+                self._onsets[text] = more._onsets[text]
             self._frames[text] = more._frames[text]
             self._order.append(text)
 
@@ -388,11 +402,21 @@ def levelled_phrases(
     texts = list(dict.fromkeys(texts))
     ready: dict[str, Audio] = {}
     level_keys: dict[str, str] = {}
+    # an engine that knows where a count's vowel lies (Piper) tells it; kept beside the levelled phrase
+    telling = getattr(engine, "vowel_onsets_s", None) if counts else None
+    onsets: dict[str, float] = {}
+    onset_keys: dict[str, str] = {}
     if cache is not None:
         engine_id, keyed = cache_identity(engine, settings)
         tag = f"|level {LEVEL_VERSION} {mix.sample_rate} {mix.voice_rms_dbfs} {mix.peak_dbfs} {UNHURRIED}"
         for text in texts:
             level_keys[text] = cache.derived_key(cache.key(engine_id, keyed, lexicon.apply(text)), tag)
+            if telling is not None and text in counts:
+                onset_keys[text] = "vowel-onset-" + cache.derived_key(level_keys[text], f"|vowel {ONSET_VERSION}")[:32]
+                kept = read_json_cache(onset_keys[text])
+                if not isinstance(kept, (int, float)) or isinstance(kept, bool) or not 0 <= kept < 60:
+                    continue  # made again, so the engine can tell its onset
+                onsets[text] = float(kept)
             found = cache.get(level_keys[text])
             if found is not None:
                 ready[text] = found
@@ -402,12 +426,21 @@ def levelled_phrases(
         {text: audio for text, audio in raw.items() if text not in counts}, settings, engine, cache, lexicon, progress
     )
     raw = {text: paced.get(text, audio) for text, audio in raw.items()}
+    told = [text for text in raw if text in counts and text not in onsets and not isinstance(raw[text], Recording)]
+    if telling is not None and told:
+        for text, onset_s in zip(told, telling([lexicon.apply(text) for text in told], settings)):
+            if onset_s is None:
+                continue
+            audio = raw[text]  # levelling trims its leading silence (dsp.level.shape): the onset moves with it
+            onsets[text] = max(0.0, round(onset_s - silence_before(audio.samples, audio.sample_rate) / audio.sample_rate, 6))
+            if text in onset_keys:
+                write_json_cache(onset_keys[text], onsets[text])
 
     def store(text: str, audio: Audio) -> None:
         if cache is not None:
             cache.put(level_keys[text], audio)
 
-    return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store)
+    return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store, onsets)
 
 
 def script_lexicon(script: Script) -> Path | None:

@@ -483,6 +483,43 @@ def phoneme_ids(model: PiperModel, phonemes: Sequence[str]) -> list[int]:
     return ids
 
 
+VOWELS = frozenset("aeiouyæɐɑɒɔəɘɛɜɞɪʊʌʏøœɨʉɵɤɯɶ")
+"""IPA vowel letters: a phoneme starting with one of these is a vowel."""
+STRESS_MARKS = frozenset("ˈˌ")
+
+
+def vowel_index(model: PiperModel, phonemes: Sequence[str]) -> int | None:
+    """The position, among the ids :func:`phoneme_ids` gives for
+    ``phonemes``, where the first vowel begins as a listener hears it; None
+    without a vowel.
+
+    A Piper network gives time to the blank (pad) ids between phonemes and
+    to stress marks, and its audio for a stressed vowel starts with the
+    stress mark's frames: on the English test voice's ten count words at
+    length scales 1.0 and 2.17, the start of the stress mark before the
+    vowel lay within 36 ms of the vowel's onset measured in the audio
+    (voicing after t, f, s; F2 rising after w; F3 rising after [θɹ]), the
+    blank before the consonant's end up to 105 ms early, the vowel's own id
+    up to 169 ms late. So a vowel begins at its stress mark, else at the
+    blank just before it."""
+    symbols = ["^"] * len(model.phoneme_ids["^"]) + ["_"] * len(model.phoneme_ids["_"])
+    pad = ["_"] * len(model.phoneme_ids["_"])
+    for phoneme in phonemes:
+        for mapped in model.phoneme_map.get(phoneme, (phoneme,)):
+            known = model.phoneme_ids.get(mapped)
+            if known:
+                symbols += [mapped] * len(known) + pad
+    vowel = next((i for i, symbol in enumerate(symbols) if symbol[:1] in VOWELS), None)
+    if vowel is None:
+        return None
+    start = vowel
+    if start > 0 and symbols[start - 1] == "_":
+        start -= 1
+    if start > 0 and symbols[start - 1] in STRESS_MARKS:
+        start -= 1
+    return start
+
+
 # --- the network --------------------------------------------------------------------------------
 
 
@@ -570,6 +607,22 @@ def _fixed_noise(graph, node, prefix: str, seed: int) -> list:
     return nodes
 
 
+def expose_durations(graph_model) -> bool:
+    """Add the network's phoneme durations as a second output of the ONNX
+    model (in place): the output of its one ``Ceil`` node, the frames each
+    phoneme id lasts, rounded up before the audio is made. The audio does
+    not change (the node runs anyway); the durations say where each sound
+    of a phrase lies (:func:`vowel_index`). False for a model without one
+    such node (its phrases then have no reported vowel onset)."""
+    from onnx import TensorProto, helper
+
+    ceils = [node for node in graph_model.graph.node if node.op_type == "Ceil"]
+    if len(ceils) != 1:
+        return False
+    graph_model.graph.output.append(helper.make_tensor_value_info(ceils[0].output[0], TensorProto.FLOAT, None))
+    return True
+
+
 class PiperNetwork:
     """One Piper model loaded into onnxruntime, its noise fixed.
 
@@ -604,6 +657,9 @@ class PiperNetwork:
                 self.session = onnxruntime.InferenceSession(str(fixed), options, providers=["CPUExecutionProvider"])
             except Exception:  # noqa: BLE001 - a damaged cache entry: made again below
                 log.warning(N_("the cached copy of %s is damaged; making it again"), model.name)
+            else:
+                if len(self.session.get_outputs()) < 2:  # kept by an older voiceguide, without the durations
+                    self.session = None
         if self.session is None:
             self.session = self._load_and_fix(onnxruntime, options, fixed)
         inputs = {i.name for i in self.session.get_inputs()}
@@ -615,6 +671,7 @@ class PiperNetwork:
                 )
             )
         self.takes_speaker = "sid" in inputs
+        self.gives_durations = len(self.session.get_outputs()) >= 2
 
     def _load_and_fix(self, onnxruntime, options, fixed: Path | None):
         """Read the model with ``onnx``, fix its noise, keep that in the cache
@@ -639,6 +696,7 @@ class PiperNetwork:
             )
         if fix_noise(graph_model) == 0:
             log.warning(N_("%s draws no noise that voiceguide knows of; its output may vary from run to run"), model.path.name)
+        expose_durations(graph_model)
         serialized = graph_model.SerializeToString()
         del graph_model  # the parsed model is as large as the file: free it before onnxruntime makes its own copy
         source: str | bytes = serialized
@@ -654,6 +712,11 @@ class PiperNetwork:
 
     def run(self, ids: Sequence[int], length_scale: float) -> np.ndarray:
         """Float32 samples at the model's sample rate for one sentence's ids."""
+        return self.timed_run(ids, length_scale)[0]
+
+    def timed_run(self, ids: Sequence[int], length_scale: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """(samples, frames each id lasts) for one sentence's ids; None for
+        the frames of a model that does not give them (:func:`expose_durations`)."""
         model = self.model
         feed = {
             "input": np.array([ids], dtype=np.int64),
@@ -663,15 +726,18 @@ class PiperNetwork:
         if self.takes_speaker:
             feed["sid"] = np.array([model.speaker or 0], dtype=np.int64)
         try:
-            output = self.session.run(None, feed)[0]
+            outputs = self.session.run(None, feed)
         except Exception as exc:  # noqa: BLE001
             raise EngineError(
                 _("the Piper voice {name} failed: {one_line}").format(name=model.name, one_line=_one_line(str(exc))[:200])
             ) from None
-        samples = np.asarray(output, dtype=np.float32).reshape(-1)
+        samples = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
         if not np.all(np.isfinite(samples)):
             raise EngineError(_("the Piper voice {name} made no usable audio (not finite)").format(name=model.name))
-        return samples
+        frames = np.asarray(outputs[1]).reshape(-1) if self.gives_durations else None
+        if frames is not None and (len(frames) != len(ids) or not np.all(np.isfinite(frames)) or frames.sum() <= 0):
+            frames = None
+        return samples, frames
 
 
 LOW_MEMORY_ENV = "VOICEGUIDE_PIPER_LOW_MEMORY"
@@ -741,6 +807,7 @@ class PiperEngine:
         self._networks: dict[str, PiperNetwork] = {}
         self._scales: dict[tuple[str, int], float] = {}
         self._points: dict[str, list[tuple[float, float]]] = {}
+        self._vowels: dict[tuple[str, str, float, float], float | None] = {}
         self._lock = threading.Lock()
 
     # which voice
@@ -847,25 +914,49 @@ class PiperEngine:
         phrase's clauses and sentences."""
         if settings.pitch != PITCH_NEUTRAL:  # 'voiceguide check' warns about it (lint.voice_warnings)
             log.info("pitch %d is ignored: Piper voices have no pitch setting", settings.pitch)
-        voice_id = settings.voice_id
-        scale = self.length_scale(voice_id, settings.rate)
-        if scale <= NATURAL_SCALE_LIMIT:
-            made = self._speak_all(voice_id, texts, scale)
-        else:
-            model, phonemizer = self.model(voice_id), _phonemizer()
-            plans = [
-                paced(
-                    count_words(text),
-                    boundaries(phonemizer.sentences(text, model.espeak_voice)),
-                    settings.rate,
-                    self.pace_line(voice_id),
-                )
-                for text in texts
-            ]
-            made = self._speak_all(voice_id, texts, [plan[0] for plan in plans], [plan[1] for plan in plans])
+        made = self._speak_all(settings.voice_id, texts, *self._plan(texts, settings))
         if settings.volume != 1.0:
             made = [Audio(on_pcm16_grid(audio.samples * np.float32(settings.volume)), audio.sample_rate) for audio in made]
         return made
+
+    def vowel_onsets_s(self, texts: list[str], settings: VoiceSettings) -> list[float | None]:
+        """Where the first vowel of each text begins in what :meth:`synthesize_many`
+        makes of it (seconds from its first sample), from the network's own
+        durations (:func:`vowel_index`); None where the model does not tell.
+        Phrases this engine made already are not made again."""
+        scales, pauses = self._plan(texts, settings)
+        keys = [
+            (settings.voice_id, text, scale, pauses[index] if pauses else 0.0)
+            for index, (text, scale) in enumerate(zip(texts, scales))
+        ]
+        todo = [index for index, key in enumerate(keys) if key not in self._vowels]
+        if todo:
+            self._speak_all(
+                settings.voice_id,
+                [texts[i] for i in todo],
+                [scales[i] for i in todo],
+                [pauses[i] for i in todo] if pauses else None,
+            )
+        return [self._vowels.get(key) for key in keys]
+
+    def _plan(self, texts: Sequence[str], settings: VoiceSettings) -> tuple[list[float], list[float] | None]:
+        """The length scale of each text and, for a slow rate, the pause put
+        between its clauses (None: no pauses; see :func:`paced`)."""
+        voice_id = settings.voice_id
+        scale = self.length_scale(voice_id, settings.rate)
+        if scale <= NATURAL_SCALE_LIMIT:
+            return [scale] * len(texts), None
+        model, phonemizer = self.model(voice_id), _phonemizer()
+        plans = [
+            paced(
+                count_words(text),
+                boundaries(phonemizer.sentences(text, model.espeak_voice)),
+                settings.rate,
+                self.pace_line(voice_id),
+            )
+            for text in texts
+        ]
+        return [plan[0] for plan in plans], [plan[1] for plan in plans]
 
     def _speak_all(
         self,
@@ -883,6 +974,7 @@ class PiperEngine:
         scales = [float(length_scale)] * len(texts) if isinstance(length_scale, int | float) else list(length_scale)
         # per phrase, per sentence: the runs of the model (with the scale each is spoken at)
         plan = []
+        firsts: list[list[str]] = []  # each phrase's first run (its phonemes)
         for text, scale in zip(texts, scales):
             limit = max(MIN_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, scale)))
             sentences = phonemizer.sentences(text, model.espeak_voice)
@@ -891,18 +983,22 @@ class PiperEngine:
             else:
                 runs = [[run for clause in sentence for run in model_runs([_trimmed(clause)], limit)] for sentence in sentences]
             plan.append([[(phoneme_ids(model, run), scale) for run in sentence] for sentence in runs])
+            firsts.append(next((run for sentence in runs for run in sentence), []))
         flat = [item for phrase in plan for sentence in phrase for item in sentence]
         if self.jobs > 1 and len(flat) > 1:
             # longest runs first, so the threads finish together (the order of the results is kept)
             order = sorted(range(len(flat)), key=lambda i: -len(flat[i][0]) * flat[i][1])
             with ThreadPoolExecutor(min(self.jobs, len(flat))) as pool:
-                made = dict(zip(order, pool.map(lambda i: network.run(*flat[i]), order)))
+                made = dict(zip(order, pool.map(lambda i: network.timed_run(*flat[i]), order)))
             spoken = iter([made[i] for i in range(len(flat))])
         else:
-            spoken = iter([network.run(*item) for item in flat])
+            spoken = iter([network.timed_run(*item) for item in flat])
         result = []
         for index, phrase in enumerate(plan):
-            parts = [next(spoken) for sentence in phrase for _ in sentence]
+            timed = [next(spoken) for sentence in phrase for _ in sentence]
+            parts = [samples for samples, _frames in timed]
+            key = (voice_id, texts[index], scales[index], float(pauses_s[index]) if pauses_s is not None else 0.0)
+            self._vowels[key] = _vowel_s(model, firsts[index], *timed[0]) if timed else None
             if pauses_s is not None and pauses_s[index] > 0 and len(parts) > 1:
                 gap = np.zeros(int(round(pauses_s[index] * model.sample_rate)), dtype=np.float32)
                 parts = [piece for part in parts for piece in (gap, part)][1:]
@@ -918,6 +1014,15 @@ class PiperEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _vowel_s(model: PiperModel, phonemes: Sequence[str], samples: np.ndarray, frames: np.ndarray | None) -> float | None:
+    """Seconds from the start of a run's audio to its first vowel, by the network's durations."""
+    index = vowel_index(model, phonemes) if frames is not None else None
+    if index is None or frames is None:
+        return None
+    seconds_per_frame = len(samples) / float(frames.sum()) / model.sample_rate
+    return float(frames[:index].sum()) * seconds_per_frame
 
 
 def boundaries(sentences: Sequence[Sequence[Sequence[str]]]) -> int:
