@@ -107,6 +107,13 @@ MAX_PAUSE_S = 1.0
 """The longest pause put between two clauses or sentences of a phrase to slow it down."""
 DEFAULT_JOBS = 2
 """Sentences synthesised at once, one onnxruntime thread each."""
+SIDE_BY_SIDE_COST = float(os.environ.get("VOICEGUIDE_PIPER_SIDE_BY_SIDE", "180"))
+"""Runs of the model are made side by side only while their ids times their
+length scales add up to at most this; a longer run is made alone. A run's
+working memory grows with the audio it makes (about 23 MB per second with
+en_US-joe-medium, 1.3 MB per unit here): two of the English default
+session's longest runs side by side peaked at 412-449 MB, one at a time at
+319 MB."""
 PITCH_NEUTRAL = 50
 _TERMINATOR = re.compile(r"([.,?!:;])[\"'\u201d\u2019)\]\s]*\S?$")
 _SENTENCE_ENDS = ".?!"
@@ -544,14 +551,18 @@ def check_runtime() -> None:
             raise EngineError(_runtime_missing())
 
 
-def _runtime():
-    """onnx and onnxruntime, or EngineError with the pip command (exit 1)."""
+def _runtime(*, onnx_too: bool = False):
+    """onnxruntime (and ``onnx``, which only making the fixed model needs:
+    importing it costs 0.6 s of CPU, 0.8 s on the clock, at every start of
+    a Piper voice otherwise), or EngineError with the pip command (exit 1)."""
     try:
-        import onnx
         import onnxruntime
+
+        if onnx_too:
+            import onnx
     except ImportError:
         raise EngineError(_runtime_missing()) from None
-    return onnx, onnxruntime
+    return (onnx, onnxruntime) if onnx_too else onnxruntime
 
 
 def fix_noise(graph_model) -> int:
@@ -638,7 +649,7 @@ class PiperNetwork:
     """
 
     def __init__(self, model: PiperModel, identity: str | None = None):
-        _onnx, onnxruntime = _runtime()
+        onnxruntime = _runtime()
         self.model = model
         self.what = f"{model.path} is not a Piper voice model"
         options = onnxruntime.SessionOptions()
@@ -676,7 +687,7 @@ class PiperNetwork:
     def _load_and_fix(self, onnxruntime, options, fixed: Path | None):
         """Read the model with ``onnx``, fix its noise, keep that in the cache
         (when it can be written) and load it into onnxruntime."""
-        onnx, _onnxruntime = _runtime()
+        onnx, _onnxruntime = _runtime(onnx_too=True)
         model = self.model
         try:
             graph_model = onnx.load(str(model.path), load_external_data=False)
@@ -988,8 +999,14 @@ class PiperEngine:
         if self.jobs > 1 and len(flat) > 1:
             # longest runs first, so the threads finish together (the order of the results is kept)
             order = sorted(range(len(flat)), key=lambda i: -len(flat[i][0]) * flat[i][1])
+            budget = _Budget(SIDE_BY_SIDE_COST)
             with ThreadPoolExecutor(min(self.jobs, len(flat))) as pool:
-                made = dict(zip(order, pool.map(lambda i: network.timed_run(*flat[i]), order)))
+                made = dict(
+                    zip(
+                        order,
+                        pool.map(lambda i: budget.run(len(flat[i][0]) * flat[i][1], network.timed_run, *flat[i]), order),
+                    )
+                )
             spoken = iter([made[i] for i in range(len(flat))])
         else:
             spoken = iter([network.timed_run(*item) for item in flat])
@@ -1014,6 +1031,27 @@ class PiperEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Budget:
+    """Lets work run side by side while its costs add up to at most ``limit``
+    (one piece at a time is always let through)."""
+
+    def __init__(self, limit: float):
+        self.limit = limit
+        self.used = 0.0
+        self.ready = threading.Condition()
+
+    def run(self, cost: float, work, *args):
+        with self.ready:
+            self.ready.wait_for(lambda: self.used == 0 or self.used + cost <= self.limit)
+            self.used += cost
+        try:
+            return work(*args)
+        finally:
+            with self.ready:
+                self.used -= cost
+                self.ready.notify_all()
 
 
 def _vowel_s(model: PiperModel, phonemes: Sequence[str], samples: np.ndarray, frames: np.ndarray | None) -> float | None:
