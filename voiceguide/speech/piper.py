@@ -107,7 +107,7 @@ MAX_PAUSE_S = 1.0
 """The longest pause put between two clauses or sentences of a phrase to slow it down."""
 DEFAULT_JOBS = 2
 """Sentences synthesised at once, one onnxruntime thread each."""
-SIDE_BY_SIDE_COST = float(os.environ.get("VOICEGUIDE_PIPER_SIDE_BY_SIDE", "180"))
+SIDE_BY_SIDE_COST = 180.0
 """Runs of the model are made side by side only while their ids times their
 length scales add up to at most this; a longer run is made alone. A run's
 working memory grows with the audio it makes (about 23 MB per second with
