@@ -21,13 +21,15 @@ from voiceguide.cli import cli
 from voiceguide.dsp.level import TAIL_S
 from voiceguide.errors import EngineError, ScriptError, UsageError
 from voiceguide.session import VoiceOptions, voice_settings
-from voiceguide.speech import piper
+from voiceguide.speech import piper, piper_network
 from voiceguide.speech.engine import VoiceSettings
 from voiceguide.speech.factory import list_voices, open_engine
 from voiceguide.speech.lexicon import Lexicon, load_lexicon
 from voiceguide.speech.phrases import synthesize_phrases
-from voiceguide.speech.piper import PiperEngine, find_model, model_identity, phoneme_ids, read_model
+from voiceguide.speech.piper import PiperEngine
+from voiceguide.speech.piper_model import find_model, model_identity, read_model
 from voiceguide.speech.piper_pace import SCALE_LIMITS, length_scale_for
+from voiceguide.speech.piper_phonemes import phoneme_ids
 from voiceguide.timeline import BREATH_KINDS, Kind
 
 PIP = "pip install 'voiceguide[piper]'"
@@ -164,7 +166,7 @@ def test_without_the_runtime_a_piper_voice_gives_the_pip_command(voices_folder, 
     assert result.exit_code == 1
     assert one_line(result) == f"voiceguide: Piper voices need onnxruntime and onnx, which are not installed: {PIP}"
     with pytest.raises(EngineError, match="pip install"):
-        piper._runtime()
+        piper_network._runtime()
 
 
 def test_the_model_identity_follows_the_content_and_is_remembered(tmp_path, any_runtime):
@@ -237,7 +239,7 @@ def test_fixed_noise_makes_a_random_graph_repeat_itself():
 
     free = draws(model)
     assert not np.array_equal(free[0], free[1])  # the graph's own generator runs on
-    assert piper.fix_noise(model) == 1
+    assert piper_network.fix_noise(model) == 1
     onnx.checker.check_model(model)
     fixed, again = draws(model), draws(model)
     assert all(np.array_equal(a, b) for a, b in zip(fixed, again)) and np.array_equal(fixed[0], fixed[1])

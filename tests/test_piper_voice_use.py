@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import run
 
-from voiceguide.speech import piper, piper_pace
+from voiceguide.speech import piper, piper_network, piper_pace
 
 
 @pytest.fixture
@@ -134,5 +134,5 @@ def test_the_low_memory_mode_speaks_the_same_samples(joe_path, monkeypatch):
             return [audio.samples for audio in engine.synthesize_many(["Breathe in, and rest."], VoiceSettings(voice, 160))]
 
     plain = speak()
-    monkeypatch.setenv(piper.LOW_MEMORY_ENV, "1")
+    monkeypatch.setenv(piper_network.LOW_MEMORY_ENV, "1")
     assert all((a == b).all() for a, b in zip(speak(), plain))

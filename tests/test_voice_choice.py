@@ -13,6 +13,7 @@ from test_piper import CONFIG, fake_model
 
 from voiceguide.batch.render import STATE_FILE
 from voiceguide.cli import cli
+from voiceguide.errors import EngineError
 from voiceguide.speech import piper
 from voiceguide.speech.choice import VoiceChoice, choose_voice, natural_voice
 
@@ -62,7 +63,7 @@ def test_without_the_runtime_auto_stays_with_espeak(voices_folder, monkeypatch):
     dutch(voices_folder, "nl_BE-nathalie-medium")
 
     def missing() -> None:
-        raise piper.EngineError("no runtime")
+        raise EngineError("no runtime")
 
     monkeypatch.setattr(piper, "check_runtime", missing)
     assert natural_voice("nl") is None

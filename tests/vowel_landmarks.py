@@ -2,7 +2,7 @@
 
 The truth a Piper voice's count placement is held to, independent of the
 engine (which places counts by its network's durations, see
-``voiceguide.speech.piper.vowel_index``) and of the espeak-tuned finder
+``voiceguide.speech.piper_phonemes.vowel_index``) and of the espeak-tuned finder
 ``voiceguide.dsp.level.vowel_onset_s``: phonetic landmarks of the words'
 openings, read from the audio with nothing fitted to either.
 

@@ -63,7 +63,7 @@ _ENTRIES: dict[str, tuple[re.Pattern[str], bytes]] = {
     "phrases": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}\.vgc"), _CACHE_MAGIC),
     "meta": (re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{16,64}\.json"), b""),
     "profiles": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{40,64}"), b"VGP1"),
-    # speech/piper.fixed_model_path: piper-<noise seed>-<size>-<digest>.onnx, an ONNX
+    # speech/piper_network.fixed_model_path: piper-<noise seed>-<size>-<digest>.onnx, an ONNX
     # protobuf (its first field, ir_version, is tag 1 as a varint: 0x08)
     "models": (re.compile(r"piper-[0-9]+-[0-9]+-[0-9a-f]{32}\.onnx"), b"\x08"),
 }
