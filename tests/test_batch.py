@@ -297,9 +297,9 @@ def builtin_reach(name: str) -> tuple[str, str]:
     for an MP3 track (mixed at the MP3's rate: phrase lengths depend on it)."""
     from voiceguide import Kind, load_script, prepare_session
     from voiceguide.clock import format_clock_tenths
-    from voiceguide.mix import MixSettings
+    from voiceguide.mix.mixer import MixSettings
+    from voiceguide.plan.timeline import length_range
     from voiceguide.sinks.export import preferred_sample_rate
-    from voiceguide.timeline import length_range
 
     session = prepare_session(load_script(name), mix=MixSettings(sample_rate=preferred_sample_rate("track.mp3")))
     lengths = {e.text: e.duration_s for e in session.timeline.events if e.kind in (Kind.SPEECH, Kind.COUNT)}

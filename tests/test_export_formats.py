@@ -30,11 +30,11 @@ from voiceguide import load_script, prepare_session
 from voiceguide.atomic import sweep_stale_temps
 from voiceguide.cli import session as cli_session
 from voiceguide.errors import ExportError, UsageError
+from voiceguide.plan.timeline import Kind
 from voiceguide.sinks.export import export_session
 from voiceguide.sinks.mp3 import write_mp3
 from voiceguide.sinks.tags import read_tags
 from voiceguide.sinks.transcript import render_transcript
-from voiceguide.timeline import Kind
 
 SCRIPT = """---
 title: Korte oefening

@@ -23,7 +23,7 @@ from hostile import SHORT, env, in_namespace, needs_namespaces, needs_root, one_
 
 from voiceguide.atomic import AtomicFile, commit_together
 from voiceguide.errors import ScriptError
-from voiceguide.script import parse_script
+from voiceguide.parse.script import parse_script
 
 # --- an export that fails late keeps the old files ------------------------------------------
 

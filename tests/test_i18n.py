@@ -24,10 +24,10 @@ from voiceguide._catalogs import compile_catalog
 from voiceguide.cli import cli
 from voiceguide.cli import practice as cli_practice
 from voiceguide.cli.terminal import format_status
-from voiceguide.exercises import load_script
+from voiceguide.parse.exercises import load_script
+from voiceguide.parse.script import read_script
 from voiceguide.practice import diary
 from voiceguide.practice import log as practice_log
-from voiceguide.script import read_script
 from voiceguide.session import prepare_session
 from voiceguide.sinks.transport import Navigator, State, Status
 

@@ -10,10 +10,10 @@ from voiceguide import Kind, ScriptError, load_script, prepare_session
 from voiceguide.cli import cli
 from voiceguide.cli.options import target_seconds
 from voiceguide.errors import UsageError
-from voiceguide.exercises import EXERCISES
+from voiceguide.parse.exercises import EXERCISES
+from voiceguide.parse.script import parse_script
+from voiceguide.plan.timeline import length_range, plan_timeline, spoken_texts
 from voiceguide.rules import LANGUAGES
-from voiceguide.script import parse_script
-from voiceguide.timeline import length_range, plan_timeline, spoken_texts
 
 BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
 

@@ -198,7 +198,7 @@ def test_tame_peaks_lowers_the_crest_factor_of_a_peaky_phrase():
 def test_voice_levelling_keeps_its_level_and_lowers_peaks(engine):
     from voiceguide.audio import active_rms
     from voiceguide.dsp.level import level_voice
-    from voiceguide.mix import MixSettings
+    from voiceguide.mix.mixer import MixSettings
     from voiceguide.speech.engine import VoiceSettings
 
     raw = engine.synthesize("Sluit je ogen als dat prettig voelt.", VoiceSettings("gmw/nl", 125))

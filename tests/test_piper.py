@@ -20,6 +20,7 @@ from voiceguide.audio import active_rms
 from voiceguide.cli import cli
 from voiceguide.dsp.level import TAIL_S
 from voiceguide.errors import EngineError, ScriptError, UsageError
+from voiceguide.plan.timeline import BREATH_KINDS, Kind
 from voiceguide.session import VoiceOptions, voice_settings
 from voiceguide.speech import piper
 from voiceguide.speech.engine import VoiceSettings
@@ -28,7 +29,6 @@ from voiceguide.speech.lexicon import Lexicon, load_lexicon
 from voiceguide.speech.phrases import synthesize_phrases
 from voiceguide.speech.piper import PiperEngine, find_model, model_identity, phoneme_ids, read_model
 from voiceguide.speech.piper_pace import SCALE_LIMITS, length_scale_for
-from voiceguide.timeline import BREATH_KINDS, Kind
 
 PIP = "pip install 'voiceguide[piper]'"
 CONFIG = {

@@ -32,7 +32,8 @@ from scipy.signal import correlate
 from voiceguide import load_script, prepare_session
 from voiceguide.cli.terminal import format_status, parse_keys
 from voiceguide.clock import format_clock
-from voiceguide.mix import MixSettings
+from voiceguide.mix.mixer import MixSettings
+from voiceguide.plan.timeline import Kind
 from voiceguide.sinks.player import Player
 from voiceguide.sinks.transport import (
     AHEAD_S,
@@ -47,7 +48,6 @@ from voiceguide.sinks.transport import (
     Status,
     Transport,
 )
-from voiceguide.timeline import Kind
 
 RATE = 44_100
 CAPTURE_VAR = "VOICEGUIDE_TEST_CAPTURE"

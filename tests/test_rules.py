@@ -15,9 +15,9 @@ from voiceguide import rules
 from voiceguide.batch import manifest
 from voiceguide.cli import cli
 from voiceguide.errors import ScriptError, UsageError
+from voiceguide.parse.script import parse_script
 from voiceguide.practice.diary import parse_tension
 from voiceguide.practice.log import suggestion
-from voiceguide.script import parse_script
 from voiceguide.sinks import export
 
 

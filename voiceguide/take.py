@@ -58,7 +58,7 @@ from .dsp.recording import (
 from .errors import ScriptError, os_reason
 from .i18n import _, ngettext
 from .inputs import regular_file_problem
-from .mix import MixSettings
+from .mix.mixer import MixSettings
 from .speech.pack import VoicePack, short
 
 PHRASE_PAUSE_S = 1.0

@@ -45,10 +45,10 @@ from pathlib import Path
 
 from .. import rules
 from ..errors import ScriptError, os_reason
-from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
 from ..i18n import N_, _
 from ..inputs import InputFileError, is_regular_file, read_limited
-from ..script import Script
+from ..parse.exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
+from ..parse.script import Script
 from ..sinks.export import mp3_bitrates
 from ..speech.pack import VoicePack, VoicePackError
 from .cover import CoverError, check_cover

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import rules
-from ..timeline import Kind, Timeline
+from ..plan.timeline import Kind, Timeline
 
 PHASES = ("in", "hold", "out")
 """The breath phases the page shows, in the order of a breath."""

@@ -54,7 +54,7 @@ from ..dsp.loudness import (
 )
 from ..errors import ExportError, UsageError, os_reason
 from ..i18n import N_, _
-from ..mix import Mixer
+from ..mix.mixer import Mixer
 from ..progress import Progress, no_progress
 from ..rules import BIT_DEPTHS, DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
 from ..speech.cache import BlobCache

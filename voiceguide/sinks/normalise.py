@@ -30,7 +30,7 @@ import numpy as np
 
 from ..dsp.dynamics import LookaheadGain, limit_gain_db
 from ..dsp.loudness import LoudnessMeter, LoudnessProfile, gated_loudness
-from ..timeline import VOICE_KINDS, Kind, Timeline
+from ..plan.timeline import VOICE_KINDS, Kind, Timeline
 
 ANCHOR_KINDS = (*VOICE_KINDS, Kind.CLIP)
 """What the loudness plan anchors on: the voice (phrases, counts) and clips

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import DeviceError
 from ..i18n import N_, _, session_translation
-from ..timeline import BREATH_KINDS, Kind, Timeline
+from ..plan.timeline import BREATH_KINDS, Kind, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ class Transport:
     # -- control (any thread) --
 
     def load(self, mixer: Any, timeline: Timeline, start_s: float = 0.0) -> None:
-        """Start playing ``mixer`` (a :class:`~voiceguide.mix.Mixer`) at ``start_s``."""
+        """Start playing ``mixer`` (a :class:`~voiceguide.mix.mixer.Mixer`) at ``start_s``."""
         if mixer.sample_rate != self.sample_rate:
             raise DeviceError(
                 _("the session is mixed at {sample_rate} Hz but the output runs at {sample_rate2} Hz").format(

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from . import rules
-from .clock import format_clock_tenths
-from .errors import ScriptError
-from .i18n import _
-from .rules import MAX_CYCLES
-from .script import At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech
-from .tones import BELL_S, CHIME_S
+from .. import rules
+from ..clock import format_clock_tenths
+from ..dsp.tones import BELL_S, CHIME_S
+from ..errors import ScriptError
+from ..i18n import _
+from ..parse.script import At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech
+from ..rules import MAX_CYCLES
 
 COUNT_WORDS = {
     "nl": ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
