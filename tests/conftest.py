@@ -5,7 +5,12 @@ engine) and the two test tiers.
 VOICEGUIDE_TEST_TIER=fast: speech comes from the deterministic fake engine
 (VOICEGUIDE_ENGINE=fake, also for the commands tests start), and tests that
 need espeak-ng itself, an audio device, a browser or a Piper voice are left
-out. Those are marked here from the fixtures they use, or by hand.
+out. Those are marked here from the fixtures they use, or by hand. So are
+the tests marked ``slow`` by hand: each costs half a second of CPU or more
+in the fast tier (it runs the command as processes, or renders whole
+sessions or bundles), measured with ``resource.getrusage`` over the test,
+children included. Without them the fast tier keeps over 1,000 tests and
+stays well under 90 s.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 import pytest
 
 FAST = os.environ.get("VOICEGUIDE_TEST_TIER") == "fast"
-LEFT_OUT_WHEN_FAST = ("espeak", "device", "browser", "piper")
+LEFT_OUT_WHEN_FAST = ("espeak", "device", "browser", "piper", "slow")
 DEVICE_FIXTURES = {"alsa_home", "capture", "terminal", "alsa"}
 
 
@@ -25,6 +30,7 @@ def pytest_configure(config):
         ("espeak", "needs the real espeak-ng (its audio, pace or timing is the point)"),
         ("device", "plays or records through ALSA's file plugin"),
         ("browser", "opens a page in Debian's headless Chromium"),
+        ("slow", "costs half a second of CPU or more (commands run as processes, whole sessions rendered): the full tier only"),
     ):
         config.addinivalue_line("markers", f"{marker}: {meaning}")
     if FAST:

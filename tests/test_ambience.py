@@ -77,6 +77,7 @@ def test_no_ambience_means_silence_in_pauses():
     assert rms_dbfs(span(mixer("none").render_all(), RATE, 10, 30)) < -100
 
 
+@pytest.mark.slow
 def test_export_and_play_take_ambience_options(tmp_path, write_script):
     import soundfile as sf
     from click.testing import CliRunner

@@ -364,7 +364,12 @@ def test_the_command_line_errors_speak_dutch(tmp_path, args, code, message):
     assert "Traceback" not in screen and not english_words(screen), screen
 
 
-@pytest.mark.parametrize("provoke", HOSTILE, ids=[provoke.__name__ for provoke in HOSTILE])
+@pytest.mark.parametrize(
+    "provoke",
+    # each case is a process (~0.3 s of CPU): the fast tier tries every fourth, the whole suite all
+    [pytest.param(provoke, marks=() if i % 4 == 0 else pytest.mark.slow) for i, provoke in enumerate(HOSTILE)],
+    ids=[provoke.__name__ for provoke in HOSTILE],
+)
 def test_the_hostile_input_errors_speak_dutch(tmp_path, provoke):
     args = provoke(tmp_path)
     extra = {"VOICEGUIDE_DATA_DIR": str(tmp_path / "data")}
@@ -376,6 +381,7 @@ def test_the_hostile_input_errors_speak_dutch(tmp_path, provoke):
     assert "Traceback" not in screen and not english_words(screen), screen
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="set-up installs system packages only as root (or with sudo)")
 def test_setup_and_run_speak_dutch(tmp_path):
     """scripts/setup and scripts/run say what they do in Dutch under a Dutch LANG."""

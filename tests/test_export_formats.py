@@ -533,6 +533,7 @@ def script_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_cli_options_reach_the_file(script_file, tmp_path):
     out = tmp_path / "calm.mp3"
     result = run_cli(
@@ -564,6 +565,7 @@ def test_cli_options_reach_the_file(script_file, tmp_path):
     assert (tags.album, tags.track) == ("Reeks", 7)
 
 
+@pytest.mark.slow
 def test_cli_renders_opus_at_48k_and_wav_at_24_bit(script_file, tmp_path):
     opus, wav = tmp_path / "s.opus", tmp_path / "s.wav"
     assert run_cli("export", str(script_file), "-o", str(opus)).exit_code == 0

@@ -111,6 +111,7 @@ def test_a_latin1_argument_under_the_posix_locale_is_one_line(tmp_path, args, ex
     assert not (tmp_path / "a.flac").exists() and not (tmp_path / "data" / "practice.sqlite3").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".flac", ".mp3"])
 def test_a_latin1_script_name_reaches_the_tags_as_a_replacement_character(tmp_path, suffix):
     (tmp_path / f"{LATIN1}.vg").write_text(SHORT, encoding="utf-8")
@@ -121,6 +122,7 @@ def test_a_latin1_script_name_reaches_the_tags_as_a_replacement_character(tmp_pa
     assert comment.endswith("from the script caf\ufffd.vg")
 
 
+@pytest.mark.slow
 def test_an_output_that_cannot_be_written_is_one_line(tmp_path):
     with open("/dev/full", "w") as full:
         result = subprocess.run(

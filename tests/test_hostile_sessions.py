@@ -7,6 +7,7 @@ import pytest
 from hostile import one_line, voiceguide
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", ["", "1440"])
 def test_years_of_breathing_are_refused_before_they_are_planned(tmp_path, limit):
     """192 kB of [breathe 30-30-30 x500] lines: 11 years, 4 million cycles.

@@ -105,6 +105,7 @@ def test_target_seconds_errors(minutes, length, message):
         target_seconds(minutes, length)
 
 
+@pytest.mark.slow
 def test_export_at_two_minutes_decodes_to_two_minutes(tmp_path):
     out = tmp_path / "short.wav"
     result = CliRunner().invoke(cli, ["export", "veilige-plek", "--minutes", "2", "-o", str(out)])

@@ -157,6 +157,7 @@ def test_a_model_of_another_language_is_refused(voices_folder, tmp_path):
     assert one_line(unknown) == f"voiceguide: no Piper voice 'nl_NL-none-low' in {voices_folder}; see 'voiceguide voices'"
 
 
+@pytest.mark.slow
 def test_without_the_runtime_a_piper_voice_gives_the_pip_command(voices_folder, tmp_path, monkeypatch):
     fake_model(voices_folder)
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now fails, as where it is not installed

@@ -573,6 +573,7 @@ def test_devices_lists_the_output(capture, alsa_home):
     assert rows and rows[0].split()[:4] == ["0", "*", "default", "ALSA"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["devices"], ["play", "zelfkalmering"], ["play", "zelfkalmering", "--device", "0"]])
 def test_without_an_output_device_one_line_suggests_export(tmp_path, command):
     env = {**os.environ, "HOME": str(tmp_path)}  # no .asoundrc: on this machine, no output at all

@@ -205,7 +205,7 @@ def assemble_session(
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets, recorded)
 
 
-MIN_WORD_S = 0.1
+SHORTEST_WORD_S = 0.1
 """No engine speaks a word in less (600 words per minute; the fastest rate
 voiceguide asks for is 400): a lower bound on every phrase's length."""
 
@@ -227,7 +227,7 @@ def least_possible_s(script: Script, words_s: Mapping[str, float]) -> float:
 
 def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_s: float | None = None) -> None:
     """Refuse, before any speech is made, a script that would last beyond
-    the session limit even if every word took only ``MIN_WORD_S``, every
+    the session limit even if every word took only ``SHORTEST_WORD_S``, every
     clip nothing and no ``[at]`` waited (the shortest it can be made, when
     ``target_s`` asks for a length).
 
@@ -239,7 +239,9 @@ def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_
     Raises ScriptError (at the script, without a line).
     """
     rough = replace(script, items=tuple(item for item in script.items if not isinstance(item, At)))
-    words = {text: MIN_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)}
+    words = {
+        text: SHORTEST_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)
+    }
     clips = {item.path: 0.0 for item in rough.items if isinstance(item, Clip)}
     floor_s = least_possible_s(rough, words)
     try:

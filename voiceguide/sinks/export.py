@@ -61,7 +61,7 @@ from ..speech.cache import BlobCache
 from .mp3 import Mp3Writer, lame_input_gain
 from .normalise import (
     LIMITER_RELEASE_DB_PER_S,
-    MAX_LIMITING_DB,
+    LIMITING_BUDGET_DB,
     LevelPlan,
     make_limiter,
     mix_profiles,
@@ -453,7 +453,7 @@ def _plan_levels(
         log.warning(
             N_("%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS"),
             mixer.timeline.title,
-            MAX_LIMITING_DB,
+            LIMITING_BUDGET_DB,
             loudness_lufs,
             plan.speech_lufs,
         )

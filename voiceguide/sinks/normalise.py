@@ -41,7 +41,7 @@ LIMITER_HOLD_S = 0.005
 """...stays down this long around it (longer than a pitch period of the voice)..."""
 LIMITER_RELEASE_DB_PER_S = 60.0
 """...and recovers at this rate: a few dB within a syllable, without pumping."""
-MAX_LIMITING_DB = 6.0
+LIMITING_BUDGET_DB = 6.0
 """The limiter may turn the loudest peak down this far, no further; a voice
 that would need more (a very high target) is exported quieter, with a warning."""
 
@@ -57,7 +57,7 @@ class LevelPlan:
     speech_lufs: float
     """The speech loudness expected in the file (after the codec)."""
     capped: bool
-    """True when MAX_LIMITING_DB kept the voice under the target."""
+    """True when LIMITING_BUDGET_DB kept the voice under the target."""
 
 
 def make_limiter(sample_rate: int, ceiling_dbtp: float) -> LookaheadGain:
@@ -250,6 +250,6 @@ def plan_levels(
     ceiling = ceiling_dbtp - peak_margin_db - codec_change_db
     if math.isinf(voice.integrated_lufs()):
         return LevelPlan(0.0, ceiling, -math.inf, False)
-    gain, capped = voice.gain_for(aim, ceiling, LIMITER_RELEASE_DB_PER_S, MAX_LIMITING_DB)
+    gain, capped = voice.gain_for(aim, ceiling, LIMITER_RELEASE_DB_PER_S, LIMITING_BUDGET_DB)
     expected = voice.predict_lufs(gain, ceiling, LIMITER_RELEASE_DB_PER_S) + codec_change_db
     return LevelPlan(gain, ceiling, expected, capped)
