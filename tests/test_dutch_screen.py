@@ -356,6 +356,7 @@ def test_the_english_word_check_finds_english_and_passes_dutch():
     assert english_words(dutch) == []
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[" ".join(case[0]) for case in CASES])
 def test_the_command_line_errors_speak_dutch(tmp_path, args, code, message):
     result = _dutch([arg.format(tmp=tmp_path) for arg in args], tmp_path, VOICEGUIDE_DATA_DIR=str(tmp_path / "data"))
@@ -364,12 +365,8 @@ def test_the_command_line_errors_speak_dutch(tmp_path, args, code, message):
     assert "Traceback" not in screen and not english_words(screen), screen
 
 
-@pytest.mark.parametrize(
-    "provoke",
-    # each case is a process (~0.3 s of CPU): the fast tier tries every fourth, the whole suite all
-    [pytest.param(provoke, marks=() if i % 4 == 0 else pytest.mark.slow) for i, provoke in enumerate(HOSTILE)],
-    ids=[provoke.__name__ for provoke in HOSTILE],
-)
+@pytest.mark.sampled(4)
+@pytest.mark.parametrize("provoke", HOSTILE, ids=[provoke.__name__ for provoke in HOSTILE])
 def test_the_hostile_input_errors_speak_dutch(tmp_path, provoke):
     args = provoke(tmp_path)
     extra = {"VOICEGUIDE_DATA_DIR": str(tmp_path / "data")}

@@ -349,7 +349,7 @@ def serving() -> Iterator[tuple[http.server.ThreadingHTTPServer, list[Path]]]:
             super().__init__(*args, directory=str(folder[0]), **kwargs)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()  # shutdown() waits a poll
     try:
         yield server, folder
     finally:

@@ -117,6 +117,7 @@ def shared(tmp_path):
     return folder, outside / "secret.vg"
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("line", "col"),
     [
@@ -270,6 +271,7 @@ def test_a_zip_of_the_root_folder_is_one_line(bundle_dir):
     assert one_line(result) == "voiceguide: / has no name to give the zip; pass a folder such as -o bundle"
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("toml", "where", "what"),
     [

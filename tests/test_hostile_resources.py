@@ -158,6 +158,7 @@ def odd_files(tmp_path):
     return tmp_path
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -218,6 +219,7 @@ def test_a_script_of_unclosed_tags_is_checked_in_one_pass(tmp_path, body):
         assert lines[-1].startswith(f"{script}: error: and ") and lines[-1].endswith("fix these first")
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

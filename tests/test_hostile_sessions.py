@@ -27,6 +27,7 @@ def test_years_of_breathing_are_refused_before_they_are_planned(tmp_path, limit)
 # --- smaller defects a new user met ------------------------------------------------------------------
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("length", "shown"), [("1:02:00", "1:02:00"), ("1h", "1:00:00"), ("0:05:00", "5:00"), ("5:00,0", "5:00")]
 )
