@@ -20,6 +20,7 @@ from voiceguide.audio import active_rms
 from voiceguide.cli import cli
 from voiceguide.dsp.level import TAIL_S
 from voiceguide.errors import EngineError, ScriptError, UsageError
+from voiceguide.plan.timeline import BREATH_KINDS, Kind
 from voiceguide.session import VoiceOptions, voice_settings
 from voiceguide.speech import piper, piper_network
 from voiceguide.speech.engine import VoiceSettings
@@ -30,7 +31,6 @@ from voiceguide.speech.piper import PiperEngine
 from voiceguide.speech.piper_model import find_model, model_identity, read_model
 from voiceguide.speech.piper_pace import SCALE_LIMITS, length_scale_for
 from voiceguide.speech.piper_phonemes import phoneme_ids
-from voiceguide.timeline import BREATH_KINDS, Kind
 
 PIP = "pip install 'voiceguide[piper]'"
 CONFIG = {
@@ -159,6 +159,7 @@ def test_a_model_of_another_language_is_refused(voices_folder, tmp_path):
     assert one_line(unknown) == f"voiceguide: no Piper voice 'nl_NL-none-low' in {voices_folder}; see 'voiceguide voices'"
 
 
+@pytest.mark.slow
 def test_without_the_runtime_a_piper_voice_gives_the_pip_command(voices_folder, tmp_path, monkeypatch):
     fake_model(voices_folder)
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now fails, as where it is not installed
@@ -438,7 +439,7 @@ def test_every_counts_vowel_lands_within_50_ms_of_its_beat_with_a_piper_voice(jo
     from test_listening import count_beats
     from vowel_landmarks import english_vowel_s
 
-    from voiceguide.mix import MixSettings
+    from voiceguide.mix.mixer import MixSettings
 
     engine, voice_id = joe
     silent_tones = MixSettings(cue_below_voice_db=200.0, bell_below_voice_db=200.0)
