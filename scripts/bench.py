@@ -299,16 +299,19 @@ def play_rows(work: Path, rounds: int) -> list[Row]:
     if voice is not None:
         paced = work / "cache-piper-pace"
         run(
-            ["show", "zelfkalmering", "--lang", "en", "--voice", voice], {"VOICEGUIDE_CACHE_DIR": str(paced)}
-        )  # measures the pace
+            ["show", "zelfkalmering", "--lang", "en", "--voice", voice],
+            {"VOICEGUIDE_CACHE_DIR": str(paced), "VOICEGUIDE_DATA_DIR": str(work / "data-piper-play")},
+        )  # measures the pace (kept with the voice, in the data folder) and makes the fixed model (in the cache)
         sessions.append((piper_what, "zelfkalmering", ("--lang", "en", "--voice", voice), "<= 0.6 s"))
     times: dict[str, list[float]] = {name: [] for name, *_ in sessions}
     for index in range(rounds):
         for number, (name, script, extra, _goal) in enumerate(sessions):
             cache = work / f"cache-play-{number}-{index}"
-            if extra:  # the Piper voice: its measured pace kept, no phrase
-                shutil.copytree(work / "cache-piper-pace" / "meta", cache / "meta")
             env = {"HOME": str(home), "VOICEGUIDE_CACHE_DIR": str(cache)}
+            if extra:  # the Piper voice as after 'voices get': its pace measured, its fixed model kept, no phrase
+                for kept in ("meta", "models"):
+                    shutil.copytree(work / "cache-piper-pace" / kept, cache / kept)
+                env["VOICEGUIDE_DATA_DIR"] = str(work / "data-piper-play")
             times[name].append(time_to_first_sample(script, env, capture, extra)[1])
     rows = [
         Row(f"play {name}: first voice at the output, cold cache", statistics.median(times[name]), goal=goal)
