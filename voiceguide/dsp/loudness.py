@@ -343,7 +343,10 @@ class LoudnessMeter:
 
     def __init__(self, sample_rate: int, *, true_peak: bool = True):
         self.sample_rate = sample_rate
-        self._k_weighting = FirFilter(k_weighting_fir(sample_rate))
+        self._k_weighting: FirFilter | None = None
+        """Made when the first block is measured: designing it takes ~20 ms
+        (once per rate and process), and a meter asked only for its frame
+        grid (a warm export's, whose profiles are all cached) never needs it."""
         self._pending: list[np.ndarray] = []
         self._pending_frames = 0
         step = int(round(sample_rate * BLOCK_S / STEPS_PER_BLOCK))
@@ -382,6 +385,8 @@ class LoudnessMeter:
     def _measure(self, x: np.ndarray) -> None:
         if self._detector is not None:
             self._true_peak = max(self._true_peak, self._detector.peak(x, floor=self._true_peak))
+        if self._k_weighting is None:
+            self._k_weighting = FirFilter(k_weighting_fir(self.sample_rate))
         weighted = self._k_weighting(x)
         squares = weighted * weighted
         magnitude = np.abs(x)
