@@ -298,12 +298,13 @@ def test_a_sound_freed_and_its_id_taken_by_another_is_measured_again():
     loud_profile = profiles.measure(loud)
     assert profiles.measure(loud) is loud_profile  # the same array: measured once
     del loud
+    quiet = None
     for _ in range(1000):  # CPython hands a freed object's memory to the next one of its size
         quiet = np.full(rate, 0.01, dtype=np.float32)
         if id(quiet) == taken:
             break
-        del quiet
-    else:
+        quiet = None
+    if quiet is None:
         pytest.skip("no array got the freed one's id")
     assert np.max(profiles.measure(quiet).peak) == pytest.approx(0.01)
     assert np.max(loud_profile.peak) == pytest.approx(0.5)
