@@ -299,11 +299,11 @@ def builtin_reach(name: str) -> tuple[str, str]:
     from voiceguide.clock import format_clock_tenths
     from voiceguide.mix import MixSettings
     from voiceguide.sinks.export import preferred_sample_rate
-    from voiceguide.timeline import length_range
+    from voiceguide.timeline import length_range, reported_range
 
     session = prepare_session(load_script(name), mix=MixSettings(sample_rate=preferred_sample_rate("track.mp3")))
     lengths = {e.text: e.duration_s for e in session.timeline.events if e.kind in (Kind.SPEECH, Kind.COUNT)}
-    return tuple(map(format_clock_tenths, length_range(session.script, lengths)))  # type: ignore[return-value]
+    return tuple(map(format_clock_tenths, reported_range(*length_range(session.script, lengths))))  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("check_only", [True, False], ids=["check", "render"])

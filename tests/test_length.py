@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
@@ -196,3 +198,36 @@ def test_whole_breath_cycles_name_the_nearest_lengths(write_script):
     )
     for length in ("10:00.4", "10:12.4"):
         assert CliRunner().invoke(cli, ["show", str(path), "--length", length]).exit_code == 0
+
+
+# --- show and export agree on the range (issue 27) -------------------------------
+
+RANGE = re.compile(r"it can be from (\S+) to (\S+)$")
+
+
+def _refusal(args: list[str]) -> str:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    return result.output.strip()
+
+
+@pytest.mark.parametrize(("name", "language"), BUILTINS)
+def test_show_and_every_export_format_report_the_same_range(tmp_path, name, language):
+    shown = _refusal(["show", name, "--lang", language, "--length", "31s"])
+    assert RANGE.search(shown), shown
+    for suffix in ("mp3", "wav", "opus", "flac"):
+        out = tmp_path / f"x.{suffix}"
+        assert _refusal(["export", name, "--lang", language, "--length", "31s", "-o", str(out)]) == shown, suffix
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("suffix", ["mp3", "wav"])
+def test_an_export_at_the_reported_ends_lands_inside_the_reported_range(tmp_path, suffix):
+    shortest, longest = RANGE.search(_refusal(["show", "zelfkalmering", "--length", "31s"])).groups()
+    low, high = (target_seconds(None, text) for text in (shortest, longest))
+    for asked in (shortest, f"{low - 0.05:.2f}s"):
+        out = tmp_path / f"{asked.replace(':', '_')}.{suffix}"
+        result = CliRunner().invoke(cli, ["export", "zelfkalmering", "--length", asked, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        length = sf.info(str(out)).duration
+        assert low <= length <= high and abs(length - low) <= 1.0, (asked, length, low)

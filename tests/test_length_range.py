@@ -25,6 +25,7 @@ from voiceguide.timeline import (
     Kind,
     length_range,
     plan_timeline,
+    reported_range,
     spoken_texts,
 )
 
@@ -115,7 +116,10 @@ def test_every_length_in_the_reported_range_plans_within_a_second(case, fraction
 def test_lengths_outside_the_range_are_refused_with_that_range(case, beyond_s):
     script, lengths = case
     shortest, longest = length_range(script, lengths)
-    reported = f"it can be from {format_clock_tenths(shortest)} to {format_clock_tenths(longest)}"
+    # the ends rounded outwards to a tenth: the range named holds every length the session can have
+    low, high = reported_range(shortest, longest)
+    assert low <= shortest <= low + 0.1 and high - 0.1 <= longest <= high
+    reported = f"it can be from {format_clock_tenths(low)} to {format_clock_tenths(high)}"
     for target in (shortest - beyond_s, longest + beyond_s):
         if target <= 0:
             continue
@@ -194,5 +198,7 @@ def test_a_bell_ringing_past_the_last_marker_never_turns_the_range_around(body):
     assert shortest <= own + LENGTH_TOLERANCE_S and own - LENGTH_TOLERANCE_S <= longest
     for target in (shortest, longest, (shortest + longest) / 2):
         _plans_or_names_cycle_steps(script, lengths, target)
-    with pytest.raises(ScriptError, match=re.escape(f"it can be from {format_clock_tenths(shortest)} to")):
+    with pytest.raises(
+        ScriptError, match=re.escape(f"it can be from {format_clock_tenths(reported_range(shortest, longest)[0])} to")
+    ):
         plan_timeline(script, lengths, target_s=longest + 30)

@@ -283,6 +283,23 @@ def test_stored_profiles_are_the_measured_ones_and_damage_is_measured_again(writ
     assert entries[1].stat().st_size > 20  # measured again and stored whole
 
 
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("name", ["zelfkalmering", "herinnering", "veilige-plek"])
+def test_the_player_level_puts_every_built_ins_voice_within_0_7_db_of_an_export(engine, name, language):
+    """The player raises the mix by the gain that brings its first phrase to
+    the mono export's target (sinks.normalise.play_gain); measured over the
+    whole voice as an export measures it, that lands within 0.7 dB of -19 LUFS."""
+    from voiceguide import load_script, prepare_session
+    from voiceguide.mix import MixSettings
+    from voiceguide.rules import DEFAULT_LOUDNESS_LUFS
+    from voiceguide.sinks.normalise import mix_profiles, play_gain, speech_loudness
+
+    session = prepare_session(load_script(name, language), engine=engine, mix=MixSettings(sample_rate=44_100))
+    voice, _whole = mix_profiles(session.mixer)
+    played = speech_loudness(session.timeline, voice) + 20 * np.log10(play_gain(session.mixer))
+    assert abs(played - DEFAULT_LOUDNESS_LUFS) <= 0.7, played
+
+
 def test_a_sound_freed_and_its_id_taken_by_another_is_measured_again():
     """mix_profiles measures each distinct sound once, by the array's
     identity; a sound made anew for each event (a hold tone) is freed once

@@ -32,7 +32,9 @@ from scipy.signal import correlate
 from voiceguide import load_script, prepare_session
 from voiceguide.cli.terminal import format_status, parse_keys
 from voiceguide.clock import format_clock
+from voiceguide.dsp.loudness import LoudnessMeter
 from voiceguide.mix import MixSettings
+from voiceguide.sinks.normalise import play_gain
 from voiceguide.sinks.player import Player
 from voiceguide.sinks.transport import (
     AHEAD_S,
@@ -301,7 +303,7 @@ def test_navigation_follows_sentences_cycles_and_chapters(prepared):
 
 
 def test_transport_fills_whole_buffers_and_ends_without_a_device(prepared):
-    _, session = prepared(STEADY_SCRIPT)
+    _, session = prepared(STEADY_SCRIPT)  # loaded without a level: the mix as it is
     transport = Transport(RATE)
     out = np.ones((1000, 2), dtype=np.float32)
     assert transport.fill(out) and not out.any()  # silence (and on) before a session is loaded
@@ -326,6 +328,21 @@ def test_transport_fills_whole_buffers_and_ends_without_a_device(prepared):
 # --- in-process playback on the (captured) default output ----------------------------------
 
 
+class Heard:
+    """A mixer as the player plays it: every block times the player's level
+    (:func:`voiceguide.sinks.normalise.play_gain`), the voice as loud as in an export."""
+
+    def __init__(self, mixer):
+        self.mixer = mixer
+        self.gain = np.float32(play_gain(mixer))
+
+    def render(self, start: int, frames: int) -> np.ndarray:
+        return self.mixer.render(start, frames) * self.gain
+
+    def render_all(self) -> np.ndarray:
+        return self.mixer.render_all() * self.gain
+
+
 def play_in_process(session, during=None) -> Player:
     with Player() as player:
         player.load(session)
@@ -338,7 +355,7 @@ def play_in_process(session, during=None) -> Player:
 
 def test_pause_and_resume_fade_and_lose_nothing(capture, prepared):
     _, session = prepared(STEADY_SCRIPT)
-    reference = session.mixer.render_all()
+    reference = Heard(session.mixer).render_all()
 
     def pause_and_resume(player):
         wait_for(lambda: player.status().position_s >= 5.0, what="5 s played")
@@ -368,7 +385,7 @@ def test_pause_and_resume_fade_and_lose_nothing(capture, prepared):
 
 def test_stop_fades_out_over_one_and_a_half_seconds(capture, prepared):
     _, session = prepared(STEADY_SCRIPT)
-    reference = session.mixer.render_all()
+    reference = Heard(session.mixer).render_all()
 
     def stop(player):
         wait_for(lambda: player.status().position_s >= 14.0, what="14 s played")
@@ -388,7 +405,7 @@ def test_stop_fades_out_over_one_and_a_half_seconds(capture, prepared):
 
 def test_back_and_forward_jump_to_sentence_and_chapter_starts(capture, prepared):
     _, session = prepared(NAV_SCRIPT)
-    reference = session.mixer.render_all()
+    reference = Heard(session.mixer).render_all()
     timeline = session.timeline
     s2 = timeline.of_kind(Kind.SPEECH)[1]
     targets = []
@@ -492,6 +509,10 @@ def test_play_plays_what_export_writes(capture, alsa_home, tmp_path):
     assert correlation(played[start : start + len(reference)], reference) >= 0.99
     assert len(played) - start >= len(reference)  # all of it was played, in order
     assert not played[start + len(reference) :].any() and not played[:start].any()
+    # as loud as the export: the player's level comes from the first phrase, the export's from the whole voice
+    loudness = [LoudnessMeter(RATE).add_all([audio]).integrated_lufs for audio in (played[start:], reference)]
+    assert abs(loudness[0] - loudness[1]) <= 0.7, loudness
+    assert np.max(np.abs(played)) <= 10 ** (-1 / 20)  # no limiter needed: peaks under -1 dBFS
 
 
 MANY_PHRASES = Path(__file__).resolve().parent.parent / "bench" / "many-phrases.vg"
@@ -504,7 +525,7 @@ def test_play_plays_the_exports_mix_sample_for_sample(capture, alsa_home, tmp_pa
     """A cold ``play`` starts with its first phrase and makes the other 39
     while it plays (voiceguide.live); what it plays is the mix an export of
     the same session makes, sample for sample, at its own length and
-    stretched to one (the export's file adds only its loudness gain)."""
+    stretched to one (the player adds one level gain, the export its own)."""
     script = MANY_PHRASES
     extra = ["--minutes", str(minutes)] if minutes else []
     result = subprocess.run(
@@ -519,7 +540,7 @@ def test_play_plays_the_exports_mix_sample_for_sample(capture, alsa_home, tmp_pa
     played = read_played(capture)
     target_s = minutes * 60.0 if minutes else None
     session = prepare_session(load_script(script), cache=False, mix=MixSettings(sample_rate=RATE), target_s=target_s)
-    reference = session.mixer.render_all()
+    reference = Heard(session.mixer).render_all()
     start = first_sound(played) - first_sound(reference)
     assert start >= 0 and not played[:start].any()
     assert np.array_equal(played[start : start + len(reference)], reference)
@@ -656,7 +677,7 @@ def test_keys_in_a_terminal_pause_resume_and_stop(terminal, capture, tmp_path):
     shown = term.output.decode("utf-8", "replace")
     assert "Long breathing" in shown and "space pause/resume" in shown and "stopped at" in shown
     assert "Traceback" not in shown
-    mixer = prepare_session(load_script(script)).mixer
+    mixer = Heard(prepare_session(load_script(script)).mixer)
     played = read_played(capture)
     offset = first_sound(played) - first_sound(mixer.render(0, 5 * RATE))
     # the pause: the first run of silence that the session itself does not have there
@@ -693,7 +714,7 @@ def test_ctrl_c_fades_out_within_a_second_restores_the_terminal_and_exits_130(te
     assert term.leftovers() == []
     shown = term.output.decode("utf-8", "replace")
     assert shown.rstrip().endswith("voiceguide: interrupted") and "Traceback" not in shown
-    mixer = prepare_session(load_script(script)).mixer
+    mixer = Heard(prepare_session(load_script(script)).mixer)
     played = read_played(capture)
     offset = first_sound(played) - first_sound(mixer.render(0, 5 * RATE))
     end = int(np.flatnonzero(played)[-1]) + 1

@@ -118,6 +118,11 @@ class LiveMixer:
         return self._mixer.timeline
 
     @property
+    def voice(self):
+        """The phrases (the first one is made before play starts)."""
+        return self._mixer.voice
+
+    @property
     def ready_frames(self) -> int:
         """Frames that may be rendered now; raises what settling failed with."""
         if self.error is not None:

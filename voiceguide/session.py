@@ -272,10 +272,11 @@ def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_
     )
 
 
-LEVEL_VERSION = 4
+LEVEL_VERSION = 5
 """Bump when :func:`voiceguide.dsp.level.level_voice` (or what feeds it:
 :func:`voiceguide.speech.unhurried.unhurried` since 4) changes what it
-makes: levelled phrases in the cache are then made again."""
+makes: levelled phrases in the cache are then made again (5: phrases padded
+to a 20 ms grid at every rate)."""
 
 
 class Phrases(Mapping[str, Audio]):

@@ -505,6 +505,13 @@ def _edge(holds: Callable[[float], bool], inside: float, outside: float, steps: 
     return inside, outside
 
 
+def reported_range(shortest_s: float, longest_s: float) -> tuple[float, float]:
+    """The range a message names, to a tenth of a second: the shortest
+    rounded down and the longest up, so it holds every length the session
+    can have (1e-6 absorbs float noise)."""
+    return math.floor(shortest_s * 10 + 1e-6) / 10, math.ceil(longest_s * 10 - 1e-6) / 10
+
+
 class _Fitter:
     """Fits a script to a session length (see plan_timeline).
 
@@ -629,8 +636,8 @@ class _Fitter:
                     "cannot make this session {format_clock_tenths} long; it can be from {format_clock_tenths2} to {format_clock_tenths3}"
                 ).format(
                     format_clock_tenths=format_clock_tenths(target_s),
-                    format_clock_tenths2=format_clock_tenths(shortest),
-                    format_clock_tenths3=format_clock_tenths(longest),
+                    format_clock_tenths2=format_clock_tenths(reported_range(shortest, longest)[0]),
+                    format_clock_tenths3=format_clock_tenths(reported_range(shortest, longest)[1]),
                 ),
                 self.script.source,
             )

@@ -85,17 +85,29 @@ def shape(audio: Audio, *, natural_end: bool = False) -> np.ndarray:
     return release(trim_silence(audio.samples, audio.sample_rate), audio.sample_rate, tail_s=0.0)
 
 
+PHRASE_GRID_S = 0.02
+"""Every phrase is padded to a whole number of these before its tail: 20 ms
+is a whole number of frames at every mix rate (``rules.SAMPLE_RATES`` are
+all multiples of 50 Hz), so a phrase lasts the same to the sample at every
+rate and a session plans the same for ``show``, a WAV and a 32 kHz MP3."""
+
+
 def _resample_step(from_rate: int, to_rate: int) -> int:
-    """Input frames that resample to a whole number of output frames."""
+    """Input frames the phrase is padded to a whole number of: 20 ms
+    (``PHRASE_GRID_S``) where both rates hold it in whole frames, else the
+    fewest frames that resample to a whole number of output frames."""
+    grid = from_rate * PHRASE_GRID_S
+    if grid == int(grid) and (to_rate * PHRASE_GRID_S) == int(to_rate * PHRASE_GRID_S):
+        return int(grid)
     return from_rate // math.gcd(from_rate, to_rate)
 
 
 def voice_frames(shaped_frames: int, from_rate: int, to_rate: int) -> int:
     """The length at ``to_rate`` of a phrase whose shaped length is
     ``shaped_frames`` at ``from_rate``: padded to a whole resampling step
-    (so resampling has no rounding to do), resampled, plus TAIL_S. Known
-    without levelling, so a session can be planned before its phrases are
-    levelled."""
+    (20 ms where the rates allow, see ``PHRASE_GRID_S``; resampling then has
+    no rounding to do), resampled, plus TAIL_S. Known without levelling, so
+    a session can be planned before its phrases are levelled."""
     step = _resample_step(from_rate, to_rate)
     padded = -(-shaped_frames // step) * step
     return padded * to_rate // from_rate + int(TAIL_S * to_rate)

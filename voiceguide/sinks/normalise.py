@@ -31,6 +31,7 @@ import numpy as np
 
 from ..dsp.dynamics import LookaheadGain, limit_gain_db
 from ..dsp.loudness import LoudnessMeter, LoudnessProfile, gated_loudness
+from ..rules import DEFAULT_LOUDNESS_LUFS
 from ..timeline import VOICE_KINDS, Kind, Timeline
 
 ANCHOR_KINDS = (*VOICE_KINDS, Kind.CLIP)
@@ -42,6 +43,10 @@ LIMITER_HOLD_S = 0.005
 """...stays down this long around it (longer than a pitch period of the voice)..."""
 LIMITER_RELEASE_DB_PER_S = 60.0
 """...and recovers at this rate: a few dB within a syllable, without pumping."""
+MAX_PLAY_GAIN_DB = 6.0
+"""The player raises the mix by at most this much (it has no limiter; the
+mix's voice peaks stay 1.5 dB under ``PEAK_DBFS``, so +6 dB is reached only
+by a voice levelled far under the usual -20 dBFS)."""
 MAX_LIMITING_DB = 6.0
 """The limiter may turn the loudest peak down this far, no further; a voice
 that would need more (a very high target) is exported quieter, with a warning."""
@@ -261,3 +266,25 @@ def plan_levels(
     gain, capped = voice.gain_for(aim, ceiling, LIMITER_RELEASE_DB_PER_S, MAX_LIMITING_DB)
     expected = voice.predict_lufs(gain, ceiling, LIMITER_RELEASE_DB_PER_S) + codec_change_db
     return LevelPlan(gain, ceiling, expected, capped)
+
+
+def play_gain(mixer) -> float:
+    """The gain that plays a session's voice as loud as a mono export's
+    (``DEFAULT_LOUDNESS_LUFS``, -19 LUFS), as one factor on the mix.
+
+    An export measures the whole voice; a player starts before the other
+    phrases are made (:mod:`voiceguide.live`), so it measures the first one,
+    which is levelled before the first sound anyway. All phrases are levelled
+    to one speaking level, so the first is within 0.7 dB of the whole on the
+    built-ins (measured). The same phrase whether the cache is cold or warm:
+    the same gain. 1 for a session without a voice.
+    """
+    first = next((event for event in mixer.timeline.events if event.kind in VOICE_KINDS and event.duration_s > 0), None)
+    if first is None:
+        return 1.0
+    meter = LoudnessMeter(mixer.sample_rate, true_peak=False)
+    meter.add(mixer.voice[first.text].samples)
+    loudness = meter.profile().integrated_lufs()
+    if not math.isfinite(loudness):
+        return 1.0
+    return 10.0 ** (min(MAX_PLAY_GAIN_DB, DEFAULT_LOUDNESS_LUFS - loudness) / 20.0)

@@ -29,6 +29,7 @@ from ..errors import DeviceError, VoiceguideError
 from ..i18n import _
 from ..rules import SAMPLE_RATES
 from .devices import DeviceInfo, choose_format, find_device, is_available, sounddevice_module
+from .normalise import play_gain
 from .transport import SEEK_FADE_S, STOP_FADE_S, Status, Transport
 
 if TYPE_CHECKING:
@@ -122,8 +123,9 @@ class Player:
             raise self._sd.CallbackStop
 
     def load(self, session: Session, start_s: float = 0.0) -> None:
-        """Play ``session`` (prepared at :attr:`sample_rate`) from ``start_s``."""
-        self.transport.load(session.mixer, session.timeline, start_s)
+        """Play ``session`` (prepared at :attr:`sample_rate`) from ``start_s``,
+        its voice as loud as in an export (:func:`~voiceguide.sinks.normalise.play_gain`)."""
+        self.transport.load(session.mixer, session.timeline, start_s, gain=play_gain(session.mixer))
         session.level_ahead()  # phrases not levelled yet are made in the background, ahead of the render thread
 
     def pause(self) -> None:

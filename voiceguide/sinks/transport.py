@@ -229,6 +229,7 @@ class Transport:
         self._poked = threading.Event()
         self._closed = False
         self._renderer: threading.Thread | None = None
+        self._gain_level = np.float32(1.0)
         self.render_error: BaseException | None = None
         # owned by the audio thread
         self._state = State.PREPARING
@@ -250,14 +251,17 @@ class Transport:
 
     # -- control (any thread) --
 
-    def load(self, mixer: Any, timeline: Timeline, start_s: float = 0.0) -> None:
-        """Start playing ``mixer`` (a :class:`~voiceguide.mix.Mixer`) at ``start_s``."""
+    def load(self, mixer: Any, timeline: Timeline, start_s: float = 0.0, gain: float = 1.0) -> None:
+        """Start playing ``mixer`` (a :class:`~voiceguide.mix.Mixer`) at
+        ``start_s``, every block scaled by ``gain`` (the player's level, see
+        :func:`voiceguide.sinks.normalise.play_gain`)."""
         if mixer.sample_rate != self.sample_rate:
             raise DeviceError(
                 _("the session is mixed at {sample_rate} Hz but the output runs at {sample_rate2} Hz").format(
                     sample_rate=mixer.sample_rate, sample_rate2=self.sample_rate
                 )
             )
+        self._gain_level = np.float32(gain)
         self._mixer = mixer
         self._navigator = Navigator(timeline)
         self._title = timeline.title
@@ -346,6 +350,8 @@ class Transport:
                     mixer.wait_ready(0.02)
                     continue
                 samples = mixer.render(position, min(self._block_frames, ready - position))
+                if self._gain_level != 1:
+                    samples = samples * self._gain_level
                 self._blocks.append((generation, position, samples))
                 position += len(samples)
                 self._rendered = (generation, position)
