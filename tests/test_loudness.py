@@ -325,3 +325,16 @@ def test_a_sound_freed_and_its_id_taken_by_another_is_measured_again():
         pytest.skip("no array got the freed one's id")
     assert np.max(profiles.measure(quiet).peak) == pytest.approx(0.01)
     assert np.max(loud_profile.peak) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("rate", [22_050, 32_000, 44_100, 48_000])
+def test_the_kept_k_weighting_taps_are_the_designed_ones(rate):
+    """The taps kept with the package (designing them took ~20 ms before
+    play's first sound) are what the design makes; a changed design needs
+    them made again (python -m voiceguide.dsp.loudness)."""
+    from voiceguide.dsp.loudness import KEPT_TAPS, design_k_weighting_fir, k_weighting_fir
+
+    assert (KEPT_TAPS / f"{rate}.f64").is_file()
+    kept, designed = k_weighting_fir(rate), design_k_weighting_fir(rate)
+    assert len(kept) == len(designed)
+    np.testing.assert_allclose(kept, designed, rtol=0, atol=1e-15 * np.max(np.abs(designed)))
