@@ -117,7 +117,7 @@ def session_phrases() -> list[str]:
     """The sentences voiceguide speaks for session.vg (one phrase each)."""
     sys.path.insert(0, str(ROOT))
     from voiceguide import load_script
-    from voiceguide.timeline import spoken_texts
+    from voiceguide.plan.timeline import spoken_texts
 
     return spoken_texts(load_script(yardstick("session.vg")))
 

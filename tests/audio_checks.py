@@ -48,8 +48,8 @@ def voice_activity(path, session, frame_s: float = 0.1, below_voice_db: float = 
     voice's own level (-19 LUFS is about -21 dBFS RMS)."""
     import soundfile as sf
 
-    from voiceguide.mix import Mixer
-    from voiceguide.timeline import VOICE_KINDS
+    from voiceguide.mix.mixer import Mixer
+    from voiceguide.plan.timeline import VOICE_KINDS
 
     timeline = session.timeline
     others = replace(timeline, events=tuple(e for e in timeline.events if e.kind not in VOICE_KINDS))
@@ -93,8 +93,8 @@ def voice_residual(samples: np.ndarray, session) -> np.ndarray:
     """The voice alone in an export of ``session`` (mono, at the session's
     rate): the file minus the re-rendered session without its voice, scaled
     by the export's gain (least squares)."""
-    from voiceguide.mix import Mixer
-    from voiceguide.timeline import VOICE_KINDS
+    from voiceguide.mix.mixer import Mixer
+    from voiceguide.plan.timeline import VOICE_KINDS
 
     timeline = session.timeline
     others = replace(timeline, events=tuple(e for e in timeline.events if e.kind not in VOICE_KINDS))

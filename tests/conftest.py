@@ -5,18 +5,26 @@ engine) and the two test tiers.
 VOICEGUIDE_TEST_TIER=fast: speech comes from the deterministic fake engine
 (VOICEGUIDE_ENGINE=fake, also for the commands tests start), and tests that
 need espeak-ng itself, an audio device, a browser or a Piper voice are left
-out. Those are marked here from the fixtures they use, or by hand.
+out. Those are marked here from the fixtures they use, or by hand. So are
+the tests marked ``slow`` by hand: each costs half a second of CPU or more
+in the fast tier (it runs the command as processes, or renders whole
+sessions or bundles), measured with ``resource.getrusage`` over the test,
+children included. Parametrized tests whose every case runs the command
+as a process are marked ``sampled(n)``: the fast tier runs every n-th
+case, the whole suite all of them. So the fast tier keeps its 900-odd
+tests well under 90 s.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 FAST = os.environ.get("VOICEGUIDE_TEST_TIER") == "fast"
-LEFT_OUT_WHEN_FAST = ("espeak", "device", "browser", "piper")
+LEFT_OUT_WHEN_FAST = ("espeak", "device", "browser", "piper", "slow")
 DEVICE_FIXTURES = {"alsa_home", "capture", "terminal", "alsa"}
 
 
@@ -25,6 +33,8 @@ def pytest_configure(config):
         ("espeak", "needs the real espeak-ng (its audio, pace or timing is the point)"),
         ("device", "plays or records through ALSA's file plugin"),
         ("browser", "opens a page in Debian's headless Chromium"),
+        ("slow", "costs half a second of CPU or more (commands run as processes, whole sessions rendered): the full tier only"),
+        ("sampled", "sampled(every): each case runs a process; the fast tier runs every every-th case (the first too)"),
     ):
         config.addinivalue_line("markers", f"{marker}: {meaning}")
     if FAST:
@@ -33,7 +43,15 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     kept, left_out = [], []
+    cases = Counter()
     for item in items:
+        sampled = item.get_closest_marker("sampled")
+        if FAST and sampled:
+            case = cases[item.path, item.originalname]
+            cases[item.path, item.originalname] += 1
+            if case % sampled.args[0]:
+                left_out.append(item)
+                continue
         fixtures = set(getattr(item, "fixturenames", ()))
         if "engine" in fixtures:
             item.add_marker(pytest.mark.espeak)

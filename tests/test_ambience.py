@@ -7,9 +7,9 @@ import pytest
 from audio_checks import high_band_dbfs, peak_dbfs, rms_dbfs, span
 
 from voiceguide.audio import Audio
-from voiceguide.mix import AMBIENCE_LOOP_S, Mixer, MixSettings
-from voiceguide.script import parse_script
-from voiceguide.timeline import Kind, PlanSettings, plan_timeline, spoken_texts
+from voiceguide.mix.mixer import AMBIENCE_LOOP_S, Mixer, MixSettings
+from voiceguide.parse.script import parse_script
+from voiceguide.plan.timeline import Kind, PlanSettings, plan_timeline, spoken_texts
 
 RATE = 44_100
 
@@ -77,13 +77,14 @@ def test_no_ambience_means_silence_in_pauses():
     assert rms_dbfs(span(mixer("none").render_all(), RATE, 10, 30)) < -100
 
 
+@pytest.mark.slow
 def test_export_and_play_take_ambience_options(tmp_path, write_script):
     import soundfile as sf
     from click.testing import CliRunner
 
     from voiceguide import load_script, prepare_session
     from voiceguide.cli import cli
-    from voiceguide.mix import MixSettings
+    from voiceguide.mix.mixer import MixSettings
 
     script = write_script("Hallo daar. [pause 6s] Tot ziens.")
     in_pause = {}

@@ -75,6 +75,7 @@ def bundle(tmp_path_factory):
     return folder, read_manifest(manifest), result
 
 
+@pytest.mark.slow
 def test_every_track_is_rendered_with_tags_and_transcript(bundle):
     folder, manifest, result = bundle
     out = folder / "out"
@@ -146,6 +147,7 @@ def test_ambience_is_ducked_under_real_speech(bundle):
     assert rms_dbfs(high_band_dbfs(plain, rate, 12_000)) < between - 20
 
 
+@pytest.mark.slow
 def test_rerun_skips_unchanged_tracks_and_renders_changed_ones(bundle, tmp_path):
     folder, _, _ = bundle
     manifest = folder / "groep.toml"
@@ -297,9 +299,9 @@ def builtin_reach(name: str) -> tuple[str, str]:
     for an MP3 track (mixed at the MP3's rate: phrase lengths depend on it)."""
     from voiceguide import Kind, load_script, prepare_session
     from voiceguide.clock import format_clock_tenths
-    from voiceguide.mix import MixSettings
+    from voiceguide.mix.mixer import MixSettings
+    from voiceguide.plan.timeline import length_range, reported_range
     from voiceguide.sinks.export import preferred_sample_rate
-    from voiceguide.timeline import length_range, reported_range
 
     session = prepare_session(load_script(name), mix=MixSettings(sample_rate=preferred_sample_rate("track.mp3")))
     lengths = {e.text: e.duration_s for e in session.timeline.events if e.kind in (Kind.SPEECH, Kind.COUNT)}
@@ -395,6 +397,7 @@ def test_check_passes_what_renders(small):
     assert batch(manifest, out).exit_code == 0
 
 
+@pytest.mark.slow
 def test_a_track_that_fails_to_render_leaves_the_others_a_playlist_and_a_page(small):
     manifest, out = small
     (out / NAMES[1]).mkdir(parents=True)  # the file cannot be written: a folder stands in its place
@@ -420,6 +423,7 @@ def test_a_track_that_fails_to_render_leaves_the_others_a_playlist_and_a_page(sm
     assert [line for line in (out / "playlist.m3u8").read_text().splitlines() if not line.startswith("#")] == NAMES
 
 
+@pytest.mark.slow
 def test_a_resumed_batch_renders_again_what_is_missing_emptied_or_changed(small):
     manifest, out = small
     assert batch(manifest, out).exit_code == 0
@@ -521,6 +525,7 @@ def packed(tmp_path, monkeypatch):
     return tmp_path, manifest, pack
 
 
+@pytest.mark.slow
 def test_a_bundle_speaks_with_its_voice_pack_and_renders_again_when_a_recording_changes(packed):
     from voiceguide import Kind, load_script, prepare_session
     from voiceguide.session import VoiceOptions

@@ -9,11 +9,11 @@ import soundfile as sf
 from audio_checks import dominant_hz, frame_dbfs, high_band_dbfs, peak_dbfs, rms_dbfs, span, voice_residual
 
 from voiceguide import export_session, load_script, prepare_session
-from voiceguide.exercises import EXERCISES
-from voiceguide.mix import MixSettings
+from voiceguide.mix.mixer import MixSettings
+from voiceguide.parse.exercises import EXERCISES
+from voiceguide.plan.timeline import Kind
 from voiceguide.rules import LANGUAGES
 from voiceguide.sinks.export import preferred_sample_rate
-from voiceguide.timeline import Kind
 
 BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
 
@@ -201,7 +201,7 @@ def test_a_question_has_at_least_1_5_s_of_quiet_after_it(exported):
     """No voice, and nothing starting (tones are 15 dB under the voice), in the
     1.5 s after a question's last sound."""
     from voiceguide.dsp.level import TAIL_S
-    from voiceguide.timeline import is_question
+    from voiceguide.plan.timeline import is_question
 
     session, files, _ = exported
     samples, rate = files["wav"]
@@ -229,7 +229,7 @@ def test_the_chime_rings_out_and_the_session_ends_11_4_s_after_it_starts(exporte
 
 def test_the_wording_explains_offers_and_does_not_order(exported):
     """What docs/how-it-sounds.md says of the wording, in what the file says (its transcript)."""
-    from voiceguide.script import Breathe
+    from voiceguide.parse.script import Breathe
     from voiceguide.sinks.transcript import render_transcript
 
     session, _, _ = exported

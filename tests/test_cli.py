@@ -24,6 +24,7 @@ def test_every_command_has_help_with_an_example(command):
     assert "Example:" in result.output and f"voiceguide {command}" in result.output
 
 
+@pytest.mark.slow
 def test_list_shows_all_built_ins_in_both_languages():
     result = run("list")
     assert result.exit_code == 0
@@ -59,6 +60,7 @@ def test_export_writes_the_file_and_says_where(tmp_path, write_script):
     assert info.samplerate == 44_100 and info.channels == 1 and info.duration > 5
 
 
+@pytest.mark.slow
 def test_export_of_a_built_in_with_language_and_rate(tmp_path):
     out = tmp_path / "calm.mp3"
     result = run("export", "self-soothing", "--rate", "130", "--sample-rate", "22050", "-o", str(out))

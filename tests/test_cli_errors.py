@@ -99,6 +99,7 @@ def test_an_existing_output_is_bad_input_and_kept(tmp_path):
     assert out.read_bytes() == b"precious"
 
 
+@pytest.mark.slow
 def test_export_makes_the_folder_it_writes_into(tmp_path):
     out = tmp_path / "out" / "sub" / "session.wav"
     result = subprocess.run(

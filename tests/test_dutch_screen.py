@@ -356,6 +356,7 @@ def test_the_english_word_check_finds_english_and_passes_dutch():
     assert english_words(dutch) == []
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(("args", "code", "message"), CASES, ids=[" ".join(case[0]) for case in CASES])
 def test_the_command_line_errors_speak_dutch(tmp_path, args, code, message):
     result = _dutch([arg.format(tmp=tmp_path) for arg in args], tmp_path, VOICEGUIDE_DATA_DIR=str(tmp_path / "data"))
@@ -364,6 +365,7 @@ def test_the_command_line_errors_speak_dutch(tmp_path, args, code, message):
     assert "Traceback" not in screen and not english_words(screen), screen
 
 
+@pytest.mark.sampled(4)
 @pytest.mark.parametrize("provoke", HOSTILE, ids=[provoke.__name__ for provoke in HOSTILE])
 def test_the_hostile_input_errors_speak_dutch(tmp_path, provoke):
     args = provoke(tmp_path)
@@ -376,6 +378,7 @@ def test_the_hostile_input_errors_speak_dutch(tmp_path, provoke):
     assert "Traceback" not in screen and not english_words(screen), screen
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="set-up installs system packages only as root (or with sudo)")
 def test_setup_and_run_speak_dutch(tmp_path):
     """scripts/setup and scripts/run say what they do in Dutch under a Dutch LANG."""

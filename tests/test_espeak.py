@@ -17,13 +17,13 @@ from voiceguide import load_script, prepare_session
 from voiceguide.audio import active_rms
 from voiceguide.dsp.level import TAIL_S
 from voiceguide.errors import UsageError
+from voiceguide.plan.timeline import Kind
 from voiceguide.session import VoiceOptions
 from voiceguide.speech.engine import VoiceSettings
 from voiceguide.speech.espeak import espeak_parameters
 from voiceguide.speech.factory import open_engine
 from voiceguide.speech.lexicon import Lexicon, load_lexicon, parse_lexicon
 from voiceguide.speech.phrases import synthesize_phrases
-from voiceguide.timeline import Kind
 
 BUILT_INS = [(name, language) for name in ("herinnering", "veilige-plek", "zelfkalmering") for language in ("nl", "en")]
 

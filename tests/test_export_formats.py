@@ -30,11 +30,11 @@ from voiceguide import load_script, prepare_session
 from voiceguide.atomic import sweep_stale_temps
 from voiceguide.cli import session as cli_session
 from voiceguide.errors import ExportError, UsageError
+from voiceguide.plan.timeline import Kind
 from voiceguide.sinks.export import export_session
 from voiceguide.sinks.mp3 import write_mp3
 from voiceguide.sinks.tags import read_tags
 from voiceguide.sinks.transcript import render_transcript
-from voiceguide.timeline import Kind
 
 SCRIPT = """---
 title: Korte oefening
@@ -533,6 +533,7 @@ def script_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_cli_options_reach_the_file(script_file, tmp_path):
     out = tmp_path / "calm.mp3"
     result = run_cli(
@@ -564,6 +565,7 @@ def test_cli_options_reach_the_file(script_file, tmp_path):
     assert (tags.album, tags.track) == ("Reeks", 7)
 
 
+@pytest.mark.slow
 def test_cli_renders_opus_at_48k_and_wav_at_24_bit(script_file, tmp_path):
     opus, wav = tmp_path / "s.opus", tmp_path / "s.wav"
     assert run_cli("export", str(script_file), "-o", str(opus)).exit_code == 0

@@ -60,6 +60,7 @@ def test_missing_espeak_ng_is_one_clear_line(tmp_path):
     assert list(tmp_path.iterdir()) in ([], [tmp_path / "empty-cache"])
 
 
+@pytest.mark.slow
 @needs_namespaces
 def test_a_full_disk_leaves_the_old_file_and_no_litter(tmp_path):
     small = tmp_path / "small"
@@ -90,6 +91,7 @@ def test_a_read_only_folder_is_refused_cleanly(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["old.mp3"]
 
 
+@pytest.mark.slow
 @needs_namespaces
 def test_an_unwritable_cache_still_exports(tmp_path):
     cache = tmp_path / "cache"
@@ -106,6 +108,7 @@ def test_an_unwritable_cache_still_exports(tmp_path):
     assert list(cache.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_corrupt_cache_is_rebuilt_not_trusted(tmp_path):
     cache = tmp_path / "cache"
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache)}
@@ -141,6 +144,7 @@ LONG = "---\ntitle: Lang\nlanguage: en\n---\n" + "\n".join(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("stage", "delay_s"), [("synthesis", 0.8), ("writing", None)])
 @pytest.mark.parametrize(("sig", "code", "word"), [(2, 130, "interrupted"), (15, 143, "terminated")])
 def test_a_signal_at_any_stage_ends_cleanly(tmp_path, stage, delay_s, sig, code, word):

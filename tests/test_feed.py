@@ -75,6 +75,7 @@ def podcast(tmp_path_factory) -> tuple[Path, Path]:
 # --- the feed, read back ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_parsers_read_the_channel_back_exactly(podcast):
     manifest, out = podcast
     base = "https://example.org/groep%20rust/"
@@ -136,6 +137,7 @@ def test_every_item_says_what_its_file_is(podcast):
     assert episodes[0]["published"] < episodes[1]["published"] <= 1_790_000_000  # in track order, the last newest
 
 
+@pytest.mark.slow
 def test_a_rerun_keeps_guids_and_dates_adds_new_tracks_and_drops_removed_ones(tmp_path):
     (tmp_path / "kort.vg").write_text(SCRIPT, encoding="utf-8")
     manifest, out = tmp_path / "groep.toml", tmp_path / "out"
@@ -167,6 +169,7 @@ def test_a_rerun_keeps_guids_and_dates_adds_new_tracks_and_drops_removed_ones(tm
     assert len(state["published"]) == 2
 
 
+@pytest.mark.slow
 def test_a_feed_url_on_the_command_line_and_a_bundle_without_one(tmp_path):
     (tmp_path / "kort.vg").write_text(SCRIPT, encoding="utf-8")
     manifest, out = tmp_path / "groep.toml", tmp_path / "out"
@@ -227,6 +230,7 @@ def test_a_bad_feed_url_is_found_at_its_line(tmp_path, value, message):
 # --- the cover ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_drawn_cover_is_a_small_square_png_with_the_title_on_it():
     data = cover_png(TITLE, "Praktijk De Linde")
     assert image_size(data) == ("png", COVER_PX, COVER_PX) and 1400 <= COVER_PX <= 3000
@@ -345,7 +349,7 @@ def serving() -> Iterator[tuple[http.server.ThreadingHTTPServer, list[Path]]]:
             super().__init__(*args, directory=str(folder[0]), **kwargs)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()  # shutdown() waits a poll
     try:
         yield server, folder
     finally:
@@ -353,6 +357,7 @@ def serving() -> Iterator[tuple[http.server.ThreadingHTTPServer, list[Path]]]:
         server.server_close()
 
 
+@pytest.mark.slow
 def test_a_podcast_app_fetches_the_feed_an_episode_and_its_transcript_over_http(tmp_path):
     (tmp_path / "kort.vg").write_text(SCRIPT, encoding="utf-8")
     manifest, out = tmp_path / "groep.toml", tmp_path / "bundel"
@@ -493,6 +498,7 @@ def test_the_page_embeds_a_chapter_title_that_could_end_the_script_safely(tmp_pa
     assert page.count("<script") == 2 and page.count("</script>") == 2  # the marks and the page's own script
 
 
+@pytest.mark.slow
 def test_a_feed_never_replaces_a_file_it_did_not_write(tmp_path):
     (tmp_path / "kort.vg").write_text(SCRIPT, encoding="utf-8")
     manifest, out = tmp_path / "groep.toml", tmp_path / "out"

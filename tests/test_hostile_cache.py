@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hostile import SHORT, voiceguide
 
 
@@ -34,6 +35,7 @@ def _users_files(home):
     return mine
 
 
+@pytest.mark.slow
 def test_clearing_a_cache_pointed_at_home_deletes_only_what_voiceguide_wrote(tmp_path):
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
@@ -59,6 +61,7 @@ def test_clearing_a_cache_pointed_at_home_deletes_only_what_voiceguide_wrote(tmp
     assert again.stdout.startswith(f"cache: {home} (0 files,"), again.stdout
 
 
+@pytest.mark.slow
 def test_a_cache_folder_voiceguide_makes_is_tagged_and_cleared_whole(tmp_path):
     cache = tmp_path / "cache"
     script = tmp_path / "kort.vg"
@@ -69,6 +72,7 @@ def test_a_cache_folder_voiceguide_makes_is_tagged_and_cleared_whole(tmp_path):
     assert sorted(p.name for p in cache.iterdir()) == ["CACHEDIR.TAG"]
 
 
+@pytest.mark.slow
 def test_a_cached_loudness_profile_holding_nan_is_measured_again(tmp_path):
     import struct
     import zlib

@@ -20,6 +20,7 @@ LATIN1 = os.fsdecode(b"caf\xe9")
 """'café' in Latin-1, as a POSIX-locale shell passes it: not UTF-8."""
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -42,6 +43,7 @@ def test_nan_and_infinity_are_usage_errors(tmp_path, args, expected):
     assert one_line(voiceguide(*args, cwd=tmp_path)) == f"voiceguide: invalid value for {expected}"
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -66,6 +68,7 @@ def test_check_of_a_name_too_long_is_one_finding(tmp_path):
     assert result.returncode == 2 and result.stderr == f"{LONG}.vg: error: cannot read: file name too long\n"
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(("value", "shown"), [("9" * 5000, "9" * 20 + "..."), ("²", "²"), ("٣", "٣"), ("1e1", "1e1")])
 def test_a_tension_that_is_not_0_to_10_is_one_line(tmp_path, value, shown):
     result = voiceguide(
@@ -75,6 +78,7 @@ def test_a_tension_that_is_not_0_to_10_is_one_line(tmp_path, value, shown):
     assert one_line(result) == f"voiceguide: tension before must be a whole number from 0 (calm) to 10, not '{shown}'"
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -111,6 +115,7 @@ def test_a_latin1_argument_under_the_posix_locale_is_one_line(tmp_path, args, ex
     assert not (tmp_path / "a.flac").exists() and not (tmp_path / "data" / "practice.sqlite3").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".flac", ".mp3"])
 def test_a_latin1_script_name_reaches_the_tags_as_a_replacement_character(tmp_path, suffix):
     (tmp_path / f"{LATIN1}.vg").write_text(SHORT, encoding="utf-8")
@@ -121,6 +126,7 @@ def test_a_latin1_script_name_reaches_the_tags_as_a_replacement_character(tmp_pa
     assert comment.endswith("from the script caf\ufffd.vg")
 
 
+@pytest.mark.slow
 def test_an_output_that_cannot_be_written_is_one_line(tmp_path):
     with open("/dev/full", "w") as full:
         result = subprocess.run(

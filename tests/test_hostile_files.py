@@ -23,7 +23,7 @@ from hostile import SHORT, env, in_namespace, needs_namespaces, needs_root, one_
 
 from voiceguide.atomic import AtomicFile, commit_together
 from voiceguide.errors import ScriptError
-from voiceguide.script import parse_script
+from voiceguide.parse.script import parse_script
 
 # --- an export that fails late keeps the old files ------------------------------------------
 
@@ -45,6 +45,7 @@ def test_a_pipe_or_device_as_target_is_refused_before_any_work(tmp_path):
     assert (tmp_path / "out.wav").read_bytes() == b"precious"
 
 
+@pytest.mark.slow
 @needs_namespaces
 def test_a_disk_that_fills_during_the_transcript_keeps_the_old_audio(tmp_path):
     """The tmpfs holds the new audio and the old transcript, not one page
@@ -84,6 +85,7 @@ def test_files_committed_together_are_all_put_back_when_one_cannot_be(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]  # no hidden names left
 
 
+@pytest.mark.slow
 def test_two_exports_racing_for_one_name_name_the_file(tmp_path):
     script = tmp_path / "lang.vg"
     script.write_text(SHORT.replace("x2]", "x30]"), encoding="utf-8")
@@ -115,6 +117,7 @@ def shared(tmp_path):
     return folder, outside / "secret.vg"
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("line", "col"),
     [
@@ -160,6 +163,7 @@ def test_a_manifest_may_use_scripts_in_folders_below_it(shared):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_an_exercise_is_the_built_in_whatever_the_current_folder_holds(tmp_path):
     (tmp_path / "zelfkalmering").write_text(SECRET, encoding="utf-8")  # a file named like the built-in
     (tmp_path / "m.toml").write_text("[bundle]\nformat = 'wav'\n[[track]]\nexercise = 'zelfkalmering'\n", encoding="utf-8")
@@ -194,6 +198,7 @@ def bundle_dir(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_the_zip_adds_to_the_folder_name_and_never_replaces_another_file(bundle_dir):
     (bundle_dir / "other.zip").write_bytes(b"precious")
     result = voiceguide("batch", "m.toml", "-o", "other.v2", "--zip", cwd=bundle_dir)
@@ -237,6 +242,7 @@ def test_a_bundle_never_replaces_a_file_no_bundle_wrote(bundle_dir, extra, mine,
     assert all((music / name).read_bytes() == b"mine" for name in mine)
 
 
+@pytest.mark.slow
 def test_a_bundle_replaces_what_it_wrote_before(bundle_dir):
     assert voiceguide("batch", "m.toml", "-o", "out", cwd=bundle_dir).returncode == 0
     (bundle_dir / "kort.vg").write_text(SHORT.replace("Welcome back.", "Welcome back, again."), encoding="utf-8")
@@ -245,6 +251,7 @@ def test_a_bundle_replaces_what_it_wrote_before(bundle_dir):
     assert again.stdout.splitlines()[-1] == "wrote out: 1 tracks (1 rendered, 0 unchanged), playlist.m3u8, index.html"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output", ["..", "."])
 def test_a_zip_of_a_relative_folder_holds_no_path_that_climbs_out(bundle_dir, output):
     inner = bundle_dir / "sub" / "inner"
@@ -264,6 +271,7 @@ def test_a_zip_of_the_root_folder_is_one_line(bundle_dir):
     assert one_line(result) == "voiceguide: / has no name to give the zip; pass a folder such as -o bundle"
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("toml", "where", "what"),
     [
@@ -343,6 +351,7 @@ def test_terminal_escapes_in_a_diary_entry_are_refused(tmp_path):
     assert not (data / "practice.sqlite3").exists()
 
 
+@pytest.mark.slow
 def test_stored_escapes_reach_the_terminal_as_visible_text(tmp_path):
     data = tmp_path / "data"
     added = voiceguide(
@@ -372,6 +381,7 @@ def test_a_script_file_name_with_escapes_is_logged_as_plain_text(tmp_path):
     assert exercise_key(name) == ("s\ufffd[2J\ufffd.vg", "")
 
 
+@pytest.mark.slow
 def test_an_error_naming_a_file_shows_its_escapes(tmp_path):
     result = voiceguide("show", "bad\x1b[2J.vg", cwd=tmp_path)
     assert one_line(result) == (
@@ -407,6 +417,7 @@ def _voice_shown(cache: Path) -> tuple[str, str]:
     return result.stdout.splitlines()[0], result.stderr
 
 
+@pytest.mark.slow
 @needs_root
 @pytest.mark.parametrize("how", ["world-writable", "group-writable", "someone else's", "meta world-writable"])
 def test_a_cache_folder_others_could_write_into_is_not_trusted(tmp_path, how):
@@ -425,6 +436,7 @@ def test_a_cache_folder_others_could_write_into_is_not_trusted(tmp_path, how):
     assert warning.startswith("voiceguide: the cache is not used: ") and warning.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_the_planted_voice_list_would_switch_the_voice_in_a_cache_of_ones_own(tmp_path):
     """The control for the test above: the same file in a private cache is
     trusted (it is the user's own), which is what makes the attack real."""
@@ -436,6 +448,7 @@ def test_the_planted_voice_list_would_switch_the_voice_in_a_cache_of_ones_own(tm
     assert header.startswith("Zelfkalmering  (nl, voice gmw/en,") and warning == ""
 
 
+@pytest.mark.slow
 def test_a_cache_in_a_world_writable_folder_is_refused_and_nothing_is_put_there(tmp_path):
     shared = tmp_path / "tmp"
     shared.mkdir()
@@ -462,6 +475,7 @@ def test_cache_neither_measures_nor_clears_a_folder_that_is_not_ours(tmp_path, c
     assert (shared / "phrases" / "someone-elses.txt").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_everything_cached_lives_inside_the_cache_folder_and_is_private(tmp_path):
     parent = tmp_path / "parent"
     parent.mkdir()

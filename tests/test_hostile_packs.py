@@ -45,6 +45,7 @@ def export(folder, *args, **kwargs):
 # --- escape: a pack's recordings are its own files ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_recording_that_links_out_of_the_pack_is_refused(shared, tmp_path_factory):
     folder, pack = shared
     secret = tmp_path_factory.mktemp("elsewhere") / "secret.flac"
@@ -100,6 +101,7 @@ def test_a_sparse_giant_recording_is_refused_unhashed_in_bounded_memory(shared):
     )
 
 
+@pytest.mark.slow
 def test_a_remembered_digest_cut_short_is_made_again(shared):
     folder, pack = shared
     cache = folder / "cache"
@@ -142,6 +144,7 @@ def test_a_recording_holding_nan_is_refused_by_name(shared):
     assert not (folder / "out.wav").exists()
 
 
+@pytest.mark.slow
 def test_a_pipe_or_a_device_is_named_for_what_it_is(shared, tmp_path):
     folder, pack = shared
     os.unlink(pack.path("Tot ziens."))

@@ -75,6 +75,7 @@ def recorded(folder: Path) -> dict:
     return {name: entry for name, entry in tracks.items() if "fingerprint" in entry}
 
 
+@pytest.mark.slow
 def test_a_batch_killed_with_sigkill_takes_its_workers_along(bundle):
     batch = start_batch(bundle)
     wait_for(lambda: len(processes_in_session(batch.pid)) >= 3, what="the batch and its two workers")
@@ -84,6 +85,7 @@ def test_a_batch_killed_with_sigkill_takes_its_workers_along(bundle):
     assert not list((bundle / "out").glob(".*.part"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_a_stopped_batch_ends_at_once_and_a_rerun_keeps_what_was_done(bundle, sig, code, word):
     batch = start_batch(bundle)
@@ -110,6 +112,7 @@ def test_a_stopped_batch_ends_at_once_and_a_rerun_keeps_what_was_done(bundle, si
     )
 
 
+@pytest.mark.slow
 def test_a_synthesis_killed_with_sigkill_leaves_its_temp_folder_only_until_the_next(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()

@@ -67,6 +67,7 @@ def test_a_clip_declaring_gigabytes_of_sound_is_refused_before_it_is_decoded(tmp
     assert result.stderr == f"{script}:5:1: error: clip big.wav {message}\n"
 
 
+@pytest.mark.slow
 def test_a_clip_that_hides_its_length_is_stopped_while_decoding(tmp_path):
     """A FLAC whose header says its length is unknown, holding 610 s."""
     path = tmp_path / "lang.flac"
@@ -83,6 +84,7 @@ def test_a_clip_that_hides_its_length_is_stopped_while_decoding(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_long_stereo_clip_within_the_limits_is_read_in_bounded_memory(tmp_path):
     sparse_wav(tmp_path / "lang.wav", 2, 48_000, 590)
     result = voiceguide("check", clip_script(tmp_path, "lang.wav"), limit_memory=True)
@@ -156,6 +158,7 @@ def odd_files(tmp_path):
     return tmp_path
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -196,6 +199,7 @@ def test_check_says_what_a_pipe_is(odd_files):
 # --- parsers take time in proportion to the input ----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "body",
     [
@@ -215,6 +219,7 @@ def test_a_script_of_unclosed_tags_is_checked_in_one_pass(tmp_path, body):
         assert lines[-1].startswith(f"{script}: error: and ") and lines[-1].endswith("fix these first")
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -284,6 +289,7 @@ def test_a_script_beyond_the_limit_is_refused_whatever_the_limit_says(tmp_path, 
     assert f"; the limit is {shown} " in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_script_far_beyond_the_limit_is_refused_before_any_speech_is_made(tmp_path):
     """200 kB of short, different sentences: 17,000 phrases, 6.7 hours. It
     used to be refused only after all of them were synthesized (26 s with
@@ -300,6 +306,7 @@ def test_a_script_far_beyond_the_limit_is_refused_before_any_speech_is_made(tmp_
     assert not any(cache.rglob("*.vgc")), "nothing was synthesized"
 
 
+@pytest.mark.slow
 def test_a_day_long_session_is_planned_in_bounded_memory(tmp_path):
     script = _hours_of_pauses(tmp_path, 140)  # 23 hours 20 minutes
     result = voiceguide("check", script, VOICEGUIDE_MAX_MINUTES="1e9", limit_memory=True)
@@ -309,6 +316,7 @@ def test_a_day_long_session_is_planned_in_bounded_memory(tmp_path):
 # --- a bundle's state file is data, not instructions ----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage",
     [
@@ -330,6 +338,7 @@ def test_a_state_file_that_lies_is_not_trusted(tmp_path, damage):
     assert again.stdout.splitlines()[-1].endswith("1 tracks (1 rendered, 0 unchanged), playlist.m3u8, index.html")
 
 
+@pytest.mark.slow
 def test_a_state_file_nested_too_deep_is_ignored(tmp_path):
     (tmp_path / "kort.vg").write_text(SHORT, encoding="utf-8")
     (tmp_path / "m.toml").write_text("[bundle]\nformat = 'wav'\n[[track]]\nscript = 'kort.vg'\n", encoding="utf-8")

@@ -7,6 +7,7 @@ import pytest
 from hostile import one_line, voiceguide
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", ["", "1440"])
 def test_years_of_breathing_are_refused_before_they_are_planned(tmp_path, limit):
     """192 kB of [breathe 30-30-30 x500] lines: 11 years, 4 million cycles.
@@ -26,6 +27,7 @@ def test_years_of_breathing_are_refused_before_they_are_planned(tmp_path, limit)
 # --- smaller defects a new user met ------------------------------------------------------------------
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("length", "shown"), [("1:02:00", "1:02:00"), ("1h", "1:00:00"), ("0:05:00", "5:00"), ("5:00,0", "5:00")]
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from helpers import Terminal
 from hostile import SHORT, env, voiceguide
 
@@ -35,6 +36,7 @@ def test_an_output_name_with_escapes_is_shown_as_text_on_the_progress_line_and_i
     assert output.exists()
 
 
+@pytest.mark.slow
 def test_csv_is_raw_when_redirected_and_escaped_on_a_terminal(tmp_path):
     data = tmp_path / "data"
     added = voiceguide(

@@ -32,6 +32,7 @@ def test_a_sparse_giant_model_is_refused_before_it_is_hashed_or_loaded(tmp_path,
     )
 
 
+@pytest.mark.sampled(2)
 @pytest.mark.parametrize(
     ("change", "shown"),
     [

@@ -24,10 +24,10 @@ from voiceguide._catalogs import compile_catalog
 from voiceguide.cli import cli
 from voiceguide.cli import practice as cli_practice
 from voiceguide.cli.terminal import format_status
-from voiceguide.exercises import load_script
+from voiceguide.parse.exercises import load_script
+from voiceguide.parse.script import read_script
 from voiceguide.practice import diary
 from voiceguide.practice import log as practice_log
-from voiceguide.script import read_script
 from voiceguide.session import prepare_session
 from voiceguide.sinks.transport import Navigator, State, Status
 
@@ -62,6 +62,7 @@ def voiceguide(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 # --- the catalogs ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_message_has_a_dutch_translation():
     """The template extracted from the sources now (every _(), N_(), ngettext,
     click help and docstring, and click's own words) against the Dutch
@@ -72,6 +73,7 @@ def test_every_message_has_a_dutch_translation():
     assert catalogs.problems("nl", template) == []
 
 
+@pytest.mark.slow
 def test_a_missing_translation_is_found(tmp_path, monkeypatch):
     """The check above can fail: a message added to the code without a translation."""
     catalogs = catalogs_module()
@@ -253,6 +255,7 @@ def test_every_command_has_dutch_help_with_an_example():
         assert "Example:" not in result.output
 
 
+@pytest.mark.slow
 def test_a_usage_error_in_dutch_is_one_line_with_exit_2():
     result = voiceguide("export", "zelfkalmering", "--rate", "5", env=DUTCH)
     assert result.returncode == 2
@@ -264,6 +267,7 @@ def test_a_usage_error_in_dutch_is_one_line_with_exit_2():
     assert missing.stderr == "voiceguide: argument ontbreekt 'SCRIPT' (zie 'voiceguide export --help')\n"
 
 
+@pytest.mark.slow
 def test_a_script_error_in_dutch_names_file_line_and_column(write_script):
     script = write_script("# Begin\nAdem rustig in. [breathe 4-2-6 x0]\nEn weer uit. [pauze 2s]\n")
     result = voiceguide("check", str(script), env=DUTCH)

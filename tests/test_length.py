@@ -12,10 +12,10 @@ from voiceguide import Kind, ScriptError, load_script, prepare_session
 from voiceguide.cli import cli
 from voiceguide.cli.options import target_seconds
 from voiceguide.errors import UsageError
-from voiceguide.exercises import EXERCISES
+from voiceguide.parse.exercises import EXERCISES
+from voiceguide.parse.script import parse_script
+from voiceguide.plan.timeline import length_range, plan_timeline, spoken_texts
 from voiceguide.rules import LANGUAGES
-from voiceguide.script import parse_script
-from voiceguide.timeline import length_range, plan_timeline, spoken_texts
 
 BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
 
@@ -107,6 +107,7 @@ def test_target_seconds_errors(minutes, length, message):
         target_seconds(minutes, length)
 
 
+@pytest.mark.slow
 def test_export_at_two_minutes_decodes_to_two_minutes(tmp_path):
     out = tmp_path / "short.wav"
     result = CliRunner().invoke(cli, ["export", "veilige-plek", "--minutes", "2", "-o", str(out)])

@@ -18,8 +18,8 @@ from tiers import examples
 
 from voiceguide.clock import format_clock_tenths
 from voiceguide.errors import ScriptError
-from voiceguide.script import At, Pause, parse_script
-from voiceguide.timeline import (
+from voiceguide.parse.script import At, Pause, parse_script
+from voiceguide.plan.timeline import (
     COUNT_WORDS,
     LENGTH_TOLERANCE_S,
     Kind,

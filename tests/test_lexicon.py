@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from voiceguide import load_script, prepare_session
 from voiceguide.speech.lexicon import load_lexicon
 
@@ -26,6 +28,7 @@ def test_a_scripts_own_lexicon_reaches_the_engine(tmp_path, fake_engine):
     assert fake_engine.spoken == ["Adem ruustig door, langs de toonen."]  # its own entry and the built-in table
 
 
+@pytest.mark.slow
 def test_check_warns_about_words_no_entry_fixes(tmp_path):
     script = tmp_path / "s.vg"
     script.write_text("---\ntitle: Test\n---\nTel hardop mee.\n", encoding="utf-8")
@@ -41,6 +44,7 @@ def test_check_warns_about_words_no_entry_fixes(tmp_path):
     assert fixed.returncode == 0 and fixed.stdout.strip() == "ok: no errors, no warnings"
 
 
+@pytest.mark.slow
 def test_a_lexicon_must_be_a_file_beside_the_script(tmp_path):
     script = tmp_path / "s.vg"
     script.write_text("---\ntitle: Test\nlexicon: ../secret.tsv\n---\nHallo.\n", encoding="utf-8")

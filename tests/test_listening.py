@@ -17,11 +17,11 @@ from voiceguide import export_session, load_script, prepare_session
 from voiceguide.audio import SILENCE_DBFS, Audio, db_to_gain
 from voiceguide.dsp.level import vowel_onset_s
 from voiceguide.dsp.loudness import LoudnessMeter
-from voiceguide.mix import Mixer
+from voiceguide.mix.mixer import Mixer
+from voiceguide.plan.timeline import COUNT_WORDS, Kind
 from voiceguide.sinks.normalise import speech_loudness
 from voiceguide.speech.engine import VoiceSettings
 from voiceguide.speech.espeak import espeak_parameters
-from voiceguide.timeline import COUNT_WORDS, Kind
 
 BUILT_INS = [(name, language) for name in ("herinnering", "veilige-plek", "zelfkalmering") for language in ("nl", "en")]
 

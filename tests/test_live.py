@@ -19,11 +19,11 @@ import pytest
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import Audio
 from voiceguide.live import LiveSession, _Settler, prepare_live_session, speaking_order
-from voiceguide.mix import Mixer, MixSettings
+from voiceguide.mix.mixer import Mixer, MixSettings
+from voiceguide.plan.timeline import Kind, PlanSettings, place_counts_on_beat, plan_timeline, settled_until_s, spoken_texts
 from voiceguide.session import VoiceOptions
 from voiceguide.sinks.transport import Transport
 from voiceguide.speech.fake import FakeEngine
-from voiceguide.timeline import Kind, PlanSettings, place_counts_on_beat, plan_timeline, settled_until_s, spoken_texts
 
 RATE = 44_100
 

@@ -198,7 +198,7 @@ def test_tame_peaks_lowers_the_crest_factor_of_a_peaky_phrase():
 def test_voice_levelling_keeps_its_level_and_lowers_peaks(engine):
     from voiceguide.audio import active_rms
     from voiceguide.dsp.level import level_voice
-    from voiceguide.mix import MixSettings
+    from voiceguide.mix.mixer import MixSettings
     from voiceguide.speech.engine import VoiceSettings
 
     raw = engine.synthesize("Sluit je ogen als dat prettig voelt.", VoiceSettings("gmw/nl", 125))
@@ -290,7 +290,7 @@ def test_the_player_level_puts_every_built_ins_voice_within_0_7_db_of_an_export(
     the mono export's target (sinks.normalise.play_gain); measured over the
     whole voice as an export measures it, that lands within 0.7 dB of -19 LUFS."""
     from voiceguide import load_script, prepare_session
-    from voiceguide.mix import MixSettings
+    from voiceguide.mix.mixer import MixSettings
     from voiceguide.rules import DEFAULT_LOUDNESS_LUFS
     from voiceguide.sinks.normalise import mix_profiles, play_gain, speech_loudness
 

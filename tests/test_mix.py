@@ -7,9 +7,9 @@ import pytest
 from audio_checks import peak_dbfs, rms_dbfs, span
 
 from voiceguide.audio import Audio
-from voiceguide.mix import Mixer, MixSettings
-from voiceguide.script import parse_script
-from voiceguide.timeline import Kind, PlanSettings, plan_timeline, spoken_texts
+from voiceguide.mix.mixer import Mixer, MixSettings
+from voiceguide.parse.script import parse_script
+from voiceguide.plan.timeline import Kind, PlanSettings, plan_timeline, spoken_texts
 
 RATE = 44_100
 

@@ -21,6 +21,7 @@ from helpers import run
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import Audio, active_rms, gain_to_db
 from voiceguide.dsp.level import TAIL_S, vowel_onset_s
+from voiceguide.plan.timeline import Kind
 from voiceguide.session import VoiceOptions
 from voiceguide.speech.cache import PhraseCache
 from voiceguide.speech.lexicon import Lexicon
@@ -34,7 +35,6 @@ from voiceguide.speech.pack import (
     normalise,
     phrase_file_name,
 )
-from voiceguide.timeline import Kind
 
 RATE = 48_000
 ENGINE_HZ = 220.0

@@ -20,6 +20,7 @@ from voiceguide.audio import active_rms
 from voiceguide.cli import cli
 from voiceguide.dsp.level import TAIL_S
 from voiceguide.errors import EngineError, ScriptError, UsageError
+from voiceguide.plan.timeline import BREATH_KINDS, Kind
 from voiceguide.session import VoiceOptions, voice_settings
 from voiceguide.speech import piper
 from voiceguide.speech.engine import VoiceSettings
@@ -28,7 +29,6 @@ from voiceguide.speech.lexicon import Lexicon, load_lexicon
 from voiceguide.speech.phrases import synthesize_phrases
 from voiceguide.speech.piper import PiperEngine, find_model, model_identity, phoneme_ids, read_model
 from voiceguide.speech.piper_pace import SCALE_LIMITS, length_scale_for
-from voiceguide.timeline import BREATH_KINDS, Kind
 
 PIP = "pip install 'voiceguide[piper]'"
 CONFIG = {
@@ -157,6 +157,7 @@ def test_a_model_of_another_language_is_refused(voices_folder, tmp_path):
     assert one_line(unknown) == f"voiceguide: no Piper voice 'nl_NL-none-low' in {voices_folder}; see 'voiceguide voices'"
 
 
+@pytest.mark.slow
 def test_without_the_runtime_a_piper_voice_gives_the_pip_command(voices_folder, tmp_path, monkeypatch):
     fake_model(voices_folder)
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now fails, as where it is not installed

@@ -33,7 +33,8 @@ from voiceguide import load_script, prepare_session
 from voiceguide.cli.terminal import format_status, parse_keys
 from voiceguide.clock import format_clock
 from voiceguide.dsp.loudness import LoudnessMeter
-from voiceguide.mix import MixSettings
+from voiceguide.mix.mixer import MixSettings
+from voiceguide.plan.timeline import Kind
 from voiceguide.sinks.normalise import play_gain
 from voiceguide.sinks.player import Player
 from voiceguide.sinks.transport import (
@@ -49,7 +50,6 @@ from voiceguide.sinks.transport import (
     Status,
     Transport,
 )
-from voiceguide.timeline import Kind
 
 RATE = 44_100
 CAPTURE_VAR = "VOICEGUIDE_TEST_CAPTURE"
@@ -594,6 +594,7 @@ def test_devices_lists_the_output(capture, alsa_home):
     assert rows and rows[0].split()[:4] == ["0", "*", "default", "ALSA"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["devices"], ["play", "zelfkalmering"], ["play", "zelfkalmering", "--device", "0"]])
 def test_without_an_output_device_one_line_suggests_export(tmp_path, command):
     env = {**os.environ, "HOME": str(tmp_path)}  # no .asoundrc: on this machine, no output at all

@@ -110,6 +110,7 @@ def test_data_dir_option_on_the_group_or_the_command_beats_the_environment(tmp_p
     assert store.database_path(command_dir) == command_dir / "practice.sqlite3"
 
 
+@pytest.mark.slow
 def test_log_next_and_diary_across_process_runs(data):
     day = datetime.now().replace(hour=8, minute=0, second=0, microsecond=0)
     for back in (2, 1, 0):
@@ -306,6 +307,7 @@ def test_a_corrupt_file_gives_a_clear_error_and_is_never_overwritten(data):
     assert sorted(p.name for p in data.iterdir()) == ["practice.sqlite3"]
 
 
+@pytest.mark.slow
 def test_a_locked_database_gives_a_clear_error_and_keeps_its_data(data):
     path = data / "practice.sqlite3"
     played(2)

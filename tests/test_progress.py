@@ -7,6 +7,8 @@ import pty
 import subprocess
 import sys
 
+import pytest
+
 from voiceguide.cli.terminal import ProgressLine
 
 
@@ -29,6 +31,7 @@ def run_with_terminal_stderr(args: list[str], env: dict[str, str]) -> tuple[int,
     return process.wait(timeout=120), b"".join(chunks).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_export_shows_progress_at_a_terminal_only(tmp_path):
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(tmp_path / "cache")}
     code, shown = run_with_terminal_stderr(["export", "zelfkalmering", "--minutes", "2", "-o", str(tmp_path / "a.wav")], env)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from voiceguide.exercises import EXERCISES, load_script
+from voiceguide.parse.exercises import EXERCISES, load_script
+from voiceguide.plan.timeline import spoken_texts
 from voiceguide.speech.lexicon import load_lexicon
-from voiceguide.timeline import spoken_texts
 
 REVIEWED = Path(__file__).parent / "data" / "pronunciation-nl.tsv"
 WORD = re.compile(r"[^\W\d_]+")

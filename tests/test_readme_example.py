@@ -76,6 +76,7 @@ def test_the_readme_has_runnable_blocks():
     assert len(runnable_commands()) >= 8
 
 
+@pytest.mark.slow
 def test_every_runnable_command_in_the_readme_works_as_written(tmp_path):
     """The README's marked blocks are run as written, in one folder, in
     order (a later command may use what an earlier one made)."""

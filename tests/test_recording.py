@@ -15,7 +15,7 @@ from voiceguide.dsp.recording import (
     clipped_runs,
     process_recording,
 )
-from voiceguide.mix import MixSettings
+from voiceguide.mix.mixer import MixSettings
 
 RATE = 48_000
 

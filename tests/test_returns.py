@@ -1,5 +1,5 @@
 """Returns: short spoken lines that keep a voice in long sessions
-(``~`` lines in a script, placed by :mod:`voiceguide.returns`)."""
+(``~`` lines in a script, placed by :mod:`voiceguide.plan.returns`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import pytest
 from audio_checks import longest_run_s, voice_activity
 
 from voiceguide import ScriptError, export_session, load_script, prepare_session
-from voiceguide.exercises import EXERCISES
-from voiceguide.returns import RETURN_EVERY_S
+from voiceguide.parse.exercises import EXERCISES
+from voiceguide.parse.script import check_script_text, parse_script
+from voiceguide.plan.returns import RETURN_EVERY_S
+from voiceguide.plan.timeline import VOICE_KINDS, Kind
 from voiceguide.rules import LANGUAGES
-from voiceguide.script import check_script_text, parse_script
-from voiceguide.timeline import VOICE_KINDS, Kind
 
 BUILTINS = [(name, language) for name in EXERCISES for language in LANGUAGES]
 SCRIPT = """---

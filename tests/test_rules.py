@@ -6,18 +6,21 @@ copy of a limit left somewhere else fails here."""
 
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
 
 import click
 import pytest
 
 from voiceguide import rules
-from voiceguide.batch import manifest
+from voiceguide.batch import feed, manifest
+from voiceguide.batch.marks import marks_from_json
 from voiceguide.cli import cli
 from voiceguide.errors import ScriptError, UsageError
+from voiceguide.parse.script import parse_script
 from voiceguide.practice.diary import parse_tension
 from voiceguide.practice.log import suggestion
-from voiceguide.script import parse_script
 from voiceguide.sinks import export
 
 
@@ -173,3 +176,51 @@ def test_the_practice_cap_stops_at_the_longest_session(tmp_path):
     suggestion("zelfkalmering", cap_minutes=rules.MINUTES.high, data_dir=tmp_path)
     with pytest.raises(UsageError):
         suggestion("zelfkalmering", cap_minutes=rules.MINUTES.high + 1, data_dir=tmp_path)
+
+
+def _png_header(side: int) -> bytes:
+    """The start of a PNG ``side`` pixels square: all a cover's check reads."""
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+
+
+def _manifest_with(tmp_path: Path, bundle_line: str) -> Path:
+    path = tmp_path / "groep.toml"
+    path.write_text(f'[bundle]\n{bundle_line}\n[[track]]\nexercise = "zelfkalmering"\n', encoding="utf-8")
+    return path
+
+
+def test_the_manifest_takes_a_covers_size_from_the_rule(tmp_path):
+    low, high = int(rules.COVER_SIDE_PX.low), int(rules.COVER_SIDE_PX.high)
+    manifest_path = _manifest_with(tmp_path, 'cover = "c.png"')
+    for side in (low, high):
+        (tmp_path / "c.png").write_bytes(_png_header(side))
+        assert manifest.read_manifest(manifest_path).cover == str(tmp_path / "c.png")
+    for side in (low - 1, high + 1):
+        (tmp_path / "c.png").write_bytes(_png_header(side))
+        with pytest.raises(manifest.ManifestError, match=f"want {low} to {high} pixels a side"):
+            manifest.read_manifest(manifest_path)
+    with open(tmp_path / "c.png", "wb") as big:  # a valid header, then more bytes than the rule reads
+        big.write(_png_header(low))
+        big.truncate(rules.MAX_COVER_BYTES + 1)
+    with pytest.raises(manifest.ManifestError):
+        manifest.read_manifest(manifest_path)
+
+
+def test_the_manifest_refuses_a_key_of_more_parts_than_the_rule(tmp_path):
+    too_long = f"more than {rules.MAX_MANIFEST_KEY_PARTS} dotted parts"
+    with pytest.raises(manifest.ManifestError, match=too_long):
+        manifest.read_manifest(_manifest_with(tmp_path, "a." * rules.MAX_MANIFEST_KEY_PARTS + "b = 1"))
+    with pytest.raises(manifest.ManifestError) as other:  # as long as allowed: refused for being unknown, not long
+        manifest.read_manifest(_manifest_with(tmp_path, "a." * (rules.MAX_MANIFEST_KEY_PARTS - 1) + "b = 1"))
+    assert "dotted parts" not in str(other.value)
+
+
+def test_state_files_are_read_up_to_the_rules_sizes(tmp_path):
+    state = {"version": feed.FEED_STATE_VERSION, "files": ["feed.xml"]}
+    text = json.dumps(state)
+    for size, read in ((rules.MAX_FEED_STATE_BYTES, True), (rules.MAX_FEED_STATE_BYTES + 1, False)):
+        (tmp_path / feed.FEED_STATE).write_text(text + " " * (size - len(text)), encoding="utf-8")
+        assert feed.feed_written_names(tmp_path) == ({"feed.xml"} if read else set())
+    chapter = ["Begin", 0.0]
+    assert marks_from_json({"phases": [], "chapters": [chapter] * rules.MAX_MARKS}) is not None
+    assert marks_from_json({"phases": [], "chapters": [chapter] * (rules.MAX_MARKS + 1)}) is None

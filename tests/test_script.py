@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from voiceguide.errors import ScriptError
-from voiceguide.script import (
+from voiceguide.parse.script import (
     At,
     Bell,
     Breathe,

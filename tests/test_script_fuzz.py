@@ -16,7 +16,7 @@ from tiers import examples
 
 from voiceguide import rules
 from voiceguide.errors import ScriptError
-from voiceguide.script import (
+from voiceguide.parse.script import (
     ENCODING_REPAIRS,
     MAX_CYCLES,
     MAX_PAUSE_S,

@@ -25,6 +25,7 @@ echo "$(date +%s.%N) $*" >> "{calls}"
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="set-up installs system packages only as root (or with sudo)")
 def test_setup_waits_for_the_package_managers_lock_then_installs(tmp_path):
     lock, holding, calls = tmp_path / "lock-frontend", tmp_path / "holding", tmp_path / "apt-calls"

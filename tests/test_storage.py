@@ -6,11 +6,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def vg(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "voiceguide", *args], capture_output=True, text=True, env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_cache_shows_its_folder_and_size_and_clears_only_its_own(tmp_path):
     cache, data = tmp_path / "cache", tmp_path / "data"
     env = {**os.environ, "VOICEGUIDE_CACHE_DIR": str(cache), "VOICEGUIDE_DATA_DIR": str(data)}

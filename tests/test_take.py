@@ -19,11 +19,11 @@ from scipy.signal import correlate
 
 from voiceguide import load_script, prepare_session
 from voiceguide.audio import Audio, resample, trim_silence
+from voiceguide.plan.timeline import Kind, spoken_texts
 from voiceguide.session import VoiceOptions
 from voiceguide.speech.engine import VoiceSettings
 from voiceguide.speech.pack import VoicePack
 from voiceguide.take import TakeError, read_take, split_take
-from voiceguide.timeline import Kind, spoken_texts
 
 RATE = 48_000
 SCRIPT = (Path(__file__).resolve().parent / "data" / "take.vg").read_text(encoding="utf-8")
@@ -42,7 +42,7 @@ def phrases(engine) -> dict[str, np.ndarray]:
 
 
 def load_script_text(text: str):
-    from voiceguide.script import parse_script
+    from voiceguide.parse.script import parse_script
 
     return parse_script(text, "take.vg")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from voiceguide.errors import ScriptError
-from voiceguide.script import parse_script
-from voiceguide.timeline import Kind, PlanSettings, count_word, counts_in_phase, plan_timeline, spoken_texts
+from voiceguide.parse.script import parse_script
+from voiceguide.plan.timeline import Kind, PlanSettings, count_word, counts_in_phase, plan_timeline, spoken_texts
 
 SETTINGS = PlanSettings(
     lead_in_s=1.0, sentence_gap_s=0.5, paragraph_gap_s=1.5, bell_s=7.0, bell_advance_s=3.5, chime_s=7.0, tail_s=2.0

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from audio_checks import dominant_hz, rms_dbfs
 
-from voiceguide import tones
 from voiceguide.audio import active_rms
+from voiceguide.dsp import tones
 
 RATE = 44_100
 
@@ -69,7 +69,7 @@ def test_chime_has_three_falling_notes():
 def test_the_chime_rings_out_before_it_ends(rate):
     """Its last 0.5 s are at least 40 dB under its attack: nothing is cut
     while it still rings (the end guard is only 10 ms)."""
-    from voiceguide.tones import CHIME_S
+    from voiceguide.dsp.tones import CHIME_S
 
     x = tones.chime(CHIME_S, rate, -30.0).astype(np.float64)
     attack = np.sqrt(np.mean(x[: int(0.5 * rate)] ** 2))
@@ -78,7 +78,7 @@ def test_the_chime_rings_out_before_it_ends(rate):
 
 
 def test_a_bell_rings_out_before_its_event_ends():
-    from voiceguide.tones import BELL_S
+    from voiceguide.dsp.tones import BELL_S
 
     rate = 44_100
     x = tones.bell(BELL_S, rate, -30.0).astype(np.float64)

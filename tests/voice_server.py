@@ -149,7 +149,8 @@ class VoiceServer:
         self.repository = repository
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="voice-server", daemon=True)
+        # shutdown() waits for serve_forever's next poll: 0.5 s by default, 0.5 s of every test that serves
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), name="voice-server", daemon=True)
 
     @property
     def url(self) -> str:

@@ -1,14 +1,14 @@
 """voiceguide: calming exercise scripts turned into guided audio.
 
-The pipeline reads top to bottom, one stage per module or folder::
+The pipeline reads top to bottom, one folder per stage::
 
-    script.py      parse_script / read_script   text -> Script
-    speech/        synthesize_phrases           phrases -> Audio (engine + cache)
-    dsp/level.py   level_voice                  Audio -> levelled Audio
-    timeline.py    plan_timeline                Script + lengths -> Timeline
-    tones.py       inhale / exhale / bell ...   numpy cues
-    mix.py         Mixer                        Timeline -> blocks of samples
-    sinks/         export_session, Player       blocks -> file or audio output
+    1 parse/       parse_script / load_script   text -> Script
+    2 speech/      synthesize_phrases           phrases -> Audio (engine + cache)
+    3 dsp/level    level_voice                  Audio -> levelled Audio
+    4 plan/        plan_timeline                Script + lengths -> Timeline
+    5 mix/         Mixer                        Timeline -> blocks of samples
+                   (cues from dsp/tones)
+    6 sinks/       export_session, Player       blocks -> file or audio output
 
 ``session.prepare_session`` runs the stages up to the mixer::
 
@@ -27,17 +27,17 @@ _HOMES = {
     "ScriptError": "errors",
     "UsageError": "errors",
     "VoiceguideError": "errors",
-    "load_script": "exercises",
-    "parse_script": "script",
-    "read_script": "script",
+    "load_script": "parse.exercises",
+    "parse_script": "parse.script",
+    "read_script": "parse.script",
     "Session": "session",
     "VoiceOptions": "session",
     "prepare_session": "session",
     "export_session": "sinks.export",
-    "Event": "timeline",
-    "Kind": "timeline",
-    "Timeline": "timeline",
-    "plan_timeline": "timeline",
+    "Event": "plan.timeline",
+    "Kind": "plan.timeline",
+    "Timeline": "plan.timeline",
+    "plan_timeline": "plan.timeline",
 }
 """Where each name below lives. They are imported when first used, not
 with the package: ``voiceguide`` (the command) starts its speech server

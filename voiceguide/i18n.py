@@ -36,6 +36,8 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
+from . import clock, folders, inputs
+
 log = logging.getLogger(__name__)
 
 DOMAIN = "voiceguide"
@@ -212,8 +214,6 @@ def _install() -> None:
     translations: file kinds and limits (inputs), the system's error texts
     (inputs), cache trust problems (folders) and the decimal sign of
     times (clock)."""
-    from . import clock, folders, inputs
-
     inputs.translate = _
     folders.translate = _
     clock.decimal_sign = decimal_sign

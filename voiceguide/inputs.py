@@ -184,10 +184,10 @@ def load_json(data: bytes | str) -> object:
     except JSONInputError:
         raise
     except ValueError:  # the int-str conversion limit: a number of more than 4,300 digits
-        raise JSONInputError(_("holds a number of more than {digits} digits").format(digits=_MAX_DIGITS)) from None
+        raise JSONInputError(_("holds a number of more than {digits} digits").format(digits=_PYTHON_INT_DIGITS)) from None
 
 
-_MAX_DIGITS = 4300
+_PYTHON_INT_DIGITS = 4300
 _JSON_MESSAGES = (
     N_("Expecting value"),
     N_("Expecting property name enclosed in double quotes"),

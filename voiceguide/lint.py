@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ScriptError
-from .exercises import script_source
 from .i18n import N_, _
+from .parse.exercises import script_source
+from .parse.script import Breathe, Chapter, Script, check_script_text
+from .plan.timeline import BREATH_KINDS, Kind
 from .rules import MAX_COMFORTABLE_HOLD_S, Severity
-from .script import Breathe, Chapter, Script, check_script_text
 from .session import Session, prepare_session, script_lexicon
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.piper import PITCH_NEUTRAL, is_piper_voice
-from .timeline import BREATH_KINDS, Kind
 
 _NOTE = re.compile(r"\s(<-|//|<!--)")
 """A note written after a chapter title (``# Aankomen  <- a chapter``)."""

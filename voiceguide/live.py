@@ -10,7 +10,7 @@ plans the session exactly as :func:`~voiceguide.session.assemble_session`
 does for an export.
 
 What may be rendered before that is the span the estimates cannot change:
-:func:`~voiceguide.timeline.settled_until_s` walks the script from the
+:func:`~voiceguide.plan.timeline.settled_until_s` walks the script from the
 lead-in to the first item whose place or length is not fixed yet, and the
 mix's own reach is taken off it (the ambience ducks ahead of a voice, the
 closing fades hang off the session's end). :class:`LiveMixer` refuses to
@@ -36,10 +36,22 @@ import numpy as np
 from .audio import Audio
 from .dsp.level import vowel_onset_s
 from .errors import ScriptError
-from .mix import AMBIENCE_FADE_S, DUCK_RAMP_S, Mixer, MixSettings
+from .mix.mixer import AMBIENCE_FADE_S, DUCK_RAMP_S, Mixer, MixSettings
+from .parse.script import Breathe, Script, Speech
+from .plan.returns import RETURN_MARGIN_S, with_returns
+from .plan.timeline import (
+    VOICE_KINDS,
+    PlanSettings,
+    Timeline,
+    count_word,
+    count_words,
+    counts_in_phase,
+    place_counts_on_beat,
+    plan_timeline,
+    settled_until_s,
+    spoken_texts,
+)
 from .progress import Progress, no_progress
-from .returns import RETURN_MARGIN_S, with_returns
-from .script import Breathe, Script, Speech
 from .session import (
     Phrases,
     Session,
@@ -55,18 +67,6 @@ from .speech.cache import PhraseCache
 from .speech.engine import SpeechEngine, VoiceSettings
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import VoicePack, VoicePackEngine
-from .timeline import (
-    VOICE_KINDS,
-    PlanSettings,
-    Timeline,
-    count_word,
-    count_words,
-    counts_in_phase,
-    place_counts_on_beat,
-    plan_timeline,
-    settled_until_s,
-    spoken_texts,
-)
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class LiveMixer:
 
     Renders from the plan of the moment, never past :attr:`ready_frames`
     (the horizon the estimates cannot change); once settled, from the
-    session's own :class:`~voiceguide.mix.Mixer`, to its end.
+    session's own :class:`~voiceguide.mix.mixer.Mixer`, to its end.
     """
 
     def __init__(self, mixer: Mixer, ready_frames: int):

@@ -35,7 +35,7 @@ from .audio import Audio, resample
 from .dsp.recording import SILENCE_STOP_S, RecordingError, SilenceStop, process_recording
 from .errors import DeviceError
 from .i18n import N_, _
-from .mix import MixSettings
+from .mix.mixer import MixSettings
 from .rules import MAX_RECORDING_S
 from .sinks.devices import choose_format, find_device, find_input_device, sounddevice_module
 from .speech.pack import VoicePack
@@ -74,7 +74,7 @@ class Recorder:
     pack:
         Where kept takes are stored.
     texts:
-        The script's phrases, in order (:func:`voiceguide.timeline.spoken_texts`).
+        The script's phrases, in order (:func:`voiceguide.plan.timeline.spoken_texts`).
         Those the pack has a readable recording of are skipped.
     """
 

@@ -76,6 +76,13 @@ MAX_MANIFEST_BYTES = 1_000_000
 """A bundle manifest larger than this is not read."""
 MAX_PACK_MANIFEST_BYTES = 64_000
 """A voice pack's voicepack.json larger than this is not read."""
+MAX_MANIFEST_KEY_PARTS = 32
+"""A manifest's dotted key has fewer parts than this (tomllib's time grows
+with the square of a key's parts: a 1 MB key ``a.a.a...`` would take hours)."""
+COVER_SIDE_PX = Range(1400, 3000, "pixels", whole=True)
+"""A manifest's cover image is a square this many pixels a side (what podcast apps accept)."""
+MAX_COVER_BYTES = 8_000_000
+"""A cover image larger than this is not read."""
 MAX_TAKE_S = 30 * 60.0
 """A take of a whole script (``record --from-take``) lasts at most this long:
 a script's speech is minutes, and the take is held in memory (about 350 MB
@@ -310,6 +317,13 @@ MAX_VOICE_MODEL_BYTES = MAX_MODEL_BYTES
 # checked in batch/render.py
 MAX_STATE_BYTES = 64_000_000
 """A state file larger than this is not read (every track is rendered again)."""
+
+# checked in batch/feed.py and batch/marks.py
+MAX_FEED_STATE_BYTES = 4_000_000
+"""A feed's state file (.voiceguide-feed.json) larger than this is not read."""
+MAX_MARKS = 20_000
+"""More phases or chapters than this in a state file is not believed (a
+session is at most a few hours; a breath takes seconds)."""
 
 # checked in lint.py
 MAX_COMFORTABLE_HOLD_S = 8.0

@@ -5,17 +5,17 @@
     >>> export_session(session, "zelfkalmering.mp3")
 
 :func:`prepare_session` runs stages 2 to 5 on a script that stage 1
-(**parse**, :mod:`voiceguide.script`) made:
+(**parse**, :mod:`voiceguide.parse.script`) made:
 
 2. **speak** (:mod:`voiceguide.speech`): every distinct phrase, respelled
    by the lexicon, from the phrase cache or the engine;
 3. **level** (:mod:`voiceguide.dsp.level`): trimmed, resampled to the mix
    rate, given a natural release, levelled to the voice level; clips too;
-4. **plan** (:mod:`voiceguide.timeline`): absolute times for everything,
+4. **plan** (:mod:`voiceguide.plan.timeline`): absolute times for everything,
    stretched to a target length when asked; short returns laid over long
-   stretches without a voice (:mod:`voiceguide.returns`); counts placed
+   stretches without a voice (:mod:`voiceguide.plan.returns`); counts placed
    with their vowel on the beat;
-5. **mix** (:mod:`voiceguide.mix`): a :class:`~voiceguide.mix.Mixer` that
+5. **mix** (:mod:`voiceguide.mix.mixer`): a :class:`~voiceguide.mix.mixer.Mixer` that
    renders any span of the session in blocks, for stage 6, the sinks
    (:mod:`voiceguide.sinks`: export and player).
 """
@@ -37,23 +37,12 @@ from .audio import Audio, quantize
 from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
 from .errors import ScriptError
-from .exercises import builtins
 from .i18n import _, ngettext
-from .mix import Mixer, MixSettings
-from .progress import Progress, no_progress
-from .returns import with_returns
-from .rules import MAX_CLIP_S
-from .script import At, Breathe, Clip, Pause, Script, parse_script
-from .speech.cache import PhraseCache
-from .speech.choice import choose_voice
-from .speech.engine import SpeechEngine, VoiceSettings
-from .speech.factory import open_engine
-from .speech.lexicon import Lexicon, load_lexicon
-from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
-from .speech.phrases import cache_identity, synthesize_phrases
-from .speech.unhurried import UNHURRIED, unhurried
-from .speech.voices import resolve_voice
-from .timeline import (
+from .mix.mixer import Mixer, MixSettings
+from .parse.exercises import builtins
+from .parse.script import At, Breathe, Clip, Pause, Script, parse_script
+from .plan.returns import with_returns
+from .plan.timeline import (
     Kind,
     PlanSettings,
     Timeline,
@@ -63,6 +52,17 @@ from .timeline import (
     plan_timeline,
     spoken_texts,
 )
+from .progress import Progress, no_progress
+from .rules import MAX_CLIP_S
+from .speech.cache import PhraseCache
+from .speech.choice import choose_voice
+from .speech.engine import SpeechEngine, VoiceSettings
+from .speech.factory import open_engine
+from .speech.lexicon import Lexicon, load_lexicon
+from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
+from .speech.phrases import cache_identity, synthesize_phrases
+from .speech.unhurried import UNHURRIED, unhurried
+from .speech.voices import resolve_voice
 
 CLIP_BLOCK_FRAMES = 65_536
 
@@ -134,7 +134,7 @@ def prepare_session(
     platform's default) that is closed again afterwards; pass your own to
     reuse one across sessions. ``cache=True`` uses the user cache folder,
     ``False``/``None`` disables caching. ``target_s`` stretches or shrinks
-    the session to that length (see :func:`~voiceguide.timeline.plan_timeline`).
+    the session to that length (see :func:`~voiceguide.plan.timeline.plan_timeline`).
     ``lexicon`` defaults to the built-in and user respellings for the
     script's language. ``voice.voice_pack`` puts a voice pack in front of
     the engine (a missing phrase is one warning, or with ``voice.strict``
@@ -205,7 +205,7 @@ def assemble_session(
     return Session(script, timeline, Mixer(timeline, speech, clips, mix), settings, onsets, recorded)
 
 
-MIN_WORD_S = 0.1
+SHORTEST_WORD_S = 0.1
 """No engine speaks a word in less (600 words per minute; the fastest rate
 voiceguide asks for is 400): a lower bound on every phrase's length."""
 
@@ -227,7 +227,7 @@ def least_possible_s(script: Script, words_s: Mapping[str, float]) -> float:
 
 def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_s: float | None = None) -> None:
     """Refuse, before any speech is made, a script that would last beyond
-    the session limit even if every word took only ``MIN_WORD_S``, every
+    the session limit even if every word took only ``SHORTEST_WORD_S``, every
     clip nothing and no ``[at]`` waited (the shortest it can be made, when
     ``target_s`` asks for a length).
 
@@ -239,7 +239,9 @@ def refuse_overlong(script: Script, plan: PlanSettings = PlanSettings(), target_
     Raises ScriptError (at the script, without a line).
     """
     rough = replace(script, items=tuple(item for item in script.items if not isinstance(item, At)))
-    words = {text: MIN_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)}
+    words = {
+        text: SHORTEST_WORD_S * sum(any(ch.isalnum() for ch in word) for word in text.split()) for text in spoken_texts(rough)
+    }
     clips = {item.path: 0.0 for item in rough.items if isinstance(item, Clip)}
     floor_s = least_possible_s(rough, words)
     try:

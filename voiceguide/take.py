@@ -11,7 +11,7 @@ between phrases, in one recording made anywhere (a phone will do).
    floor to the loud level if that is more (a phone's automatic gain lifts
    the noise in pauses);
 2. **parts**: voiced frames closer than ``PHRASE_PAUSE_S`` belong to one
-   part; a part with less than ``MIN_PART_S`` of voice (a click, a breath)
+   part; a part with less than ``SHORTEST_PART_S`` of voice (a click, a breath)
    is dropped;
 3. **alignment** of parts to phrases, in order, by dynamic programming:
    one phrase per part costs the squared log ratio of the part's length to
@@ -48,7 +48,7 @@ from .dsp.recording import (
     FRAME_S,
     HIGH_PASS_HZ,
     HIGH_PASS_ORDER,
-    MIN_VOICE_OVER_NOISE_DB,
+    SPEECH_OVER_NOISE_DB,
     VOICE_ABOVE_NOISE_DB,
     RecordingError,
     frame_levels_db,
@@ -58,16 +58,18 @@ from .dsp.recording import (
 from .errors import ScriptError, os_reason
 from .i18n import _, ngettext
 from .inputs import regular_file_problem
-from .mix import MixSettings
+from .mix.mixer import MixSettings
 from .speech.pack import VoicePack, short
 
 PHRASE_PAUSE_S = 1.0
 """A silence this long (or longer) ends a phrase; shorter ones are inside it."""
-MIN_PART_S = 0.15
+SHORTEST_PART_S = 0.15
+"""Aligner tuning: a part with less voice than this (a click, a breath) is no phrase."""
 MISMATCH_PENALTY = 0.6
 """Cost of each extra piece when the parts and phrases do not pair one to one
 (a one-to-one pair costs (ln ratio)^2: a part 2.2x too long costs 0.6)."""
-MAX_GROUP = 6
+GROUP_SPAN = 6
+"""Aligner tuning: a part may hold up to this many phrases, or a phrase this many parts."""
 """The alignment considers up to this many phrases in one part, or parts in one phrase."""
 WILD_RATIO = 3.0
 """A part this many times longer or shorter than its phrase is a wrong reading."""
@@ -208,7 +210,7 @@ def find_parts(audio: Audio, source: str | Path = "<take>") -> list[tuple[float,
     if len(levels) == 0:
         raise TakeError(_("holds no audio"), source)
     noise, loud, _threshold = voice_threshold_db(levels)
-    if loud - noise < MIN_VOICE_OVER_NOISE_DB:
+    if loud - noise < SPEECH_OVER_NOISE_DB:
         raise TakeError(_("no voice heard in the take: it is silent or only noise"), source)
     threshold = noise + max(VOICE_ABOVE_NOISE_DB, (loud - noise) / 3.0)
     voiced = np.flatnonzero(levels > threshold)
@@ -216,7 +218,7 @@ def find_parts(audio: Audio, source: str | Path = "<take>") -> list[tuple[float,
     parts: list[tuple[float, float]] = []
     groups = np.split(voiced, np.flatnonzero(np.diff(voiced) > pause) + 1)
     for group in groups:
-        if len(group) * FRAME_S >= MIN_PART_S:
+        if len(group) * FRAME_S >= SHORTEST_PART_S:
             parts.append((float(group[0] * FRAME_S), float((group[-1] + 1) * FRAME_S)))
     if not parts:
         raise TakeError(_("no voice heard in the take: it is silent or only noise"), source)
@@ -310,13 +312,13 @@ def split_take(audio: Audio, texts: Sequence[str], source: str | Path = "<take>"
 
 def _align(parts: list[_Part], expected: list[float], pace: float) -> list[tuple[int, int]] | None:
     """The cheapest path of steps (phrases, parts) through both lists: each
-    step is (1, 1), (a, 1) or (1, b) with a, b up to MAX_GROUP; None when no
+    step is (1, 1), (a, 1) or (1, b) with a, b up to GROUP_SPAN; None when no
     path fits (the counts differ by too much)."""
     n, m = len(expected), len(parts)
     lengths = np.array([p.length_s for p in parts])
     cum_e = np.concatenate([[0.0], np.cumsum(expected)])
     cum_d = np.concatenate([[0.0], np.cumsum(lengths)])
-    band = abs(n - m) + 2 * MAX_GROUP
+    band = abs(n - m) + 2 * GROUP_SPAN
     inf = math.inf
     cost = np.full((n + 1, m + 1), inf)
     back: dict[tuple[int, int], tuple[int, int]] = {}
@@ -350,7 +352,7 @@ def _align(parts: list[_Part], expected: list[float], pace: float) -> list[tuple
 
 def _steps() -> Iterator[tuple[int, int]]:
     yield 1, 1
-    for k in range(2, MAX_GROUP + 1):
+    for k in range(2, GROUP_SPAN + 1):
         yield k, 1
         yield 1, k
 

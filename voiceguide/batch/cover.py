@@ -23,12 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..inputs import InputFileError, read_limited
+from ..rules import COVER_SIDE_PX, MAX_COVER_BYTES
 
-COVER_MIN_PX = 1400
-COVER_MAX_PX = 3000
-COVER_PX = 1400
+COVER_PX = int(COVER_SIDE_PX.low)
 """The drawn cover's side: the smallest size apps accept is the smallest file."""
-MAX_COVER_BYTES = 8_000_000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -43,7 +41,7 @@ def check_cover(path: str | Path) -> str:
     """Check a cover image: its kind, ``png`` or ``jpg``.
 
     Raises CoverError when it cannot be read, is neither PNG nor JPEG, is
-    not square, or is smaller than 1400 or larger than 3000 pixels a side."""
+    not square, or its side is outside ``rules.COVER_SIDE_PX``."""
     return image_size(read_cover(path))[0]
 
 
@@ -58,8 +56,10 @@ def read_cover(path: str | Path) -> bytes:
     _, width, height = image_size(data)
     if width != height:
         raise CoverError(f"is {width}x{height} pixels; podcast apps want a square image")
-    if not COVER_MIN_PX <= width <= COVER_MAX_PX:
-        raise CoverError(f"is {width}x{height} pixels; podcast apps want {COVER_MIN_PX} to {COVER_MAX_PX} pixels a side")
+    if width not in COVER_SIDE_PX:
+        raise CoverError(
+            f"is {width}x{height} pixels; podcast apps want {COVER_SIDE_PX.low:g} to {COVER_SIDE_PX.high:g} pixels a side"
+        )
     return data
 
 

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 from ..atomic import write_atomically
 from ..errors import UsageError
 from ..inputs import read_limited
+from ..rules import MAX_FEED_STATE_BYTES
 from .cover import CoverError, cover_png, read_cover
 from .marks import CHAPTERS_MIME, chapters_file, chapters_json
 from .page import TrackResult, transcript_file
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
 FEED = FEED_FILE
 FEED_STATE = ".voiceguide-feed.json"
 FEED_STATE_VERSION = 1
-MAX_FEED_STATE_BYTES = 4_000_000
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -65,7 +65,7 @@ CATEGORY = ("Health & Fitness", "Mental Health")
 """Apple's category and subcategory for guided calming exercises."""
 TRANSCRIPT_TYPES = {"vtt": "text/vtt", "srt": "application/x-subrip"}
 ENCLOSURE_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "opus": "audio/ogg"}
-MAX_DESCRIPTION_CHARS = 4000
+DESCRIPTION_CUT_CHARS = 4000
 """An item's description is what is said in it, cut here (Apple shows at most 4000 characters)."""
 
 for _prefix, _uri in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
@@ -251,7 +251,7 @@ def feed_xml(
 
 def _description(lines: tuple[str, ...]) -> str:
     text = " ".join(lines)
-    return text if len(text) <= MAX_DESCRIPTION_CHARS else text[: MAX_DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return text if len(text) <= DESCRIPTION_CUT_CHARS else text[: DESCRIPTION_CUT_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _rfc2822(epoch_s: int) -> str:

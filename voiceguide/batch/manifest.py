@@ -45,10 +45,10 @@ from pathlib import Path
 
 from .. import rules
 from ..errors import ScriptError, os_reason
-from ..exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
 from ..i18n import N_, _
 from ..inputs import InputFileError, is_regular_file, read_limited
-from ..script import Script
+from ..parse.exercises import EXERCISES, did_you_mean, find_builtin, load_builtin, load_script
+from ..parse.script import Script
 from ..sinks.export import mp3_bitrates
 from ..speech.pack import VoicePack, VoicePackError
 from .cover import CoverError, check_cover
@@ -145,7 +145,9 @@ def read_manifest(path: str | Path) -> Manifest:
     if long_key := _LONG_KEY.search(text):
         before = text[: long_key.start()].split("\n")
         raise ManifestError(
-            _("a key with more than {count} dotted parts; a manifest's keys have at most two").format(count=_MAX_KEY_PARTS),
+            _("a key with more than {count} dotted parts; a manifest's keys have at most two").format(
+                count=rules.MAX_MANIFEST_KEY_PARTS
+            ),
             path,
             len(before),
             len(before[-1]) + 1,
@@ -164,9 +166,8 @@ def read_manifest(path: str | Path) -> Manifest:
     return _Checker(path, _Places(text)).manifest(data)
 
 
-_MAX_KEY_PARTS = 32
 _LONG_KEY = re.compile(
-    r"""(?<![\w"'-])(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+){""" + str(_MAX_KEY_PARTS) + "}"
+    r"""(?<![\w"'-])(?:(?:[A-Za-z0-9_-]++|"[^"\n]*+"|'[^'\n]*+')[ \t]*+\.[ \t]*+){""" + str(rules.MAX_MANIFEST_KEY_PARTS) + "}"
 )
 """A dotted key longer than any manifest needs. tomllib takes time growing
 with the square of a key's parts (a 1 MB key ``a.a.a...`` would take

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import rules
-from ..timeline import Kind, Timeline
+from ..plan.timeline import Kind, Timeline
 
 PHASES = ("in", "hold", "out")
 """The breath phases the page shows, in the order of a breath."""
@@ -27,9 +27,6 @@ CHAPTERS_SUFFIX = ".chapters.json"
 CHAPTERS_VERSION = "1.2.0"
 CHAPTERS_MIME = "application/json+chapters"
 """The MIME type the podcast namespace gives a JSON chapters file."""
-MAX_MARKS = 20_000
-"""More phases or chapters than this in a state file is not believed (a
-session is at most a few hours; a breath takes seconds)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ def marks_from_json(data: object) -> TrackMarks | None:
     if not isinstance(data, dict):
         return None
     phases, chapters = data.get("phases"), data.get("chapters")
-    if not isinstance(phases, list) or not isinstance(chapters, list) or len(phases) + len(chapters) > MAX_MARKS:
+    if not isinstance(phases, list) or not isinstance(chapters, list) or len(phases) + len(chapters) > rules.MAX_MARKS:
         return None
     read_phases, read_chapters = [], []
     try:  # a wrong shape fails to unpack or convert with one of these

@@ -38,9 +38,9 @@ from ..atomic import pid_alive, write_atomically
 from ..errors import ScriptError, UsageError, VoiceguideError, os_reason
 from ..i18n import N_, _, ngettext
 from ..inputs import read_limited
-from ..mix import MixSettings
+from ..mix.mixer import MixSettings
+from ..parse.script import Clip
 from ..rules import MAX_STATE_BYTES
-from ..script import Clip
 from ..session import VoiceOptions, prepare_session
 from ..sinks.export import export_session, preferred_sample_rate
 from ..sinks.tags import _version

@@ -15,9 +15,9 @@ from .. import rules
 from ..clock import format_clock
 from ..errors import UsageError
 from ..i18n import _
-from ..mix import MixSettings
+from ..mix.mixer import MixSettings
+from ..parse.script import Script, parse_duration
 from ..rules import ENGINES
-from ..script import Script, parse_duration
 from ..session import VoiceOptions
 from ..speech.choice import choose_voice
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from ..errors import DeviceError
-from ..exercises import load_script
 from ..i18n import _
 from ..live import prepare_live_session
+from ..parse.exercises import load_script
 from ..practice.log import session_length_s
 from ..sinks.devices import NO_DEVICE, NO_INPUT_DEVICE, input_devices, output_devices
 from .options import (

@@ -18,13 +18,13 @@ from typing import TextIO
 import click
 
 from ..errors import UsageError
-from ..exercises import load_script
 from ..i18n import _, ngettext
+from ..parse.exercises import load_script
+from ..plan.timeline import spoken_texts
 from ..recorder import KEYS, Recorder, Step, play_back, record_phrase
 from ..sinks.devices import choose_format, find_device, find_input_device, is_available, sounddevice_module
 from ..speech.pack import VoicePack
 from ..take import prepare_take, read_take, store_take
-from ..timeline import spoken_texts
 from .options import lang_option, printable
 from .terminal import KeyReader, StatusLine, is_terminal
 

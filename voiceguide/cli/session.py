@@ -10,12 +10,12 @@ import click
 from .. import rules
 from ..clock import format_clock, format_clock_tenths
 from ..errors import UsageError
-from ..exercises import load_script
 from ..i18n import N_, _, format_decimal, ngettext
 from ..lint import check_script
+from ..parse.exercises import load_script
+from ..plan.timeline import BREATH_KINDS, Kind, Timeline, spoken_texts
 from ..session import list_builtins, prepare_session
 from ..sinks.export import ExportResult, check_targets, default_output, existing_targets, export_session, preferred_sample_rate
-from ..timeline import BREATH_KINDS, Kind, Timeline, spoken_texts
 from .options import (
     ambience_options,
     announce_voice,

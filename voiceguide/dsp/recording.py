@@ -19,7 +19,7 @@ gives, in order:
    within ``VOICE_BELOW_PEAK_DB`` of the loudest frame), keeping
    ``PRE_ROLL_S`` before (soft onsets such as "f", "h" start below it) and
    the **natural release** after: the tail is kept while it stays above
-   the noise floor (up to ``RELEASE_MAX_S``) and faded to zero over that
+   the noise floor (up to ``RELEASE_LONGEST_S``) and faded to zero over that
    span with a raised cosine, so the voice decays as it did and the room
    noise does not stop dead. The pre-roll fades in the same way;
 4. **levelled** to the voice target of the mix and export
@@ -54,13 +54,16 @@ NOISE_PERCENTILE = 10.0
 LOUD_PERCENTILE = 95.0
 VOICE_ABOVE_NOISE_DB = 10.0
 VOICE_BELOW_PEAK_DB = 40.0
-MIN_VOICE_OVER_NOISE_DB = 12.0
-"""A recording whose loudest frames are not this far above its noise holds no speech."""
+SPEECH_OVER_NOISE_DB = 12.0
+"""A recording whose loudest frames are not this far above its noise holds no speech: the speech
+detector's tuning (with the two above), shared with take.py, not a limit a user sets."""
 PRE_ROLL_S = 0.06
-RELEASE_MAX_S = 0.3
+RELEASE_LONGEST_S = 0.3
+"""Trim tuning: a release above the noise is kept for at most this long..."""
 RELEASE_ABOVE_NOISE_DB = 4.0
 """The release is kept while it stays this far above the noise floor."""
-MIN_RELEASE_S = 0.04
+RELEASE_SHORTEST_S = 0.04
+"""...and at least this long after the voice ends."""
 SILENCE_STOP_S = 1.0
 FLOOR_DBFS = -100.0
 """Digital silence is taken as this level (log of zero)."""
@@ -122,7 +125,7 @@ def trim_to_voice(audio: Audio) -> Audio:
     if len(levels) < 5:
         raise RecordingError(_("the recording is too short to hold a phrase; record it again"))
     noise, loud, threshold = voice_threshold_db(levels)
-    if loud - noise < MIN_VOICE_OVER_NOISE_DB or loud < -70.0:
+    if loud - noise < SPEECH_OVER_NOISE_DB or loud < -70.0:
         raise RecordingError(
             _("no voice heard: the recording is silent or only noise; check the microphone and its level, then record again")
         )
@@ -130,12 +133,12 @@ def trim_to_voice(audio: Audio) -> Audio:
     voiced = np.flatnonzero(levels > threshold)
     first, last = int(voiced[0]), int(voiced[-1])
     tail = last + 1
-    limit = min(len(levels), last + 1 + int(round(RELEASE_MAX_S / FRAME_S)))
+    limit = min(len(levels), last + 1 + int(round(RELEASE_LONGEST_S / FRAME_S)))
     while tail < limit and levels[tail] > noise + RELEASE_ABOVE_NOISE_DB:
         tail += 1
     start = max(0, first * frame - int(PRE_ROLL_S * rate))
     voice_end = (last + 1) * frame
-    end = min(len(samples), max(tail * frame, voice_end + int(MIN_RELEASE_S * rate)))
+    end = min(len(samples), max(tail * frame, voice_end + int(RELEASE_SHORTEST_S * rate)))
     out = np.array(samples[start:end], dtype=np.float32)
     rise = first * frame - start
     fall = end - voice_end

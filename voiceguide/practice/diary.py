@@ -12,8 +12,8 @@ from typing import TextIO
 
 from .. import rules
 from ..errors import UsageError
-from ..exercises import find_builtin
 from ..i18n import N_, _
+from ..parse.exercises import find_builtin
 from ..rules import MAX_EXERCISE_CHARS, MAX_NEED_CHARS, MAX_TRIGGER_CHARS
 from .log import SessionRecord
 from .store import database, one_line, timestamp, transaction

@@ -13,9 +13,9 @@ from typing import TextIO
 
 from .. import rules
 from ..errors import UsageError
-from ..exercises import EXERCISES, find_builtin
 from ..i18n import _
 from ..inputs import is_regular_file
+from ..parse.exercises import EXERCISES, find_builtin
 from ..rules import MAX_EXERCISE_CHARS, MIN_RECORDED_S
 from .store import database, one_line, timestamp, transaction
 

@@ -54,14 +54,14 @@ from ..dsp.loudness import (
 )
 from ..errors import ExportError, UsageError, os_reason
 from ..i18n import N_, _
-from ..mix import Mixer
+from ..mix.mixer import Mixer
 from ..progress import Progress, no_progress
 from ..rules import BIT_DEPTHS, DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
 from ..speech.cache import BlobCache
 from .mp3 import Mp3Writer, lame_input_gain
 from .normalise import (
     LIMITER_RELEASE_DB_PER_S,
-    MAX_LIMITING_DB,
+    LIMITING_BUDGET_DB,
     LevelPlan,
     make_limiter,
     mix_profiles,
@@ -453,7 +453,7 @@ def _plan_levels(
         log.warning(
             N_("%s: the voice would need more than %g dB of peak limiting to reach %g LUFS; it is exported at %.1f LUFS"),
             mixer.timeline.title,
-            MAX_LIMITING_DB,
+            LIMITING_BUDGET_DB,
             loudness_lufs,
             plan.speech_lufs,
         )

@@ -31,8 +31,8 @@ import numpy as np
 
 from ..dsp.dynamics import LookaheadGain, limit_gain_db
 from ..dsp.loudness import LoudnessMeter, LoudnessProfile, gated_loudness
+from ..plan.timeline import VOICE_KINDS, Kind, Timeline
 from ..rules import DEFAULT_LOUDNESS_LUFS
-from ..timeline import VOICE_KINDS, Kind, Timeline
 
 ANCHOR_KINDS = (*VOICE_KINDS, Kind.CLIP)
 """What the loudness plan anchors on: the voice (phrases, counts) and clips
@@ -43,11 +43,11 @@ LIMITER_HOLD_S = 0.005
 """...stays down this long around it (longer than a pitch period of the voice)..."""
 LIMITER_RELEASE_DB_PER_S = 60.0
 """...and recovers at this rate: a few dB within a syllable, without pumping."""
-MAX_PLAY_GAIN_DB = 6.0
+PLAY_GAIN_BUDGET_DB = 6.0
 """The player raises the mix by at most this much (it has no limiter; the
 mix's voice peaks stay 1.5 dB under ``PEAK_DBFS``, so +6 dB is reached only
 by a voice levelled far under the usual -20 dBFS)."""
-MAX_LIMITING_DB = 6.0
+LIMITING_BUDGET_DB = 6.0
 """The limiter may turn the loudest peak down this far, no further; a voice
 that would need more (a very high target) is exported quieter, with a warning."""
 
@@ -63,7 +63,7 @@ class LevelPlan:
     speech_lufs: float
     """The speech loudness expected in the file (after the codec)."""
     capped: bool
-    """True when MAX_LIMITING_DB kept the voice under the target."""
+    """True when LIMITING_BUDGET_DB kept the voice under the target."""
 
 
 def make_limiter(sample_rate: int, ceiling_dbtp: float) -> LookaheadGain:
@@ -263,7 +263,7 @@ def plan_levels(
     ceiling = ceiling_dbtp - peak_margin_db - codec_change_db
     if math.isinf(voice.integrated_lufs()):
         return LevelPlan(0.0, ceiling, -math.inf, False)
-    gain, capped = voice.gain_for(aim, ceiling, LIMITER_RELEASE_DB_PER_S, MAX_LIMITING_DB)
+    gain, capped = voice.gain_for(aim, ceiling, LIMITER_RELEASE_DB_PER_S, LIMITING_BUDGET_DB)
     expected = voice.predict_lufs(gain, ceiling, LIMITER_RELEASE_DB_PER_S) + codec_change_db
     return LevelPlan(gain, ceiling, expected, capped)
 
@@ -287,4 +287,4 @@ def play_gain(mixer) -> float:
     loudness = meter.profile().integrated_lufs()
     if not math.isfinite(loudness):
         return 1.0
-    return 10.0 ** (min(MAX_PLAY_GAIN_DB, DEFAULT_LOUDNESS_LUFS - loudness) / 20.0)
+    return 10.0 ** (min(PLAY_GAIN_BUDGET_DB, DEFAULT_LOUDNESS_LUFS - loudness) / 20.0)

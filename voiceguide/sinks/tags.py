@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..clock import format_timestamp, parse_timestamp
+from ..plan.timeline import Timeline
 from ..rules import UNSAFE_CHARACTER
-from ..timeline import Timeline
 
 DEFAULT_ALBUM = "voiceguide"
 ISO_639_2 = {"nl": "nld", "en": "eng"}

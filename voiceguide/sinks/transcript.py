@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..clock import format_lrc_time, format_timestamp
-from ..timeline import Kind, Timeline
+from ..plan.timeline import Kind, Timeline
 
 PHASE_LABELS = {
     "nl": {Kind.INHALE: "Adem in", Kind.HOLD: "Houd vast", Kind.EXHALE: "Adem uit"},

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import DeviceError
 from ..i18n import N_, _, session_translation
-from ..timeline import BREATH_KINDS, Kind, Timeline
+from ..plan.timeline import BREATH_KINDS, Kind, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class Transport:
     # -- control (any thread) --
 
     def load(self, mixer: Any, timeline: Timeline, start_s: float = 0.0, gain: float = 1.0) -> None:
-        """Start playing ``mixer`` (a :class:`~voiceguide.mix.Mixer`) at
+        """Start playing ``mixer`` (a :class:`~voiceguide.mix.mixer.Mixer`) at
         ``start_s``, every block scaled by ``gain`` (the player's level, see
         :func:`voiceguide.sinks.normalise.play_gain`)."""
         if mixer.sample_rate != self.sample_rate:

@@ -77,7 +77,7 @@ TIMEOUT_S = 30.0
 BACKOFF_S = 1.0
 ATTEMPTS = 4
 """Tries per file before giving up (a try that made progress does not count)."""
-CATALOG_MAX_AGE_S = 30 * 24 * 3600
+CATALOG_REFRESH_S = 30 * 24 * 3600
 """The catalog is fetched again after this long (the pinned one never changes)."""
 CHUNK_BYTES = 1 << 16
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
@@ -264,7 +264,7 @@ def _catalog_cache_key(base: str) -> str:
 
 def load_catalog(*, network: Network | None = None, refresh: bool = False) -> Catalog:
     """The catalog of :func:`base_url`: the copy kept in the cache folder
-    when there is one (younger than :data:`CATALOG_MAX_AGE_S`, unless
+    when there is one (younger than :data:`CATALOG_REFRESH_S`, unless
     ``refresh``), else fetched and kept.
 
     Raises DownloadError when it can be neither fetched nor found in the cache.
@@ -273,7 +273,7 @@ def load_catalog(*, network: Network | None = None, refresh: bool = False) -> Ca
     key = _catalog_cache_key(base)
     kept = read_json_cache(key)
     kept_data = kept.get("voices") if isinstance(kept, dict) else None
-    fresh = isinstance(kept, dict) and time.time() - float(kept.get("fetched", 0)) < CATALOG_MAX_AGE_S
+    fresh = isinstance(kept, dict) and time.time() - float(kept.get("fetched", 0)) < CATALOG_REFRESH_S
     if kept_data is not None and fresh and not refresh:
         return parse_catalog(kept_data, base)
     try:

@@ -87,7 +87,9 @@ U32 = struct.Struct("<I")
 U16 = struct.Struct("<H")
 
 MAX_JOBS = 64
-"""Upper bound on concurrent children per request (protects the machine)."""
+"""Upper bound on concurrent children per request (protects the machine). Local, not in
+rules.py: the server runs by path on the standard library alone (espeak_client checks
+it too, before sending)."""
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _LIBC = ctypes.CDLL(None, use_errno=True)

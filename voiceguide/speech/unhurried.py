@@ -4,7 +4,7 @@ An engine's rate is an average: espeak-ng says a short phrase or a question
 ("Wat hoor je?", "Ik tel voor je.") faster than a long sentence at the same
 rate (138-189 words a minute measured at 125). These are the moments a
 listener is asked to imagine something, so no phrase may be more than
-``MAX_ABOVE_RATE`` faster than the rate asked for, over its own speech
+``FASTEST_OVER_RATE`` faster than the rate asked for, over its own speech
 (from its first to its last sound): 135 words a minute at the built-ins'
 125. A phrase that comes out faster than ``SAY_AGAIN_ABOVE_RATE`` is said
 again at a rate lowered by what it measured (at most ``ATTEMPTS`` times),
@@ -26,7 +26,7 @@ from .engine import SpeechEngine, VoiceSettings
 from .lexicon import Lexicon
 from .phrases import synthesize_each
 
-MAX_ABOVE_RATE = 1.08
+FASTEST_OVER_RATE = 1.08
 """The fastest any phrase may be, over the rate asked for (135 wpm at 125)."""
 SAY_AGAIN_ABOVE_RATE = 1.04
 """A phrase faster than this (130 wpm at 125) is said again: a margin under

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from . import rules
-from .clock import format_clock_tenths
-from .errors import ScriptError
-from .i18n import _
-from .rules import MAX_CYCLES
-from .script import At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech
-from .tones import BELL_S, CHIME_S
+from .. import rules
+from ..clock import format_clock_tenths
+from ..dsp.tones import BELL_S, CHIME_S
+from ..errors import ScriptError
+from ..i18n import _
+from ..parse.script import At, Bell, Breathe, Chapter, Chime, Clip, Item, Pause, Script, Speech
+from ..rules import MAX_CYCLES
 
 COUNT_WORDS = {
     "nl": ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
@@ -140,7 +140,8 @@ sentence lose the listener."""
 UNBOUNDED_CYCLES_PER_STRETCH = 4.0
 LENGTH_TOLERANCE_S = 1.0
 """A session planned for a length lands at most this far from it."""
-MIN_GAP_SCALE = 0.6
+GAP_SCALE_FLOOR = 0.6
+"""Planner tuning (no limit a user meets): a shorter session may close its gaps to this fraction of their length."""
 PAUSE_OVERFLOW_PER_STRETCH = 0.25
 AT_ON_TIME_S = 1e-6
 """What comes before an ``[at]`` may run this far past its time (float
@@ -222,7 +223,7 @@ def _choose(script: Script, segment: _Segment, pause_stretch: float, cycle_stret
         elif index in blocks:
             offset = (blocks.index(index) + 0.5) / len(blocks) if cycle_stretch != 1.0 else 0.5
             cycles[index] = _cycles_at(item, cycle_stretch, offset)  # type: ignore[arg-type]
-    return _Stretch(pauses, cycles, _elastic(MIN_GAP_SCALE, 1.0, 1.0, 0.0, pause_stretch))
+    return _Stretch(pauses, cycles, _elastic(GAP_SCALE_FLOOR, 1.0, 1.0, 0.0, pause_stretch))
 
 
 def _pause_s(item: Pause, stretch: float, overflow: bool) -> float:
@@ -467,9 +468,9 @@ def is_question(text: str) -> bool:
 
 
 def question_quiet_s(gap_scale: float) -> float:
-    """The quiet after a question at this gap scale (MIN_GAP_SCALE to 1)."""
+    """The quiet after a question at this gap scale (GAP_SCALE_FLOOR to 1)."""
     shortest, default = QUESTION_QUIET_S
-    return shortest + (default - shortest) * (gap_scale - MIN_GAP_SCALE) / (1.0 - MIN_GAP_SCALE)
+    return shortest + (default - shortest) * (gap_scale - GAP_SCALE_FLOOR) / (1.0 - GAP_SCALE_FLOOR)
 
 
 def _segments(script: Script) -> tuple[_Segment, ...]:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import tones
-from .audio import Audio, Blocks, db_to_gain, raised_cosine
-from .rules import AMBIENCE_BELOW_VOICE_DB, AMBIENCES, DEFAULT_SAMPLE_RATE, PEAK_DBFS, VOICE_RMS_DBFS
-from .timeline import Event, Kind, Timeline
+from ..audio import Audio, Blocks, db_to_gain, raised_cosine
+from ..dsp import tones
+from ..plan.timeline import Event, Kind, Timeline
+from ..rules import AMBIENCE_BELOW_VOICE_DB, AMBIENCES, DEFAULT_SAMPLE_RATE, PEAK_DBFS, VOICE_RMS_DBFS
 
 
 @dataclass(frozen=True)

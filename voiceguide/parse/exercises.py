@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import UsageError
-from .i18n import _
-from .inputs import is_regular_file
-from .rules import LANGUAGES
+from ..errors import UsageError
+from ..i18n import _
+from ..inputs import is_regular_file
+from ..rules import LANGUAGES
 from .script import Script, parse_script, read_script_text, script_clip_dirs
 
 EXERCISES = ("herinnering", "veilige-plek", "zelfkalmering")
@@ -52,7 +52,7 @@ def asset_dirs() -> tuple[Path, ...]:
     """Folders that ``[clip NAME]`` may use besides the script's own folder:
     ``$VOICEGUIDE_ASSETS``, ``./audio_assets`` and the project's audio_assets/."""
     folders = [Path(p) for p in os.environ.get("VOICEGUIDE_ASSETS", "").split(os.pathsep) if p]
-    folders += [Path.cwd() / "audio_assets", Path(__file__).resolve().parent.parent / "audio_assets"]
+    folders += [Path.cwd() / "audio_assets", Path(__file__).resolve().parents[2] / "audio_assets"]
     seen: dict[Path, None] = {}
     for folder in folders:
         if folder.is_dir():

@@ -2,7 +2,7 @@
 
 A long session grows its breathing blocks; without a word for many minutes
 a listener with closed eyes drifts off or stops. A script's ``~`` lines
-(:class:`~voiceguide.script.Return`) are what the planner may say then:
+(:class:`~voiceguide.parse.script.Return`) are what the planner may say then:
 
 1. every stretch without a voice (between two spoken phrases or counts)
    longer than ``RETURN_EVERY_S`` is cut into ``n`` equal parts, each at
@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from .script import Return
+from ..parse.script import Return
 from .timeline import VOICE_KINDS, Event, Kind, Timeline
 
 RETURN_EVERY_S = 150.0

@@ -1,5 +1,6 @@
 """Breath cues, bells and the closing chime, made with numpy (the sounds
-stage 5, the mix, places).
+stage 5, the mix, places; stage 4, the plan, reads how long a bell and the
+chime ring, so they live here, below both).
 
 Tones are memoised and returned read-only: a session repeats the same
 inhale, exhale and bell many times. Every tone starts and ends on a raised-cosine ramp (no clicks) and keeps a
@@ -13,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .audio import apply_fades, db_to_gain
+from ..audio import apply_fades, db_to_gain
 
 INHALE_HZ = (196.0, 293.7)  # G3 up to D4: a rising fifth
 EXHALE_HZ = (293.7, 196.0)

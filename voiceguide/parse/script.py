@@ -26,11 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import rules
-from .errors import ScriptError, os_reason
-from .i18n import N_, _
-from .inputs import InputFileError, read_limited
-from .rules import MAX_CYCLES, MAX_PAUSE_S, MAX_PHASE_S, MAX_SCRIPT_BYTES, MAX_SCRIPT_CHARS, MAX_SENTENCE_CHARS
+from .. import rules
+from ..errors import ScriptError, os_reason
+from ..i18n import N_, _
+from ..inputs import InputFileError, read_limited
+from ..rules import MAX_CYCLES, MAX_PAUSE_S, MAX_PHASE_S, MAX_SCRIPT_BYTES, MAX_SCRIPT_CHARS, MAX_SENTENCE_CHARS
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus")
 
@@ -169,7 +169,7 @@ Item = Speech | Pause | At | Chapter | Breathe | Bell | Chime | Clip
 class Return:
     """A short spoken return (``~ Notice your feet.``): one of the lines the
     planner may speak over long breathing stretches, so a long session never
-    goes without a voice for long (see :mod:`voiceguide.returns`)."""
+    goes without a voice for long (see :mod:`voiceguide.plan.returns`)."""
 
     text: str
     at: Position
