@@ -296,6 +296,15 @@ def manifest_unknown_key(folder):
     return ["batch", "m.toml", "-o", "uit"]
 
 
+def cover_not_an_image(folder):
+    (folder / "omslag.png").write_text("geen afbeelding", encoding="utf-8")
+    (folder / "m.toml").write_text(
+        "[bundle]\ncover = 'omslag.png'\nfeed_url = 'https://example.org/groep/'\n[[track]]\nexercise = 'zelfkalmering'\n",
+        encoding="utf-8",
+    )
+    return ["batch", "m.toml", "-o", "uit", "--check"]
+
+
 def bundle_into_a_foreign_folder(folder):
     (folder / "uit").mkdir()
     (folder / "uit" / "index.html").write_text("mijn pagina")
@@ -344,6 +353,7 @@ HOSTILE = [
     cache_warning,
     manifest_script_outside,
     manifest_unknown_key,
+    cover_not_an_image,
     bundle_into_a_foreign_folder,
     diary_with_escape,
 ]

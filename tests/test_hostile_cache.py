@@ -99,3 +99,36 @@ def test_a_cached_loudness_profile_holding_nan_is_measured_again(tmp_path):
     a, _ = sf.read(tmp_path / "a.wav")
     b, _ = sf.read(tmp_path / "b.wav")
     assert np.array_equal(a, b)
+
+
+def test_a_cache_folder_trusted_once_is_refused_once_it_changes(tmp_path, monkeypatch):
+    """The trust check is made in full once per folder and process, then
+    with one stat: a folder whose mode changes, or that is swapped for
+    another folder under the same name, is walked again and refused."""
+    from voiceguide.folders import cache_problem, private_folder
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(cache))
+    leaf = private_folder(cache / "phrases" / "ab")
+    assert cache_problem(leaf) is None and cache_problem(leaf) is None  # the second from memory
+    os.chmod(leaf, 0o770)
+    assert cache_problem(leaf) == f"{leaf} can be written by other users"
+    os.chmod(leaf, 0o700)
+    assert cache_problem(leaf) is None
+    os.rename(leaf, tmp_path / "moved")  # another folder in its place, open to all
+    leaf.mkdir()
+    os.chmod(leaf, 0o777)
+    assert cache_problem(leaf) == f"{leaf} can be written by other users"
+    try:
+        private_folder(leaf)
+    except OSError as exc:
+        assert str(exc) == f"{leaf} can be written by other users"
+    else:
+        raise AssertionError("an open folder was taken for a private one")
+    # a folder above the cache made open to anyone: its subfolders, checked before, are checked again
+    os.chmod(leaf, 0o700)
+    assert cache_problem(leaf) is None
+    os.chmod(cache / "phrases", 0o777)
+    os.rename(leaf, tmp_path / "moved-again")
+    leaf.mkdir(mode=0o700)
+    assert cache_problem(leaf) == f"{cache / 'phrases'} can be written by other users"

@@ -298,3 +298,43 @@ def test_the_player_level_puts_every_built_ins_voice_within_0_7_db_of_an_export(
     voice, _whole = mix_profiles(session.mixer)
     played = speech_loudness(session.timeline, voice) + 20 * np.log10(play_gain(session.mixer))
     assert abs(played - DEFAULT_LOUDNESS_LUFS) <= 0.7, played
+
+
+def test_a_sound_freed_and_its_id_taken_by_another_is_measured_again():
+    """mix_profiles measures each distinct sound once, by the array's
+    identity; a sound made anew for each event (a hold tone) is freed once
+    placed and the next array may get its id: that one is another sound and
+    must not get the first one's profile (cold exports of session.vg
+    differed from run to run while it did)."""
+    from voiceguide.sinks.normalise import _Profiles
+
+    rate = 32_000
+    profiles = _Profiles(rate, 10 * rate)
+    loud = np.full(rate, 0.5, dtype=np.float32)
+    taken = id(loud)
+    loud_profile = profiles.measure(loud)
+    assert profiles.measure(loud) is loud_profile  # the same array: measured once
+    del loud
+    quiet = None
+    for _ in range(1000):  # CPython hands a freed object's memory to the next one of its size
+        quiet = np.full(rate, 0.01, dtype=np.float32)
+        if id(quiet) == taken:
+            break
+        quiet = None
+    if quiet is None:
+        pytest.skip("no array got the freed one's id")
+    assert np.max(profiles.measure(quiet).peak) == pytest.approx(0.01)
+    assert np.max(loud_profile.peak) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("rate", [22_050, 32_000, 44_100, 48_000])
+def test_the_kept_k_weighting_taps_are_the_designed_ones(rate):
+    """The taps kept with the package (designing them took ~20 ms before
+    play's first sound) are what the design makes; a changed design needs
+    them made again (python -m voiceguide.dsp.loudness)."""
+    from voiceguide.dsp.loudness import KEPT_TAPS, design_k_weighting_fir, k_weighting_fir
+
+    assert (KEPT_TAPS / f"{rate}.f64").is_file()
+    kept, designed = k_weighting_fir(rate), design_k_weighting_fir(rate)
+    assert len(kept) == len(designed)
+    np.testing.assert_allclose(kept, designed, rtol=0, atol=1e-15 * np.max(np.abs(designed)))

@@ -25,6 +25,21 @@ def cache_root() -> Path:
     platform's user cache folder (``~/.cache/voiceguide`` on Linux).
     Everything voiceguide caches lives inside it."""
     override = os.environ.get("VOICEGUIDE_CACHE_DIR")
+    key = override or tuple(map(os.environ.get, _ROOT_ENVIRONMENT))
+    root = _ROOTS.get(key)
+    if root is None:
+        root = _ROOTS[key] = _find_cache_root(override)
+    return root
+
+
+_ROOT_ENVIRONMENT = ("XDG_CACHE_HOME", "HOME", "LOCALAPPDATA")
+"""What platformdirs' user cache folder follows."""
+_ROOTS: dict[str | tuple[str | None, ...], Path] = {}
+"""The cache folder for each state of :data:`_ROOT_ENVIRONMENT`: every
+cache access asks (a ``Path`` made each time was a third of the access check)."""
+
+
+def _find_cache_root(override: str | None) -> Path:
     if override:
         return Path(override)
     import platformdirs
@@ -61,6 +76,8 @@ def private_folder(folder: Path) -> Path:
     Raises OSError when it cannot be made, :class:`UntrustedCacheError`
     (an OSError) when it exists but is not the user's own (see :func:`cache_problem`).
     """
+    if _still_trusted(folder, cache_root()):  # made and checked before, in this process: one stat
+        return folder
     root = cache_root()
     levels = (
         [root, *(root / Path(*folder.relative_to(root).parts[:n]) for n in range(1, len(folder.relative_to(root).parts) + 1))]
@@ -98,11 +115,58 @@ def cache_problem(folder: Path) -> str | None:
     someone else's, or writable by anyone without the sticky bit (as
     ``/tmp`` has), since then the cache could be swapped for another. A
     folder that does not exist yet is no problem: it is made private.
+
+    Checked in full once per folder and process, then with one ``stat``
+    (see :data:`_TRUSTED`): every cache read and write asks, ~1500 times in
+    a cold export of session.vg, and the full walk up to ``/`` cost
+    ~0.1 ms each (~3000 ``stat`` calls and the path arithmetic).
     """
     if not hasattr(os, "geteuid"):  # Windows: its ACLs, not modes, protect the cache
         return None
-    me = os.geteuid()
     root = cache_root()
+    if _still_trusted(folder, root):
+        return None
+    try:
+        seen = os.stat(folder)
+    except OSError:
+        seen = None
+    problem = _walk_problem(folder, root)
+    if problem is None and seen is not None:
+        _TRUSTED[(os.fspath(folder), os.fspath(root))] = _identity(seen)
+    return problem
+
+
+_TRUSTED: dict[tuple[str, str], tuple[int, int, int, int]] = {}
+"""(folder, cache root) -> the folder's (device, inode, mode, owner) when
+:func:`cache_problem` last found it trustworthy. Within a process nothing
+else needs checking again: the folders of the cache and those above it were
+this user's or root's and writable by no one else (or sticky), so no one
+else can change them or what they hold; and a folder swapped for another
+anywhere along its path (renamed, or a link put in its place, in a
+group-writable folder above) is another inode, and is walked again, as is
+one whose mode or owner changed."""
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_mode, info.st_uid)
+
+
+def _still_trusted(folder: Path, root: Path) -> bool:
+    """Whether ``folder`` is the very folder :func:`cache_problem` trusted
+    before, in this process, unchanged (one ``stat``)."""
+    known = _TRUSTED.get((os.fspath(folder), os.fspath(root)))
+    if known is None:
+        return False
+    try:
+        return _identity(os.stat(folder)) == known
+    except OSError:
+        return False
+
+
+def _walk_problem(folder: Path, root: Path) -> str | None:
+    """:func:`cache_problem`'s full check: ``folder`` and the cache's own
+    folders above it, then every folder up to ``/``."""
+    me = os.geteuid()
     # the folder, and the cache's own folders above it, up to the cache root
     own = [folder, *(p for p in folder.parents if p.is_relative_to(root))] if folder.is_relative_to(root) else [folder]
     try:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inputs import InputFileError, read_limited
+from ..i18n import N_, _
+from ..inputs import InputFileError, os_reason, read_limited
 from ..rules import COVER_SIDE_PX, MAX_COVER_BYTES
 
 COVER_PX = int(COVER_SIDE_PX.low)
@@ -48,17 +49,19 @@ def check_cover(path: str | Path) -> str:
 def read_cover(path: str | Path) -> bytes:
     """A cover image's bytes, checked as :func:`check_cover` says."""
     try:
-        data = read_limited(path, MAX_COVER_BYTES, "cover image")
+        data = read_limited(path, MAX_COVER_BYTES, N_("cover image"))
     except InputFileError as exc:
         raise CoverError(exc.reason) from None
     except OSError as exc:
-        raise CoverError((exc.strerror or str(exc)).lower()) from None
-    _, width, height = image_size(data)
+        raise CoverError(os_reason(exc).lower()) from None
+    _kind, width, height = image_size(data)
     if width != height:
-        raise CoverError(f"is {width}x{height} pixels; podcast apps want a square image")
+        raise CoverError(_("is {width}x{height} pixels; podcast apps want a square image").format(width=width, height=height))
     if width not in COVER_SIDE_PX:
         raise CoverError(
-            f"is {width}x{height} pixels; podcast apps want {COVER_SIDE_PX.low:g} to {COVER_SIDE_PX.high:g} pixels a side"
+            _("is {width}x{height} pixels; podcast apps want {low:g} to {high:g} pixels a side").format(
+                width=width, height=height, low=COVER_SIDE_PX.low, high=COVER_SIDE_PX.high
+            )
         )
     return data
 
@@ -70,7 +73,7 @@ def image_size(data: bytes) -> tuple[str, int, int]:
         return "png", width, height
     if data.startswith(b"\xff\xd8"):
         return ("jpg", *_jpeg_size(data))
-    raise CoverError("is neither a PNG nor a JPEG image")
+    raise CoverError(_("is neither a PNG nor a JPEG image"))
 
 
 _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
@@ -94,7 +97,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
             height, width = struct.unpack(">HH", data[at + 5 : at + 9])
             return width, height
         at += 2 + length
-    raise CoverError("is a JPEG whose size cannot be read")
+    raise CoverError(_("is a JPEG whose size cannot be read"))
 
 
 # --- drawing one --------------------------------------------------------------------------
@@ -255,7 +258,7 @@ def _smooth(mask: np.ndarray, scale: int) -> np.ndarray:
     big = np.kron(mask.astype(np.float32), np.ones((scale, scale), dtype=np.float32))
     radius = max(1, scale // 3)
     for axis in (0, 1):  # a box blur, twice: close to a Gaussian
-        for _ in range(2):
+        for _pass in range(2):
             big = _box(big, radius, axis)
     return np.clip((big - 0.45) * 3 + 0.5, 0, 1)
 

@@ -488,17 +488,19 @@ class _Checker:
         path = _beside(self.path, relative)
         if path is None:
             self.report(
-                f"cover '{relative}' must be an image in the manifest's folder or below it, without '..' or an absolute path",
+                _(
+                    "cover '{relative}' must be an image in the manifest's folder or below it, without '..' or an absolute path"
+                ).format(relative=relative),
                 place,
             )
             return None
         if not is_regular_file(path):
-            self.report(f"cover image '{relative}' not found next to the manifest", place)
+            self.report(_("cover image '{relative}' not found next to the manifest").format(relative=relative), place)
             return None
         try:
             check_cover(path)
         except CoverError as exc:
-            self.report(f"cover '{relative}': {exc}", place)
+            self.report(_("cover '{relative}': {reason}").format(relative=relative, reason=exc), place)
             return None
         return str(path)
 

@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -73,8 +74,29 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
     return np.array(sections)
 
 
+KEPT_TAPS = Path(__file__).with_name("k_weighting")
+"""The taps :func:`design_k_weighting_fir` makes for each of voiceguide's
+sample rates (``<rate>.f64``, little-endian float64), kept with the package:
+designing them took 19-25 ms (a 2**17-point inverse FFT, planned anew in
+every process), before play's first sound (its level) and in every export
+that measures a sound. Made again with ``python -m voiceguide.dsp.loudness``;
+tests/test_loudness.py holds them to the design."""
+
+
 @lru_cache(maxsize=8)
 def k_weighting_fir(sample_rate: int) -> np.ndarray:
+    """The K-weighting filter's impulse response (see :func:`design_k_weighting_fir`):
+    the kept taps for this rate, else designed."""
+    try:
+        data = (KEPT_TAPS / f"{sample_rate}.f64").read_bytes()
+    except OSError:
+        data = b""
+    if data and len(data) % 8 == 0:
+        return np.frombuffer(data, dtype="<f8").astype(np.float64)
+    return design_k_weighting_fir(sample_rate)
+
+
+def design_k_weighting_fir(sample_rate: int) -> np.ndarray:
     """The K-weighting filter's impulse response, cut where it has decayed
     below 1e-13 of its peak (about 7000 taps at 44.1 kHz, for the 38 Hz high
     pass). Filtering with it equals the IIR filter to within rounding, and
@@ -343,7 +365,10 @@ class LoudnessMeter:
 
     def __init__(self, sample_rate: int, *, true_peak: bool = True):
         self.sample_rate = sample_rate
-        self._k_weighting = FirFilter(k_weighting_fir(sample_rate))
+        self._k_weighting: FirFilter | None = None
+        """Made when the first block is measured: designing it takes ~20 ms
+        (once per rate and process), and a meter asked only for its frame
+        grid (a warm export's, whose profiles are all cached) never needs it."""
         self._pending: list[np.ndarray] = []
         self._pending_frames = 0
         step = int(round(sample_rate * BLOCK_S / STEPS_PER_BLOCK))
@@ -382,6 +407,8 @@ class LoudnessMeter:
     def _measure(self, x: np.ndarray) -> None:
         if self._detector is not None:
             self._true_peak = max(self._true_peak, self._detector.peak(x, floor=self._true_peak))
+        if self._k_weighting is None:
+            self._k_weighting = FirFilter(k_weighting_fir(self.sample_rate))
         weighted = self._k_weighting(x)
         squares = weighted * weighted
         magnitude = np.abs(x)
@@ -442,3 +469,14 @@ class LoudnessMeter:
                 frames=self.frames,
             )
         return self._finished
+
+
+def keep_k_weighting_taps(rates: Iterable[int] = (22_050, 32_000, 44_100, 48_000)) -> None:
+    """Write the designed taps for ``rates`` into :data:`KEPT_TAPS` (voiceguide's sample rates)."""
+    KEPT_TAPS.mkdir(exist_ok=True)
+    for rate in rates:
+        (KEPT_TAPS / f"{rate}.f64").write_bytes(design_k_weighting_fir(rate).astype("<f8").tobytes())
+
+
+if __name__ == "__main__":
+    keep_k_weighting_taps()

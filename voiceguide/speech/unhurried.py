@@ -24,7 +24,7 @@ from ..progress import Progress, no_progress
 from .cache import PhraseCache
 from .engine import SpeechEngine, VoiceSettings
 from .lexicon import Lexicon
-from .phrases import synthesize_phrases
+from .phrases import synthesize_each
 
 FASTEST_OVER_RATE = 1.08
 """The fastest any phrase may be, over the rate asked for (135 wpm at 125)."""
@@ -82,6 +82,6 @@ def unhurried(
             by_rate.setdefault(rate, []).append(text)
         if not by_rate:
             break
-        for rate, texts in by_rate.items():
-            out.update(synthesize_phrases(texts, replace(voice, rate=rate), engine, cache, lexicon, progress))
+        slower = {text: replace(voice, rate=rate) for rate, texts in by_rate.items() for text in texts}
+        out.update(synthesize_each(slower, engine, cache, lexicon, progress))  # one request, whatever the rates
     return out
