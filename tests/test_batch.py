@@ -569,3 +569,23 @@ def test_a_bad_voice_pack_in_a_manifest_is_found_at_its_line(packed, value, mess
     result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(folder / "out"), "--check"])
     assert result.exit_code == 2
     assert result.output.splitlines() == [f"voiceguide: {manifest}:6:1: {message}"]
+
+
+def test_tracks_that_share_their_phrases_speak_them_once_with_two_jobs(tmp_path, monkeypatch):
+    """The grid's lengths of one exercise speak the same phrases: the first
+    track of each such group speaks (and levels) them alone, the others find
+    them in the cache; two workers never speak the same phrase twice (two
+    languages: two groups, side by side, with no phrase in common)."""
+    spoken = tmp_path / "spoken.txt"
+    monkeypatch.setenv("VOICEGUIDE_ENGINE", "fake")
+    monkeypatch.setenv("VOICEGUIDE_FAKE_SPOKEN", str(spoken))
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(
+        '[bundle]\ntitle = "Gedeeld"\n[grid]\nexercises = ["zelfkalmering"]\nminutes = [2, 3, 4]\nlanguages = ["nl", "en"]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["batch", str(manifest), "-o", str(tmp_path / "uit"), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "uit").glob("*.mp3"))) == 6
+    lines = spoken.read_text(encoding="utf-8").splitlines()
+    assert lines and len(lines) == len(set(lines)), [line for line in set(lines) if lines.count(line) > 1]

@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -43,8 +43,10 @@ from ..parse.script import Clip
 from ..rules import MAX_STATE_BYTES
 from ..session import VoiceOptions, prepare_session
 from ..sinks.export import export_session, preferred_sample_rate
+from ..sinks.normalise import mix_profiles
 from ..sinks.tags import _version
 from ..sinks.transcript import transcript_cues
+from ..speech.cache import BlobCache
 from ..speech.choice import choose_voice
 from ..speech.pack import VoicePack
 from .feed import FeedResult, feed_outputs, feed_written_names, write_feed
@@ -109,9 +111,21 @@ def _prepare(manifest: Manifest, track: Track):
     )
 
 
-def plan_track(manifest: Manifest, track: Track) -> float:
-    """Prepare one track as it will render; its length in seconds (runs in a worker)."""
-    return _prepare(manifest, track).duration_s
+def plan_track(manifest: Manifest, track: Track, warm: bool = False) -> float:
+    """Prepare one track as it will render; its length in seconds (runs in a
+    worker). ``warm``: also level its phrases and measure its sounds'
+    loudness into the cache, as its render would (see :func:`plan_tracks`)."""
+    session = _prepare(manifest, track)
+    if warm:
+        mix_profiles(session.mixer, BlobCache("profiles"))
+    return session.duration_s
+
+
+def _speech_group(track: Track) -> tuple:
+    """Tracks that speak the same phrases, levelled for the same mix rate
+    (the same script, language, voice, rate and file format): the grid's
+    lengths of one exercise."""
+    return (track.source, track.language, track.voice, track.rate, track.voice_pack, preferred_sample_rate(track.file))
 
 
 def render_track(manifest: Manifest, track: Track, folder: Path) -> TrackResult:
@@ -239,8 +253,22 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 # --- planning -------------------------------------------------------------------------
 
 
-def plan_tracks(manifest: Manifest, tracks: Iterable[Track] | None = None, *, jobs: int | None = None) -> dict[str, float]:
+def plan_tracks(
+    manifest: Manifest,
+    tracks: Iterable[Track] | None = None,
+    *,
+    jobs: int | None = None,
+    warm: bool = False,
+    pool: ProcessPoolExecutor | None = None,
+) -> dict[str, float]:
     """Plan ``tracks`` (default: all) as they will render; their lengths by file name.
+
+    Tracks that speak the same phrases (:func:`_speech_group`) are planned
+    one after another, the first alone: it speaks them into the cache (and,
+    ``warm``, levels and measures them), the others then find them there.
+    Planned side by side, two workers would each speak and level the same
+    phrases. Different groups run side by side in ``pool`` (else a pool of
+    ``jobs`` workers).
 
     Raises
     ------
@@ -257,21 +285,37 @@ def plan_tracks(manifest: Manifest, tracks: Iterable[Track] | None = None, *, jo
     failures: list[str] = []
     if not todo:
         return lengths
-    with _pool(len(todo), jobs) as pool:
-        futures = {pool.submit(_in_worker, plan_track, manifest, track): track for track in todo}
-        for future in as_completed(futures):
-            track, outcome = futures[future], _result(future)
-            if outcome.reason is None:
-                lengths[track.file] = outcome.value  # type: ignore[assignment]
-            elif outcome.script_errors:
-                problems += _located(manifest, track, outcome.script_errors)
-            else:
-                failures.append(f"{_track_name(manifest.path, track)}: {outcome.reason}")
+    groups: dict[tuple, list[Track]] = {}
+    for track in todo:
+        groups.setdefault(_speech_group(track), []).append(track)
+    with _pool(len(todo), jobs) if pool is None else _borrowed(pool) as workers:
+        running = {
+            workers.submit(_in_worker, plan_track, manifest, first, warm): (key, first) for key, (first, *_) in groups.items()
+        }
+        while running:
+            finished, _pending = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key, track = running.pop(future)
+                outcome = _result(future)
+                if outcome.reason is None:
+                    lengths[track.file] = outcome.value  # type: ignore[assignment]
+                elif outcome.script_errors:
+                    problems += _located(manifest, track, outcome.script_errors)
+                else:
+                    failures.append(f"{_track_name(manifest.path, track)}: {outcome.reason}")
+                for other in groups.pop(key, [])[1:]:  # the group's phrases are in the cache now
+                    running[workers.submit(_in_worker, plan_track, manifest, other)] = (None, other)
     if problems:
-        raise ManifestError.several(problems)
+        raise ManifestError.several(sorted(problems, key=lambda problem: (problem.line, problem.col)))
     if failures:
         raise VoiceguideError("\n".join(sorted(failures)))
     return lengths
+
+
+@contextmanager
+def _borrowed(pool: ProcessPoolExecutor) -> Iterator[ProcessPoolExecutor]:
+    """A pool the caller opened and will close."""
+    yield pool
 
 
 def _located(manifest: Manifest, track: Track, errors: Iterable[tuple[str, str, int, int]]) -> list[ManifestError]:
@@ -368,36 +412,35 @@ def render_bundle(
             todo.append(track)
         else:
             outcome.results.append(kept)
-    plan_tracks(manifest, todo, jobs=jobs)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise VoiceguideError(
-            _("{folder}: cannot create the bundle folder ({strerror})").format(folder=folder, strerror=os_reason(exc))
-        ) from None
-    if todo:  # the files about to be written are this bundle's, even if a stop comes before they are recorded
-        for track in todo:
-            state[track.file] = {"files": _outputs(manifest, track)}
-        _write_state(folder, state)
-    done = 0
-    for result in outcome.results:
-        done += 1
-        if progress:
-            progress(done, len(manifest.tracks), result)
-    if todo:
-        with _pool(len(todo), jobs) as pool:
-            futures = {pool.submit(_in_worker, render_track, manifest, track, folder): track for track in todo}
-            for future in as_completed(futures):
-                track, rendered = futures[future], _result(future)
-                if rendered.reason is None:
-                    outcome.results.append(rendered.value)  # type: ignore[arg-type]
-                    state[track.file] = _record(folder, manifest, rendered.value, fingerprints[track.file])  # type: ignore[arg-type]
-                    _write_state(folder, state)
-                else:
-                    outcome.failures.append(TrackFailure(track, rendered.reason, manifest.path))
-                done += 1
-                if progress:
-                    progress(done, len(manifest.tracks), outcome.results[-1] if rendered.reason is None else outcome.failures[-1])
+    with _pool(len(todo), jobs) as pool:  # one set of workers plans and renders: each starts its speech server once
+        plan_tracks(manifest, todo, warm=True, pool=pool)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise VoiceguideError(
+                _("{folder}: cannot create the bundle folder ({strerror})").format(folder=folder, strerror=os_reason(exc))
+            ) from None
+        if todo:  # the files about to be written are this bundle's, even if a stop comes before they are recorded
+            for track in todo:
+                state[track.file] = {"files": _outputs(manifest, track)}
+            _write_state(folder, state)
+        done = 0
+        for result in outcome.results:
+            done += 1
+            if progress:
+                progress(done, len(manifest.tracks), result)
+        futures = {pool.submit(_in_worker, render_track, manifest, track, folder): track for track in todo}
+        for future in as_completed(futures):
+            track, rendered = futures[future], _result(future)
+            if rendered.reason is None:
+                outcome.results.append(rendered.value)  # type: ignore[arg-type]
+                state[track.file] = _record(folder, manifest, rendered.value, fingerprints[track.file])  # type: ignore[arg-type]
+                _write_state(folder, state)
+            else:
+                outcome.failures.append(TrackFailure(track, rendered.reason, manifest.path))
+            done += 1
+            if progress:
+                progress(done, len(manifest.tracks), outcome.results[-1] if rendered.reason is None else outcome.failures[-1])
     outcome.results.sort(key=lambda r: r.track.number)
     outcome.failures.sort(key=lambda f: f.track.number)
     if manifest.feed_url:  # before the page: the zip takes the feed along

@@ -14,6 +14,7 @@ samples (the noise is seeded from the text).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 
 import numpy as np
@@ -64,6 +65,10 @@ class FakeEngine:
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         self.spoken.append(text)
+        log = os.environ.get("VOICEGUIDE_FAKE_SPOKEN")
+        if log:  # tests of commands that run workers: every text spoken, by any process, one line each
+            with open(log, "a", encoding="utf-8") as spoken:
+                spoken.write(f"{settings.voice_id}|{text}\n")
         seed = int.from_bytes(hashlib.sha256(f"{settings.voice_id}|{text}".encode()).digest()[:8], "little")
         rng = np.random.default_rng(seed)
         syllable_s = 60.0 / settings.rate / SYLLABLES_PER_WORD
