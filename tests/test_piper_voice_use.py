@@ -84,7 +84,7 @@ def test_slow_rates_stretch_at_most_a_little_and_pause_between_clauses():
     # the pauses make up exactly the time the stretch does not: 10 words at 125 wpm over the line
     spoken_s = 10 * (0.26 + 0.19 * (scale - 1.0))
     assert spoken_s + 2 * pause_s == pytest.approx(10 * 60 / 125)
-    assert 0 < pause_s <= piper.MAX_PAUSE_S
+    assert 0 < pause_s <= piper.CLAUSE_PAUSE_CEILING_S
 
 
 def test_a_phrase_without_a_place_to_pause_is_stretched_as_before():
@@ -92,7 +92,7 @@ def test_a_phrase_without_a_place_to_pause_is_stretched_as_before():
     assert pause_s == 0 and scale == pytest.approx(1 + (0.48 - 0.26) / 0.19)
     # with too little room the pauses are full and the rest is stretched
     scale, pause_s = piper.paced(20, 1, 100, POINTS)
-    assert pause_s == piper.MAX_PAUSE_S and piper.NATURAL_SCALE_LIMIT < scale < 1 + (0.6 - 0.26) / 0.19
+    assert pause_s == piper.CLAUSE_PAUSE_CEILING_S and piper.NATURAL_SCALE_LIMIT < scale < 1 + (0.6 - 0.26) / 0.19
 
 
 def test_places_to_pause_are_between_clauses_and_sentences():

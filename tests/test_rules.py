@@ -224,3 +224,19 @@ def test_state_files_are_read_up_to_the_rules_sizes(tmp_path):
     chapter = ["Begin", 0.0]
     assert marks_from_json({"phases": [], "chapters": [chapter] * rules.MAX_MARKS}) is not None
     assert marks_from_json({"phases": [], "chapters": [chapter] * (rules.MAX_MARKS + 1)}) is None
+
+
+def test_a_kept_pace_is_read_up_to_the_rules_size_and_not_past_it(tmp_path):
+    from types import SimpleNamespace
+
+    from voiceguide.speech import piper_pace
+
+    model = SimpleNamespace(path=tmp_path / "stem.onnx", in_voices_dir=True)
+    points = [(scale, 1.0 + scale) for scale in piper_pace.SCALES]
+    piper_pace.keep_pace(model, "id", points)
+    kept = piper_pace.pace_file(model, "id")
+    text = kept.read_text(encoding="utf-8")
+    kept.write_text(text + " " * (rules.MAX_PACE_FILE_BYTES - len(text.encode())), encoding="utf-8")
+    assert piper_pace.read_pace(model, "id") == points
+    kept.write_text(text + " " * (rules.MAX_PACE_FILE_BYTES + 1 - len(text.encode())), encoding="utf-8")
+    assert piper_pace.read_pace(model, "id") is None

@@ -71,9 +71,9 @@ log = logging.getLogger(__name__)
 
 FIRST_CHUNK = 1
 """Phrases made at once by the settling thread at first; each next chunk is
-twice as large (up to MAX_CHUNK), so the horizon moves early and the engine
+twice as large (up to CHUNK_CEILING), so the horizon moves early and the engine
 still gets batches."""
-MAX_CHUNK = 16
+CHUNK_CEILING = 16
 
 
 def speaking_order(script: Script) -> list[str]:
@@ -381,7 +381,7 @@ class _Settler:
                 provisional = self.provisional()
                 if provisional is not None:
                     mixer.advance(*provisional)
-            size = min(2 * size, MAX_CHUNK)
+            size = min(2 * size, CHUNK_CEILING)
 
 
 class _Estimated(Mapping[str, Audio]):

@@ -299,6 +299,8 @@ MAX_LEXICON_BYTES = 256_000
 # checked in speech/piper.py
 MAX_CONFIG_BYTES = 2_000_000
 """A Piper config is a few kB (a multi-speaker one a few hundred)."""
+MAX_PACE_FILE_BYTES = 10_000
+"""A voice's kept pace measurement is a few hundred bytes (speech/piper_pace.py)."""
 MAX_MODEL_BYTES = 200_000_000
 """Piper's models are 5 to 120 MB (x_low to high): anything larger is not
 one, and is refused before it is hashed or loaded (a sparse 2 GB file took

@@ -93,12 +93,13 @@ phrase cache keys on it, so cached phrases are then made again."""
 RUN_PHONEMES_AT_SCALE_1 = 400
 """Phonemes the model speaks in one run at length scale 1 (about 20 s of
 speech; fewer at larger scales, so a run stays about that long)."""
-MIN_RUN_PHONEMES = 40
+SHORTEST_RUN_PHONEMES = 40
 NATURAL_SCALE_LIMIT = 1.15
 """The most a voice is stretched to reach a slow rate (1 is its own pace);
 the rest comes from pauses between clauses (see :func:`paced`)."""
-MAX_PAUSE_S = 1.0
-"""The longest pause put between two clauses or sentences of a phrase to slow it down."""
+CLAUSE_PAUSE_CEILING_S = 1.0
+"""The longest pause put between two clauses or sentences of a phrase to
+slow it down (tuning; a script's own pauses are limited by rules.MAX_PAUSE_S)."""
 DEFAULT_JOBS = 2
 """Sentences synthesised at once, one onnxruntime thread each."""
 SIDE_BY_SIDE_COST = 180.0
@@ -306,7 +307,7 @@ class PiperEngine:
         plan = []
         firsts: list[list[str]] = []  # each phrase's first run (its phonemes)
         for text, scale in zip(texts, scales):
-            limit = max(MIN_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, scale)))
+            limit = max(SHORTEST_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, scale)))
             sentences = phonemizer.sentences(text, model.espeak_voice)
             if pauses_s is None:
                 runs = [model_runs(sentence, limit) for sentence in sentences]
@@ -396,7 +397,7 @@ def paced(words: int, pauses: int, wpm: float, points: Sequence[tuple[float, flo
     speech is what listeners of recorded mindfulness instructions liked
     least, and Piper sounds drawn out when stretched): the voice is
     stretched up to :data:`NATURAL_SCALE_LIMIT`, and the time still missing
-    goes into the pauses, at most :data:`MAX_PAUSE_S` each. Only what those
+    goes into the pauses, at most :data:`CLAUSE_PAUSE_CEILING_S` each. Only what those
     cannot hold (a phrase of one clause has no place to pause) is stretched further."""
     from .piper_pace import length_scale_for  # 0.4 ms at every start otherwise: see PiperEngine.describe
 
@@ -406,10 +407,10 @@ def paced(words: int, pauses: int, wpm: float, points: Sequence[tuple[float, flo
     (scale_a, seconds_a), (scale_b, seconds_b) = points[0], points[-1]
     slope = (seconds_b - seconds_a) / (scale_b - scale_a)
     missing_s = max(1, words) * slope * (target - NATURAL_SCALE_LIMIT)
-    room_s = pauses * MAX_PAUSE_S
+    room_s = pauses * CLAUSE_PAUSE_CEILING_S
     if missing_s <= room_s:
         return NATURAL_SCALE_LIMIT, missing_s / pauses
-    return target - room_s / (max(1, words) * slope), MAX_PAUSE_S if pauses else 0.0
+    return target - room_s / (max(1, words) * slope), CLAUSE_PAUSE_CEILING_S if pauses else 0.0
 
 
 def _trimmed(clause: Sequence[str]) -> list[str]:

@@ -36,6 +36,7 @@ from ..dsp.level import level_voice
 from ..folders import data_dir, voices_dir
 from ..i18n import N_
 from ..inputs import read_limited
+from ..rules import MAX_PACE_FILE_BYTES
 from .pace_texts import REFERENCE, count_words
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,6 @@ breaks up or drags."""
 MEASURE_RATE_HZ = 22_050
 """Phrases are levelled at this rate for measuring (only their length counts)."""
 FALLBACK_LANGUAGE = "en"
-MAX_PACE_FILE_BYTES = 10_000
 
 SpeakMany = Callable[[list[str], float], list[Audio]]
 """``speak_many(texts, length_scale)``: the phrases at that scale, in order."""
@@ -102,7 +102,7 @@ def pace_file(model, identity: str) -> Path:
 def read_pace(model, identity: str) -> list[tuple[float, float]] | None:
     """The kept points for this very model and measurement, or None."""
     try:
-        kept = json.loads(read_limited(pace_file(model, identity), MAX_PACE_FILE_BYTES, "pace file").decode("utf-8"))
+        kept = json.loads(read_limited(pace_file(model, identity), MAX_PACE_FILE_BYTES, N_("pace file")).decode("utf-8"))
         if kept.get("version") != PACE_VERSION or kept.get("identity") != identity:
             return None
         points = [(float(scale), float(seconds)) for scale, seconds in kept["points"]]
