@@ -321,8 +321,9 @@ def test_a_sound_freed_and_its_id_taken_by_another_is_measured_again():
         if id(quiet) == taken:
             break
         quiet = None
-    if quiet is None:
-        pytest.skip("no array got the freed one's id")
+    if quiet is None:  # the allocator gave the id to no new array this time: make the collision by hand
+        quiet = np.full(rate, 0.01, dtype=np.float32)
+        profiles._measured[id(quiet)] = (lambda: None, loud_profile)  # a freed sound's entry under quiet's id
     assert np.max(profiles.measure(quiet).peak) == pytest.approx(0.01)
     assert np.max(loud_profile.peak) == pytest.approx(0.5)
 
