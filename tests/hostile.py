@@ -8,6 +8,7 @@ import os
 import resource
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,23 @@ def voiceguide(
         screen = dutch.stderr + dutch.stdout
         assert "Traceback" not in screen and not english_words(screen), (args, screen)
     return result
+
+
+def stored_diary_and_session(data: Path, trigger: str, exercise: str, session_exercise: str) -> None:
+    """A practice store in ``data`` with one diary entry and one played session
+    holding these texts as stored, as an older voiceguide or another program
+    could have written them (the command line itself refuses such text)."""
+    added = voiceguide(
+        "diary", "add", "--trigger", "ruzie", "--need", "safety", "--exercise", "x", "--before", "5", "--after", "2",
+        "--data-dir", data,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    with sqlite3.connect(data / "practice.sqlite3") as conn:
+        conn.execute("UPDATE diary SET trigger_text = ?, exercise = ?", (trigger, exercise))
+        conn.execute(
+            "INSERT INTO sessions (played_at, exercise, planned_s, played_s, language, completed) VALUES (?, ?, 60, 60, 'nl', 1)",
+            ("2026-01-01T10:00:00+01:00", session_exercise),
+        )
 
 
 def one_line(result: subprocess.CompletedProcess, code: int = 2) -> str:

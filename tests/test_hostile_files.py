@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from hostile import SHORT, env, in_namespace, needs_namespaces, needs_root, one_line, voiceguide
+from hostile import SHORT, env, in_namespace, needs_namespaces, needs_root, one_line, stored_diary_and_session, voiceguide
 
 from voiceguide.atomic import AtomicFile, commit_together
 from voiceguide.errors import ScriptError
@@ -354,17 +353,7 @@ def test_terminal_escapes_in_a_diary_entry_are_refused(tmp_path):
 @pytest.mark.slow
 def test_stored_escapes_reach_the_terminal_as_visible_text(tmp_path):
     data = tmp_path / "data"
-    added = voiceguide(
-        "diary", "add", "--trigger", "ruzie", "--need", "safety", "--exercise", "x", "--before", "5", "--after", "2",
-        "--data-dir", data,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    with sqlite3.connect(data / "practice.sqlite3") as conn:  # as an older voiceguide or another program could have
-        conn.execute("UPDATE diary SET trigger_text = ?, exercise = ?", ("\x1b]0;pwned\x07ruzie", "oef\x1b[31m"))
-        conn.execute(
-            "INSERT INTO sessions (played_at, exercise, planned_s, played_s, language, completed) VALUES (?, ?, 60, 60, 'nl', 1)",
-            ("2026-01-01T10:00:00+01:00", "s\x1b[2J.vg"),
-        )
+    stored_diary_and_session(data, "\x1b]0;pwned\x07ruzie", "oef\x1b[31m", "s\x1b[2J.vg")
     for command in (["diary"], ["log"], ["next"]):
         shown = voiceguide(*command, "--data-dir", data)
         assert shown.returncode == 0, shown.stderr

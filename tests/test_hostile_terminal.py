@@ -8,11 +8,9 @@ redirected (a CSV file must hold the data), and escaped on a terminal.
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from helpers import Terminal
-from hostile import SHORT, env, voiceguide
+from hostile import SHORT, env, stored_diary_and_session, voiceguide
 
 EVIL = "evil\x1b]0;owned\x07\x1b[2J"
 
@@ -39,17 +37,7 @@ def test_an_output_name_with_escapes_is_shown_as_text_on_the_progress_line_and_i
 @pytest.mark.slow
 def test_csv_is_raw_when_redirected_and_escaped_on_a_terminal(tmp_path):
     data = tmp_path / "data"
-    added = voiceguide(
-        "diary", "add", "--trigger", "ruzie", "--need", "safety", "--exercise", "x", "--before", "5", "--after", "2",
-        "--data-dir", data,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    with sqlite3.connect(data / "practice.sqlite3") as conn:  # as another program could have written it
-        conn.execute("UPDATE diary SET trigger_text = ?", (f"{EVIL}ruzie",))
-        conn.execute(
-            "INSERT INTO sessions (played_at, exercise, planned_s, played_s, language, completed) VALUES (?, ?, 60, 60, 'nl', 1)",
-            ("2026-01-01T10:00:00+01:00", f"{EVIL}.vg"),
-        )
+    stored_diary_and_session(data, f"{EVIL}ruzie", "x", f"{EVIL}.vg")
     for command in ("diary", "log"):
         redirected = voiceguide(command, "--csv", "--data-dir", data)
         assert redirected.returncode == 0 and "evil\x1b]0;owned\x07" in redirected.stdout  # the data as stored
