@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, ProcessPoolExecutor, as_completed, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -288,7 +288,7 @@ def plan_tracks(
     groups: dict[tuple, list[Track]] = {}
     for track in todo:
         groups.setdefault(_speech_group(track), []).append(track)
-    with _pool(len(todo), jobs) if pool is None else _borrowed(pool) as workers:
+    with _pool(len(todo), jobs) if pool is None else nullcontext(pool) as workers:  # the caller's pool stays open
         running = {
             workers.submit(_in_worker, plan_track, manifest, first, warm): (key, first) for key, (first, *_) in groups.items()
         }
@@ -310,12 +310,6 @@ def plan_tracks(
     if failures:
         raise VoiceguideError("\n".join(sorted(failures)))
     return lengths
-
-
-@contextmanager
-def _borrowed(pool: ProcessPoolExecutor) -> Iterator[ProcessPoolExecutor]:
-    """A pool the caller opened and will close."""
-    yield pool
 
 
 def _located(manifest: Manifest, track: Track, errors: Iterable[tuple[str, str, int, int]]) -> list[ManifestError]:
