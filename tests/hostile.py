@@ -26,6 +26,10 @@ MEMORY_LIMIT_BYTES = 1_000_000_000
 needs ~400 MB of it; reading the hostile files whole needed 2 to 7 GB."""
 
 
+DUTCH_SCREEN = {"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "nl_NL.UTF-8"}
+"""The environment of a Dutch user's terminal (no other locale setting wins over LANG)."""
+
+
 def env(**extra: str) -> dict[str, str]:
     """The environment for a run: this tree first on the path, the fake engine."""
     return {
@@ -72,7 +76,7 @@ def voiceguide(
     if result.returncode not in (0, None) and os.environ.get("VOICEGUIDE_TEST_DUTCH_SCREEN") == "1":
         from test_dutch_screen import english_words
 
-        dutch = run(LANGUAGE="", LC_ALL="", LC_MESSAGES="", LANG="nl_NL.UTF-8")
+        dutch = run(**DUTCH_SCREEN)
         screen = dutch.stderr + dutch.stdout
         assert "Traceback" not in screen and not english_words(screen), (args, screen)
     return result

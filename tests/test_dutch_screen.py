@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-from hostile import SHORT, env
+from hostile import DUTCH_SCREEN, SHORT, env, voiceguide
 from test_cli_errors import CASES
 
 ENGLISH = frozenset(
@@ -44,20 +43,7 @@ def english_words(screen: str) -> list[str]:
 
 
 def _dutch(args, cwd: Path, **extra) -> subprocess.CompletedProcess:
-    environment = env(**extra)
-    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
-        environment.pop(name, None)
-    environment["LANG"] = "nl_NL.UTF-8"
-    return subprocess.run(
-        [sys.executable, "-m", "voiceguide", *map(str, args)],
-        capture_output=True,
-        text=True,
-        errors="backslashreplace",
-        env=environment,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
+    return voiceguide(*args, cwd=cwd, timeout=120, input="", **{**extra, **DUTCH_SCREEN})
 
 
 # --- the hostile tests' error paths: how each is provoked ---------------------------------------
