@@ -571,3 +571,41 @@ def test_a_fast_phrase_is_made_once_at_a_calm_pace(joe_path, joe, monkeypatch):
     for text in session.mixer.voice:
         if text not in counts:
             assert phrase_wpm(text, session.mixer.voice[text]) <= 135, text
+
+
+@pytest.mark.piper
+def test_a_durations_part_that_tells_nothing_usable_leaves_the_phrases_measured(joe_path, tmp_path, monkeypatch):
+    """A durations part kept in the cache that gives the wrong shape (a
+    planted or foreign file): lengths are not told, and the phrases are made
+    and measured as without one."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+    with PiperEngine() as engine:
+        voice_id = engine.resolve_voice(f"piper:{joe_path}", "en")
+        engine.network(voice_id)  # the fixed model and its durations part are made and kept
+        fixed = piper_network.fixed_model_path(engine._identities[voice_id])
+    part = piper_network.durations_model_path(fixed)
+    assert part.is_file()
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["scales"], ["durations"])],
+        "foreign",
+        [
+            helper.make_tensor_value_info("input", TensorProto.INT64, [1, None]),
+            helper.make_tensor_value_info("input_lengths", TensorProto.INT64, [1]),
+            helper.make_tensor_value_info("scales", TensorProto.FLOAT, [3]),
+        ],
+        [helper.make_tensor_value_info("durations", TensorProto.FLOAT, [3])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(part))
+    for copy in part.parent.glob("*.durations.ort-*.onnx"):
+        copy.unlink()
+    voice = VoiceSettings(voice_id, 125)
+    with PiperEngine() as engine:
+        engine.resolve_voice(f"piper:{joe_path}", "en")
+        assert engine.speech_seconds(["Find a comfortable way to sit."], voice) == [None]
+        session = prepare_session(
+            load_script("zelfkalmering", "en"), engine=engine, cache=False, voice=VoiceOptions(voice=voice_id)
+        )
+    assert session.duration_s > 60

@@ -155,8 +155,9 @@ def durations_model(graph_model):
     unscaled = [name for name in scaled.input if not _reads_scales(made_by.get(name))]
     if len(unscaled) != 1:
         return None
+    inputs = sorted(_PIPER_INPUTS | ({"sid"} & {i.name for i in graph.input}))  # a model of several speakers: which one
     try:
-        return Extractor(graph_model).extract_model(sorted(_PIPER_INPUTS), unscaled)
+        return Extractor(graph_model).extract_model(inputs, unscaled)
     except Exception:  # noqa: BLE001 - onnx raises many kinds; a model it cannot cut has no durations part
         return None
 
@@ -301,12 +302,13 @@ class PiperNetwork:
             "input_lengths": np.array([len(ids)], dtype=np.int64),
             "scales": np.array([self.model.noise_scale, 1.0, self.model.noise_w], dtype=np.float32),
         }
+        if "sid" in {i.name for i in session.get_inputs()}:
+            feed["sid"] = np.array([self.model.speaker or 0], dtype=np.int64)
         try:
             (durations,) = session.run(None, feed)
-        except Exception as exc:  # noqa: BLE001
-            raise EngineError(
-                _("the Piper voice {name} failed: {one_line}").format(name=self.model.name, one_line=_one_line(str(exc))[:200])
-            ) from None
+        except Exception as exc:  # noqa: BLE001 - not fatal: the phrase's audio is measured instead
+            log.info("the durations part of %s failed (%s); phrases are measured instead", self.model.name, exc)
+            return None
         durations = np.asarray(durations, dtype=np.float32).reshape(-1)
         return durations if len(durations) == len(ids) and np.all(np.isfinite(durations)) else None
 
