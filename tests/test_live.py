@@ -436,3 +436,32 @@ def test_the_player_learns_its_level_from_the_first_phrase_once_it_is_made(write
     reference = exported.mixer.render_all() * np.float32(gain)
     start = int(np.flatnonzero(whole)[0]) - int(np.flatnonzero(reference)[0])
     assert np.array_equal(whole[start : start + len(reference)], reference)
+
+
+@pytest.mark.parametrize("text, target_s", [(PHRASES, 160.0), (RETURNS_SCRIPT, 480.0)])
+def test_a_fitted_session_plays_its_first_phrase_before_the_rest_is_made(write_script, text, target_s):
+    """Fitted to a length, the plan settles once every phrase is made; its
+    first phrase is not stretched by the fit, so it plays as soon as it is
+    made, while the others are made (it used to be made before the first
+    sound; now the silent lead-in plays meanwhile)."""
+    script = load_script(write_script(text))
+    engine = SteppedEngine(set())
+    mix = MixSettings(sample_rate=RATE)
+    live = prepare_live_session(script, engine=engine, cache=False, mix=mix, target_s=target_s)
+    exported = prepare_session(script, engine=FakeEngine(), cache=False, mix=mix, target_s=target_s)
+    first = next(event for event in exported.timeline.events if event.kind is Kind.SPEECH)
+    try:
+        assert live.mixer.ready_frames < first.start_s * RATE
+        engine.step()  # the first phrase, and only it
+        wanted = int(first.end_s * RATE) - RATE  # less the reach of a count
+        deadline = time.monotonic() + 10  # the settling thread levels it and moves the horizon (slow under load)
+        while live.mixer.ready_frames < wanted and time.monotonic() < deadline:
+            time.sleep(0.005)
+        ready = live.mixer.ready_frames
+        assert not live.settled and ready >= wanted
+        assert np.array_equal(live.mixer.render(0, ready), exported.mixer.render(0, ready))
+        for _ in speaking_order(script):
+            engine.turns.release()
+        assert live.wait_settled(30) is not None
+    finally:
+        live.close()
