@@ -373,6 +373,7 @@ def test_every_horizon_on_the_way_plays_the_export(write_script, text, target_s)
                 break
             engine.step()
         assert live.wait_settled(30) is not None
+        horizons.append(live.mixer.ready_frames)  # settled (maybe just after the last look above)
     finally:
         live.close()
     assert horizons == sorted(horizons) and horizons[-1] == len(reference)
