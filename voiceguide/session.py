@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import math
+import queue
 import threading
 from collections.abc import Mapping
 from contextlib import closing
@@ -36,6 +37,7 @@ from . import rules
 from .audio import Audio, quantize, silence_before
 from .clock import format_clock_tenths
 from .dsp.level import level_clip, level_voice, shape, voice_frames, vowel_onset_s
+from .dsp.loudness import LoudnessProfile, frame_profile
 from .errors import ScriptError
 from .i18n import _, ngettext
 from .mix.mixer import Mixer, MixSettings
@@ -61,7 +63,7 @@ from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
 from .speech.phrases import cache_identity, synthesize_phrases
-from .speech.unhurried import UNHURRIED, unhurried
+from .speech.unhurried import UNHURRIED, too_fast, unhurried
 from .speech.voices import resolve_voice
 
 CLIP_BLOCK_FRAMES = 65_536
@@ -107,13 +109,15 @@ class Session:
     def duration_s(self) -> float:
         return self.timeline.duration_s
 
-    def level_ahead(self) -> None:
-        """Start levelling, in a background thread and in speaking order, the
+    def level_ahead(self, threads: int = 1) -> None:
+        """Start levelling, in ``threads`` background threads and in speaking order, the
         phrases not levelled yet (a sink that will need them all calls this:
         export and play; show and check never level)."""
         phrases = self.mixer.voice
         if isinstance(phrases, Phrases):
-            phrases.level_ahead([event.text for event in self.timeline.events if event.kind in (Kind.SPEECH, Kind.COUNT)])
+            phrases.level_ahead(
+                [event.text for event in self.timeline.events if event.kind in (Kind.SPEECH, Kind.COUNT)], threads
+            )
 
 
 def prepare_session(
@@ -127,6 +131,7 @@ def prepare_session(
     target_s: float | None = None,
     lexicon: Lexicon | None = None,
     progress: Progress = no_progress,
+    level_early: bool = False,
 ) -> Session:
     """Synthesize, level and plan ``script``.
 
@@ -139,6 +144,9 @@ def prepare_session(
     script's language. ``voice.voice_pack`` puts a voice pack in front of
     the engine (a missing phrase is one warning, or with ``voice.strict``
     a VoicePackError); its recordings keep their own natural ends.
+    ``level_early``: the caller will level every phrase (an export; ``show``
+    and ``check`` level none), so each is levelled in the background as soon
+    as it is made (see :class:`EarlyLevelling`).
     """
     own_engine = engine is None
     pack, engine, voice = open_speaker(script, engine, voice, plan, target_s)
@@ -149,7 +157,15 @@ def prepare_session(
             engine = VoicePackEngine(pack, engine)
         settings = voice_settings(script, engine, voice)
         speech = levelled_phrases(
-            spoken_texts(script), settings, engine, phrase_cache, lexicon, mix, progress, counts=frozenset(count_words(script))
+            spoken_texts(script),
+            settings,
+            engine,
+            phrase_cache,
+            lexicon,
+            mix,
+            progress,
+            counts=frozenset(count_words(script)),
+            level_early=level_early,
         )
     finally:
         if own_engine:
@@ -283,6 +299,103 @@ ONSET_VERSION = 1
 """Bump when how an engine's vowel onsets are found changes: kept ones are then asked for again."""
 
 
+def level_phrase(raw: Audio, mix: MixSettings) -> Audio:
+    """One phrase as the engine made it (or a voice pack's recording), levelled
+    for the mix and put on the 16-bit grid: what :class:`Phrases` keeps."""
+    natural = isinstance(raw, Recording)
+    return quantize(level_voice(raw, mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs, natural_end=natural))
+
+
+class EarlyLevelling:
+    """Phrases levelled in a background thread as the engine makes them, in
+    the order they are offered, while the main thread waits for the rest.
+
+    An export needs every phrase levelled: a cold export of session.vg
+    waited ~0.2 s for the speech server (with a core to spare) and then
+    levelled all 22 phrases. :func:`levelled_phrases` offers each phrase
+    that is final as it comes (one :func:`~voiceguide.speech.unhurried.unhurried`
+    will not say again, a count, a recording), and the retakes once they
+    are made. :class:`Phrases` takes a result only for the very audio that
+    was offered (else it levels the phrase itself), and a phrase not
+    started yet when it is needed is levelled by whoever needs it. Nothing
+    is written here: the phrase cache gets a levelled phrase when
+    :class:`Phrases` takes it, so a failure in synthesis leaves the cache
+    as the one-by-one path does.
+    """
+
+    def __init__(self, mix: MixSettings):
+        self._mix = mix
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Early] = {}
+        self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="voiceguide-level-early", daemon=True)
+        self._thread.start()
+
+    def offer(self, text: str, raw: Audio) -> None:
+        """Level ``raw`` for ``text`` when the thread gets to it (a text offered again replaces it)."""
+        with self._lock:
+            self._entries[text] = _Early(raw)
+        self._queue.put(text)
+
+    def offered(self, text: str, raw: Audio) -> bool:
+        with self._lock:
+            entry = self._entries.get(text)
+        return entry is not None and entry.raw is raw
+
+    def close(self) -> None:
+        """Offer no more: the thread levels what is queued, then ends."""
+        self._queue.put(None)
+
+    def cancel(self) -> None:
+        """Level nothing that has not started, and end the thread (the session
+        will not be made): it finishes the phrase it is on (~10 ms)."""
+        with self._lock:
+            for entry in self._entries.values():
+                if entry.state == "queued":
+                    entry.state = "taken"
+        self.close()
+        self._thread.join()
+
+    def take(self, text: str, raw: Audio) -> tuple[Audio, LoudnessProfile] | None:
+        """The levelled ``raw`` and its loudness profile if it was offered for
+        ``text`` (waiting while it is being levelled); None if it was not,
+        has not started (the caller levels it), or failed (the caller levels
+        it again, and sees why)."""
+        with self._lock:
+            entry = self._entries.pop(text, None)
+            if entry is None or entry.raw is not raw:
+                return None
+            if entry.state == "queued":
+                entry.state = "taken"
+                return None
+        entry.done.wait()
+        return entry.result
+
+    def _run(self) -> None:
+        while (text := self._queue.get()) is not None:
+            with self._lock:
+                entry = self._entries.get(text)
+                if entry is None or entry.state != "queued":
+                    continue
+                entry.state = "levelling"
+            try:
+                audio = level_phrase(entry.raw, self._mix)
+                entry.result = audio, frame_profile(audio.samples, audio.sample_rate)
+            except Exception:  # noqa: BLE001 - the phrase is levelled again where it is needed, and raises there
+                entry.result = None
+            finally:
+                entry.done.set()
+
+
+@dataclass(eq=False)
+class _Early:
+    raw: Audio
+    state: str = "queued"
+    """queued, levelling (by the thread), or taken (by whoever needs it first)."""
+    result: tuple[Audio, LoudnessProfile] | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 class Phrases(Mapping[str, Audio]):
     """The session's phrases, levelled for the mix (stage 3), made when first used.
 
@@ -301,13 +414,22 @@ class Phrases(Mapping[str, Audio]):
     """
 
     def __init__(
-        self, ready: dict[str, Audio], raw: dict[str, Audio], mix: MixSettings, store, onsets: Mapping[str, float] | None = None
+        self,
+        ready: dict[str, Audio],
+        raw: dict[str, Audio],
+        mix: MixSettings,
+        store,
+        onsets: Mapping[str, float] | None = None,
+        early: EarlyLevelling | None = None,
     ):
         self._onsets = dict(onsets or {})
         self._ready = dict(ready)
         self._raw = dict(raw)
         self._mix = mix
         self._stores = dict.fromkeys(raw, store)
+        self._early = dict.fromkeys(raw, early) if early is not None else {}
+        self._profiles: dict[str, LoudnessProfile] = {}
+        self._measuring = early is not None
         self._locks = {text: threading.Lock() for text in raw}
         self._order = [*ready, *raw]
         self._frames = {text: len(audio.samples) for text, audio in ready.items()}
@@ -319,7 +441,7 @@ class Phrases(Mapping[str, Audio]):
                 for text, audio in raw.items()
             }
         )
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
 
     def frames(self, text: str) -> int:
         """The phrase's length at the mix rate, without levelling it."""
@@ -338,13 +460,25 @@ class Phrases(Mapping[str, Audio]):
             return found
         with self._locks[text]:  # KeyError for a text the session does not have
             if text not in self._ready:
-                mix = self._mix
                 raw = self._raw[text]
-                natural = isinstance(raw, Recording)
-                audio = quantize(level_voice(raw, mix.sample_rate, mix.voice_rms_dbfs, mix.peak_dbfs, natural_end=natural))
+                early = self._early.pop(text, None)
+                made = early.take(text, raw) if early is not None else None
+                if made is not None:
+                    audio, self._profiles[text] = made
+                else:
+                    audio = level_phrase(raw, self._mix)
+                    if self._measuring:
+                        self._profiles[text] = frame_profile(audio.samples, audio.sample_rate)
                 self._stores[text](text, audio)
                 self._ready[text] = audio
             return self._ready[text]
+
+    def measured_profile(self, text: str, samples: np.ndarray) -> LoudnessProfile | None:
+        """The loudness profile of phrase ``text`` if it was measured as it was
+        levelled (an early-levelled session's, see :class:`EarlyLevelling`)
+        and ``samples`` are that phrase's; else None (the export measures it)."""
+        found = self._ready.get(text)
+        return self._profiles.get(text) if found is not None and found.samples is samples else None
 
     def __iter__(self):
         return iter(self._order)
@@ -364,6 +498,8 @@ class Phrases(Mapping[str, Audio]):
                 self._raw[text] = more._raw[text]
                 self._stores[text] = more._stores[text]
                 self._locks[text] = threading.Lock()
+                if text in more._early:
+                    self._early[text] = more._early[text]
             else:
                 self._ready[text] = more._ready[text]
             if text in more._onsets:
@@ -371,12 +507,23 @@ class Phrases(Mapping[str, Audio]):
             self._frames[text] = more._frames[text]
             self._order.append(text)
 
-    def level_ahead(self, order: list[str]) -> None:
-        """Level the phrases not yet made, in ``order``, in a background thread."""
-        pending = [text for text in dict.fromkeys(order) if text not in self._ready]
-        if pending and self._worker is None:
-            self._worker = threading.Thread(target=lambda: [self[text] for text in pending], name="voiceguide-level")
-            self._worker.start()
+    def level_ahead(self, order: list[str], threads: int = 1) -> None:
+        """Level the phrases not yet made, in ``order``, in ``threads`` background threads."""
+        pending = iter([text for text in dict.fromkeys(order) if text not in self._ready])
+        taking = threading.Lock()
+
+        def level() -> None:
+            while True:
+                with taking:
+                    text = next(pending, None)
+                if text is None:
+                    return
+                self[text]
+
+        if not self._workers:
+            self._workers = [threading.Thread(target=level, name="voiceguide-level") for _ in range(threads)]
+            for worker in self._workers:
+                worker.start()
 
 
 def levelled_phrases(
@@ -388,6 +535,7 @@ def levelled_phrases(
     mix: MixSettings,
     progress: Progress = no_progress,
     counts: frozenset[str] = frozenset(),
+    level_early: bool = False,
 ) -> Phrases:
     """Every phrase of the script, for the mix (stages 2 and 3): from the
     cache levelled where it can, else synthesized (or from the cache as the
@@ -401,6 +549,11 @@ def levelled_phrases(
     are not kept as the engine made them (they are on disk already); their
     levelled copies are keyed by the pack's identity (in the engine's
     ``describe()``), so a re-recorded phrase is levelled anew.
+
+    ``level_early`` (a caller that will level every phrase: an export)
+    levels each phrase in a background thread as soon as it is made and
+    final, beside the synthesis of the rest (see :class:`EarlyLevelling`);
+    the same phrases, the same cache.
     """
     texts = list(dict.fromkeys(texts))
     ready: dict[str, Audio] = {}
@@ -424,26 +577,46 @@ def levelled_phrases(
             if found is not None:
                 ready[text] = found
     missing = [text for text in texts if text not in ready]
-    raw = synthesize_phrases(missing, settings, engine, cache, lexicon, progress) if missing else {}
-    paced = unhurried(
-        {text: audio for text, audio in raw.items() if text not in counts}, settings, engine, cache, lexicon, progress
-    )
-    raw = {text: paced.get(text, audio) for text, audio in raw.items()}
-    told = [text for text in raw if text in counts and text not in onsets and not isinstance(raw[text], Recording)]
-    if telling is not None and told:
-        for text, onset_s in zip(told, telling([lexicon.apply(text) for text in told], settings)):
-            if onset_s is None:
-                continue
-            audio = raw[text]  # levelling trims its leading silence (dsp.level.shape): the onset moves with it
-            onsets[text] = max(0.0, round(onset_s - silence_before(audio.samples, audio.sample_rate) / audio.sample_rate, 6))
-            if text in onset_keys:
-                write_json_cache(onset_keys[text], onsets[text])
+    early = EarlyLevelling(mix) if level_early and missing else None
+    exact = getattr(engine, "exact_rate", False)
+
+    def made(text: str, audio: Audio) -> None:
+        # final as made: a count, a recording, or a phrase unhurried will not say again
+        if early is not None and (
+            text in counts or isinstance(audio, Recording) or exact or too_fast(text, audio, settings) is None
+        ):
+            early.offer(text, audio)
+
+    try:
+        raw = synthesize_phrases(missing, settings, engine, cache, lexicon, progress, made) if missing else {}
+        paced = unhurried(
+            {text: audio for text, audio in raw.items() if text not in counts}, settings, engine, cache, lexicon, progress
+        )
+        raw = {text: paced.get(text, audio) for text, audio in raw.items()}
+        if early is not None:
+            for text, audio in raw.items():  # the retakes, now final
+                if not early.offered(text, audio):
+                    early.offer(text, audio)
+            early.close()
+        told = [text for text in raw if text in counts and text not in onsets and not isinstance(raw[text], Recording)]
+        if telling is not None and told:
+            for text, onset_s in zip(told, telling([lexicon.apply(text) for text in told], settings)):
+                if onset_s is None:
+                    continue
+                audio = raw[text]  # levelling trims its leading silence (dsp.level.shape): the onset moves with it
+                onsets[text] = max(0.0, round(onset_s - silence_before(audio.samples, audio.sample_rate) / audio.sample_rate, 6))
+                if text in onset_keys:
+                    write_json_cache(onset_keys[text], onsets[text])
+    except BaseException:
+        if early is not None:
+            early.cancel()
+        raise
 
     def store(text: str, audio: Audio) -> None:
         if cache is not None:
             cache.put(level_keys[text], audio)
 
-    return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store, onsets)
+    return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store, onsets, early)
 
 
 def script_lexicon(script: Script) -> Path | None:

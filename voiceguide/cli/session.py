@@ -247,6 +247,7 @@ def export(
             mix=mix_request(options, sample_rate),
             target_s=target_seconds(minutes, length),
             progress=progress,
+            level_early=True,
         )
         result = export_session(
             session,
