@@ -125,6 +125,7 @@ def test_an_engine_failing_half_way_raises_its_error_and_caches_what_the_serial_
     assert not [thread for thread in threading.enumerate() if thread.name == "voiceguide-level-early"]
 
 
+@pytest.mark.slow  # runs the command as a process
 def test_an_engine_failing_half_way_is_one_line_and_no_file(tmp_path):
     """The command line's export levels early: a failure there still ends in
     one line, exit code 1, and no file (nor a temporary one) written."""

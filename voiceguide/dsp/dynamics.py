@@ -68,6 +68,15 @@ def _runs(indices: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return list(zip(firsts.tolist(), lasts.tolist()))
 
 
+def _joined(first: np.ndarray, second: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """``concatenate([first, second])[start:stop]`` without joining the whole."""
+    if stop <= len(first):
+        return first[start:stop]
+    if start >= len(first):
+        return second[start - len(first) : stop - len(first)]
+    return np.concatenate([first[start:], second[: stop - len(first)]])
+
+
 def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Half-open ranges, sorted, without empty ones, overlapping or touching ones joined."""
     out: list[tuple[int, int]] = []
@@ -298,18 +307,16 @@ class LookaheadGain:
         included): levelling session.vg's 22 phrases took 0.25 s of CPU
         on the full path (``tame_peaks``, one block per phrase)."""
         n = len(x)
-        window = self._window
-        # 2. gain computer: only where a level may need one; elsewhere exactly 0 dB
-        needed = np.zeros(n)
+        window, box = self._window, self._box
+        # 2. gain computer: only where a level may need one; elsewhere exactly 0 dB.
+        # The arrays below carry their history in front (one allocation, no copy of the block)
+        extended = np.zeros(window - 1 + n)
+        extended[: window - 1] = self._needed_history
         loud = np.flatnonzero(peaks >= self._quiet_below)
         if len(loud):
-            needed[loud] = self._gain_db_for(levels[loud])
-        aligned = np.concatenate([self._level_delay, levels])
-        self._level_delay = aligned[n:]
-        aligned = aligned[:n]
+            extended[window - 1 + loud] = self._gain_db_for(levels[loud])
+        self._needed_history = extended[n:].copy()
         # 3. hold: held[i] = min(extended[i : i + window]), nonzero only near a nonzero
-        extended = np.concatenate([self._needed_history, needed])
-        self._needed_history = extended[n:]
         held = np.zeros(n)
         holds = _merged((max(0, a - window + 1), min(n, b + 1)) for a, b in _runs(np.flatnonzero(extended), window))
         for lo, hi in holds:
@@ -322,7 +329,9 @@ class LookaheadGain:
         reach = int(math.ceil(deepest / rate)) + 2  # recovery from the deepest gain, and a margin
         wanted = [(0, min(n, reach))] if start_gain < 0 else []
         wanted = _merged([*wanted, *((lo, min(n, hi + reach)) for lo, hi in holds)])
-        gain = np.zeros(n)
+        gains_ext = np.zeros(box - 1 + n)  # the first box filter's history, then the gain
+        gains_ext[: box - 1] = self._box_history[0]
+        gain = gains_ext[box - 1 :]
         gains: list[tuple[int, int]] = []
         running = np.inf
         done = 0
@@ -342,40 +351,58 @@ class LookaheadGain:
                 s, e = e, min(n, e + reach)
         self._gain_prev = float(gain[-1])
         # 5. smoothing: triangle = box * box
-        once, spans = self._box_sparse(gain, _merged(gains), 0)
-        smooth, spans = self._box_sparse(once, spans, 1)
-        delayed = np.concatenate([self._x_delay, x])
-        self._x_delay = delayed[n:]
+        once_ext = np.zeros(box - 1 + n)
+        once_ext[: box - 1] = self._box_history[1]
+        spans = self._box_sparse(gains_ext, _merged(gains), once_ext[box - 1 :])
+        self._box_history[0] = gains_ext[n:].copy()
+        smooth = np.zeros(n)
+        spans = self._box_sparse(once_ext, spans, smooth)
+        self._box_history[1] = once_ext[n:].copy()
         self.max_reduction_db = min(self.max_reduction_db, float(np.min(smooth)))
         self.reduced_frames += int(np.count_nonzero(smooth < -0.1))
-        self._track_output(aligned + smooth)
-        out = delayed[:n]
+        # the level of each output sample: its detector level, from attack + hold earlier
+        tail = len(self._level_delay)
+        if n >= tail:
+            top = np.max(levels[: n - tail] + smooth[tail:], initial=-np.inf)
+            self._track_output(np.array([np.max(self._level_delay + smooth[:tail], initial=-np.inf), top]))
+            self._level_delay = levels[n - tail :].copy()
+        else:
+            aligned = np.concatenate([self._level_delay, levels])
+            self._track_output(aligned[:n] + smooth)
+            self._level_delay = aligned[n:]
+        # the output: the input, delayed, and turned down where the gain is
+        held_back = len(self._x_delay)
+        out = np.empty(n, dtype=np.float32)
+        if n >= held_back:
+            out[:held_back] = self._x_delay
+            out[held_back:] = x[: n - held_back]
+            delayed = self._x_delay, x
+            self._x_delay = x[n - held_back :].copy()
+        else:
+            whole = np.concatenate([self._x_delay, x])
+            out[:] = whole[:n]
+            delayed = whole[:n], x[:0]
+            self._x_delay = whole[n:]
         for p, q in spans:
-            out[p:q] = delayed[p:q] * 10.0 ** (smooth[p:q] / 20.0)
-        return out.astype(np.float32)
+            out[p:q] = _joined(*delayed, p, q) * 10.0 ** (smooth[p:q] / 20.0)
+        return out
 
-    def _box_sparse(
-        self, values: np.ndarray, ranges: list[tuple[int, int]], which: int
-    ) -> tuple[np.ndarray, list[tuple[int, int]]]:
-        """:meth:`_box_filter` of ``values`` that are 0 outside ``ranges``,
-        computed only where the average can be nonzero; returns it and
-        those stretches. Each stretch's running sum starts from the total
-        of everything before it (zeros leave a sum as it is), so the sums
-        are the whole block's, to the bit."""
-        box, n = self._box, len(values)
-        history = self._box_history[which]
-        extended = np.concatenate([history, values])
-        self._box_history[which] = extended[n:]
+    def _box_sparse(self, extended: np.ndarray, ranges: list[tuple[int, int]], out: np.ndarray) -> list[tuple[int, int]]:
+        """:meth:`_box_filter` into ``out`` (zeros) of ``extended`` (its history,
+        then values that are 0 outside ``ranges``), computed only where the
+        average can be nonzero; returns those stretches. Each stretch's
+        running sum starts from the total of everything before it (zeros
+        leave a sum as it is), so the sums are the whole block's, to the bit."""
+        box, n = self._box, len(out)
         # out[i] averages extended[i : i + box]: nonzero only next to a nonzero
-        sources = ([(0, box - 1)] if np.any(history) else []) + [(s + box - 1, e + box - 1) for s, e in ranges]
+        sources = ([(0, box - 1)] if np.any(extended[: box - 1]) else []) + [(s + box - 1, e + box - 1) for s, e in ranges]
         spans = _merged((max(0, a - box + 1), min(n, b)) for a, b in sources)
-        out = np.zeros(n)
         total = 0.0
         for p, q in spans:
             sums = np.cumsum(np.concatenate([[total], extended[p : q + box - 1]]))
             out[p:q] = (sums[box:] - sums[: q - p]) / box
             total = float(sums[-1])
-        return out, spans
+        return spans
 
     def _track_output(self, output_db: np.ndarray) -> None:
         if len(output_db):
