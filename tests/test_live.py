@@ -21,6 +21,7 @@ from voiceguide.audio import Audio
 from voiceguide.live import LiveSession, _Settler, prepare_live_session, speaking_order
 from voiceguide.mix.mixer import Mixer, MixSettings
 from voiceguide.plan.timeline import Kind, PlanSettings, place_counts_on_beat, plan_timeline, settled_until_s, spoken_texts
+from voiceguide.plan.timeline import count_words as count_words_of
 from voiceguide.session import VoiceOptions
 from voiceguide.sinks.transport import Transport
 from voiceguide.speech.fake import FakeEngine
@@ -106,7 +107,7 @@ def live_and_export(write_script, text: str, target_s: float | None) -> tuple[Li
 )
 def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_script, text, target_s):
     live, engine, exported = live_and_export(write_script, text, target_s)
-    assert not live.settled  # only the first phrase (and the count words) were made
+    assert not live.settled  # only the first phrase was made
     ready = live.mixer.ready_frames
     assert 0 < ready < live.mixer.total_frames
     first = next(event for event in exported.timeline.events if event.kind is Kind.SPEECH)
@@ -305,4 +306,60 @@ def test_a_piper_voice_plays_what_its_export_makes(write_script):
     reference = exported.mixer.render_all()
     assert settled is not None and settled.timeline == exported.timeline
     assert np.array_equal(early, reference[: len(early)])
+    assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)
+
+
+class SteppedEngine(FakeEngine):
+    """The fake engine, letting the settling thread make one phrase per
+    :meth:`step`; the count words and the returns come out far longer than
+    their text suggests, so the estimates made before them are wrong."""
+
+    def __init__(self, long: set[str]) -> None:
+        super().__init__()
+        self.long = long
+        self.turns = threading.Semaphore(0)
+        self.made = 0
+
+    def synthesize(self, text, settings):
+        if threading.current_thread().name == "voiceguide-settle":
+            assert self.turns.acquire(timeout=30), "the test never let the settling thread on"
+        audio = super().synthesize(" ".join([text] * 3) if text in self.long else text, settings)
+        self.made += 1
+        return audio
+
+    def step(self) -> None:
+        made = self.made
+        self.turns.release()
+        deadline = time.monotonic() + 10
+        while self.made == made and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(0.05)  # the settling thread levels it and moves the horizon
+
+
+@pytest.mark.parametrize("text, target_s", [(PHRASES, None), (RETURNS_SCRIPT, None), (RETURNS_SCRIPT, 480.0)])
+def test_every_horizon_on_the_way_plays_the_export(write_script, text, target_s):
+    """Only the first phrase is made before the first sound; the count words
+    and the returns (whose lengths decide where counts and returns go) come
+    while it plays. Phrase by phrase, whatever the horizon is then, what it
+    lets the player render is the export's mix, sample for sample."""
+    script = load_script(write_script(text))
+    long = set(count_words_of(script)) | {line.text for line in script.returns}
+    engine = SteppedEngine(long)
+    mix = MixSettings(sample_rate=RATE)
+    live = prepare_live_session(script, engine=engine, cache=False, mix=mix, target_s=target_s)
+    reference = prepare_session(script, engine=SteppedEngine(long), cache=False, mix=mix, target_s=target_s).mixer.render_all()
+    assert engine.spoken == [speaking_order(script)[0]]  # nothing else before the first sound
+    horizons = []
+    try:
+        for _ in range(len(speaking_order(script)) + 1):
+            ready = live.mixer.ready_frames
+            horizons.append(ready)
+            assert np.array_equal(live.mixer.render(0, ready), reference[:ready])
+            if live.settled:
+                break
+            engine.step()
+        assert live.wait_settled(30) is not None
+    finally:
+        live.close()
+    assert horizons == sorted(horizons) and horizons[-1] == len(reference)
     assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)

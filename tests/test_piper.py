@@ -466,3 +466,41 @@ def test_every_counts_vowel_lands_within_50_ms_of_its_beat_with_a_piper_voice(jo
             load_script("zelfkalmering", "en"), engine=fresh, voice=VoiceOptions(voice=voice_id), mix=silent_tones
         )
     assert warm.count_onsets_s == session.count_onsets_s
+
+
+@pytest.mark.piper
+def test_the_optimised_copy_loads_the_same_network_and_a_damaged_one_is_made_again(joe_path, tmp_path, monkeypatch, caplog):
+    """The first load keeps the fixed model and onnxruntime's optimised graph
+    of it; later loads take the copy. Made fresh, from the copy alone, from
+    the fixed model alone, and after the copy is damaged: the same samples."""
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+    model = read_model(joe_path)
+    identity = model_identity(model)
+    texts = ["Breathe in slowly.", "Let your shoulders drop, and rest."]
+
+    def spoken(network) -> list[np.ndarray]:
+        phonemizer = piper._phonemizer()
+        runs = [
+            [p for sentence in phonemizer.sentences(t, model.espeak_voice) for clause in sentence for p in clause] for t in texts
+        ]
+        return [network.run(phoneme_ids(model, run), 1.3) for run in runs]
+
+    import onnxruntime
+
+    fixed = piper_network.fixed_model_path(identity)
+    optimised = piper_network.optimised_model_path(identity, onnxruntime.__version__)
+    reference = spoken(piper_network.PiperNetwork(model))  # no cache at all
+    made = spoken(piper_network.PiperNetwork(model, identity))
+    assert fixed.is_file() and optimised.is_file() and optimised.read_bytes()[:1] == b"\x08"
+    assert not list(fixed.parent.glob("*.partial"))
+    fixed.rename(tmp_path / "fixed.onnx")
+    from_copy = spoken(piper_network.PiperNetwork(model, identity))  # the copy alone
+    assert not fixed.exists()  # loaded from the copy: the fixed model was not made again
+    (tmp_path / "fixed.onnx").rename(fixed)
+    optimised.write_bytes(optimised.read_bytes()[: 1 << 20])  # cut short, as by a full disk
+    with caplog.at_level("WARNING"):
+        again = spoken(piper_network.PiperNetwork(model, identity))
+    assert "damaged" in caplog.text
+    assert optimised.stat().st_size > 1 << 20  # made again
+    for samples in (made, from_copy, again):
+        assert all(np.array_equal(a, b) for a, b in zip(samples, reference))

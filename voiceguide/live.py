@@ -3,9 +3,9 @@ phrases are made.
 
 :func:`~voiceguide.session.prepare_session` makes every phrase before it
 plans (the plan needs their lengths), which a cold ``play`` would wait for.
-:func:`prepare_live_session` makes only the first phrase (with the count
-words, whose lengths bound how far a count moves) and plans the rest from
-estimates; a settling thread makes the others in speaking order and then
+:func:`prepare_live_session` makes only the first phrase and plans the
+rest from estimates; a settling thread makes the others in speaking order
+(the count words where they are first spoken, the returns last) and then
 plans the session exactly as :func:`~voiceguide.session.assemble_session`
 does for an export.
 
@@ -13,7 +13,9 @@ What may be rendered before that is the span the estimates cannot change:
 :func:`~voiceguide.plan.timeline.settled_until_s` walks the script from the
 lead-in to the first item whose place or length is not fixed yet, and the
 mix's own reach is taken off it (the ambience ducks ahead of a voice, the
-closing fades hang off the session's end). :class:`LiveMixer` refuses to
+closing fades hang off the session's end). Until the count words are made
+the walk stops at the first count; until the returns are made, at the
+first stretch long enough to get one. :class:`LiveMixer` refuses to
 render past that horizon, and the player's render thread waits there
 for the settled plan (:meth:`LiveMixer.wait_ready`). Without a length to
 fit, each part of the plan depends only on what comes before it, so the
@@ -37,7 +39,7 @@ from .audio import Audio
 from .errors import ScriptError
 from .mix.mixer import AMBIENCE_FADE_S, DUCK_RAMP_S, Mixer, MixSettings
 from .parse.script import Breathe, Script, Speech
-from .plan.returns import RETURN_MARGIN_S, with_returns
+from .plan.returns import RETURN_MARGIN_S, earliest_return_s, with_returns
 from .plan.timeline import (
     VOICE_KINDS,
     PlanSettings,
@@ -237,8 +239,9 @@ def prepare_live_session(
         order = speaking_order(script)
         counts = count_words(script)
         recorded = [text for text in order if pack is not None and pack.has(text)]  # known at once, read from disk
-        returns = [line.text for line in script.returns]  # short: their lengths decide where they go
-        first = list(dict.fromkeys(order[:1] + counts + returns + recorded))
+        # only the first phrase is made before the first sound: the count words and the returns are
+        # made while it plays (the horizon stops short of where their lengths matter, see provisional)
+        first = list(dict.fromkeys(order[:1] + recorded))
         spoken_counts = frozenset(counts)
         speech = levelled_phrases(first, settings, engine, phrase_cache, lexicon, mix, progress, counts=spoken_counts)
         clips = load_clips(script, mix)
@@ -338,6 +341,8 @@ class _Settler:
             # RETURN_MARGIN_S after the last voice before the horizon (earlier stretches are settled)
             voiced = [e.end_s for e in timeline.events if e.kind in VOICE_KINDS and e.start_s < until_s]
             until_s = min(until_s, max(voiced, default=self.plan.lead_in_s) + RETURN_MARGIN_S)
+            if not all(line.text in real for line in self.script.returns):  # where they go depends on their lengths
+                until_s = min(until_s, earliest_return_s(timeline.events, timeline.duration_s))
             timeline = with_returns(timeline, self.script.returns, lengths)
         timeline = place_counts_on_beat(timeline, self.onsets)
         mixer = Mixer(timeline, _Estimated(self.speech, lengths, self.mix.sample_rate), self.clips, self.mix)

@@ -82,6 +82,18 @@ def place_returns(events: Sequence[Event], returns: Sequence[Return], speech_s: 
     return placed
 
 
+def earliest_return_s(events: Sequence[Event], end_s: float) -> float:
+    """The earliest a return could be placed among ``events`` (infinity
+    where none could): :data:`RETURN_MARGIN_S` into the first stretch
+    without a voice long enough to get one. Nothing before it depends on
+    the returns' lengths, so a plan whose returns are not made yet is
+    certain up to there."""
+    return min(
+        (start_s + RETURN_MARGIN_S for start_s, stop_s in _voiceless(events, end_s) if stop_s - start_s > RETURN_EVERY_S),
+        default=math.inf,
+    )
+
+
 def _voiceless(events: Sequence[Event], end_s: float) -> list[tuple[float, float]]:
     """The stretches without a voice: (from, to) in seconds, session start and end included."""
     voice = sorted((event.start_s, event.end_s) for event in events if event.kind in VOICE_KINDS)

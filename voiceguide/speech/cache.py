@@ -64,8 +64,9 @@ _ENTRIES: dict[str, tuple[re.Pattern[str], bytes]] = {
     "meta": (re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{16,64}\.json"), b""),
     "profiles": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{40,64}"), b"VGP1"),
     # speech/piper_network.fixed_model_path: piper-<noise seed>-<size>-<digest>.onnx, an ONNX
-    # protobuf (its first field, ir_version, is tag 1 as a varint: 0x08)
-    "models": (re.compile(r"piper-[0-9]+-[0-9]+-[0-9a-f]{32}\.onnx"), b"\x08"),
+    # protobuf (its first field, ir_version, is tag 1 as a varint: 0x08), and beside it
+    # optimised_model_path: the same name with .ort-<onnxruntime version> before .onnx
+    "models": (re.compile(r"piper-[0-9]+-[0-9]+-[0-9a-f]{32}(?:\.ort-[0-9]+(?:\.[0-9a-z]+)*)?\.onnx"), b"\x08"),
 }
 """Each folder's entries as voiceguide names them (relative path) and the
 bytes each starts with: what ``cache --clear`` may delete, and nothing else."""
