@@ -135,8 +135,8 @@ class FirFilter:
     last ``len(h) - 1`` input samples are carried from block to block.
     ``spectra`` keeps the taps' spectrum at each FFT size; filters of the
     same taps may share one (a cold export measures each phrase with a
-    filter of its own: 41 of the 155 FFTs for session.vg's 22 phrases were
-    the same taps' spectra made again)."""
+    filter of its own: for session.vg's 22 phrases the taps' spectrum was
+    made 41 times, 23 when shared, at ~0.5 ms each; the same values)."""
 
     def __init__(self, taps: np.ndarray, spectra: dict[int, np.ndarray] | None = None):
         self._taps = taps
