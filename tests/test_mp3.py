@@ -290,6 +290,24 @@ def test_tail_is_complete(tmp_path):
         assert 10 * np.log10(1 / err) > 25
 
 
+def test_samples_made_in_another_thread_encode_to_the_same_bytes():
+    """write(block) is write_pcm16(pcm16(block)): export makes the 16-bit
+    samples in its mixing thread and encodes them in the encoder's."""
+    sr, n = 32000, 40_000
+    x = speechlike(n, sr)
+    whole, split = io.BytesIO(), io.BytesIO()
+    encode(whole, x, sr, block=4096)
+    with mw.Mp3Writer(split, sr, bitrate_kbps=96) as writer:
+        for start in range(0, n, 4096):
+            pcm = mw.Mp3Writer.pcm16(x[start : start + 4096])
+            assert pcm == np.round(np.clip(x[start : start + 4096] * 32768.0, -32768, 32767)).astype("<i2").tobytes()
+            writer.write_pcm16(pcm)
+        assert writer.samples_written == n
+    assert split.getvalue() == whole.getvalue()
+    with pytest.raises(ValueError):
+        mw.Mp3Writer.pcm16(np.array([0.0, np.inf], np.float32))
+
+
 def test_block_size_does_not_matter():
     """Tiny and irregular blocks give the same bytes as one big write."""
     sr, n = 44100, 30011

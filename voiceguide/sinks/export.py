@@ -524,7 +524,8 @@ def _write_audio(
         if fmt.container == "MP3":
             assert out.file is not None
             with Mp3Writer(out.file, rate, bitrate_kbps or DEFAULT_MP3_KBPS, quality=MP3_QUALITY) as encoder:
-                _encode_in_thread(blocks, encoder.write)
+                # the 16-bit samples are made here, while the encoder's thread encodes
+                _encode_in_thread(map(encoder.pcm16, blocks), encoder.write_pcm16)
         else:
             options = {} if fmt.compression_level is None else {"compression_level": fmt.compression_level}
             with sf.SoundFile(
