@@ -301,7 +301,10 @@ def test_samples_made_in_another_thread_encode_to_the_same_bytes():
         for start in range(0, n, 4096):
             pcm = mw.Mp3Writer.pcm16(x[start : start + 4096])
             assert pcm == np.round(np.clip(x[start : start + 4096] * 32768.0, -32768, 32767)).astype("<i2").tobytes()
-            writer.write_pcm16(pcm)
+            if start % 8192:
+                writer.write_pcm16(pcm)
+            else:
+                writer.append(writer.encode_pcm16(pcm))
         assert writer.samples_written == n
     assert split.getvalue() == whole.getvalue()
     with pytest.raises(ValueError):
@@ -326,3 +329,41 @@ def test_block_size_does_not_matter():
                     break
             w.write(x[pos:])
         assert buf.getvalue() == whole.getvalue()
+
+
+def test_export_encodes_in_a_thread_and_writes_the_frames_in_order_here():
+    """export's encoder thread only encodes; what it gives back is appended in
+    the calling thread, in order; a failure on either side is raised here and
+    leaves no thread behind."""
+    import threading
+
+    from voiceguide.sinks.export import _encode_in_thread
+
+    blocks = [bytes([n]) * (100 + n) for n in range(40)]
+    appended: list[tuple[bytes, str]] = []
+    encoded_in: list[str] = []
+
+    def encode(block: bytes) -> bytes:
+        encoded_in.append(threading.current_thread().name)
+        return block[::-1] + b"|"
+
+    _encode_in_thread(iter(blocks), encode, lambda data: appended.append((data, threading.current_thread().name)))
+    assert [data for data, _ in appended] == [block[::-1] + b"|" for block in blocks]
+    assert set(encoded_in) == {"voiceguide-encoder"} and {name for _, name in appended} == {threading.current_thread().name}
+
+    def failing_encode(block: bytes) -> bytes:
+        if block[0] == 7:
+            raise RuntimeError("the encoder stopped")
+        return block
+
+    appended.clear()
+    with pytest.raises(RuntimeError, match="encoder stopped"):
+        _encode_in_thread(iter(blocks), failing_encode, lambda data: appended.append((data, "")))
+    assert [data for data, _ in appended] == blocks[: len(appended)] and len(appended) <= 7
+
+    def full_disk(data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        _encode_in_thread(iter(blocks), encode, full_disk)
+    assert not [thread for thread in threading.enumerate() if thread.name == "voiceguide-encoder"]

@@ -524,8 +524,8 @@ def _write_audio(
         if fmt.container == "MP3":
             assert out.file is not None
             with Mp3Writer(out.file, rate, bitrate_kbps or DEFAULT_MP3_KBPS, quality=MP3_QUALITY) as encoder:
-                # the 16-bit samples are made here, while the encoder's thread encodes
-                _encode_in_thread(map(encoder.pcm16, blocks), encoder.write_pcm16)
+                # the 16-bit samples are made and the frames written here, while the encoder's thread encodes
+                _encode_in_thread(map(encoder.pcm16, blocks), encoder.encode_pcm16, encoder.append)
         else:
             options = {} if fmt.compression_level is None else {"compression_level": fmt.compression_level}
             with sf.SoundFile(
@@ -540,31 +540,44 @@ def _write_audio(
     return limiter.max_output_db, limiter.max_reduction_db
 
 
-def _encode_in_thread(blocks, write) -> None:
-    """Feed ``write`` from a second thread while this one mixes and measures."""
+def _encode_in_thread(blocks, encode, append) -> None:
+    """``encode`` every block in a second thread while this one mixes and
+    measures, and ``append`` what it gives back here, in order: the
+    encoder's thread, which the export waits for, does nothing but encode."""
     pending: queue.Queue = queue.Queue(maxsize=8)
+    encoded: queue.SimpleQueue = queue.SimpleQueue()
     failure: list[BaseException] = []
 
-    def encode() -> None:
+    def work() -> None:
         while (block := pending.get()) is not None:
             if not failure:
                 try:
-                    write(block)
+                    encoded.put(encode(block))
                 except BaseException as exc:  # reported in the main thread
                     failure.append(exc)
 
-    worker = threading.Thread(target=encode, name="voiceguide-encoder", daemon=True)
+    def drain() -> None:
+        while True:
+            try:
+                data = encoded.get_nowait()
+            except queue.Empty:
+                return
+            append(data)
+
+    worker = threading.Thread(target=work, name="voiceguide-encoder", daemon=True)
     worker.start()
     try:
         for block in blocks:
             if failure:
                 break
             pending.put(block)
+            drain()
     finally:
         pending.put(None)
         worker.join()
     if failure:
         raise failure[0]
+    drain()
 
 
 def _write_failure(exc: BaseException, folder: Path) -> str:
