@@ -228,3 +228,11 @@ def test_levelling_ahead_in_two_threads_levels_each_phrase_once_in_speaking_orde
     names = [text_of[id(audio)] for audio in levelled]
     assert sorted(names) == sorted(phrases) and len(names) == len(set(names))  # every phrase, once
     assert set(phrases._ready) == set(phrases)
+
+
+def test_nothing_to_level_starts_no_thread():
+    """A warm export: every phrase came levelled from the cache."""
+    ready = Audio(np.zeros(320, dtype=np.float32), 32_000)
+    phrases = session_module.Phrases({"Adem in.": ready}, {}, MixSettings(sample_rate=32_000), lambda text, audio: None)
+    phrases.level_ahead(["Adem in."], threads=2)
+    assert phrases._workers == [] and phrases["Adem in."] is ready

@@ -509,7 +509,8 @@ class Phrases(Mapping[str, Audio]):
 
     def level_ahead(self, order: list[str], threads: int = 1) -> None:
         """Level the phrases not yet made, in ``order``, in ``threads`` background threads."""
-        pending = iter([text for text in dict.fromkeys(order) if text not in self._ready])
+        texts = [text for text in dict.fromkeys(order) if text not in self._ready]
+        pending = iter(texts)
         taking = threading.Lock()
 
         def level() -> None:
@@ -520,8 +521,8 @@ class Phrases(Mapping[str, Audio]):
                     return
                 self[text]
 
-        if not self._workers:
-            self._workers = [threading.Thread(target=level, name="voiceguide-level") for _ in range(threads)]
+        if texts and not self._workers:
+            self._workers = [threading.Thread(target=level, name="voiceguide-level") for _ in range(min(threads, len(texts)))]
             for worker in self._workers:
                 worker.start()
 
