@@ -172,7 +172,14 @@ def test_a_phrase_is_taken_only_for_the_audio_offered_and_only_once():
     early.offer("Adem in.", first)
     early.close()
     early._thread.join(10)  # levelled by the thread (taken before it started, the caller would level it)
+    assert early.frames("Adem in.", again) is None
+    length = early.frames("Adem in.", first)  # what Phrases plans with, without trimming the phrase again
     audio, profile = early.take("Adem in.", first)
+    assert (
+        length
+        == len(audio.samples)
+        == session_module.voice_frames(len(session_module.shape(first)), first.sample_rate, mix.sample_rate)
+    )
     assert np.array_equal(audio.samples, level_phrase(first, mix).samples)
     assert profile.total_frames == len(audio.samples) and profile.sample_rate == 32_000
     assert early.take("Adem in.", first) is None  # once
