@@ -367,3 +367,21 @@ def test_export_encodes_in_a_thread_and_writes_the_frames_in_order_here():
     with pytest.raises(OSError, match="No space"):
         _encode_in_thread(iter(blocks), encode, full_disk)
     assert not [thread for thread in threading.enumerate() if thread.name == "voiceguide-encoder"]
+
+
+def test_leaving_on_an_error_reports_that_error_not_the_stream_cut_short():
+    """Ctrl-C in the mixing thread can leave frames encoded but not appended
+    (export, see test above): closing such a stream finds it broken, and
+    that must not replace the KeyboardInterrupt on its way out."""
+    x = speechlike(40_000, 32_000)
+    with pytest.raises(KeyboardInterrupt):
+        with mw.Mp3Writer(io.BytesIO(), 32_000, bitrate_kbps=96) as writer:
+            data = writer.encode_pcm16(writer.pcm16(x))
+            writer.append(data[: len(data) // 2 + 1])  # cut short inside a frame
+            writer.encode_pcm16(writer.pcm16(x))  # encoded, never appended
+            raise KeyboardInterrupt
+    with pytest.raises(ValueError, match="frame sync"):  # closed normally, the same stream is an error
+        with mw.Mp3Writer(io.BytesIO(), 32_000, bitrate_kbps=96) as writer:
+            data = writer.encode_pcm16(writer.pcm16(x))
+            writer.append(data[: len(data) // 2 + 1])
+            writer.encode_pcm16(writer.pcm16(x))

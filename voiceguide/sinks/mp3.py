@@ -447,8 +447,17 @@ class Mp3Writer:
     def __enter__(self) -> Mp3Writer:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        # Leaving on an error (Ctrl-C, a full disk): the file is abandoned, and
+        # what closing finds wrong with a stream cut short (frames encoded
+        # but not appended) must not hide why.
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - the error on its way out is the one to report
+            pass
 
     # -- encoding
     def write(self, block) -> None:
