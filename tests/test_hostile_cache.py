@@ -47,6 +47,8 @@ def test_clearing_a_cache_pointed_at_home_deletes_only_what_voiceguide_wrote(tmp
     kept_model = home / "models" / f"piper-20261126-4096-{'d' * 32}.onnx"  # as speech/piper_network.fixed_model_path names one
     kept_model.write_bytes(b"\x08\x08" + bytes(4094))
     kept_model.with_suffix(".ort-1.32.0.onnx").write_bytes(b"\x08\x08" + bytes(4094))  # its optimised_model_path
+    for part in (".durations.onnx", ".durations.ort-1.32.0.onnx"):  # its durations_model_path, and that one's copy
+        kept_model.with_suffix(part).write_bytes(b"\x08\x08" + bytes(4094))
     ours = [p for p in home.rglob("*") if p.is_file() and not p.is_symlink() and str(p.relative_to(home)) not in mine]
     assert len([p for p in ours if p.suffix == ".vgc"]) > 2
     assert not (home / "CACHEDIR.TAG").exists()  # $HOME was not made by voiceguide: never tagged

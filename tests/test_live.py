@@ -107,11 +107,10 @@ def live_and_export(write_script, text: str, target_s: float | None) -> tuple[Li
 )
 def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_script, text, target_s):
     live, engine, exported = live_and_export(write_script, text, target_s)
-    assert not live.settled  # only the first phrase was made
+    assert not live.settled and engine.spoken == []  # the lead-in is silence: it plays while the first phrase is made
     ready = live.mixer.ready_frames
-    assert 0 < ready < live.mixer.total_frames
     first = next(event for event in exported.timeline.events if event.kind is Kind.SPEECH)
-    assert ready >= int((first.end_s - 1.0) * RATE)  # the lead-in and the first phrase, less how far a count may move
+    assert 0.5 * RATE < ready < first.start_s * RATE  # the lead-in, less the reach of the mix
     with pytest.raises(RuntimeError):
         live.mixer.render(ready - 100, 200)  # past the horizon: refused
     transport = Transport(RATE)
@@ -126,6 +125,11 @@ def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_scri
         assert transport._rendered[1] == ready, "rendered a span whose events could still change"
         engine.gate.set()
         assert live.wait_settled(30) is not None
+        # the output here has played less than the time that passed (it stood at the horizon):
+        # as a sound card would, it resumes once the render thread has mixed past the horizon
+        deadline = time.monotonic() + 10
+        while transport._rendered[1] < min(ready + RATE, live.mixer.total_frames) and time.monotonic() < deadline:
+            time.sleep(0.005)
         while transport.fill(out):
             played.append(out[:, 0].copy())
             assert len(played) < 100_000, "never ended"
@@ -338,20 +342,21 @@ class SteppedEngine(FakeEngine):
 
 @pytest.mark.parametrize("text, target_s", [(PHRASES, None), (RETURNS_SCRIPT, None), (RETURNS_SCRIPT, 480.0)])
 def test_every_horizon_on_the_way_plays_the_export(write_script, text, target_s):
-    """Only the first phrase is made before the first sound; the count words
-    and the returns (whose lengths decide where counts and returns go) come
-    while it plays. Phrase by phrase, whatever the horizon is then, what it
-    lets the player render is the export's mix, sample for sample."""
+    """Nothing is made before the first sound (the lead-in is silence); the
+    first phrase, then the count words and the returns (whose lengths decide
+    where counts and returns go) come while it plays. Phrase by phrase,
+    whatever the horizon is then, what it lets the player render is the
+    export's mix, sample for sample."""
     script = load_script(write_script(text))
     long = set(count_words_of(script)) | {line.text for line in script.returns}
     engine = SteppedEngine(long)
     mix = MixSettings(sample_rate=RATE)
     live = prepare_live_session(script, engine=engine, cache=False, mix=mix, target_s=target_s)
     reference = prepare_session(script, engine=SteppedEngine(long), cache=False, mix=mix, target_s=target_s).mixer.render_all()
-    assert engine.spoken == [speaking_order(script)[0]]  # nothing else before the first sound
+    assert engine.spoken == []  # nothing before the first sound: the lead-in is silence
     horizons = []
     try:
-        for _ in range(len(speaking_order(script)) + 1):
+        for _ in range(len(speaking_order(script)) + 2):
             ready = live.mixer.ready_frames
             horizons.append(ready)
             assert np.array_equal(live.mixer.render(0, ready), reference[:ready])
@@ -363,3 +368,71 @@ def test_every_horizon_on_the_way_plays_the_export(write_script, text, target_s)
         live.close()
     assert horizons == sorted(horizons) and horizons[-1] == len(reference)
     assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)
+
+
+BELL_FIRST = """---
+title: Bell first
+language: en
+rate: 150
+---
+[bell]
+Sit down and let the chair hold you.
+Feel your feet on the floor. [pause 1-4s]
+"""
+
+
+@pytest.mark.parametrize("text, ambience", [(BELL_FIRST, "none"), (PHRASES, "pink")])
+def test_a_session_that_sounds_before_its_first_phrase_makes_that_phrase_first(write_script, text, ambience):
+    """A bell or the ambience in the lead-in: a wait for the first phrase
+    there would be heard, so it is made before the first sound; the rest
+    comes while it plays, and the whole is the export's mix."""
+    script = load_script(write_script(text))
+    mix = MixSettings(sample_rate=RATE, ambience=ambience)
+    engine = GatedEngine()
+    live = prepare_live_session(script, engine=engine, cache=False, mix=mix)
+    try:
+        assert engine.spoken == [speaking_order(script)[0]] and not live.settled
+        ready = live.mixer.ready_frames
+        early = live.mixer.render(0, ready)
+        assert np.any(early)  # it sounds before the first phrase
+        engine.gate.set()
+        assert live.wait_settled(30) is not None
+    finally:
+        live.close()
+    reference = prepare_session(script, engine=FakeEngine(), cache=False, mix=mix).mixer.render_all()
+    assert np.array_equal(early, reference[:ready])
+    assert np.array_equal(live.mixer.render(0, live.mixer.total_frames), reference)
+
+
+def test_the_player_learns_its_level_from_the_first_phrase_once_it_is_made(write_script):
+    """Play starts in the silent lead-in before the first phrase exists; the
+    gain that brings it to the export's level is found when it is made, and
+    every sample played is the export's times that gain."""
+    from voiceguide.sinks.normalise import play_gain
+
+    live, engine, exported = live_and_export(write_script, PHRASES, None)
+    assert play_gain(live.mixer) is None  # not made yet
+    gain = play_gain(exported.mixer)
+    assert gain is not None and abs(20 * np.log10(gain)) > 0.5  # a gain that shows
+    transport = Transport(RATE)
+    out = np.zeros((1024, 1), dtype=np.float32)
+    played = []
+    try:
+        transport.load(live.mixer, live.timeline, gain=lambda: play_gain(live.mixer))
+        ready = live.mixer.ready_frames
+        while transport._cursor[1] + 2 * len(out) <= ready:
+            transport.fill(out)
+            played.append(out[:, 0].copy())
+        engine.gate.set()
+        assert live.wait_settled(30) is not None
+        while transport.fill(out):
+            played.append(out[:, 0].copy())
+            assert len(played) < 100_000, "never ended"
+        played.append(out[:, 0].copy())
+    finally:
+        transport.close()
+        live.close()
+    whole = np.concatenate(played)
+    reference = exported.mixer.render_all() * np.float32(gain)
+    start = int(np.flatnonzero(whole)[0]) - int(np.flatnonzero(reference)[0])
+    assert np.array_equal(whole[start : start + len(reference)], reference)

@@ -504,3 +504,108 @@ def test_the_optimised_copy_loads_the_same_network_and_a_damaged_one_is_made_aga
     assert optimised.stat().st_size > 1 << 20  # made again
     for samples in (made, from_copy, again):
         assert all(np.array_equal(a, b) for a, b in zip(samples, reference))
+
+
+@pytest.mark.piper
+def test_the_durations_part_gives_the_networks_frames_at_every_scale(joe):
+    """One run of the durations part (kept in the cache beside the fixed
+    model) gives, at any length scale, the very frames the whole network
+    gives: a phrase's length is known before its audio is made."""
+    engine, voice_id = joe
+    model, network = engine.model(voice_id), engine.network(voice_id)
+    phonemizer = piper._phonemizer()
+    for text in ("Two.", "Find a comfortable way to sit.", "You can close your eyes, or let your gaze rest on the floor."):
+        run = [p for sentence in phonemizer.sentences(text, model.espeak_voice) for clause in sentence for p in clause]
+        ids = phoneme_ids(model, run)
+        unscaled = network.unscaled_durations(ids)
+        assert unscaled is not None and len(unscaled) == len(ids)
+        for scale in (0.8, 1.0, 1.15, 1.7, 2.17, 2.572):
+            samples, frames = network.timed_run(ids, scale)
+            predicted = network.frames_at(unscaled, scale)
+            assert np.array_equal(predicted, frames), (text, scale)
+            assert len(samples) == int(predicted.sum()) * piper.HOP_SAMPLES
+    kept = sorted(p.name for p in piper_network.fixed_model_path(engine._identities[voice_id]).parent.iterdir())
+    assert any(name.endswith(".durations.onnx") for name in kept) and any(".durations.ort-" in name for name in kept)
+
+
+@pytest.mark.piper
+def test_a_phrases_speech_is_told_before_it_is_made(sessions, joe):
+    """speech_seconds: every English built-in phrase's speech (first sound
+    to last, as unhurried measures it) is told within 10 % before any audio."""
+    from voiceguide.audio import trim_silence
+
+    engine, voice_id = joe
+    voice = VoiceSettings(voice_id, 125)
+    texts = [text for session in sessions.values() for text in session.mixer.voice if len(text.split()) > 1]
+    texts = list(dict.fromkeys(texts))
+    told = engine.speech_seconds(texts, voice)
+    for text, seconds, audio in zip(texts, told, engine.synthesize_many(texts, voice)):
+        measured = len(trim_silence(audio.samples, audio.sample_rate, margin_s=0.0)) / audio.sample_rate
+        assert seconds is not None and abs(seconds / measured - 1) <= 0.10, (text, seconds, measured)
+
+
+@pytest.mark.piper
+def test_a_fast_phrase_is_made_once_at_a_calm_pace(joe_path, joe, monkeypatch):
+    """A cold session with a Piper voice: the phrases it would say too fast
+    are said slower at once (their length told beforehand), not made,
+    measured and made again; none is faster than 135 words a minute."""
+    from voiceguide.speech.unhurried import phrase_wpm
+
+    made: list[str] = []
+    speak_all = PiperEngine._speak_all
+
+    def counted(self, voice_id, texts, *args, **kwargs):
+        made.extend(texts)
+        return speak_all(self, voice_id, texts, *args, **kwargs)
+
+    monkeypatch.setattr(PiperEngine, "_speak_all", counted)
+    script = load_script("zelfkalmering", "en")
+    with PiperEngine() as engine:
+        voice_id = engine.resolve_voice(f"piper:{joe_path}", "en")
+        engine.pace_line(voice_id)  # measured already (the joe fixture): read back, nothing spoken
+        made.clear()
+        session = prepare_session(script, engine=engine, cache=False, voice=VoiceOptions(voice=voice_id))
+    twice = sorted({text for text in made if made.count(text) > 1})
+    assert twice == [], twice
+    counts = set(session.count_onsets_s)
+    for text in session.mixer.voice:
+        if text not in counts:
+            assert phrase_wpm(text, session.mixer.voice[text]) <= 135, text
+
+
+@pytest.mark.piper
+def test_a_durations_part_that_tells_nothing_usable_leaves_the_phrases_measured(joe_path, tmp_path, monkeypatch):
+    """A durations part kept in the cache that gives the wrong shape (a
+    planted or foreign file): lengths are not told, and the phrases are made
+    and measured as without one."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path / "cache"))
+    with PiperEngine() as engine:
+        voice_id = engine.resolve_voice(f"piper:{joe_path}", "en")
+        engine.network(voice_id)  # the fixed model and its durations part are made and kept
+        fixed = piper_network.fixed_model_path(engine._identities[voice_id])
+    part = piper_network.durations_model_path(fixed)
+    assert part.is_file()
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["scales"], ["durations"])],
+        "foreign",
+        [
+            helper.make_tensor_value_info("input", TensorProto.INT64, [1, None]),
+            helper.make_tensor_value_info("input_lengths", TensorProto.INT64, [1]),
+            helper.make_tensor_value_info("scales", TensorProto.FLOAT, [3]),
+        ],
+        [helper.make_tensor_value_info("durations", TensorProto.FLOAT, [3])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(part))
+    for copy in part.parent.glob("*.durations.ort-*.onnx"):
+        copy.unlink()
+    voice = VoiceSettings(voice_id, 125)
+    with PiperEngine() as engine:
+        engine.resolve_voice(f"piper:{joe_path}", "en")
+        assert engine.speech_seconds(["Find a comfortable way to sit."], voice) == [None]
+        session = prepare_session(
+            load_script("zelfkalmering", "en"), engine=engine, cache=False, voice=VoiceOptions(voice=voice_id)
+        )
+    assert session.duration_s > 60

@@ -3,9 +3,11 @@ phrases are made.
 
 :func:`~voiceguide.session.prepare_session` makes every phrase before it
 plans (the plan needs their lengths), which a cold ``play`` would wait for.
-:func:`prepare_live_session` makes only the first phrase and plans the
-rest from estimates; a settling thread makes the others in speaking order
-(the count words where they are first spoken, the returns last) and then
+:func:`prepare_live_session` plans the session from estimates and returns
+at once when what may play before the first phrase is silence (the
+lead-in), else once that phrase is made (a bell, the ambience: a wait
+there would be heard); a settling thread makes the phrases in speaking
+order (the count words where they are first spoken, the returns last) and then
 plans the session exactly as :func:`~voiceguide.session.assemble_session`
 does for an export.
 
@@ -120,7 +122,7 @@ class LiveMixer:
 
     @property
     def voice(self):
-        """The phrases (the first one is made before play starts)."""
+        """The phrases of the plan of the moment (``made(text)`` says which are made)."""
         return self._mixer.voice
 
     @property
@@ -218,9 +220,10 @@ def prepare_live_session(
     lexicon: Lexicon | None = None,
     progress: Progress = no_progress,
 ) -> LiveSession:
-    """Like :func:`~voiceguide.session.prepare_session`, but returns once the
-    first phrase is made: the rest is made, and the plan settled, in a
-    background thread while the session plays (see the module's docstring).
+    """Like :func:`~voiceguide.session.prepare_session`, but returns at once
+    when the session's lead-in is silence, else once its first phrase is
+    made: the rest is made, and the plan settled, in a background thread
+    while the session plays (see the module's docstring).
     An engine passed in stays open; one made here is closed when settled.
     Errors found before any sound (a script too long, a missing voice) are
     raised here; one found while settling (a phrase the engine fails on, a
@@ -239,18 +242,23 @@ def prepare_live_session(
         order = speaking_order(script)
         counts = count_words(script)
         recorded = [text for text in order if pack is not None and pack.has(text)]  # known at once, read from disk
-        # only the first phrase is made before the first sound: the count words and the returns are
-        # made while it plays (the horizon stops short of where their lengths matter, see provisional)
-        first = list(dict.fromkeys(order[:1] + recorded))
         spoken_counts = frozenset(counts)
-        speech = levelled_phrases(first, settings, engine, phrase_cache, lexicon, mix, progress, counts=spoken_counts)
+        speech = levelled_phrases(recorded, settings, engine, phrase_cache, lexicon, mix, progress, counts=spoken_counts)
         clips = load_clips(script, mix)
+        live = _Settler(script, speech, clips, settings, mix, plan, target_s, pack, order)
+        provisional = live.provisional()
+        if order and order[0] not in speech and not _silent_lead_in(provisional):
+            # the session sounds before its first phrase (a bell, the ambience): a wait for that
+            # phrase would be heard, so it is made before the first sound; the count words and
+            # the returns never are (the horizon stops short of where their lengths matter)
+            speech.merge(
+                levelled_phrases(order[:1], settings, engine, phrase_cache, lexicon, mix, progress, counts=spoken_counts)
+            )
+            provisional = live.provisional()
     except BaseException:
         if own_engine:
             engine.close()
         raise
-    live = _Settler(script, speech, clips, settings, mix, plan, target_s, pack, order)
-    provisional = live.provisional()
     mixer = LiveMixer(*provisional) if provisional else None
     rest = [text for text in order if text not in speech]
     if mixer is None or not rest:  # nothing to estimate, or estimates that do not plan: make it all first
@@ -291,6 +299,16 @@ def prepare_live_session(
     result._worker = threading.Thread(target=settle, name="voiceguide-settle", daemon=True)
     result._worker.start()
     return result
+
+
+def _silent_lead_in(provisional: tuple[Mixer, int] | None) -> bool:
+    """True when what may be played before the first phrase is made is
+    silence: the session may then start at once, with the first phrase made
+    while its lead-in plays (a wait for it at the horizon is silence too)."""
+    if provisional is None or provisional[1] <= 0:
+        return False
+    mixer, ready = provisional
+    return not np.any(mixer.render(0, ready))
 
 
 class _Settler:
@@ -399,6 +417,10 @@ class _Estimated(Mapping[str, Audio]):
 
     def frames(self, text: str) -> int:
         return self._speech.frames(text) if text in self._speech else self._frames_est[text]
+
+    def made(self, text: str) -> bool:
+        """True for a phrase made already, False for one planned from an estimate."""
+        return text in self._speech
 
     def __getitem__(self, text: str) -> Audio:
         return self._speech[text]

@@ -62,8 +62,8 @@ from .speech.engine import SpeechEngine, VoiceSettings
 from .speech.factory import open_engine
 from .speech.lexicon import Lexicon, load_lexicon
 from .speech.pack import Recording, VoicePack, VoicePackEngine, check_coverage
-from .speech.phrases import cache_identity, synthesize_phrases
-from .speech.unhurried import UNHURRIED, too_fast, unhurried
+from .speech.phrases import cache_identity, synthesize_each
+from .speech.unhurried import UNHURRIED, planned_rates, too_fast, unhurried
 from .speech.voices import resolve_voice
 
 CLIP_BLOCK_FRAMES = 65_536
@@ -599,9 +599,28 @@ def levelled_phrases(
             early.offer(text, audio)
 
     try:
-        raw = synthesize_phrases(missing, settings, engine, cache, lexicon, progress, made) if missing else {}
+        # an engine that knows its phrases' lengths before making them (Piper) says the fast ones slower at once
+        planned = planned_rates([text for text in missing if text not in counts], settings, engine, lexicon) if missing else {}
+        raw = (
+            synthesize_each(
+                {text: replace(settings, rate=planned.get(text, settings.rate)) for text in missing},
+                engine,
+                cache,
+                lexicon,
+                progress,
+                made,
+            )
+            if missing
+            else {}
+        )
         paced = unhurried(
-            {text: audio for text, audio in raw.items() if text not in counts}, settings, engine, cache, lexicon, progress
+            {text: audio for text, audio in raw.items() if text not in counts},
+            settings,
+            engine,
+            cache,
+            lexicon,
+            progress,
+            planned,
         )
         raw = {text: paced.get(text, audio) for text, audio in raw.items()}
         if early is not None:

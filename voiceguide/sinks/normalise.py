@@ -278,20 +278,26 @@ def plan_levels(
     return LevelPlan(gain, ceiling, expected, capped)
 
 
-def play_gain(mixer) -> float:
+def play_gain(mixer) -> float | None:
     """The gain that plays a session's voice as loud as a mono export's
     (``DEFAULT_LOUDNESS_LUFS``, -19 LUFS), as one factor on the mix.
 
     An export measures the whole voice; a player starts before the other
     phrases are made (:mod:`voiceguide.live`), so it measures the first one,
-    which is levelled before the first sound anyway. All phrases are levelled
-    to one speaking level, so the first is within 0.7 dB of the whole on the
-    built-ins (measured). The same phrase whether the cache is cold or warm:
-    the same gain. 1 for a session without a voice.
+    which is levelled before the first voice is heard anyway. All phrases
+    are levelled to one speaking level, so the first is within 0.7 dB of
+    the whole on the built-ins (measured). The same phrase whether the cache
+    is cold or warm: the same gain. 1 for a session without a voice; None
+    while the first phrase is not made yet (a live session that starts with
+    its silent lead-in: :meth:`~voiceguide.sinks.transport.Transport.load`
+    asks again).
     """
     first = next((event for event in mixer.timeline.events if event.kind in VOICE_KINDS and event.duration_s > 0), None)
     if first is None:
         return 1.0
+    made = getattr(mixer.voice, "made", None)
+    if made is not None and not made(first.text):
+        return None
     meter = LoudnessMeter(mixer.sample_rate, true_peak=False)
     meter.add(mixer.voice[first.text].samples)
     loudness = meter.profile().integrated_lufs()

@@ -125,7 +125,10 @@ class Player:
     def load(self, session: Session, start_s: float = 0.0) -> None:
         """Play ``session`` (prepared at :attr:`sample_rate`) from ``start_s``,
         its voice as loud as in an export (:func:`~voiceguide.sinks.normalise.play_gain`)."""
-        self.transport.load(session.mixer, session.timeline, start_s, gain=play_gain(session.mixer))
+        gain = play_gain(session.mixer)
+        self.transport.load(
+            session.mixer, session.timeline, start_s, gain=gain if gain is not None else lambda: play_gain(session.mixer)
+        )
         session.level_ahead()  # phrases not levelled yet are made in the background, ahead of the render thread
 
     def pause(self) -> None:

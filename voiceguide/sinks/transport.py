@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -229,7 +230,8 @@ class Transport:
         self._poked = threading.Event()
         self._closed = False
         self._renderer: threading.Thread | None = None
-        self._gain_level = np.float32(1.0)
+        self._gain_level: np.float32 | None = np.float32(1.0)
+        self._gain_source: Callable[[], float | None] | None = None
         self.render_error: BaseException | None = None
         # owned by the audio thread
         self._state = State.PREPARING
@@ -251,17 +253,22 @@ class Transport:
 
     # -- control (any thread) --
 
-    def load(self, mixer: Any, timeline: Timeline, start_s: float = 0.0, gain: float = 1.0) -> None:
+    def load(self, mixer: Any, timeline: Timeline, start_s: float = 0.0, gain: float | Callable[[], float | None] = 1.0) -> None:
         """Start playing ``mixer`` (a :class:`~voiceguide.mix.mixer.Mixer`) at
         ``start_s``, every block scaled by ``gain`` (the player's level, see
-        :func:`voiceguide.sinks.normalise.play_gain`)."""
+        :func:`voiceguide.sinks.normalise.play_gain`). A callable ``gain`` is
+        not known yet: the render thread asks it before each block until it
+        answers, and meanwhile renders only what was ready before it asked,
+        which comes before the first phrase (:mod:`voiceguide.live` starts
+        early only where that is silence, which no gain changes)."""
         if mixer.sample_rate != self.sample_rate:
             raise DeviceError(
                 _("the session is mixed at {sample_rate} Hz but the output runs at {sample_rate2} Hz").format(
                     sample_rate=mixer.sample_rate, sample_rate2=self.sample_rate
                 )
             )
-        self._gain_level = np.float32(gain)
+        self._gain_source = gain if callable(gain) else None
+        self._gain_level = None if callable(gain) else np.float32(gain)
         self._mixer = mixer
         self._navigator = Navigator(timeline)
         self._title = timeline.title
@@ -349,8 +356,12 @@ class Transport:
                 if position >= ready:  # the plan is not settled this far yet (voiceguide.live): wait for it
                     mixer.wait_ready(0.02)
                     continue
+                if self._gain_level is None and self._gain_source is not None:  # asked after reading the horizon
+                    level = self._gain_source()
+                    if level is not None:
+                        self._gain_level = np.float32(level)
                 samples = mixer.render(position, min(self._block_frames, ready - position))
-                if self._gain_level != 1:
+                if self._gain_level is not None and self._gain_level != 1:
                     samples = samples * self._gain_level
                 self._blocks.append((generation, position, samples))
                 position += len(samples)

@@ -65,8 +65,12 @@ _ENTRIES: dict[str, tuple[re.Pattern[str], bytes]] = {
     "profiles": (re.compile(r"[0-9a-f]{2}/[0-9a-f]{40,64}"), b"VGP1"),
     # speech/piper_network.fixed_model_path: piper-<noise seed>-<size>-<digest>.onnx, an ONNX
     # protobuf (its first field, ir_version, is tag 1 as a varint: 0x08), and beside it
-    # optimised_model_path: the same name with .ort-<onnxruntime version> before .onnx
-    "models": (re.compile(r"piper-[0-9]+-[0-9]+-[0-9a-f]{32}(?:\.ort-[0-9]+(?:\.[0-9a-z]+)*)?\.onnx"), b"\x08"),
+    # optimised_model_path: the same name with .ort-<onnxruntime version> before .onnx; and
+    # durations_model_path: .durations before .onnx (with its own optimised copy)
+    "models": (
+        re.compile(r"piper-[0-9]+-[0-9]+-[0-9a-f]{32}(?:\.durations)?(?:\.ort-[0-9]+(?:\.[0-9a-z]+)*)?\.onnx"),
+        b"\x08",
+    ),
 }
 """Each folder's entries as voiceguide names them (relative path) and the
 bytes each starts with: what ``cache --clear`` may delete, and nothing else."""

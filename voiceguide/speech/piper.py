@@ -80,14 +80,14 @@ from .engine import VoiceInfo, VoiceSettings
 from .pace_texts import count_words
 from .piper_model import PREFIX, PiperModel, find_model, find_models, is_piper_voice, model_identity
 from .piper_network import NOISE_SEED, PiperNetwork, check_runtime
-from .piper_phonemes import _phonemizer, model_runs, phoneme_ids, vowel_index
+from .piper_phonemes import _phonemizer, model_runs, phoneme_ids, sounding_ids, vowel_index
 from .voices import espeak_data_dir
 
 log = logging.getLogger(__name__)
 
 __all__ = ["PREFIX", "PiperEngine", "PiperModel", "check_runtime", "find_model", "find_models", "is_piper_voice"]
 
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 """Bump when the way a phrase is made changes (phonemes, runs, joins): the
 phrase cache keys on it, so cached phrases are then made again."""
 RUN_PHONEMES_AT_SCALE_1 = 400
@@ -110,6 +110,9 @@ en_US-joe-medium, 1.3 MB per unit here): two of the English default
 session's longest runs side by side peaked at 412-449 MB, one at a time at
 319 MB."""
 PITCH_NEUTRAL = 50
+HOP_SAMPLES = 256
+"""Samples of audio per frame of a phoneme's duration: the hop of every
+Piper (VITS) model (checked: a run's length is its frames times this)."""
 
 
 # --- the engine ---------------------------------------------------------------------------------
@@ -139,6 +142,7 @@ class PiperEngine:
         self._scales: dict[tuple[str, int], float] = {}
         self._points: dict[str, list[tuple[float, float]]] = {}
         self._vowels: dict[tuple[str, str, float, float], float | None] = {}
+        self._unscaled: dict[tuple[str, tuple[str, ...]], np.ndarray | None] = {}
         self._lock = threading.Lock()
 
     # which voice
@@ -307,12 +311,7 @@ class PiperEngine:
         plan = []
         firsts: list[list[str]] = []  # each phrase's first run (its phonemes)
         for text, scale in zip(texts, scales):
-            limit = max(SHORTEST_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, scale)))
-            sentences = phonemizer.sentences(text, model.espeak_voice)
-            if pauses_s is None:
-                runs = [model_runs(sentence, limit) for sentence in sentences]
-            else:
-                runs = [[run for clause in sentence for run in model_runs([_trimmed(clause)], limit)] for sentence in sentences]
+            runs = _runs(model, phonemizer, text, scale, clause_runs=pauses_s is not None)
             plan.append([[(phoneme_ids(model, run), scale) for run in sentence] for sentence in runs])
             firsts.append(next((run for sentence in runs for run in sentence), []))
         flat = [item for phrase in plan for sentence in phrase for item in sentence]
@@ -342,6 +341,55 @@ class PiperEngine:
             samples = np.concatenate(parts) if parts else np.zeros(model.sample_rate // 10, dtype=np.float32)
             result.append(Audio(on_pcm16_grid(samples), model.sample_rate))
         return result
+
+    def speech_seconds(self, texts: list[str], settings: VoiceSettings) -> list[float | None]:
+        """How long each text's speech will last, from its first sound to its
+        last, in what :meth:`synthesize_many` makes of it, without making it:
+        the phrase's length is exact (the network's durations, one cheap run
+        of their part per run of the model, :func:`~.piper_network.durations_model`),
+        its silent edges are those of the ids that make no sound (within 8 %
+        of the measured speech on the English built-ins). None where the
+        model cannot tell (:mod:`voiceguide.speech.unhurried` then measures
+        the audio)."""
+        model, phonemizer = self.model(settings.voice_id), _phonemizer()
+        scales, pauses = self._plan(texts, settings)
+        try:
+            return [
+                self._speech_s(
+                    settings.voice_id,
+                    [
+                        run
+                        for sentence in _runs(model, phonemizer, text, scale, clause_runs=pauses is not None)
+                        for run in sentence
+                    ],
+                    scale,
+                    pauses[index] if pauses else 0.0,
+                )
+                for index, (text, scale) in enumerate(zip(texts, scales))
+            ]
+        finally:
+            # freed before the phrases are made: kept, it added 30-45 MB to a cold export's peak
+            # (306-313 -> 341-356 MB); loading it again costs 0.09 s of CPU
+            self.network(settings.voice_id).release_durations()
+
+    def _speech_s(self, voice_id: str, runs: list[list[str]], scale: float, pause_s: float) -> float | None:
+        """The speech in ``runs`` (joined by ``pause_s``) at ``scale``, first sound to last, in seconds."""
+        model, network = self.model(voice_id), self.network(voice_id)
+        frames = []
+        for run in runs:
+            key = (voice_id, tuple(run))
+            if key not in self._unscaled:
+                self._unscaled[key] = network.unscaled_durations(phoneme_ids(model, run))
+            unscaled = self._unscaled[key]
+            if unscaled is None:
+                return None
+            frames.append(network.frames_at(unscaled, scale))
+        first, last = (sounding_ids(model, runs[0]), sounding_ids(model, runs[-1])) if runs else ([], [])
+        if not first or not last:
+            return None
+        silent_edges = frames[0][: first[0]].sum() + frames[-1][last[-1] + 1 :].sum()
+        sounding = float(sum(part.sum() for part in frames) - silent_edges)
+        return sounding * HOP_SAMPLES / model.sample_rate + pause_s * (len(runs) - 1)
 
     def close(self) -> None:
         self._networks.clear()
@@ -381,6 +429,17 @@ def _vowel_s(model: PiperModel, phonemes: Sequence[str], samples: np.ndarray, fr
         return None
     seconds_per_frame = len(samples) / float(frames.sum()) / model.sample_rate
     return float(frames[:index].sum()) * seconds_per_frame
+
+
+def _runs(model: PiperModel, phonemizer, text: str, scale: float, *, clause_runs: bool) -> list[list[list[str]]]:
+    """The runs of the model that speak ``text`` at ``scale``, per sentence
+    (their phonemes); with ``clause_runs``, every clause is a run of its own
+    (pauses go between them, see :func:`paced`)."""
+    limit = max(SHORTEST_RUN_PHONEMES, int(RUN_PHONEMES_AT_SCALE_1 / max(1.0, scale)))
+    sentences = phonemizer.sentences(text, model.espeak_voice)
+    if not clause_runs:
+        return [model_runs(sentence, limit) for sentence in sentences]
+    return [[run for clause in sentence for run in model_runs([_trimmed(clause)], limit)] for sentence in sentences]
 
 
 def boundaries(sentences: Sequence[Sequence[Sequence[str]]]) -> int:

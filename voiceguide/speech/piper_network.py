@@ -8,6 +8,7 @@ import ctypes
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -132,6 +133,39 @@ def expose_durations(graph_model) -> bool:
     return True
 
 
+def durations_model(graph_model):
+    """The part of a Piper model that makes its phoneme durations, as a model
+    of its own (or None for a model not built that way): the same inputs,
+    and as output the durations before the length scale multiplies them
+    and :func:`expose_durations`' ``Ceil`` rounds them up. It is the text
+    encoder and the duration predictor, without the decoder that makes the
+    audio: 6-18 % of a run's time. Since the graph computes
+    ``ceil(durations x length_scale)``, one run at any scale gives every
+    scale's frames exactly (:meth:`PiperNetwork.frames_at`), so a phrase's
+    length is known before its audio is made."""
+    from onnx.utils import Extractor
+
+    graph = graph_model.graph
+    made_by = {output: node for node in graph.node for output in node.output}
+    ceils = [node for node in graph.node if node.op_type == "Ceil"]
+    scaled = made_by.get(ceils[0].input[0]) if len(ceils) == 1 else None
+    if scaled is None or scaled.op_type != "Mul" or len(scaled.input) != 2:
+        return None
+    # one factor is the length scale (a Gather from the scales input), the other the durations
+    unscaled = [name for name in scaled.input if not _reads_scales(made_by.get(name))]
+    if len(unscaled) != 1:
+        return None
+    inputs = sorted(_PIPER_INPUTS | ({"sid"} & {i.name for i in graph.input}))  # a model of several speakers: which one
+    try:
+        return Extractor(graph_model).extract_model(inputs, unscaled)
+    except Exception:  # noqa: BLE001 - onnx raises many kinds; a model it cannot cut has no durations part
+        return None
+
+
+def _reads_scales(node) -> bool:
+    return node is not None and node.op_type == "Gather" and "scales" in node.input
+
+
 class PiperNetwork:
     """One Piper model loaded into onnxruntime, its noise fixed.
 
@@ -154,6 +188,9 @@ class PiperNetwork:
             _hand_memory_back()
         fixed = fixed_model_path(identity) if identity else None
         optimised = optimised_model_path(identity, onnxruntime.__version__) if identity else None
+        self._fixed = fixed
+        self._durations_session = None
+        self._durations_lock = threading.Lock()
         self.session = None
         if optimised is not None and _usable_cache_file(optimised):
             self.session = self._load_kept(onnxruntime, optimised)
@@ -206,6 +243,8 @@ class PiperNetwork:
             )
         if fix_noise(graph_model) == 0:
             log.warning(N_("%s draws no noise that voiceguide knows of; its output may vary from run to run"), model.path.name)
+        if fixed is not None:
+            _keep_durations_model(graph_model, durations_model_path(fixed))
         expose_durations(graph_model)
         serialized = graph_model.SerializeToString()
         del graph_model  # the parsed model is as large as the file: free it before onnxruntime makes its own copy
@@ -251,6 +290,49 @@ class PiperNetwork:
             frames = None
         return samples, frames
 
+    def unscaled_durations(self, ids: Sequence[int]) -> np.ndarray | None:
+        """Each id's duration in frames at length scale 1, before rounding
+        (see :func:`durations_model`); None for a model without that part, or
+        without a cache folder to keep it in."""
+        session = self._durations()
+        if session is None:
+            return None
+        feed = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array([self.model.noise_scale, 1.0, self.model.noise_w], dtype=np.float32),
+        }
+        if "sid" in {i.name for i in session.get_inputs()}:
+            feed["sid"] = np.array([self.model.speaker or 0], dtype=np.int64)
+        try:
+            (durations,) = session.run(None, feed)
+        except Exception as exc:  # noqa: BLE001 - not fatal: the phrase's audio is measured instead
+            log.info("the durations part of %s failed (%s); phrases are measured instead", self.model.name, exc)
+            return None
+        durations = np.asarray(durations, dtype=np.float32).reshape(-1)
+        return durations if len(durations) == len(ids) and np.all(np.isfinite(durations)) else None
+
+    @staticmethod
+    def frames_at(unscaled: np.ndarray, length_scale: float) -> np.ndarray:
+        """The frames each id lasts at ``length_scale``: what the network's
+        ``Ceil`` gives (the same float32 product, rounded up; tested equal)."""
+        return np.ceil(unscaled * np.float32(length_scale))
+
+    def release_durations(self) -> None:
+        """Free the durations part (about 30 MB) until it is needed again: it
+        is used before a batch of phrases is made, not while (the peak of a
+        Piper export's memory, see PiperEngine.speech_seconds)."""
+        with self._durations_lock:
+            self._durations_session = None
+
+    def _durations(self):
+        """The durations part's session, loaded on first use from the cache
+        (made there from the fixed model the first time: onnx parses it once)."""
+        with self._durations_lock:
+            if self._durations_session is None and self._fixed is not None:
+                self._durations_session = _load_durations(self._fixed, self.model.name) or False
+            return self._durations_session or None
+
 
 def _options(onnxruntime):
     """The session options every Piper network is loaded with."""
@@ -265,7 +347,7 @@ def _options(onnxruntime):
     return options
 
 
-def _session(onnxruntime, source: str | bytes, optimised: Path | None = None):
+def _session(onnxruntime, source: str | bytes, optimised: Path | None = None, *, arena: bool = True):
     """An onnxruntime session on ``source`` (a path or the model's bytes).
 
     With ``optimised``, the graph onnxruntime optimises it into is kept
@@ -276,6 +358,8 @@ def _session(onnxruntime, source: str | bytes, optimised: Path | None = None):
     at hand, are made again at every load); a session at that level and one
     from the copy give the very samples of the full level (tested)."""
     options = _options(onnxruntime)
+    if not arena:
+        options.enable_cpu_mem_arena = False
     if optimised is None:
         return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     partial = optimised.with_name(f"{optimised.name}.{os.getpid()}.partial")
@@ -292,12 +376,56 @@ def _session(onnxruntime, source: str | bytes, optimised: Path | None = None):
         partial.unlink(missing_ok=True)
 
 
+def durations_model_path(fixed: Path) -> Path:
+    """Where the durations part (:func:`durations_model`) of a fixed model is kept: beside it."""
+    return fixed.with_suffix(".durations.onnx")
+
+
+def _keep_durations_model(graph_model, path: Path) -> bool:
+    """Cut the durations part out of a (noise-fixed) model and keep it at ``path``."""
+    part = durations_model(graph_model)
+    if part is None:
+        return False
+    return _keep_fixed_model(path, part.SerializeToString())
+
+
+def _load_durations(fixed: Path, name: str):
+    """A session on the durations part kept beside ``fixed`` (made from it
+    when missing or damaged), or None where there is none to be had."""
+    onnxruntime = _runtime()
+    path = durations_model_path(fixed)
+    optimised = path.with_suffix(f".ort-{_version_tag(onnxruntime.__version__)}.onnx")
+    for source, keep in ((optimised, None), (path, optimised)):
+        if _usable_cache_file(source):
+            try:
+                return _session(onnxruntime, str(source), keep, arena=False)
+            except Exception:  # noqa: BLE001 - a damaged cache entry: made again below
+                log.warning(N_("the cached copy of %s is damaged; making it again"), name)
+    if not _usable_cache_file(fixed):
+        return None
+    onnx, _onnxruntime = _runtime(onnx_too=True)
+    try:
+        graph_model = onnx.load(str(fixed), load_external_data=False)
+    except Exception:  # noqa: BLE001 - the fixed model is made again at the next load
+        return None
+    if not _keep_durations_model(graph_model, path):
+        return None
+    del graph_model
+    try:
+        return _session(onnxruntime, str(path), optimised, arena=False)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _version_tag(runtime_version: str) -> str:
+    return re.sub(r"[^0-9a-z.]", "", runtime_version.lower()).strip(".") or "0"
+
+
 def optimised_model_path(identity: str, runtime_version: str) -> Path:
     """Where onnxruntime's optimised graph of the fixed model of ``identity``
     is kept (beside it): the graph may use operators of that runtime's
     version only, so the version names it."""
-    version = re.sub(r"[^0-9a-z.]", "", runtime_version.lower()).strip(".") or "0"
-    return fixed_model_path(identity).with_suffix(f".ort-{version}.onnx")
+    return fixed_model_path(identity).with_suffix(f".ort-{_version_tag(runtime_version)}.onnx")
 
 
 LOW_MEMORY_ENV = "VOICEGUIDE_PIPER_LOW_MEMORY"

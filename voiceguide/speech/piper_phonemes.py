@@ -140,6 +140,27 @@ def phoneme_ids(model: PiperModel, phonemes: Sequence[str]) -> list[int]:
     return ids
 
 
+SILENT = frozenset("^$_ ,.;:!?")
+"""Ids that make no sound of their own: the start, end and pad marks, spaces and punctuation."""
+
+
+def _symbols(model: PiperModel, phonemes: Sequence[str]) -> list[str]:
+    """The symbol behind each id :func:`phoneme_ids` gives for ``phonemes``."""
+    symbols = ["^"] * len(model.phoneme_ids["^"]) + ["_"] * len(model.phoneme_ids["_"])
+    pad = ["_"] * len(model.phoneme_ids["_"])
+    for phoneme in phonemes:
+        for mapped in model.phoneme_map.get(phoneme, (phoneme,)):
+            known = model.phoneme_ids.get(mapped)
+            if known:
+                symbols += [mapped] * len(known) + pad
+    return symbols + ["$"] * len(model.phoneme_ids["$"])
+
+
+def sounding_ids(model: PiperModel, phonemes: Sequence[str]) -> list[int]:
+    """The positions, among the ids of ``phonemes``, of those that make a sound."""
+    return [index for index, symbol in enumerate(_symbols(model, phonemes)) if symbol not in SILENT]
+
+
 VOWELS = frozenset("aeiouyæɐɑɒɔəɘɛɜɞɪʊʌʏøœɨʉɵɤɯɶ")
 """IPA vowel letters: a phoneme starting with one of these is a vowel."""
 STRESS_MARKS = frozenset("ˈˌ")
@@ -159,13 +180,7 @@ def vowel_index(model: PiperModel, phonemes: Sequence[str]) -> int | None:
     blank before the consonant's end up to 105 ms early, the vowel's own id
     up to 169 ms late. So a vowel begins at its stress mark, else at the
     blank just before it."""
-    symbols = ["^"] * len(model.phoneme_ids["^"]) + ["_"] * len(model.phoneme_ids["_"])
-    pad = ["_"] * len(model.phoneme_ids["_"])
-    for phoneme in phonemes:
-        for mapped in model.phoneme_map.get(phoneme, (phoneme,)):
-            known = model.phoneme_ids.get(mapped)
-            if known:
-                symbols += [mapped] * len(known) + pad
+    symbols = _symbols(model, phonemes)
     vowel = next((i for i, symbol in enumerate(symbols) if symbol[:1] in VOWELS), None)
     if vowel is None:
         return None

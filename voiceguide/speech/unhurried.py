@@ -55,6 +55,49 @@ def too_fast(text: str, audio: Audio, voice: VoiceSettings) -> float | None:
     return wpm if wpm > voice.rate * SAY_AGAIN_ABOVE_RATE else None
 
 
+def _new_rate(asked: int, current: int, wpm: float) -> int:
+    """The rate to say a phrase again at, that came out at ``wpm`` when said at ``current``."""
+    return max(int(rules.RATE_WPM.low), math.floor(current * asked / wpm))
+
+
+def planned_rates(texts: list[str], voice: VoiceSettings, engine: SpeechEngine, lexicon: Lexicon | None = None) -> dict[str, int]:
+    """The rate each text is first said at, where the engine can tell how
+    long its speech will be without making it (``speech_seconds``: Piper):
+    :func:`unhurried`'s rule applied to those lengths, so a phrase is made
+    once at a calm pace instead of made, measured and made again. Texts
+    said at ``voice.rate`` are left out; an engine that cannot tell gives {}."""
+    telling = getattr(engine, "speech_seconds", None)
+    if telling is None or getattr(engine, "exact_rate", False):
+        return {}
+    try:
+        return _planned(texts, voice, engine, telling, lexicon)
+    finally:
+        release = getattr(engine, "release_lengths", None)  # what telling needed is not needed while speaking
+        if release is not None:
+            release()
+
+
+def _planned(texts: list[str], voice: VoiceSettings, engine: SpeechEngine, telling, lexicon: Lexicon | None) -> dict[str, int]:
+    recording = getattr(engine, "recording", None)
+    todo = [text for text in texts if recording is None or recording(text) is None]
+    rates = {text: voice.rate for text in todo}
+    for _attempt in range(ATTEMPTS):
+        by_rate: dict[int, list[str]] = {}
+        for text in todo:
+            by_rate.setdefault(rates[text], []).append(text)
+        todo = []
+        for rate, group in by_rate.items():
+            told = telling([lexicon.apply(text) if lexicon else text for text in group], replace(voice, rate=rate))
+            for text, seconds in zip(group, told):
+                wpm = word_count(text) / seconds * 60.0 if seconds else 0.0
+                if wpm > voice.rate * SAY_AGAIN_ABOVE_RATE and (slower := _new_rate(voice.rate, rate, wpm)) < rate:
+                    rates[text] = slower
+                    todo.append(text)
+        if not todo:
+            break
+    return {text: rate for text, rate in rates.items() if rate != voice.rate}
+
+
 def unhurried(
     phrases: dict[str, Audio],
     voice: VoiceSettings,
@@ -62,16 +105,20 @@ def unhurried(
     cache: PhraseCache | None,
     lexicon: Lexicon | None = None,
     progress: Progress = no_progress,
+    planned: dict[str, int] | None = None,
 ) -> dict[str, Audio]:
     """``phrases`` (raw, from :func:`synthesize_phrases`) with every one faster
     than ``SAY_AGAIN_ABOVE_RATE`` times ``voice.rate`` said again, slower. A voice pack's recordings
     (a person's own pace) and an engine whose lengths must follow the rate
-    exactly (``exact_rate``, the test engine) are left as they are."""
+    exactly (``exact_rate``, the test engine) are left as they are.
+    ``planned``: the rates phrases were said at already (:func:`planned_rates`),
+    where not ``voice.rate``; the audio is still measured, and a phrase the
+    engine's own length misjudged is said again."""
     if getattr(engine, "exact_rate", False):
         return phrases
     recording = getattr(engine, "recording", None)
     out = dict(phrases)
-    rates = {text: voice.rate for text in phrases}
+    rates = {text: (planned or {}).get(text, voice.rate) for text in phrases}
     for _attempt in range(ATTEMPTS):
         fast = {
             text: wpm
@@ -82,7 +129,7 @@ def unhurried(
             break
         by_rate: dict[int, list[str]] = {}
         for text, wpm in fast.items():
-            rate = max(int(rules.RATE_WPM.low), math.floor(rates[text] * voice.rate / wpm))
+            rate = _new_rate(voice.rate, rates[text], wpm)
             if rate >= rates[text]:
                 continue
             rates[text] = rate
