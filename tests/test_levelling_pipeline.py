@@ -243,3 +243,31 @@ def test_nothing_to_level_starts_no_thread():
     phrases = session_module.Phrases({"Adem in.": ready}, {}, MixSettings(sample_rate=32_000), lambda text, audio: None)
     phrases.level_ahead(["Adem in."], threads=2)
     assert phrases._workers == [] and phrases["Adem in."] is ready
+
+
+def test_an_abandoned_session_stops_levelling_in_the_background(monkeypatch, tmp_path):
+    """An export that fails after the speech is made (a bad file name, a
+    folder it cannot write in) stops the early and the ahead levelling
+    (the command would otherwise end while they are inside numpy, or level
+    every phrase of a long script first); nothing keeps running."""
+    gate = threading.Event()
+    levelled: list[Audio] = []
+    original = session_module.level_phrase
+
+    def held(audio, settings):
+        gate.wait(30)
+        levelled.append(audio)
+        return original(audio, settings)
+
+    monkeypatch.setattr(session_module, "level_phrase", held)
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path))
+    without_counts = SCRIPT.replace("[breathe 4-2-6 x2 count]", "[pause 1s]")  # nothing levelled while planning
+    session = prepare_session(parse_script(without_counts, "pipeline.vg"), engine=FakeEngine(), cache=False, level_early=True)
+    session.level_ahead(threads=2)
+    stopper = threading.Thread(target=session.stop_levelling)
+    stopper.start()
+    gate.set()  # each thread finishes the phrase in hand, and takes no other
+    stopper.join(30)
+    assert not stopper.is_alive()
+    assert 0 < len(levelled) <= 3 < len(session.mixer.voice)
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("voiceguide-level")]

@@ -109,6 +109,13 @@ class Session:
     def duration_s(self) -> float:
         return self.timeline.duration_s
 
+    def stop_levelling(self) -> None:
+        """Stop what :meth:`level_ahead` (and an export's early levelling) does in
+        the background: the session is abandoned (an export that failed)."""
+        phrases = self.mixer.voice
+        if isinstance(phrases, Phrases):
+            phrases.stop_levelling()
+
     def level_ahead(self, threads: int = 1) -> None:
         """Start levelling, in ``threads`` background threads and in speaking order, the
         phrases not levelled yet (a sink that will need them all calls this:
@@ -328,7 +335,9 @@ class EarlyLevelling:
         self._lock = threading.Lock()
         self._entries: dict[str, _Early] = {}
         self._queue: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="voiceguide-level-early", daemon=True)
+        # not a daemon: a process never ends while it is inside numpy (that
+        # aborted the interpreter's exit); whoever abandons the session stops it
+        self._thread = threading.Thread(target=self._run, name="voiceguide-level-early")
         self._thread.start()
 
     def offer(self, text: str, raw: Audio) -> None:
@@ -439,6 +448,7 @@ class Phrases(Mapping[str, Audio]):
         self._mix = mix
         self._stores = dict.fromkeys(raw, store)
         self._early = dict.fromkeys(raw, early) if early is not None else {}
+        self._early_levelling = early
         self._profiles: dict[str, LoudnessProfile] = {}
         self._measuring = early is not None
         self._locks = {text: threading.Lock() for text in raw}
@@ -452,6 +462,7 @@ class Phrases(Mapping[str, Audio]):
                 else voice_frames(len(shape(audio, natural_end=isinstance(audio, Recording))), audio.sample_rate, mix.sample_rate)
             )
         self._workers: list[threading.Thread] = []
+        self._stopping = threading.Event()
 
     def frames(self, text: str) -> int:
         """The phrase's length at the mix rate, without levelling it."""
@@ -517,6 +528,16 @@ class Phrases(Mapping[str, Audio]):
             self._frames[text] = more._frames[text]
             self._order.append(text)
 
+    def stop_levelling(self) -> None:
+        """Level nothing more in the background (the session is abandoned: an
+        export that failed); returns once the threads have finished the
+        phrase in hand."""
+        self._stopping.set()
+        if self._early_levelling is not None:
+            self._early_levelling.cancel()
+        for worker in self._workers:
+            worker.join()
+
     def level_ahead(self, order: list[str], threads: int = 1) -> None:
         """Level the phrases not yet made, in ``order``, in ``threads`` background threads."""
         texts = [text for text in dict.fromkeys(order) if text not in self._ready]
@@ -524,7 +545,7 @@ class Phrases(Mapping[str, Audio]):
         taking = threading.Lock()
 
         def level() -> None:
-            while True:
+            while not self._stopping.is_set():
                 with taking:
                     text = next(pending, None)
                 if text is None:
