@@ -101,23 +101,17 @@ def live_and_export(write_script, text: str, target_s: float | None) -> tuple[Li
     return live, engine, exported
 
 
-@pytest.mark.parametrize(
-    "text, target_s",
-    [(PHRASES, None), (PHRASES, 160.0), (AT_SCRIPT, None), (AT_SCRIPT, 90.0), (RETURNS_SCRIPT, None), (RETURNS_SCRIPT, 480.0)],
-)
-def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_script, text, target_s):
-    live, engine, exported = live_and_export(write_script, text, target_s)
-    assert not live.settled and engine.spoken == []  # the lead-in is silence: it plays while the first phrase is made
-    ready = live.mixer.ready_frames
-    first = next(event for event in exported.timeline.events if event.kind is Kind.SPEECH)
-    assert 0.5 * RATE < ready < first.start_s * RATE  # the lead-in, less the reach of the mix
-    with pytest.raises(RuntimeError):
-        live.mixer.render(ready - 100, 200)  # past the horizon: refused
+def play_through(live: LiveSession, engine: GatedEngine, gain=1.0) -> tuple[np.ndarray, Transport]:
+    """Play ``live`` through a transport as a sound card would: up to the
+    horizon with the engine held at its gate (the render thread must stop
+    there), then, the gate open and the plan settled, to the end. Returns
+    every sample played and the transport."""
     transport = Transport(RATE)
     out = np.zeros((1024, 1), dtype=np.float32)
     played = []
     try:
-        transport.load(live.mixer, live.timeline)
+        transport.load(live.mixer, live.timeline, gain=gain)
+        ready = live.mixer.ready_frames
         while transport._cursor[1] + 2 * len(out) <= ready:  # play up to the horizon, never past it
             transport.fill(out)
             played.append(out[:, 0].copy())
@@ -137,8 +131,23 @@ def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_scri
     finally:
         transport.close()
         live.close()
+    return np.concatenate(played), transport
+
+
+@pytest.mark.parametrize(
+    "text, target_s",
+    [(PHRASES, None), (PHRASES, 160.0), (AT_SCRIPT, None), (AT_SCRIPT, 90.0), (RETURNS_SCRIPT, None), (RETURNS_SCRIPT, 480.0)],
+)
+def test_the_player_renders_only_what_is_settled_and_plays_the_export(write_script, text, target_s):
+    live, engine, exported = live_and_export(write_script, text, target_s)
+    assert not live.settled and engine.spoken == []  # the lead-in is silence: it plays while the first phrase is made
+    ready = live.mixer.ready_frames
+    first = next(event for event in exported.timeline.events if event.kind is Kind.SPEECH)
+    assert 0.5 * RATE < ready < first.start_s * RATE  # the lead-in, less the reach of the mix
+    with pytest.raises(RuntimeError):
+        live.mixer.render(ready - 100, 200)  # past the horizon: refused
+    whole, transport = play_through(live, engine)
     assert transport.underruns == 0
-    whole = np.concatenate(played)
     reference = exported.mixer.render_all()
     start = int(np.flatnonzero(whole)[0]) - int(np.flatnonzero(reference)[0])
     assert np.array_equal(whole[start : start + len(reference)], reference)
@@ -414,25 +423,36 @@ def test_the_player_learns_its_level_from_the_first_phrase_once_it_is_made(write
     assert play_gain(live.mixer) is None  # not made yet
     gain = play_gain(exported.mixer)
     assert gain is not None and abs(20 * np.log10(gain)) > 0.5  # a gain that shows
-    transport = Transport(RATE)
-    out = np.zeros((1024, 1), dtype=np.float32)
-    played = []
-    try:
-        transport.load(live.mixer, live.timeline, gain=lambda: play_gain(live.mixer))
-        ready = live.mixer.ready_frames
-        while transport._cursor[1] + 2 * len(out) <= ready:
-            transport.fill(out)
-            played.append(out[:, 0].copy())
-        engine.gate.set()
-        assert live.wait_settled(30) is not None
-        while transport.fill(out):
-            played.append(out[:, 0].copy())
-            assert len(played) < 100_000, "never ended"
-        played.append(out[:, 0].copy())
-    finally:
-        transport.close()
-        live.close()
-    whole = np.concatenate(played)
+    whole, _transport = play_through(live, engine, gain=lambda: play_gain(live.mixer))
     reference = exported.mixer.render_all() * np.float32(gain)
     start = int(np.flatnonzero(whole)[0]) - int(np.flatnonzero(reference)[0])
     assert np.array_equal(whole[start : start + len(reference)], reference)
+
+
+@pytest.mark.parametrize("text, target_s", [(PHRASES, 160.0), (RETURNS_SCRIPT, 480.0)])
+def test_a_fitted_session_plays_its_first_phrase_before_the_rest_is_made(write_script, text, target_s):
+    """Fitted to a length, the plan settles once every phrase is made; its
+    first phrase is not stretched by the fit, so it plays as soon as it is
+    made, while the others are made (it used to be made before the first
+    sound; now the silent lead-in plays meanwhile)."""
+    script = load_script(write_script(text))
+    engine = SteppedEngine(set())
+    mix = MixSettings(sample_rate=RATE)
+    live = prepare_live_session(script, engine=engine, cache=False, mix=mix, target_s=target_s)
+    exported = prepare_session(script, engine=FakeEngine(), cache=False, mix=mix, target_s=target_s)
+    first = next(event for event in exported.timeline.events if event.kind is Kind.SPEECH)
+    try:
+        assert live.mixer.ready_frames < first.start_s * RATE
+        engine.step()  # the first phrase, and only it
+        wanted = int(first.end_s * RATE) - RATE  # less the reach of a count
+        deadline = time.monotonic() + 10  # the settling thread levels it and moves the horizon (slow under load)
+        while live.mixer.ready_frames < wanted and time.monotonic() < deadline:
+            time.sleep(0.005)
+        ready = live.mixer.ready_frames
+        assert not live.settled and ready >= wanted
+        assert np.array_equal(live.mixer.render(0, ready), exported.mixer.render(0, ready))
+        for _ in speaking_order(script):
+            engine.turns.release()
+        assert live.wait_settled(30) is not None
+    finally:
+        live.close()

@@ -400,7 +400,9 @@ class _Settler:
                 cache.flush()  # the first sound is out by now (or being mixed)
             if set(self.counts) <= set(self.speech) and not self.onsets:
                 self.onsets = {word: self.speech.vowel_onset_s(word) for word in self.counts}
-            if start < len(rest) and self.target_s is None:  # a fitted plan settles only once all are known
+            # a fitted plan moves on once, past its first phrase (the fitter stretches only what
+            # follows), and then settles once all are known
+            if start < len(rest) and (self.target_s is None or start == len(chunk)):
                 provisional = self.provisional()
                 if provisional is not None:
                     mixer.advance(*provisional)
