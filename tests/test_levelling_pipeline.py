@@ -109,6 +109,8 @@ def test_early_levelling_makes_the_phrases_cache_and_file_of_the_serial_path(eng
         assert np.array_equal(early_phrases[text].samples, audio.samples), text
     assert early.timeline.events == serial.timeline.events
     assert cache_files(tmp_path / "early") == cache_files(tmp_path / "serial")  # phrases, levelled phrases, loudness profiles
+    # every sound's profile is in the cache when the export returns (written beside the encoding)
+    assert len([name for name in cache_files(tmp_path / "early") if name.startswith("profiles/")]) >= len(early_phrases)
     assert (tmp_path / "early.mp3").read_bytes() == (tmp_path / "serial.mp3").read_bytes()
 
 
@@ -271,3 +273,45 @@ def test_an_abandoned_session_stops_levelling_in_the_background(monkeypatch, tmp
     assert not stopper.is_alive()
     assert 0 < len(levelled) <= 3 < len(session.mixer.voice)
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("voiceguide-level")]
+
+
+def test_levelling_ahead_passes_over_a_phrase_the_early_thread_has_in_hand(monkeypatch, tmp_path):
+    """The phrases the early thread has not started are levelled by the
+    threads ahead; one it is levelling is left to it, not waited for."""
+    first_held, entered = threading.Event(), threading.Event()
+    levelled: list[Audio] = []
+    original = session_module.level_phrase
+
+    def held(audio, settings):
+        if threading.current_thread().name == "voiceguide-level-early" and not levelled:
+            entered.set()
+            first_held.wait(30)
+        levelled.append(audio)
+        return original(audio, settings)
+
+    monkeypatch.setattr(session_module, "level_phrase", held)
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path))
+    without_counts = SCRIPT.replace("[breathe 4-2-6 x2 count]", "[pause 1s]")
+    session = prepare_session(parse_script(without_counts, "pipeline.vg"), engine=FakeEngine(), cache=False, level_early=True)
+    assert entered.wait(30)  # the early thread holds the first phrase
+    session.level_ahead(threads=1)
+    phrases = session.mixer.voice
+    phrases._workers[0].join(30)
+    assert not phrases._workers[0].is_alive()  # it did not wait for the held phrase
+    assert len(levelled) == len(phrases) - 1  # every other phrase, levelled by the thread ahead
+    first_held.set()
+    assert all(np.any(phrases[text].samples) for text in phrases)
+
+
+def test_profiles_are_written_behind_the_plan_and_there_when_waited_for(tmp_path, monkeypatch):
+    from voiceguide.sinks.export import _WrittenBehind
+    from voiceguide.speech.cache import BlobCache
+
+    monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path))
+    store = _WrittenBehind(BlobCache("profiles"))
+    store.put("ab" * 20, b"profile one")
+    store.put("cd" * 20, b"profile two")
+    assert store.get("ab" * 20) is None  # nothing written while the plan is made
+    store.write()
+    store.wait()
+    assert store.get("ab" * 20) == b"profile one" and store.get("cd" * 20) == b"profile two"

@@ -376,6 +376,12 @@ class EarlyLevelling:
                 return None
             return len(entry.result[0].samples)
 
+    def busy(self, text: str) -> bool:
+        """Whether the thread is levelling ``text`` now (whoever needs it will wait for it)."""
+        with self._lock:
+            entry = self._entries.get(text)
+            return entry is not None and entry.state == "levelling"
+
     def take(self, text: str, raw: Audio) -> tuple[Audio, LoudnessProfile] | None:
         """The levelled ``raw`` and its loudness profile if it was offered for
         ``text`` (waiting while it is being levelled); None if it was not,
@@ -550,6 +556,9 @@ class Phrases(Mapping[str, Audio]):
                     text = next(pending, None)
                 if text is None:
                     return
+                early = self._early.get(text)
+                if early is not None and early.busy(text):
+                    continue  # the early thread has it in hand: take the next, rather than wait
                 self[text]
 
         if texts and not self._workers:
