@@ -315,3 +315,19 @@ def test_profiles_are_written_behind_the_plan_and_there_when_waited_for(tmp_path
     store.write()
     store.wait()
     assert store.get("ab" * 20) == b"profile one" and store.get("cd" * 20) == b"profile two"
+
+
+def test_writes_behind_are_done_in_order_and_waited_for():
+    writes = session_module.WritesBehind()
+    done: list[int] = []
+    gate = threading.Event()
+    writes.submit(lambda: gate.wait(10))
+    for n in range(50):
+        writes.submit(lambda n=n: done.append(n))
+    assert done == []  # held behind the first
+    gate.set()
+    writes.wait()
+    assert done == list(range(50))
+    writes.submit(lambda: done.append(50))  # a thread starts again for later work
+    writes.wait()
+    assert done[-1] == 50

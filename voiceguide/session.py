@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -108,6 +109,12 @@ class Session:
     @property
     def duration_s(self) -> float:
         return self.timeline.duration_s
+
+    def wait_written(self) -> None:
+        """Return once the levelled phrases are in the phrase cache."""
+        phrases = self.mixer.voice
+        if isinstance(phrases, Phrases):
+            phrases.wait_written()
 
     def stop_levelling(self) -> None:
         """Stop what :meth:`level_ahead` (and an export's early levelling) does in
@@ -413,6 +420,45 @@ class EarlyLevelling:
                 entry.done.set()
 
 
+class WritesBehind:
+    """Calls made in order by a thread of their own, started when there is
+    work and ending when there is none; not a daemon, so what was handed to
+    it is done before the process ends. An export's levelled phrases go to
+    the cache this way: taken from the early levelling by the thread that
+    plans the gain, their writes (~2.8 ms each, 48 ms for session.vg) held
+    up the plan."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._work: deque[Callable[[], None]] = deque()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, work: Callable[[], None]) -> None:
+        with self._lock:
+            self._work.append(work)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="voiceguide-cache-writes")
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._work:
+                    self._thread = None
+                    return
+                work = self._work.popleft()
+            work()
+
+    def wait(self) -> None:
+        """Return once everything handed over is done."""
+        while True:
+            with self._lock:
+                thread = self._thread
+            if thread is None:
+                return
+            thread.join()
+
+
 @dataclass(eq=False)
 class _Early:
     raw: Audio
@@ -447,6 +493,7 @@ class Phrases(Mapping[str, Audio]):
         store,
         onsets: Mapping[str, float] | None = None,
         early: EarlyLevelling | None = None,
+        writes: WritesBehind | None = None,
     ):
         self._onsets = dict(onsets or {})
         self._ready = dict(ready)
@@ -455,6 +502,7 @@ class Phrases(Mapping[str, Audio]):
         self._stores = dict.fromkeys(raw, store)
         self._early = dict.fromkeys(raw, early) if early is not None else {}
         self._early_levelling = early
+        self._writes = writes
         self._profiles: dict[str, LoudnessProfile] = {}
         self._measuring = early is not None
         self._locks = {text: threading.Lock() for text in raw}
@@ -533,6 +581,11 @@ class Phrases(Mapping[str, Audio]):
                 self._onsets[text] = more._onsets[text]
             self._frames[text] = more._frames[text]
             self._order.append(text)
+
+    def wait_written(self) -> None:
+        """Return once the levelled phrases are in the cache (an export's are written behind it)."""
+        if self._writes is not None:
+            self._writes.wait()
 
     def stop_levelling(self) -> None:
         """Level nothing more in the background (the session is abandoned: an
@@ -672,11 +725,17 @@ def levelled_phrases(
             early.cancel()
         raise
 
+    writes = WritesBehind() if early is not None and cache is not None else None
+
     def store(text: str, audio: Audio) -> None:
-        if cache is not None:
+        if cache is None:
+            return
+        if writes is not None:  # an export's: behind the plan (see WritesBehind)
+            writes.submit(lambda: cache.put(level_keys[text], audio))
+        else:
             cache.put(level_keys[text], audio)
 
-    return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store, onsets, early)
+    return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store, onsets, early, writes)
 
 
 def script_lexicon(script: Script) -> Path | None:

@@ -338,6 +338,9 @@ def export_session(
                 stack.enter_context(file)
             profiles = _WrittenBehind(BlobCache("profiles"))
             stack.callback(profiles.wait)  # the profiles measured now are in the cache when the export returns
+            written = getattr(session, "wait_written", None)  # and the phrases levelled for it (written behind the plan)
+            if written is not None:
+                stack.callback(written)
             plan, codec_db, whole = _plan_levels(mixer, fmt, subtype, bitrate_kbps, loudness_lufs, true_peak_dbtp, profiles)
             profiles.write()
             true_peak, limiter_db = _write_audio(
