@@ -459,6 +459,37 @@ class WritesBehind:
             thread.join()
 
 
+class _CacheWritesBehind(PhraseCache):
+    """The phrase cache with its writes done by a :class:`WritesBehind` thread;
+    an entry not written yet reads back as written. An export's synthesis
+    wrote each phrase as it came back (~3 ms each, 30 for session.vg with
+    the retakes) before asking the speech server for the next ones."""
+
+    def __init__(self, cache: PhraseCache, writes: WritesBehind):
+        super().__init__(cache.folder)
+        self._cache = cache
+        self._writes = writes
+        self._pending: dict[str, Audio] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Audio | None:
+        with self._lock:
+            pending = self._pending.get(key)
+        return pending if pending is not None else self._cache.get(key)
+
+    def put(self, key: str, audio: Audio) -> None:
+        with self._lock:
+            self._pending[key] = audio
+
+        def write() -> None:
+            self._cache.put(key, audio)
+            with self._lock:
+                if self._pending.get(key) is audio:
+                    del self._pending[key]
+
+        self._writes.submit(write)
+
+
 @dataclass(eq=False)
 class _Early:
     raw: Audio
@@ -672,6 +703,8 @@ def levelled_phrases(
                 ready[text] = found
     missing = [text for text in texts if text not in ready]
     early = EarlyLevelling(mix) if level_early and missing else None
+    writes = WritesBehind() if early is not None and cache is not None else None
+    speech_cache = _CacheWritesBehind(cache, writes) if writes is not None and cache is not None else cache
     exact = getattr(engine, "exact_rate", False)
 
     def made(text: str, audio: Audio) -> None:
@@ -688,7 +721,7 @@ def levelled_phrases(
             synthesize_each(
                 {text: replace(settings, rate=planned.get(text, settings.rate)) for text in missing},
                 engine,
-                cache,
+                speech_cache,
                 lexicon,
                 progress,
                 made,
@@ -700,7 +733,7 @@ def levelled_phrases(
             {text: audio for text, audio in raw.items() if text not in counts},
             settings,
             engine,
-            cache,
+            speech_cache,
             lexicon,
             progress,
             planned,
@@ -723,9 +756,9 @@ def levelled_phrases(
     except BaseException:
         if early is not None:
             early.cancel()
+        if writes is not None:
+            writes.wait()  # the phrases made before the failure are in the cache, as without the early levelling
         raise
-
-    writes = WritesBehind() if early is not None and cache is not None else None
 
     def store(text: str, audio: Audio) -> None:
         if cache is None:
