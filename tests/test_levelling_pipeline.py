@@ -216,7 +216,7 @@ def test_a_phrase_not_started_yet_is_levelled_by_whoever_needs_it(monkeypatch):
     assert levelled == [first]
 
 
-def test_levelling_ahead_in_two_threads_levels_each_phrase_once_in_speaking_order(monkeypatch, tmp_path):
+def test_levelling_ahead_levels_each_phrase_once(monkeypatch, tmp_path):
     levelled: list[Audio] = []
     original = session_module.level_phrase
 
@@ -229,10 +229,10 @@ def test_levelling_ahead_in_two_threads_levels_each_phrase_once_in_speaking_orde
     session = prepare_session(parse_script(SCRIPT, "pipeline.vg"), engine=FakeEngine(), cache=False)
     phrases = session.mixer.voice
     before = len(levelled)  # the counts, levelled to find their vowels while planning
-    session.level_ahead(threads=2)
+    session.level_ahead()
     for worker in phrases._workers:
         worker.join(30)
-    assert len(phrases._workers) == 2 and before < len(phrases)
+    assert len(phrases._workers) == 1 and before < len(phrases)
     text_of = {id(audio): text for text, audio in phrases._raw.items()}
     names = [text_of[id(audio)] for audio in levelled]
     assert sorted(names) == sorted(phrases) and len(names) == len(set(names))  # every phrase, once
@@ -243,7 +243,7 @@ def test_nothing_to_level_starts_no_thread():
     """A warm export: every phrase came levelled from the cache."""
     ready = Audio(np.zeros(320, dtype=np.float32), 32_000)
     phrases = session_module.Phrases({"Adem in.": ready}, {}, MixSettings(sample_rate=32_000), lambda text, audio: None)
-    phrases.level_ahead(["Adem in."], threads=2)
+    phrases.level_ahead(["Adem in."])
     assert phrases._workers == [] and phrases["Adem in."] is ready
 
 
@@ -265,19 +265,19 @@ def test_an_abandoned_session_stops_levelling_in_the_background(monkeypatch, tmp
     monkeypatch.setenv("VOICEGUIDE_CACHE_DIR", str(tmp_path))
     without_counts = SCRIPT.replace("[breathe 4-2-6 x2 count]", "[pause 1s]")  # nothing levelled while planning
     session = prepare_session(parse_script(without_counts, "pipeline.vg"), engine=FakeEngine(), cache=False, level_early=True)
-    session.level_ahead(threads=2)
+    session.level_ahead()
     stopper = threading.Thread(target=session.stop_levelling)
     stopper.start()
     gate.set()  # each thread finishes the phrase in hand, and takes no other
     stopper.join(30)
     assert not stopper.is_alive()
-    assert 0 < len(levelled) <= 3 < len(session.mixer.voice)
+    assert 0 < len(levelled) <= 2 < len(session.mixer.voice)
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("voiceguide-level")]
 
 
 def test_levelling_ahead_passes_over_a_phrase_the_early_thread_has_in_hand(monkeypatch, tmp_path):
     """The phrases the early thread has not started are levelled by the
-    threads ahead; one it is levelling is left to it, not waited for."""
+    thread ahead; one it is levelling is left to it, not waited for."""
     first_held, entered = threading.Event(), threading.Event()
     levelled: list[Audio] = []
     original = session_module.level_phrase
@@ -294,7 +294,7 @@ def test_levelling_ahead_passes_over_a_phrase_the_early_thread_has_in_hand(monke
     without_counts = SCRIPT.replace("[breathe 4-2-6 x2 count]", "[pause 1s]")
     session = prepare_session(parse_script(without_counts, "pipeline.vg"), engine=FakeEngine(), cache=False, level_early=True)
     assert entered.wait(30)  # the early thread holds the first phrase
-    session.level_ahead(threads=1)
+    session.level_ahead()
     phrases = session.mixer.voice
     phrases._workers[0].join(30)
     assert not phrases._workers[0].is_alive()  # it did not wait for the held phrase

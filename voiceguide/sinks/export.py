@@ -321,7 +321,7 @@ def export_session(
     path = Path(path)
     fmt, subtype = format_for(path, bit_depth)
     check_request(fmt, bitrate_kbps=bitrate_kbps, loudness_lufs=loudness_lufs, album=album, transcript=transcript)
-    session.level_ahead(threads=2)  # the second core levels phrases while this one plans
+    session.level_ahead()  # the second core levels phrases while this one plans
     mixer = session_mixer(session, fmt.sample_rate or session.sample_rate)
     rate = mixer.sample_rate
     if fmt.container == "MP3":
