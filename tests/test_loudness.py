@@ -155,6 +155,53 @@ def test_limiter_skips_quiet_blocks_without_changing_a_sample(block):
     assert fast_limiter.max_reduction_db == full_limiter.max_reduction_db < -6
 
 
+def speech_like(rate: int, seconds: float, seed: int = 3) -> np.ndarray:
+    """Syllables of a pulse train (a voiced vowel's peaks) at varying levels, with pauses."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    pulses = np.sign(np.sin(2 * np.pi * 120 * t)) * np.exp(-((t * 120) % 1) * 6)
+    envelope = np.repeat(rng.uniform(0.0, 1.0, int(seconds * 5)) ** 2, rate // 5)[: len(t)]
+    envelope = np.concatenate([envelope, np.zeros(len(t) - len(envelope))])
+    return 0.3 * pulses * envelope + 0.01 * rng.standard_normal(len(t))
+
+
+@pytest.mark.parametrize("block", [700, 8192, 1_000_000])
+@pytest.mark.parametrize("release_db_per_s", [60.0, 4.0])
+@pytest.mark.parametrize("kind", ["compressor", "limiter"])
+def test_gain_computed_only_where_it_can_be_needed_is_the_full_path_to_the_bit(kind, release_db_per_s, block, monkeypatch):
+    """A gain computer that says below which level it asks for nothing lets
+    the gain stage compute only near the levels that need a gain (the
+    rest stays at exactly 0 dB): samples, deepest reduction, highest output
+    level and frames turned down are those of the full path, whatever the
+    blocks, with recoveries that outlast a block (a slow release)."""
+    from voiceguide.dsp.dynamics import soft_knee_gain
+
+    rate = 22_050
+    x = speech_like(rate, 6.0)
+    if kind == "compressor":
+        threshold = 20 * np.log10(np.sqrt(np.mean(x**2))) + 8
+        hinted, options = soft_knee_gain(threshold, 3.0, 6.0), {"lookahead_s": 0.004, "hold_s": 0.004}
+    else:
+        hinted, options = limit_gain_db(-12.0), {"true_peak": True, "active_above_db": -12.0}
+
+    def plain(level_db):  # the same gain, without the hint: the full path
+        return hinted(level_db)
+
+    sparse_blocks = []
+    full_process = LookaheadGain._process_sparse
+    monkeypatch.setattr(LookaheadGain, "_process_sparse", lambda self, *a: sparse_blocks.append(1) or full_process(self, *a))
+    results = []
+    for gain in (hinted, plain):
+        stage = LookaheadGain(rate, gain, release_db_per_s=release_db_per_s, **options)
+        out = np.concatenate(list(stage.stream(blocks_of(x, block))))
+        results.append((out, stage.max_reduction_db, stage.max_output_db, stage.reduced_frames))
+    (fast, *fast_report), (full, *full_report) = results
+    assert sparse_blocks, "the hinted gain should have taken the sparse path"
+    assert fast_report[0] < -3 and fast_report[2] > 0  # it did turn peaks down
+    assert np.array_equal(fast, full)
+    assert fast_report == full_report
+
+
 def test_limiter_gain_moves_smoothly():
     rate = 44_100
     t = np.arange(rate) / rate

@@ -290,6 +290,27 @@ def test_tail_is_complete(tmp_path):
         assert 10 * np.log10(1 / err) > 25
 
 
+def test_samples_made_in_another_thread_encode_to_the_same_bytes():
+    """write(block) is write_pcm16(pcm16(block)): export makes the 16-bit
+    samples in its mixing thread and encodes them in the encoder's."""
+    sr, n = 32000, 40_000
+    x = speechlike(n, sr)
+    whole, split = io.BytesIO(), io.BytesIO()
+    encode(whole, x, sr, block=4096)
+    with mw.Mp3Writer(split, sr, bitrate_kbps=96) as writer:
+        for start in range(0, n, 4096):
+            pcm = mw.Mp3Writer.pcm16(x[start : start + 4096])
+            assert pcm == np.round(np.clip(x[start : start + 4096] * 32768.0, -32768, 32767)).astype("<i2").tobytes()
+            if start % 8192:
+                writer.write_pcm16(pcm)
+            else:
+                writer.append(writer.encode_pcm16(pcm))
+        assert writer.samples_written == n
+    assert split.getvalue() == whole.getvalue()
+    with pytest.raises(ValueError):
+        mw.Mp3Writer.pcm16(np.array([0.0, np.inf], np.float32))
+
+
 def test_block_size_does_not_matter():
     """Tiny and irregular blocks give the same bytes as one big write."""
     sr, n = 44100, 30011
@@ -308,3 +329,59 @@ def test_block_size_does_not_matter():
                     break
             w.write(x[pos:])
         assert buf.getvalue() == whole.getvalue()
+
+
+def test_export_encodes_in_a_thread_and_writes_the_frames_in_order_here():
+    """export's encoder thread only encodes; what it gives back is appended in
+    the calling thread, in order; a failure on either side is raised here and
+    leaves no thread behind."""
+    import threading
+
+    from voiceguide.sinks.export import _encode_in_thread
+
+    blocks = [bytes([n]) * (100 + n) for n in range(40)]
+    appended: list[tuple[bytes, str]] = []
+    encoded_in: list[str] = []
+
+    def encode(block: bytes) -> bytes:
+        encoded_in.append(threading.current_thread().name)
+        return block[::-1] + b"|"
+
+    _encode_in_thread(iter(blocks), encode, lambda data: appended.append((data, threading.current_thread().name)))
+    assert [data for data, _ in appended] == [block[::-1] + b"|" for block in blocks]
+    assert set(encoded_in) == {"voiceguide-encoder"} and {name for _, name in appended} == {threading.current_thread().name}
+
+    def failing_encode(block: bytes) -> bytes:
+        if block[0] == 7:
+            raise RuntimeError("the encoder stopped")
+        return block
+
+    appended.clear()
+    with pytest.raises(RuntimeError, match="encoder stopped"):
+        _encode_in_thread(iter(blocks), failing_encode, lambda data: appended.append((data, "")))
+    assert [data for data, _ in appended] == blocks[: len(appended)] and len(appended) <= 7
+
+    def full_disk(data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        _encode_in_thread(iter(blocks), encode, full_disk)
+    assert not [thread for thread in threading.enumerate() if thread.name == "voiceguide-encoder"]
+
+
+def test_leaving_on_an_error_reports_that_error_not_the_stream_cut_short():
+    """Ctrl-C in the mixing thread can leave frames encoded but not appended
+    (export, see test above): closing such a stream finds it broken, and
+    that must not replace the KeyboardInterrupt on its way out."""
+    x = speechlike(40_000, 32_000)
+    with pytest.raises(KeyboardInterrupt):
+        with mw.Mp3Writer(io.BytesIO(), 32_000, bitrate_kbps=96) as writer:
+            data = writer.encode_pcm16(writer.pcm16(x))
+            writer.append(data[: len(data) // 2 + 1])  # cut short inside a frame
+            writer.encode_pcm16(writer.pcm16(x))  # encoded, never appended
+            raise KeyboardInterrupt
+    with pytest.raises(ValueError, match="frame sync"):  # closed normally, the same stream is an error
+        with mw.Mp3Writer(io.BytesIO(), 32_000, bitrate_kbps=96) as writer:
+            data = writer.encode_pcm16(writer.pcm16(x))
+            writer.append(data[: len(data) // 2 + 1])
+            writer.encode_pcm16(writer.pcm16(x))

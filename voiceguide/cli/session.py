@@ -247,19 +247,24 @@ def export(
             mix=mix_request(options, sample_rate),
             target_s=target_seconds(minutes, length),
             progress=progress,
+            level_early=True,
         )
-        result = export_session(
-            session,
-            output,
-            force=force,
-            bitrate_kbps=options["bitrate"],
-            loudness_lufs=options["loudness"],
-            bit_depth=int(options["bit_depth"]) if options["bit_depth"] else None,
-            album=options["album"],
-            track=options["track"],
-            transcript=options["transcript"],
-            progress=progress,
-        )
+        try:
+            result = export_session(
+                session,
+                output,
+                force=force,
+                bitrate_kbps=options["bitrate"],
+                loudness_lufs=options["loudness"],
+                bit_depth=int(options["bit_depth"]) if options["bit_depth"] else None,
+                album=options["album"],
+                track=options["track"],
+                transcript=options["transcript"],
+                progress=progress,
+            )
+        except BaseException:
+            session.stop_levelling()  # the phrases levelled in the background are not needed now
+            raise
     report(result)
 
 

@@ -31,6 +31,7 @@ Because every value in the averaging window is at most what the peak needs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -57,6 +58,38 @@ def sliding_min(values: np.ndarray, width: int) -> np.ndarray:
     return np.minimum(backward[:count], forward[width - 1 : width - 1 + count])
 
 
+def _runs(indices: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Sorted ``indices`` as runs ``(first, last)``, split where two are more than ``gap`` apart."""
+    if not len(indices):
+        return []
+    breaks = np.flatnonzero(np.diff(indices) > gap)
+    firsts = indices[np.concatenate([[0], breaks + 1])]
+    lasts = indices[np.concatenate([breaks, [len(indices) - 1]])]
+    return list(zip(firsts.tolist(), lasts.tolist()))
+
+
+def _joined(first: np.ndarray, second: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """``concatenate([first, second])[start:stop]`` without joining the whole."""
+    if stop <= len(first):
+        return first[start:stop]
+    if start >= len(first):
+        return second[start - len(first) : stop - len(first)]
+    return np.concatenate([first[start:], second[: stop - len(first)]])
+
+
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Half-open ranges, sorted, without empty ones, overlapping or touching ones joined."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if end <= start:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 def soft_knee_gain_db(level_db: np.ndarray, threshold_db: float, ratio: float, knee_db: float) -> np.ndarray:
     """Gain (<= 0 dB) of a soft-knee compressor for each detector level.
 
@@ -71,6 +104,17 @@ def soft_knee_gain_db(level_db: np.ndarray, threshold_db: float, ratio: float, k
     above = over > knee_db / 2
     gain[in_knee] = slope * (over[in_knee] + knee_db / 2) ** 2 / (2 * knee_db)
     gain[above] = slope * over[above]
+    return gain
+
+
+def soft_knee_gain(threshold_db: float, ratio: float, knee_db: float) -> GainComputer:
+    """:func:`soft_knee_gain_db` as a gain computer that says where it asks
+    for nothing: below the knee (see :class:`LookaheadGain`)."""
+
+    def gain(level_db: np.ndarray) -> np.ndarray:
+        return soft_knee_gain_db(level_db, threshold_db, ratio, knee_db)
+
+    gain.quiet_below_db = threshold_db - knee_db / 2  # type: ignore[attr-defined]
     return gain
 
 
@@ -212,6 +256,8 @@ class LookaheadGain:
             self._x_delay = delayed[n:]
             return delayed[:n].astype(np.float32)
         levels = 20.0 * np.log10(np.maximum(peaks, _TINY))
+        if self._quiet_below > 0.0 and self._box > 1:
+            return self._process_sparse(x, peaks, levels)
         needed = self._gain_db_for(levels)
         # the level of each output sample: its detector level, from attack + hold earlier
         aligned = np.concatenate([self._level_delay, levels])
@@ -242,6 +288,121 @@ class LookaheadGain:
         self.reduced_frames += int(np.count_nonzero(smooth < -0.1))
         self._track_output(aligned + smooth)
         return (delayed[:n] * 10.0 ** (smooth / 20.0)).astype(np.float32)
+
+    def _process_sparse(self, x: np.ndarray, peaks: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """:meth:`process`'s full path, computed only where the gain can be
+        other than 0 dB: the same operations on the same values, so the
+        same output to the bit, and the same reported levels.
+
+        A gain computer that names the level below which it asks for
+        nothing (``quiet_below_db``) leaves every other sample at exactly
+        0 dB, and the stages after it keep exact zeros where their input
+        is zero: the hold is a minimum, the release a running minimum
+        plus a ramp that comes back to exactly 0 dB once the deepest gain
+        has recovered (checked, not assumed: a stretch is extended until
+        it has), and the box filters' running sums stay unchanged over
+        zeros (each stretch's sum starts from the total before it, as one
+        sum over the whole block would). A phrase of speech needs a gain
+        on ~7 % of its samples and ~45 % of its length (recoveries
+        included): levelling session.vg's 22 phrases took 0.25 s of CPU
+        on the full path (``tame_peaks``, one block per phrase)."""
+        n = len(x)
+        window, box = self._window, self._box
+        # 2. gain computer: only where a level may need one; elsewhere exactly 0 dB.
+        # The arrays below carry their history in front (one allocation, no copy of the block)
+        extended = np.zeros(window - 1 + n)
+        extended[: window - 1] = self._needed_history
+        loud = np.flatnonzero(peaks >= self._quiet_below)
+        if len(loud):
+            extended[window - 1 + loud] = self._gain_db_for(levels[loud])
+        self._needed_history = extended[n:].copy()
+        # 3. hold: held[i] = min(extended[i : i + window]), nonzero only near a nonzero
+        held = np.zeros(n)
+        holds = _merged((max(0, a - window + 1), min(n, b + 1)) for a, b in _runs(np.flatnonzero(extended), window))
+        for lo, hi in holds:
+            held[lo:hi] = sliding_min(extended[lo : hi + window - 1], window)
+        # 4. release, stretch by stretch: g[k] = min(0, min(M[k], c) + k * rate),
+        # M[k] the running minimum of held[j] - j * rate (over zeros: -j * rate)
+        rate = self._release
+        start_gain = self._gain_prev + rate
+        deepest = max(0.0, -float(np.min(held)) if len(holds) else 0.0, -start_gain)
+        reach = int(math.ceil(deepest / rate)) + 2  # recovery from the deepest gain, and a margin
+        wanted = [(0, min(n, reach))] if start_gain < 0 else []
+        wanted = _merged([*wanted, *((lo, min(n, hi + reach)) for lo, hi in holds)])
+        gains_ext = np.zeros(box - 1 + n)  # the first box filter's history, then the gain
+        gains_ext[: box - 1] = self._box_history[0]
+        gain = gains_ext[box - 1 :]
+        gains: list[tuple[int, int]] = []
+        running = np.inf
+        done = 0
+        for s, e in wanted:
+            s = max(s, done)
+            while s < e:
+                before = min(running, -((s - 1) * rate)) if s > 0 else np.inf
+                ramp = np.arange(s, e) * rate
+                lowest = np.minimum(np.minimum.accumulate(held[s:e] - ramp), before)
+                gain[s:e] = np.minimum(0.0, np.minimum(lowest, start_gain) + ramp)
+                running = float(lowest[-1])
+                gains.append((s, e))
+                done = e
+                # recovered (a zero gain on a zero hold): every later gain is 0 up to the next hold
+                if e >= n or (held[e - 1] == 0.0 and gain[e - 1] == 0.0):
+                    break
+                s, e = e, min(n, e + reach)
+        self._gain_prev = float(gain[-1])
+        # 5. smoothing: triangle = box * box
+        once_ext = np.zeros(box - 1 + n)
+        once_ext[: box - 1] = self._box_history[1]
+        spans = self._box_sparse(gains_ext, _merged(gains), once_ext[box - 1 :])
+        self._box_history[0] = gains_ext[n:].copy()
+        smooth = np.zeros(n)
+        spans = self._box_sparse(once_ext, spans, smooth)
+        self._box_history[1] = once_ext[n:].copy()
+        self.max_reduction_db = min(self.max_reduction_db, float(np.min(smooth)))
+        self.reduced_frames += int(np.count_nonzero(smooth < -0.1))
+        # the level of each output sample: its detector level, from attack + hold earlier
+        tail = len(self._level_delay)
+        if n >= tail:
+            top = np.max(levels[: n - tail] + smooth[tail:], initial=-np.inf)
+            self._track_output(np.array([np.max(self._level_delay + smooth[:tail], initial=-np.inf), top]))
+            self._level_delay = levels[n - tail :].copy()
+        else:
+            aligned = np.concatenate([self._level_delay, levels])
+            self._track_output(aligned[:n] + smooth)
+            self._level_delay = aligned[n:]
+        # the output: the input, delayed, and turned down where the gain is
+        held_back = len(self._x_delay)
+        out = np.empty(n, dtype=np.float32)
+        if n >= held_back:
+            out[:held_back] = self._x_delay
+            out[held_back:] = x[: n - held_back]
+            delayed = self._x_delay, x
+            self._x_delay = x[n - held_back :].copy()
+        else:
+            whole = np.concatenate([self._x_delay, x])
+            out[:] = whole[:n]
+            delayed = whole[:n], x[:0]
+            self._x_delay = whole[n:]
+        for p, q in spans:
+            out[p:q] = _joined(*delayed, p, q) * 10.0 ** (smooth[p:q] / 20.0)
+        return out
+
+    def _box_sparse(self, extended: np.ndarray, ranges: list[tuple[int, int]], out: np.ndarray) -> list[tuple[int, int]]:
+        """:meth:`_box_filter` into ``out`` (zeros) of ``extended`` (its history,
+        then values that are 0 outside ``ranges``), computed only where the
+        average can be nonzero; returns those stretches. Each stretch's
+        running sum starts from the total of everything before it (zeros
+        leave a sum as it is), so the sums are the whole block's, to the bit."""
+        box, n = self._box, len(out)
+        # out[i] averages extended[i : i + box]: nonzero only next to a nonzero
+        sources = ([(0, box - 1)] if np.any(extended[: box - 1]) else []) + [(s + box - 1, e + box - 1) for s, e in ranges]
+        spans = _merged((max(0, a - box + 1), min(n, b)) for a, b in sources)
+        total = 0.0
+        for p, q in spans:
+            sums = np.cumsum(np.concatenate([[total], extended[p : q + box - 1]]))
+            out[p:q] = (sums[box:] - sums[: q - p]) / box
+            total = float(sums[-1])
+        return spans
 
     def _track_output(self, output_db: np.ndarray) -> None:
         if len(output_db):
@@ -287,7 +448,7 @@ def tame_peaks(
     """
     stage = LookaheadGain(
         sample_rate,
-        lambda level: soft_knee_gain_db(level, threshold_dbfs, ratio, knee_db),
+        soft_knee_gain(threshold_dbfs, ratio, knee_db),
         lookahead_s=lookahead_s,
         hold_s=hold_s,
         release_db_per_s=release_db_per_s,

@@ -30,7 +30,7 @@ from typing import Protocol
 import numpy as np
 
 from ..dsp.dynamics import LookaheadGain, limit_gain_db
-from ..dsp.loudness import LoudnessMeter, LoudnessProfile, gated_loudness
+from ..dsp.loudness import LoudnessMeter, LoudnessProfile, frame_profile, gated_loudness
 from ..plan.timeline import VOICE_KINDS, Kind, Timeline
 from ..rules import DEFAULT_LOUDNESS_LUFS
 
@@ -154,40 +154,47 @@ class _Profiles:
         self.peak = np.zeros(frames, dtype=np.float32)
         self._measured: dict[int, tuple[weakref.ref[np.ndarray], LoudnessProfile]] = {}
 
-    def measure(self, samples: np.ndarray) -> LoudnessProfile:
+    def measure(self, samples: np.ndarray, known: LoudnessProfile | None = None) -> LoudnessProfile:
         # By identity, and only while that very array lives: a sound made anew
         # for each event (a hold tone) is freed after it is placed, and the
         # next array may get its id. Taking that for the same sound gave
         # another sound's profile, and cold exports of session.vg that
         # differed from run to run (as the levelling thread moved allocations).
-        known = self._measured.get(id(samples))
-        if known is not None and known[0]() is samples:
-            return known[1]
-        found = self._stored(samples)
+        remembered = self._measured.get(id(samples))
+        if remembered is not None and remembered[0]() is samples:
+            return remembered[1]
+        found = self._stored(samples, known)
         self._measured[id(samples)] = (weakref.ref(samples), found)
         return found
 
-    def _stored(self, samples: np.ndarray) -> LoudnessProfile:
+    def _stored(self, samples: np.ndarray, known: LoudnessProfile | None = None) -> LoudnessProfile:
         """The sound's profile from the store, else measured (and stored)."""
         if self.store is None:
-            return self._measure(samples)
+            return self._measure(samples, known)
         key = _profile_key(samples, self.sample_rate, self.frame, self.frames_per_step)
         data = self.store.get(key)
         found = _unpack_profile(data, key, self.sample_rate, self.frame, self.frames_per_step, len(samples)) if data else None
         if found is None:
-            found = self._measure(samples)
+            found = self._measure(samples, known)
             self.store.put(key, _pack_profile(found, key))
         return found
 
-    def _measure(self, samples: np.ndarray) -> LoudnessProfile:
-        meter = LoudnessMeter(self.sample_rate, true_peak=False)
-        meter.add(samples)
-        return meter.profile()
+    def _measure(self, samples: np.ndarray, known: LoudnessProfile | None = None) -> LoudnessProfile:
+        """The sound's profile: ``known`` (measured already, as a phrase was
+        levelled) if it is this sound's on this grid, else measured now."""
+        if known is not None and (known.sample_rate, known.frame_frames, known.frames_per_step, known.total_frames) == (
+            self.sample_rate,
+            self.frame,
+            self.frames_per_step,
+            len(samples),
+        ):
+            return known
+        return frame_profile(samples, self.sample_rate)
 
-    def place(self, samples: np.ndarray, start_s: float) -> None:
+    def place(self, samples: np.ndarray, start_s: float, known: LoudnessProfile | None = None) -> None:
         """Add a sound that starts at ``start_s`` (its energy adds: sounds that
         overlap, a count over a breath cue, are uncorrelated)."""
-        profile = self.measure(samples)
+        profile = self.measure(samples, known)
         first = int(round(start_s * self.sample_rate)) // self.frame
         count = max(0, min(len(profile.energy), len(self.energy) - first))
         self.energy[first : first + count] += profile.energy[:count]
@@ -210,12 +217,15 @@ def mix_profiles(mixer, store: ProfileStore | None = None) -> tuple[LoudnessProf
     profiles = _Profiles(rate, mixer.total_frames, store)
     voice = _Profiles(rate, mixer.total_frames)
     voice._measured = profiles._measured  # each distinct sound is measured once for both
+    # phrases measured as they were levelled, beside the synthesis (an export's; see session.Phrases)
+    told = getattr(mixer.voice, "measured_profile", None)
     for index, event in enumerate(mixer.sounding):
         samples = mixer.event_audio(index)
         if len(samples):
-            profiles.place(samples, event.start_s)
+            known = told(event.text, samples) if told is not None and event.kind in VOICE_KINDS else None
+            profiles.place(samples, event.start_s, known)
             if event.kind in ANCHOR_KINDS:
-                voice.place(samples, event.start_s)
+                voice.place(samples, event.start_s, known)
     if mixer.ambience is not None:
         loop = profiles.measure(mixer.ambience.loop)  # the loop's own profile, periodic
         frames = len(profiles.energy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from ..audio import Audio, quantize
@@ -31,6 +31,7 @@ def synthesize_phrases(
     cache: PhraseCache | None,
     lexicon: Lexicon | None = None,
     progress: Progress = no_progress,
+    made: Callable[[str, Audio], None] | None = None,
 ) -> dict[str, Audio]:
     """Synthesize every distinct text once, from the cache where possible.
 
@@ -43,8 +44,12 @@ def synthesize_phrases(
     An engine with recordings (a voice pack: ``recording(text) -> Audio |
     None``) is asked first, by the original text: a recording is neither
     respelled nor cached.
+
+    ``made(text, audio)`` is told of each phrase as soon as it is there
+    (from a recording or the cache at once, from the engine as each request
+    comes back), so its next stage can start before the last phrase is made.
     """
-    return synthesize_each(dict.fromkeys(texts, voice), engine, cache, lexicon, progress)
+    return synthesize_each(dict.fromkeys(texts, voice), engine, cache, lexicon, progress, made)
 
 
 def synthesize_each(
@@ -53,6 +58,7 @@ def synthesize_each(
     cache: PhraseCache | None,
     lexicon: Lexicon | None = None,
     progress: Progress = no_progress,
+    made: Callable[[str, Audio], None] | None = None,
 ) -> dict[str, Audio]:
     """:func:`synthesize_phrases` with each text's own voice settings (a
     phrase said again slower, :mod:`voiceguide.speech.unhurried`): an engine
@@ -66,6 +72,8 @@ def synthesize_each(
     for text, said in spoken.items():
         if recording is not None and (recorded := recording(text)) is not None:
             result[text] = recorded
+            if made is not None:
+                made(text, recorded)
             continue
         voice = voices[text]
         if voice not in identities:
@@ -78,17 +86,21 @@ def synthesize_each(
         else:
             cache.hits += 1  # type: ignore[union-attr]
             result[text] = audio
+            if made is not None:
+                made(text, audio)
     pending = list(missing.items())
     for start in range(0, len(pending), PROGRESS_STEP):
         progress("synthesizing", start, len(pending))
         chunk = pending[start : start + PROGRESS_STEP]
-        made = _speak([(spoken[text], voices[text]) for text, _ in chunk], engine)
-        for (text, key), made_audio in zip(chunk, made):
+        answers = _speak([(spoken[text], voices[text]) for text, _ in chunk], engine)
+        for (text, key), made_audio in zip(chunk, answers):
             audio = quantize(made_audio)  # what the cache would give back: cold and warm runs use the same samples
             if cache:
                 cache.misses += 1
                 cache.put(key, audio)
             result[text] = audio
+            if made is not None:
+                made(text, audio)
     if pending:
         progress("synthesizing", len(pending), len(pending))
     return {text: result[text] for text in spoken}

@@ -47,6 +47,14 @@ def phrase_wpm(text: str, audio: Audio) -> float:
     return word_count(text) / seconds * 60.0 if seconds > 0 else 0.0
 
 
+def too_fast(text: str, audio: Audio, voice: VoiceSettings) -> float | None:
+    """The phrase's words a minute if it is to be said again slower (faster
+    than ``SAY_AGAIN_ABOVE_RATE`` times ``voice.rate``), else None: a
+    phrase :func:`unhurried` leaves as it is."""
+    wpm = phrase_wpm(text, audio)
+    return wpm if wpm > voice.rate * SAY_AGAIN_ABOVE_RATE else None
+
+
 def _new_rate(asked: int, current: int, wpm: float) -> int:
     """The rate to say a phrase again at, that came out at ``wpm`` when said at ``current``."""
     return max(int(rules.RATE_WPM.low), math.floor(current * asked / wpm))
@@ -115,8 +123,7 @@ def unhurried(
         fast = {
             text: wpm
             for text, audio in out.items()
-            if (wpm := phrase_wpm(text, audio)) > voice.rate * SAY_AGAIN_ABOVE_RATE
-            and (recording is None or recording(text) is None)
+            if (wpm := too_fast(text, audio, voice)) is not None and (recording is None or recording(text) is None)
         }
         if not fast:
             break
