@@ -331,3 +331,29 @@ def test_writes_behind_are_done_in_order_and_waited_for():
     writes.submit(lambda: done.append(50))  # a thread starts again for later work
     writes.wait()
     assert done[-1] == 50
+
+
+def test_an_engine_that_fills_the_cores_levels_after_its_synthesis(tmp_path, monkeypatch):
+    """Piper's runs keep every core busy: levelling early beside them saved
+    no time and raised the peak memory, so its phrases are levelled after
+    the synthesis, as without level_early (no thread of that name runs)."""
+
+    class Busy(FakeEngine):
+        fills_the_cores = True
+
+        def synthesize(self, text, settings):
+            seen.update(thread.name for thread in threading.enumerate())
+            return super().synthesize(text, settings)
+
+    seen: set[str] = set()
+    _session, busy = made(Busy(), tmp_path / "busy", monkeypatch, True)
+    assert "voiceguide-level-early" not in seen
+    seen.clear()
+    _session, serial = made(FakeEngine(), tmp_path / "serial", monkeypatch, False)
+    assert list(busy) == list(serial) and all(np.array_equal(busy[t].samples, serial[t].samples) for t in serial)
+
+    class Free(Busy):
+        fills_the_cores = False
+
+    made(Free(), tmp_path / "free", monkeypatch, True)
+    assert "voiceguide-level-early" in seen  # the check can see the thread where it runs

@@ -133,6 +133,9 @@ class PiperEngine:
     """
 
     name = "piper"
+    fills_the_cores = True
+    """Its runs keep every core busy (``jobs`` threads): nothing gains by
+    running beside them (see session.levelled_phrases)."""
 
     def __init__(self, *, jobs: int = DEFAULT_JOBS):
         self.jobs = max(1, jobs)
