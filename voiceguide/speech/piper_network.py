@@ -192,9 +192,9 @@ class PiperNetwork:
         self._durations_session = None
         self._durations_lock = threading.Lock()
         self.session = None
-        if optimised is not None and _usable_cache_file(optimised):
+        if optimised is not None:
             self.session = self._load_kept(onnxruntime, optimised)
-        if self.session is None and fixed is not None and _usable_cache_file(fixed):
+        if self.session is None and fixed is not None:
             self.session = self._load_kept(onnxruntime, fixed, optimised)
         if self.session is None:
             self.session = self._load_and_fix(onnxruntime, fixed, optimised)
@@ -210,15 +210,11 @@ class PiperNetwork:
         self.gives_durations = len(self.session.get_outputs()) >= 2
 
     def _load_kept(self, onnxruntime, path: Path, optimised: Path | None = None):
-        """A session on a model kept in the cache (None when it is damaged or
-        was kept by an older voiceguide, without the durations), keeping its
-        optimised copy at ``optimised`` when given."""
-        try:
-            session = _session(onnxruntime, str(path), optimised)
-        except Exception:  # noqa: BLE001 - a damaged cache entry: made again by the caller
-            log.warning(N_("the cached copy of %s is damaged; making it again"), self.model.name)
-            return None
-        return session if len(session.get_outputs()) >= 2 else None
+        """A session on a model kept in the cache (None when it is not there,
+        damaged or was kept by an older voiceguide, without the durations),
+        keeping its optimised copy at ``optimised`` when given."""
+        session = _kept_session(onnxruntime, path, self.model.name, optimised)
+        return session if session is not None and len(session.get_outputs()) >= 2 else None
 
     def _load_and_fix(self, onnxruntime, fixed: Path | None, optimised: Path | None):
         """Read the model with ``onnx``, fix its noise, keep that in the cache
@@ -376,6 +372,19 @@ def _session(onnxruntime, source: str | bytes, optimised: Path | None = None, *,
         partial.unlink(missing_ok=True)
 
 
+def _kept_session(onnxruntime, path: Path, name: str, optimised: Path | None = None, *, arena: bool = True):
+    """A session on a file kept in the cache folder (see :func:`_session`), or
+    None when it is not there, not in a folder only this user can write, or
+    damaged (said in a warning: the caller makes it again)."""
+    if not _usable_cache_file(path):
+        return None
+    try:
+        return _session(onnxruntime, str(path), optimised, arena=arena)
+    except Exception:  # noqa: BLE001 - onnxruntime's errors have no common base
+        log.warning(N_("the cached copy of %s is damaged; making it again"), name)
+        return None
+
+
 def durations_model_path(fixed: Path) -> Path:
     """Where the durations part (:func:`durations_model`) of a fixed model is kept: beside it."""
     return fixed.with_suffix(".durations.onnx")
@@ -394,13 +403,12 @@ def _load_durations(fixed: Path, name: str):
     when missing or damaged), or None where there is none to be had."""
     onnxruntime = _runtime()
     path = durations_model_path(fixed)
-    optimised = path.with_suffix(f".ort-{_version_tag(onnxruntime.__version__)}.onnx")
-    for source, keep in ((optimised, None), (path, optimised)):
-        if _usable_cache_file(source):
-            try:
-                return _session(onnxruntime, str(source), keep, arena=False)
-            except Exception:  # noqa: BLE001 - a damaged cache entry: made again below
-                log.warning(N_("the cached copy of %s is damaged; making it again"), name)
+    optimised = _optimised_copy(path, onnxruntime.__version__)
+    session = _kept_session(onnxruntime, optimised, name, arena=False) or _kept_session(
+        onnxruntime, path, name, optimised, arena=False
+    )
+    if session is not None:
+        return session
     if not _usable_cache_file(fixed):
         return None
     onnx, _onnxruntime = _runtime(onnx_too=True)
@@ -425,7 +433,12 @@ def optimised_model_path(identity: str, runtime_version: str) -> Path:
     """Where onnxruntime's optimised graph of the fixed model of ``identity``
     is kept (beside it): the graph may use operators of that runtime's
     version only, so the version names it."""
-    return fixed_model_path(identity).with_suffix(f".ort-{_version_tag(runtime_version)}.onnx")
+    return _optimised_copy(fixed_model_path(identity), runtime_version)
+
+
+def _optimised_copy(path: Path, runtime_version: str) -> Path:
+    """Where onnxruntime's optimised graph of the model kept at ``path`` is kept, beside it."""
+    return path.with_suffix(f".ort-{_version_tag(runtime_version)}.onnx")
 
 
 LOW_MEMORY_ENV = "VOICEGUIDE_PIPER_LOW_MEMORY"
