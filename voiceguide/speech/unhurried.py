@@ -41,18 +41,26 @@ def word_count(text: str) -> int:
     return sum(any(ch.isalnum() for ch in token) for token in text.split())
 
 
+def words_a_minute(text: str, speech_s: float | None) -> float:
+    """Words a minute of ``text`` said in ``speech_s`` seconds of speech (0 when not known)."""
+    return word_count(text) / speech_s * 60.0 if speech_s else 0.0
+
+
 def phrase_wpm(text: str, audio: Audio) -> float:
     """Words a minute over the phrase's speech (its near-silent edges cut)."""
-    seconds = len(trim_silence(audio.samples, audio.sample_rate, margin_s=0.0)) / audio.sample_rate
-    return word_count(text) / seconds * 60.0 if seconds > 0 else 0.0
+    return words_a_minute(text, len(trim_silence(audio.samples, audio.sample_rate, margin_s=0.0)) / audio.sample_rate)
+
+
+def _hurried(wpm: float, voice: VoiceSettings) -> bool:
+    """The rule: a phrase faster than ``SAY_AGAIN_ABOVE_RATE`` times ``voice.rate`` is said again slower."""
+    return wpm > voice.rate * SAY_AGAIN_ABOVE_RATE
 
 
 def too_fast(text: str, audio: Audio, voice: VoiceSettings) -> float | None:
-    """The phrase's words a minute if it is to be said again slower (faster
-    than ``SAY_AGAIN_ABOVE_RATE`` times ``voice.rate``), else None: a
-    phrase :func:`unhurried` leaves as it is."""
+    """The phrase's words a minute if it is to be said again slower
+    (:func:`_hurried`), else None: a phrase :func:`unhurried` leaves as it is."""
     wpm = phrase_wpm(text, audio)
-    return wpm if wpm > voice.rate * SAY_AGAIN_ABOVE_RATE else None
+    return wpm if _hurried(wpm, voice) else None
 
 
 def _new_rate(asked: int, current: int, wpm: float) -> int:
@@ -89,8 +97,8 @@ def _planned(texts: list[str], voice: VoiceSettings, engine: SpeechEngine, telli
         for rate, group in by_rate.items():
             told = telling([lexicon.apply(text) if lexicon else text for text in group], replace(voice, rate=rate))
             for text, seconds in zip(group, told):
-                wpm = word_count(text) / seconds * 60.0 if seconds else 0.0
-                if wpm > voice.rate * SAY_AGAIN_ABOVE_RATE and (slower := _new_rate(voice.rate, rate, wpm)) < rate:
+                wpm = words_a_minute(text, seconds)
+                if _hurried(wpm, voice) and (slower := _new_rate(voice.rate, rate, wpm)) < rate:
                     rates[text] = slower
                     todo.append(text)
         if not todo:
