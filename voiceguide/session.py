@@ -758,12 +758,8 @@ def levelled_phrases(
         raise
 
     def store(text: str, audio: Audio) -> None:
-        if cache is None:
-            return
-        if writes is not None:  # an export's: behind the plan (see WritesBehind)
-            writes.submit(lambda: cache.put(level_keys[text], audio))
-        else:
-            cache.put(level_keys[text], audio)
+        if speech_cache is not None:  # an export's is written behind the plan (see WritesBehind)
+            speech_cache.put(level_keys[text], audio)
 
     return Phrases({text: ready[text] for text in texts if text in ready}, raw, mix, store, onsets, early, writes)
 
