@@ -565,6 +565,7 @@ def test_a_fast_phrase_is_made_once_at_a_calm_pace(joe_path, joe, monkeypatch):
         engine.pace_line(voice_id)  # measured already (the joe fixture): read back, nothing spoken
         made.clear()
         session = prepare_session(script, engine=engine, cache=False, voice=VoiceOptions(voice=voice_id))
+        assert engine.network(voice_id)._durations_session is None  # freed once planned, before the phrases are made
     twice = sorted({text for text in made if made.count(text) > 1})
     assert twice == [], twice
     counts = set(session.count_onsets_s)

@@ -356,24 +356,23 @@ class PiperEngine:
         the audio)."""
         model, phonemizer = self.model(settings.voice_id), _phonemizer()
         scales, pauses = self._plan(texts, settings)
-        try:
-            return [
-                self._speech_s(
-                    settings.voice_id,
-                    [
-                        run
-                        for sentence in _runs(model, phonemizer, text, scale, clause_runs=pauses is not None)
-                        for run in sentence
-                    ],
-                    scale,
-                    pauses[index] if pauses else 0.0,
-                )
-                for index, (text, scale) in enumerate(zip(texts, scales))
-            ]
-        finally:
-            # freed before the phrases are made: kept, it added 30-45 MB to a cold export's peak
-            # (306-313 -> 341-356 MB); loading it again costs 0.09 s of CPU
-            self.network(settings.voice_id).release_durations()
+        return [
+            self._speech_s(
+                settings.voice_id,
+                [run for sentence in _runs(model, phonemizer, text, scale, clause_runs=pauses is not None) for run in sentence],
+                scale,
+                pauses[index] if pauses else 0.0,
+            )
+            for index, (text, scale) in enumerate(zip(texts, scales))
+        ]
+
+    def release_lengths(self) -> None:
+        """Free what :meth:`speech_seconds` loaded, once the phrases' rates are
+        planned and before they are made (unhurried.planned_rates calls it):
+        kept, the durations part added 30-45 MB to a cold export's peak
+        (306-313 -> 341-356 MB); loading it again costs 0.09 s of CPU."""
+        for network in self._networks.values():
+            network.release_durations()
 
     def _speech_s(self, voice_id: str, runs: list[list[str]], scale: float, pause_s: float) -> float | None:
         """The speech in ``runs`` (joined by ``pause_s``) at ``scale``, first sound to last, in seconds."""
