@@ -298,9 +298,7 @@ def play_gain(mixer) -> float | None:
     made = getattr(mixer.voice, "made", None)
     if made is not None and not made(first.text):
         return None
-    meter = LoudnessMeter(mixer.sample_rate, true_peak=False)
-    meter.add(mixer.voice[first.text].samples)
-    loudness = meter.profile().integrated_lufs()
+    loudness = frame_profile(mixer.voice[first.text].samples, mixer.sample_rate).integrated_lufs()
     if not math.isfinite(loudness):
         return 1.0
     return 10.0 ** (min(PLAY_GAIN_BUDGET_DB, DEFAULT_LOUDNESS_LUFS - loudness) / 20.0)
