@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import io
 import logging
 import math
@@ -57,6 +58,7 @@ from ..i18n import N_, _
 from ..mix.mixer import Mixer
 from ..progress import Progress, no_progress
 from ..rules import BIT_DEPTHS, DEFAULT_MP3_KBPS, DEFAULT_SAMPLE_RATE, LOUDNESS_LUFS, MP3_SAMPLE_RATE, TRANSCRIPTS, text_problem
+from ..session import WritesBehind
 from ..speech.cache import BlobCache
 from .mp3 import Mp3Writer, lame_input_gain
 from .normalise import (
@@ -456,7 +458,7 @@ class _WrittenBehind:
     def __init__(self, store: BlobCache):
         self._store = store
         self._puts: list[tuple[str, bytes]] = []
-        self._thread: threading.Thread | None = None
+        self._writes = WritesBehind()
 
     def get(self, key: str) -> bytes | None:
         return self._store.get(key)
@@ -466,15 +468,11 @@ class _WrittenBehind:
 
     def write(self) -> None:
         puts, self._puts = self._puts, []
-        if puts:
-            self._thread = threading.Thread(
-                target=lambda: [self._store.put(key, data) for key, data in puts], name="voiceguide-profiles"
-            )
-            self._thread.start()
+        for key, data in puts:
+            self._writes.submit(functools.partial(self._store.put, key, data))
 
     def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
+        self._writes.wait()
 
 
 def _plan_levels(
